@@ -1,0 +1,138 @@
+"""Configuration as frozen dataclasses: one docstring per field, Literal choices, JSON round trip."""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Literal
+
+ModelKind = Literal["grid", "siren", "relu", "fourier"]
+Target = Literal["sdf", "occupancy"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: ModelKind = "grid"
+    """Network family: 'grid' multi-resolution feature grid + small MLP, 'siren' sine MLP,
+    'relu' DeepSDF-style ReLU MLP, 'fourier' ReLU MLP on a Fourier-feature encoding."""
+    width: int = 64
+    """Hidden units per layer."""
+    depth: int = 2
+    """Number of hidden layers."""
+    skip: bool = True
+    """ReLU/Fourier MLPs: concatenate the input again at the middle layer (DeepSDF)."""
+    weight_norm: bool = False
+    """ReLU/Fourier MLPs: weight normalisation on the linear layers (DeepSDF)."""
+    geometric_init: bool = False
+    """ReLU MLP: initialise so the network starts as the SDF of a sphere (IGR, Sec. 4)."""
+    activation: Literal["relu", "softplus"] = "relu"
+    """ReLU MLP activation; 'softplus' (beta 100) gives smooth gradients for eikonal losses."""
+    omega0: float = 30.0
+    """SIREN: frequency factor of the sine activations (SIREN, Sec. 3.2)."""
+    fourier_features: int = 64
+    """Fourier encoding: number of frequencies."""
+    fourier_scale: float = 8.0
+    """Fourier encoding: standard deviation of the Gaussian frequencies (in cycles over [-1, 1])."""
+    grid_levels: int = 6
+    """Grid encoding: number of resolution levels."""
+    grid_base_resolution: int = 16
+    """Grid encoding: cells per side at the coarsest level."""
+    grid_max_resolution: int = 128
+    """Grid encoding: cells per side at the finest level (levels are spaced geometrically)."""
+    grid_features: int = 2
+    """Grid encoding: features stored per grid vertex and level."""
+    grid_max_entries: int = 2**21
+    """Grid encoding: a level with more vertices than this is stored in a hash table of this size."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    n_samples: int = 500_000
+    """Size of the training pool drawn once per shape (batches are drawn from it)."""
+    surface_fraction: float = 0.3
+    """Share of samples exactly on the surface."""
+    near_fraction: float = 0.3
+    """Share of samples perturbed by the fine Gaussian (sigma_near)."""
+    far_fraction: float = 0.25
+    """Share of samples perturbed by the coarse Gaussian (sigma_far)."""
+    uniform_fraction: float = 0.15
+    """Share of samples uniform in the cube [-1, 1]^3."""
+    sigma_near: float = 0.01
+    """Standard deviation of the fine perturbation, in normalised units."""
+    sigma_far: float = 0.08
+    """Standard deviation of the coarse perturbation, in normalised units."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    steps: int = 3000
+    """Number of optimisation steps (ignored when seconds is set and reached first)."""
+    seconds: float | None = None
+    """Wall-clock budget for training; None means train for `steps`."""
+    batch_size: int = 16384
+    """Samples per step."""
+    lr: float | None = None
+    """Adam learning rate at the start; None picks the model family's default (see default_lr)."""
+    lr_final_factor: float = 0.05
+    """The learning rate decays (cosine) to lr * lr_final_factor by the end of the budget."""
+    clamp: float = 0.1
+    """DeepSDF clamp distance for the L1 SDF loss, in normalised units."""
+    eikonal_weight: float = 0.0
+    """Weight of the eikonal term on SDF targets (0 disables; needs autograd)."""
+    seed: int = 0
+    """Seed for weights, samples and batches."""
+    device: str = "auto"
+    """'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', 'mps'."""
+    threads: int | None = None
+    """CPU threads for torch; None leaves torch's choice."""
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """The network."""
+    target: Target = "sdf"
+    """What the network learns: signed distance or occupancy (logit)."""
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    """How training samples are drawn."""
+    train: TrainConfig = field(default_factory=TrainConfig)
+    """Optimisation settings."""
+    resolution: int = 256
+    """Marching-cubes resolution for the exported mesh."""
+    margin: float = 0.1
+    """Free margin around the shape inside the unit cube."""
+
+    def to_dict(self) -> dict:
+        return {"model": self.model.to_dict(), "target": self.target, "sampling": self.sampling.to_dict(),
+                "train": self.train.to_dict(), "resolution": self.resolution, "margin": self.margin}
+
+    @staticmethod
+    def from_dict(d: dict) -> "FitConfig":
+        def build(cls, values):
+            names = {f.name for f in dataclasses.fields(cls)}
+            unknown = set(values) - names
+            if unknown:
+                raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(sorted(unknown))}")
+            return cls(**values)
+
+        d = dict(d)
+        return FitConfig(model=build(ModelConfig, d.pop("model", {})), sampling=build(SamplingConfig, d.pop("sampling", {})),
+                         train=build(TrainConfig, d.pop("train", {})), **d)
+
+
+def replace(obj, **changes):
+    """dataclasses.replace that also accepts None values as 'leave unchanged'."""
+    return dataclasses.replace(obj, **{k: v for k, v in changes.items() if v is not None})
+
+
+def default_lr(kind: str) -> float:
+    """Learning rates that train each family well from its initialisation."""
+    return {"grid": 1e-2, "siren": 1e-4, "relu": 1e-3, "fourier": 1e-3}.get(kind, 1e-3)

@@ -1,0 +1,90 @@
+"""From a field to a mesh (marching cubes) and to slice images."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import NoSurfaceError
+from ..field import Field
+from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points
+
+__all__ = ["Mesh", "extract_mesh", "marching_cubes", "slice_field", "SliceImage", "GridResult",
+           "coarse_to_fine_grid", "dense_grid", "grid_points"]
+
+
+@dataclass
+class Mesh:
+    """A triangle mesh: vertices (V, 3) float64, faces (F, 3) int64; `units` says which space."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    units: str = "world"
+    evaluations: int = 0
+
+    def __len__(self) -> int:
+        return len(self.faces)
+
+
+def marching_cubes(grid: GridResult, level: float = 0.0) -> Mesh:
+    """Triangulate the level set of grid values (normalised coordinates, faces oriented outward)."""
+    from skimage.measure import marching_cubes as _mc
+
+    v = grid.values
+    if not (np.nanmin(v) < level < np.nanmax(v)):
+        raise NoSurfaceError("no surface yet: the field has no zero crossing in the volume")
+    verts, faces, _, _ = _mc(v, level=level, spacing=(grid.spacing,) * 3, gradient_direction="ascent",
+                             allow_degenerate=False)
+    return Mesh(verts.astype(np.float64) + grid.lo, faces.astype(np.int64), "normalised", grid.values.size)
+
+
+def extract_mesh(field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True) -> Mesh:
+    """Marching cubes of the field's zero level at `resolution` cells per side over the unit cube.
+
+    Returns vertices in world units (the input's) unless world=False; raises NoSurfaceError when the
+    field does not cross zero anywhere.
+    """
+    grid = coarse_to_fine_grid(field, resolution) if method == "coarse_to_fine" else dense_grid(field, resolution)
+    mesh = marching_cubes(grid)
+    mesh.evaluations = grid.evaluations
+    if world:
+        mesh.vertices = field.normalization.to_world(mesh.vertices)
+        mesh.units = "world"
+    return mesh
+
+
+@dataclass
+class SliceImage:
+    """Field values on an axis-aligned plane.
+
+    values: (H, W) float32 (world units for distance fields); axis: 0/1/2 for the plane's normal;
+    offset: the plane's position along that axis (world units); extent: (u_min, u_max, v_min, v_max) of
+    the two in-plane axes (in ascending axis order) in world units.
+    """
+
+    values: np.ndarray
+    axis: int
+    offset: float
+    extent: tuple[float, float, float, float]
+
+
+def slice_field(field: Field, axis: int, offset: float, resolution: int = 128, world: bool = True) -> SliceImage:
+    """Evaluate the field on the plane {x[axis] = offset}, covering the unit cube's cross-section.
+
+    offset is in world units when world=True, else in normalised units ([-1, 1])."""
+    if axis not in (0, 1, 2):
+        raise ValueError("axis must be 0 (x), 1 (y) or 2 (z)")
+    norm = field.normalization
+    off_unit = (offset - norm.center[axis]) * norm.scale if world else offset
+    t = np.linspace(-1, 1, resolution, dtype=np.float32)
+    u, v = np.meshgrid(t, t, indexing="xy")  # rows follow the second in-plane axis
+    pts = np.zeros((resolution * resolution, 3), np.float32)
+    others = [a for a in range(3) if a != axis]
+    pts[:, others[0]], pts[:, others[1]], pts[:, axis] = u.ravel(), v.ravel(), off_unit
+    vals = field.evaluate_unit(pts).reshape(resolution, resolution)
+    if field.is_distance and world:
+        vals = vals / norm.scale
+    lo = norm.to_world(np.full(3, -1.0)) if world else np.full(3, -1.0)
+    hi = norm.to_world(np.full(3, 1.0)) if world else np.full(3, 1.0)
+    ext = (float(lo[others[0]]), float(hi[others[0]]), float(lo[others[1]]), float(hi[others[1]]))
+    return SliceImage(vals.astype(np.float32), axis, float(offset), ext)

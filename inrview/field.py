@@ -1,0 +1,70 @@
+"""A trained network seen as a field in world coordinates: chunked, no_grad, on its device.
+
+Values follow the one sign convention: negative inside. For SDF targets they are distances (in world units
+through `__call__`, normalised units through `evaluate_unit`); for occupancy targets they are the negated
+logit, so the surface is the zero level in both cases.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .io.geometry import Normalization
+
+DEFAULT_CHUNK = 4096  # small chunks keep activations in cache: about 2x faster than 64k-row chunks on CPU
+
+
+class Field:
+    def __init__(self, model: torch.nn.Module, normalization: Normalization = Normalization(),
+                 target: str = "sdf", chunk: int = DEFAULT_CHUNK):
+        self.model = model
+        self.normalization = normalization
+        self.target = target
+        self.chunk = int(chunk)
+
+    @property
+    def device(self) -> torch.device:
+        try:
+            return next(self.model.parameters()).device
+        except StopIteration:
+            return torch.device("cpu")
+
+    @property
+    def is_distance(self) -> bool:
+        return self.target == "sdf"
+
+    def evaluate_unit(self, points: np.ndarray | torch.Tensor) -> np.ndarray:
+        """(N,) float32 values at points given in normalised coordinates, shape (N, 3)."""
+        return self.evaluate_unit_tensor(torch.as_tensor(np.asarray(points, dtype=np.float32))).numpy()
+
+    @torch.inference_mode()
+    def evaluate_unit_tensor(self, x: torch.Tensor) -> torch.Tensor:
+        """Like evaluate_unit for a CPU float32 tensor; returns a CPU float32 tensor."""
+        was_training = self.model.training
+        self.model.eval()
+        dev = self.device
+        out = torch.empty(x.shape[0], dtype=torch.float32)
+        chunk = self.chunk if dev.type == "cpu" else max(self.chunk, 262_144)
+        try:
+            for s in range(0, x.shape[0], chunk):
+                y = self.model(x[s:s + chunk].to(dev, non_blocking=True)).reshape(-1)
+                out[s:s + chunk] = (-y if self.target == "occupancy" else y).float().cpu()
+        finally:
+            self.model.train(was_training)
+        return out
+
+    def __call__(self, points_world: np.ndarray) -> np.ndarray:
+        """(N,) values at world-space points; SDF values are converted to world units."""
+        v = self.evaluate_unit(self.normalization.to_unit(points_world)).astype(np.float64)
+        return v / self.normalization.scale if self.is_distance else v
+
+    def gradient_unit(self, points: np.ndarray) -> np.ndarray:
+        """(N, 3) spatial gradient in normalised coordinates, by autograd."""
+        grads = []
+        for s in range(0, len(points), self.chunk):
+            x = torch.as_tensor(np.asarray(points[s:s + self.chunk], dtype=np.float32), device=self.device)
+            x.requires_grad_(True)
+            y = self.model(x).reshape(-1)
+            (g,) = torch.autograd.grad(y.sum(), x)
+            grads.append((-g if self.target == "occupancy" else g).detach().cpu().numpy())
+        return np.concatenate(grads) if grads else np.zeros((0, 3), np.float32)

@@ -1,0 +1,61 @@
+"""What a training step optimises: a task draws a batch and returns named loss terms.
+
+A task holds its data on the training device. `loss(model, generator)` returns a dict of tensors with a
+'total' entry; the trainer owns the optimiser, the schedule and the clock.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..sampling import SampleSet
+from . import losses as L
+
+
+class Task:
+    batch_size: int = 16384
+
+    def to(self, device: torch.device) -> "Task":
+        raise NotImplementedError
+
+    def loss(self, model, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    @staticmethod
+    def _draw(n: int, k: int, generator: torch.Generator, device) -> torch.Tensor:
+        return torch.randint(0, n, (min(k, n),), generator=generator).to(device)
+
+
+class SDFTask(Task):
+    """Regress signed distance (clamped L1) or classify occupancy (BCE) on a pool of samples."""
+
+    def __init__(self, samples: SampleSet, target: str = "sdf", batch_size: int = 16384, clamp: float = 0.1,
+                 eikonal_weight: float = 0.0):
+        if target not in ("sdf", "occupancy"):
+            raise ValueError(f"unknown target {target!r} (choose sdf or occupancy)")
+        self.samples, self.target, self.batch_size = samples, target, batch_size
+        self.clamp, self.eikonal_weight = clamp, eikonal_weight
+        self.points = torch.from_numpy(np.ascontiguousarray(samples.points, dtype=np.float32))
+        self.values = torch.from_numpy(samples.sdf if target == "sdf" else samples.occupancy)
+
+    def to(self, device):
+        self.points, self.values = self.points.to(device), self.values.to(device)
+        return self
+
+    def loss(self, model, generator):
+        idx = self._draw(len(self.points), self.batch_size, generator, self.points.device)
+        x, y = self.points[idx], self.values[idx]
+        if self.eikonal_weight > 0:
+            x = x.requires_grad_(True)
+        pred = model(x).squeeze(-1)
+        out = {}
+        if self.target == "sdf":
+            out["sdf_l1"] = L.clamped_l1(pred, y, self.clamp)
+        else:
+            out["bce"] = L.occupancy_bce(pred, y)
+        total = sum(out.values())
+        if self.eikonal_weight > 0 and self.target == "sdf":
+            out["eikonal"] = L.eikonal(L.gradient(pred, x))
+            total = total + self.eikonal_weight * out["eikonal"]
+        out["total"] = total
+        return out
