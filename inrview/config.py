@@ -136,3 +136,15 @@ def replace(obj, **changes):
 def default_lr(kind: str) -> float:
     """Learning rates that train each family well from its initialisation."""
     return {"grid": 1e-2, "siren": 1e-4, "relu": 1e-3, "fourier": 1e-3}.get(kind, 1e-3)
+
+
+#: Width and depth a family is used with when the user names only the family.
+FAMILY_SIZES = {"grid": (64, 2), "siren": (256, 3), "relu": (256, 4), "fourier": (256, 4)}
+
+
+def model_config(kind: str = "grid", **overrides) -> ModelConfig:
+    """A ModelConfig for a family with that family's usual width and depth; overrides of None are ignored."""
+    if kind not in FAMILY_SIZES:
+        raise ValueError(f"unknown model kind {kind!r} (choose {', '.join(FAMILY_SIZES)})")
+    width, depth = FAMILY_SIZES[kind]
+    return replace(ModelConfig(kind=kind, width=width, depth=depth), **overrides)

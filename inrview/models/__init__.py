@@ -36,6 +36,12 @@ class INR(nn.Module):
 
 def build_model(cfg: ModelConfig, in_dim: int = 3, out_dim: int = 1, seed: int = 0) -> INR:
     """The network named by cfg.kind, initialised deterministically from seed."""
+    model = _build(cfg, in_dim, out_dim, seed)
+    model.kind = cfg.kind
+    return model
+
+
+def _build(cfg: ModelConfig, in_dim: int, out_dim: int, seed: int) -> INR:
     torch.manual_seed(seed)
     if cfg.width < 1 or cfg.depth < 1:
         raise ValueError("width and depth must be at least 1")

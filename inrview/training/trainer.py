@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-from ..config import TrainConfig
+from ..config import TrainConfig, default_lr
 from .device import pick_device
 from .tasks import Task
 
@@ -58,11 +58,12 @@ class Trainer:
             torch.set_num_threads(int(cfg.threads))
         self.model = model.to(self.device)
         self.task = task.to(self.device)
-        groups = model.parameter_groups(cfg.lr) if hasattr(model, "parameter_groups") else \
-            [{"params": list(model.parameters()), "lr": cfg.lr}]
+        lr = cfg.lr if cfg.lr is not None else default_lr(getattr(model, "kind", "relu"))
+        groups = model.parameter_groups(lr) if hasattr(model, "parameter_groups") else \
+            [{"params": list(model.parameters()), "lr": lr}]
         for g in groups:
             g["initial_lr"] = g["lr"]
-        self.optimizer = torch.optim.Adam(groups, lr=cfg.lr, betas=(0.9, 0.99), eps=1e-15)
+        self.optimizer = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15)
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.state = TrainState()
         self._stop = False

@@ -1,0 +1,197 @@
+"""The headless pipeline in a few calls: load, prepare samples, train, extract, measure, save.
+
+    >>> import inrview
+    >>> result = inrview.fit("spot.obj", inrview.FitConfig(train=inrview.TrainConfig(seconds=30)))
+    >>> result.mesh.vertices.shape, result.metrics.chamfer_l1
+
+`ShapeSession` is the same pipeline step by step, for the app and for callers that want snapshots.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import FitConfig, replace
+from .errors import CheckpointError, InrviewError
+from .extract import Mesh, extract_mesh, slice_field
+from .field import Field
+from .io.export import save_mesh
+from .io.geometry import Geometry, Normalization, report
+from .io.loaders import load
+from .metrics import SurfaceMetrics, surface_metrics
+from .models import build_model
+from .sampling import SampleSet, mesh_samples
+from .training import checkpoint as ckpt
+from .training.tasks import SDFTask, Task
+from .training.trainer import Snapshot, Trainer
+
+
+def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet | None]:
+    """The training task for a normalised geometry: SDF/occupancy samples for meshes, the oriented
+    point-cloud losses for point clouds."""
+    if geometry_unit.is_mesh:
+        samples = mesh_samples(geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed)
+        return SDFTask(samples, cfg.target, cfg.train.batch_size, cfg.train.clamp, cfg.train.eikonal_weight), samples
+    from .sampling.pointcloud import make_pointcloud_task
+
+    return make_pointcloud_task(geometry_unit, cfg), None
+
+
+class ShapeSession:
+    """One shape being fitted: geometry, normalisation, samples, network, trainer."""
+
+    def __init__(self, geometry: Geometry, cfg: FitConfig = FitConfig(), normalization: Normalization | None = None,
+                 device: str | None = None):
+        self.geometry = geometry
+        self.cfg = cfg
+        self.normalization = normalization or Normalization.fit(geometry.vertices, cfg.margin)
+        self.unit = geometry.transformed(self.normalization)
+        t0 = time.perf_counter()
+        self.task, self.samples = make_task(self.unit, cfg)
+        self.sampling_seconds = time.perf_counter() - t0
+        self.model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
+        self.trainer = Trainer(self.model, self.task, cfg.train, device=device)
+        self.field = Field(self.model, self.normalization, self.target)
+
+    @property
+    def target(self) -> str:
+        return self.cfg.target if self.geometry.is_mesh else "sdf"
+
+    @classmethod
+    def from_file(cls, path: str | os.PathLike, cfg: FitConfig = FitConfig(), device: str | None = None,
+                  max_points: int = 2_000_000) -> "ShapeSession":
+        return cls(load(path, max_points=max_points, seed=cfg.train.seed), cfg, device=device)
+
+    # -- training -----------------------------------------------------------------------------------
+    def run(self, report_every: int = 10, preview_resolution: int | None = None, preview_interval: float = 1.0,
+            slices: dict | None = None, max_steps: int | None = None):
+        """The trainer's snapshot generator; with preview_resolution, snapshots now and then carry a
+        preview mesh ('vertices', 'faces' in world units) and the requested slices
+        ({axis: world offset} -> 'slices': {axis: SliceImage})."""
+        preview = None
+        if preview_resolution or slices:
+            preview = lambda: self.preview(preview_resolution, slices)  # noqa: E731
+        return self.trainer.run(report_every, preview, preview_interval, max_steps)
+
+    def preview(self, resolution: int | None, slices: dict | None = None) -> dict:
+        out: dict = {}
+        if resolution:
+            try:
+                m = extract_mesh(self.field, resolution)
+                out["vertices"], out["faces"] = m.vertices, m.faces
+            except InrviewError:
+                out["vertices"], out["faces"] = None, None
+        if slices:
+            out["slices"] = {a: slice_field(self.field, a, off, 128) for a, off in slices.items()}
+        return out
+
+    def stop(self) -> None:
+        self.trainer.stop()
+
+    # -- results ------------------------------------------------------------------------------------
+    def extract(self, resolution: int | None = None) -> Mesh:
+        return extract_mesh(self.field, resolution or self.cfg.resolution)
+
+    def metrics(self, mesh: Mesh) -> SurfaceMetrics:
+        g = self.geometry
+        return surface_metrics(mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, g.normals)
+
+    def checkpoint_header(self) -> dict:
+        return {"task": "shape", "config": self.cfg.to_dict(), "normalization": self.normalization.to_dict(),
+                "target": self.target, "source": self.geometry.source, "in_dim": 3, "out_dim": 1,
+                "trainer": {"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed}}
+
+    def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer, self.trainer.generator)
+
+    def resume_from(self, data: ckpt.CheckpointData, path="checkpoint") -> None:
+        """Load weights, Adam state, RNG and counters so that training continues exactly."""
+        ckpt.load_model_state(self.model, data, path)
+        ckpt.load_optimizer_state(self.trainer.optimizer, data)
+        if "rng/batch" in data.tensors:
+            self.trainer.generator.set_state(data.tensors["rng/batch"])
+        t = data.header.get("trainer", {})
+        self.trainer.state.step = int(t.get("step", 0))
+        self.trainer.state.elapsed = float(t.get("elapsed", 0.0))
+
+
+def config_from_header(data: ckpt.CheckpointData, path="checkpoint") -> FitConfig:
+    try:
+        return FitConfig.from_dict(data.header["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(path, f"header has no usable configuration ({e})") from None
+
+
+def load_field(path: str | os.PathLike, device: str = "cpu") -> tuple[Field, dict]:
+    """A trained field from a checkpoint, without the training data; returns (field, header)."""
+    data = ckpt.read(path)
+    if data.header.get("task") != "shape":
+        raise CheckpointError(path, f"checkpoint holds a '{data.header.get('task')}' model, not a 3D shape")
+    cfg = config_from_header(data, path)
+    try:
+        norm = Normalization.from_dict(data.header["normalization"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(path, f"header has no valid normalisation ({e})") from None
+    try:
+        model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
+    except (ValueError, RuntimeError) as e:
+        raise CheckpointError(path, f"cannot build the network in the header ({e})") from None
+    ckpt.load_model_state(model, data, path)
+    model.to(device).eval()
+    return Field(model, norm, data.header.get("target", cfg.target)), data.header
+
+
+def resume_session(path: str | os.PathLike, source: str | os.PathLike | None = None, cfg: FitConfig | None = None,
+                   device: str | None = None) -> ShapeSession:
+    """Continue training from a checkpoint; the input file is taken from the header unless given."""
+    data = ckpt.read(path)
+    header_cfg = config_from_header(data, path)
+    src = source or data.header.get("source")
+    if not src:
+        raise CheckpointError(path, "checkpoint does not name its input file; give it explicitly")
+    geom = load(src, max_points=2_000_000, seed=header_cfg.train.seed)
+    norm = Normalization.from_dict(data.header["normalization"])
+    cfg = header_cfg if cfg is None else dataclasses.replace(cfg, model=header_cfg.model)
+    session = ShapeSession(geom, cfg, norm, device)
+    session.resume_from(data, path)
+    return session
+
+
+@dataclass
+class FitResult:
+    session: ShapeSession
+    mesh: Mesh
+    metrics: SurfaceMetrics | None
+    seconds: float
+    last: Snapshot
+
+    @property
+    def field(self) -> Field:
+        return self.session.field
+
+
+def fit(source: str | os.PathLike | Geometry, cfg: FitConfig = FitConfig(), output: str | os.PathLike | None = None,
+        measure: bool = True, progress=None, device: str | None = None) -> FitResult:
+    """Load, train, extract (and optionally save and measure) in one call.
+
+    progress: called with each Snapshot (e.g. to drive a progress bar)."""
+    t0 = time.perf_counter()
+    session = source if isinstance(source, ShapeSession) else (
+        ShapeSession(source, cfg, device=device) if isinstance(source, Geometry)
+        else ShapeSession.from_file(source, cfg, device))
+    last = None
+    for last in session.run(report_every=10):
+        if progress is not None:
+            progress(last)
+    mesh = session.extract()
+    if output is not None:
+        save_mesh(output, mesh.vertices, mesh.faces)
+    seconds = time.perf_counter() - t0
+    metrics = session.metrics(mesh) if measure else None
+    return FitResult(session, mesh, metrics, seconds, last)
