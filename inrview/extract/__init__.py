@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import NoSurfaceError
 from ..field import Field
 from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points
+from .mc import flying_edges, skimage_marching_cubes, vtk_available
 
 __all__ = ["Mesh", "extract_mesh", "marching_cubes", "slice_field", "SliceImage", "GridResult",
            "coarse_to_fine_grid", "dense_grid", "grid_points"]
@@ -26,26 +27,41 @@ class Mesh:
         return len(self.faces)
 
 
-def marching_cubes(grid: GridResult, level: float = 0.0) -> Mesh:
-    """Triangulate the level set of grid values (normalised coordinates, faces oriented outward)."""
-    from skimage.measure import marching_cubes as _mc
+def marching_cubes(grid: GridResult, level: float = 0.0, method: str = "auto") -> Mesh:
+    """Triangulate the level set of grid values (normalised coordinates, faces oriented outward).
 
+    method: 'vtk' (Flying Edges, threaded, zero-copy; see mc.py), 'skimage' (scikit-image's Lewiner
+    marching cubes), or 'auto': VTK when it can be imported, else scikit-image. Both interpolate linearly
+    along cell edges, so their vertices coincide; only ambiguous cells may be split differently.
+    """
     v = grid.values
     if not (np.nanmin(v) < level < np.nanmax(v)):
         raise NoSurfaceError("no surface yet: the field has no zero crossing in the volume")
-    verts, faces, _, _ = _mc(v, level=level, spacing=(grid.spacing,) * 3, gradient_direction="ascent",
-                             allow_degenerate=False)
-    return Mesh(verts.astype(np.float64) + grid.lo, faces.astype(np.int64), "normalised", grid.values.size)
+    if method == "auto":
+        method = "vtk" if vtk_available() else "skimage"
+    if method == "vtk":
+        verts, faces = flying_edges(v, grid.lo, grid.spacing, level)
+    elif method == "skimage":
+        verts, faces = skimage_marching_cubes(v, grid.lo, grid.spacing, level)
+    else:
+        raise ValueError(f"unknown marching-cubes method {method!r} (auto, vtk, skimage)")
+    if len(faces) == 0:
+        raise NoSurfaceError("no surface yet: the field has no zero crossing in the volume")
+    return Mesh(verts, faces, "normalised", grid.values.size)
 
 
-def extract_mesh(field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True) -> Mesh:
+def extract_mesh(field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True,
+                 mc: str = "auto") -> Mesh:
     """Marching cubes of the field's zero level at `resolution` cells per side over the unit cube.
 
-    Returns vertices in world units (the input's) unless world=False; raises NoSurfaceError when the
-    field does not cross zero anywhere.
+    method: 'coarse_to_fine' (evaluate the network only near the surface; same triangles as 'dense') or
+    'dense'. mc: the marching-cubes implementation (see marching_cubes). Returns vertices in world units
+    (the input's) unless world=False; raises NoSurfaceError when the field does not cross zero anywhere.
     """
+    if method not in ("coarse_to_fine", "dense"):
+        raise ValueError(f"unknown extraction method {method!r} (coarse_to_fine, dense)")
     grid = coarse_to_fine_grid(field, resolution) if method == "coarse_to_fine" else dense_grid(field, resolution)
-    mesh = marching_cubes(grid)
+    mesh = marching_cubes(grid, method=mc)
     mesh.evaluations = grid.evaluations
     if world:
         mesh.vertices = field.normalization.to_world(mesh.vertices)
