@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from .config import FAMILY_SIZES, FitConfig, SamplingConfig, TrainConfig, model_config
+from .config import FAMILY_SIZES, FitConfig, SamplingConfig, TrainConfig, model_config, replace
 from .errors import InrviewError
 
 #: Subcommands whose parsers live next to the code they drive; imported only when used.
@@ -54,7 +54,26 @@ def config_from_args(a: argparse.Namespace, default_steps: int = 3000) -> FitCon
     if train.seconds is not None and not (train.seconds > 0 and math.isfinite(train.seconds)):
         raise InrviewError("--seconds must be a positive number")
     kw = {"resolution": a.resolution} if getattr(a, "resolution", None) else {}
-    return FitConfig(model=model, target=getattr(a, "target", "sdf"), sampling=SamplingConfig(), train=train, **kw)
+    return FitConfig(model=model, target=getattr(a, "target", "sdf"), sampling=sampling_from_args(a), train=train, **kw)
+
+
+def sampling_from_args(a: argparse.Namespace) -> SamplingConfig:
+    s = SamplingConfig()
+    if getattr(a, "samples", None) is not None:
+        if a.samples < 1000:
+            raise InrviewError("--samples must be at least 1000")
+        s = replace(s, n_samples=a.samples)
+    mix = getattr(a, "sample_mix", None)
+    if mix:
+        try:
+            parts = [float(v) for v in mix.split(",")]
+        except ValueError:
+            parts = []
+        if len(parts) != 4 or min(parts) < 0 or sum(parts) <= 0:
+            raise InrviewError(f"--sample-mix wants four non-negative numbers such as 0.3,0.3,0.25,0.15, got {mix!r}")
+        s = replace(s, surface_fraction=parts[0], near_fraction=parts[1], far_fraction=parts[2],
+                    uniform_fraction=parts[3])
+    return s
 
 
 class Progress:
@@ -166,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--target", choices=["sdf", "occupancy"], default="sdf", help="what the network learns")
     f.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution (default 256)")
     f.add_argument("--no-metrics", action="store_true", help="skip measuring the result against the input")
+    f.add_argument("--samples", type=int, default=None, help="training pool size (default 500000)")
+    f.add_argument("--sample-mix", metavar="S,N,F,U", default=None,
+                   help="proportions of surface, near (fine Gaussian), far (coarse Gaussian) and uniform samples "
+                        "(default 0.3,0.3,0.25,0.15)")
     add_training_args(f)
     f.set_defaults(func=cmd_fit)
     e = sub.add_parser("extract", help="extract a mesh from a checkpoint")
