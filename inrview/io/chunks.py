@@ -1,0 +1,51 @@
+"""Bounded-memory reading of long point lists: chunks go through a reservoir that keeps a uniform random
+subset of at most `max_points` rows, in file order, whatever the file's length."""
+from __future__ import annotations
+
+import numpy as np
+
+
+class Reservoir:
+    """Keep a uniform random sample (without replacement) of at most `limit` rows of the arrays fed to it.
+
+    Each row gets a random key; the `limit` smallest keys seen so far are kept (so memory is bounded by
+    limit + one chunk). limit=None keeps everything. Rows come back in the order they were fed.
+    """
+
+    def __init__(self, limit: int | None, seed: int = 0):
+        self.limit = limit
+        self.rng = np.random.default_rng(seed)
+        self.seen = 0
+        self._rows: list[np.ndarray] = []
+        self._keys = np.empty(0)
+        self._index = np.empty(0, dtype=np.int64)
+
+    def add(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows)
+        n = len(rows)
+        if n == 0:
+            return
+        index = np.arange(self.seen, self.seen + n, dtype=np.int64)
+        self.seen += n
+        if self.limit is None:
+            self._rows.append(rows)
+            return
+        keys = self.rng.random(n)
+        if self._rows:
+            rows = np.concatenate([self._rows[0], rows])
+            keys = np.concatenate([self._keys, keys])
+            index = np.concatenate([self._index, index])
+        if len(rows) > self.limit:
+            keep = np.argpartition(keys, self.limit - 1)[:self.limit]
+            keep.sort()  # sorted positions keep the file order (index is increasing)
+            rows, keys, index = rows[keep], keys[keep], index[keep]
+        self._rows, self._keys, self._index = [rows], keys, index
+
+    @property
+    def subsampled(self) -> bool:
+        return self.limit is not None and self.seen > self.limit
+
+    def result(self, width: int) -> np.ndarray:
+        if not self._rows:
+            return np.empty((0, width))
+        return self._rows[0] if len(self._rows) == 1 else np.concatenate(self._rows)
