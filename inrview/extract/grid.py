@@ -1,10 +1,15 @@
 """Evaluating a field on a regular grid over the cube [-1, 1]^3, densely or coarse to fine.
 
-Grids are (R+1)^3 vertex values for R cells per side, indexed [i, j, k] <-> (x, y, z).
-Coarse to fine: evaluate a coarse grid, then at each doubling evaluate only the vertices of cells near the
-surface (a sign change, or |f| below the cell diagonal for distance fields) and fill the rest by trilinear
-interpolation of the coarser level, which keeps their sign. The marched surface is the dense grid's up to
-the resolution, at a fraction of the network evaluations.
+Grids are (R+1)^3 vertex values for R cells per side, indexed [i, j, k] <-> (x, y, z), C order (z fastest).
+
+Coarse to fine (sparse): evaluate a coarse grid densely; at each doubling, evaluate only the vertices of
+the children of *flagged* cells, where a cell is flagged when its corners change sign or, for distance
+fields, when one corner comes within `safety` cell diagonals of zero (a 1-Lipschitz distance that has a
+zero inside a cell is within one diagonal of it at every corner). Vertices already known from the coarser
+level are not evaluated again. Every other vertex takes the value of its nearest coarser vertex, which lies
+in an unflagged cell of one sign, so marching cubes sees the dense grid's sign pattern and, in every cell
+the surface passes through, the dense grid's exact values: the same triangles, at a fraction of the
+network evaluations (about 1/20 at 256^3 and 1/50 at 512^3 for the shapes we measure).
 """
 from __future__ import annotations
 
@@ -16,10 +21,16 @@ import torch.nn.functional as F
 
 from ..field import Field
 
+#: Offsets of the 8 corners of a cell, (8, 3).
+CORNERS = torch.tensor([[i, j, k] for i in (0, 1) for j in (0, 1) for k in (0, 1)], dtype=torch.long)
+#: Offsets in {0,1,2}^3 of the 27 fine vertices of a coarse cell that are not coarse vertices (19 of them).
+_FINE = torch.tensor([[i, j, k] for i in range(3) for j in range(3) for k in range(3)
+                      if (i % 2, j % 2, k % 2) != (0, 0, 0)], dtype=torch.long)
+
 
 @dataclass
 class GridResult:
-    values: np.ndarray  # (R+1, R+1, R+1) float32
+    values: np.ndarray  # (R+1, R+1, R+1) float32, C-contiguous
     evaluations: int
     lo: float = -1.0
     hi: float = 1.0
@@ -40,29 +51,88 @@ def grid_points(n: int, lo: float = -1.0, hi: float = 1.0) -> torch.Tensor:
 
 
 def dense_grid(field: Field, resolution: int, lo: float = -1.0, hi: float = 1.0) -> GridResult:
+    """Every vertex evaluated; slab by slab, so that 512^3 needs no 1.6 GB coordinate array."""
     n = resolution + 1
-    vals = field.evaluate_unit_tensor(grid_points(n, lo, hi)).reshape(n, n, n)
-    return GridResult(vals.numpy(), n**3, lo, hi)
+    t = _coords(torch.arange(n)[:, None], lo, (hi - lo) / resolution)[:, 0]
+    out = np.empty((n, n, n), np.float32)
+    jk = torch.stack(torch.meshgrid(t, t, indexing="ij"), dim=-1).reshape(-1, 2)
+    slab = max(1, (1 << 20) // (n * n))
+    for s in range(0, n, slab):
+        ii = t[s:s + slab]
+        pts = torch.cat([ii.repeat_interleave(n * n)[:, None], jk.repeat(len(ii), 1)], dim=1)
+        out[s:s + slab] = field.evaluate_unit_tensor(pts).reshape(len(ii), n, n).numpy()
+    return GridResult(out, n**3, lo, hi)
 
 
-def _near_cells(vals: torch.Tensor, threshold: float | None) -> torch.Tensor:
-    """(R, R, R) bool: cells whose corners change sign or come within threshold of zero."""
-    v = vals[None, None]
-    mx = F.max_pool3d(v, 2, stride=1)[0, 0]
-    mn = -F.max_pool3d(-v, 2, stride=1)[0, 0]
+def _linear(offsets: torch.Tensor, n: int) -> torch.Tensor:
+    """Linear index offsets of (M, 3) grid offsets in a C-ordered (n, n, n) array."""
+    return (offsets[:, 0] * n + offsets[:, 1]) * n + offsets[:, 2]
+
+
+def _coords(idx: torch.Tensor, lo: float, h: float) -> torch.Tensor:
+    """(M, 3) float32 positions of integer vertex indices; one formula for every level, so that a vertex
+    has bit-identical coordinates (and values) whichever level evaluates it."""
+    return idx.to(torch.float32).mul_(h).add_(lo)
+
+
+def _threshold(field, h: float, safety: float) -> float | None:
+    return safety * h * 3**0.5 if getattr(field, "is_distance", False) else None
+
+
+def _flag(mn: torch.Tensor, mx: torch.Tensor, thr: float | None) -> torch.Tensor:
     near = (mx >= 0) & (mn <= 0)
-    if threshold is not None:
-        near |= torch.minimum(mx.abs(), mn.abs()) < threshold
+    if thr is not None:
+        near |= torch.minimum(mx.abs(), mn.abs()) < thr
     return near
 
 
+def _dense_flags(vals: torch.Tensor, thr: float | None) -> torch.Tensor:
+    """(K, 3) indices of the flagged cells of a dense (n, n, n) grid."""
+    v = vals[None, None]
+    mx = F.max_pool3d(v, 2, stride=1)[0, 0]
+    mn = -F.max_pool3d(-v, 2, stride=1)[0, 0]
+    return _flag(mn, mx, thr).nonzero()
+
+
+def _dilate(cells: torch.Tensor, r: int) -> torch.Tensor:
+    """cells plus their 26 neighbours (inside the grid of r cells per side), without repeats."""
+    offs = torch.tensor([[i, j, k] for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    c = (cells[:, None, :] + offs[None]).reshape(-1, 3).clamp_(0, r - 1)
+    mask = torch.zeros(r**3, dtype=torch.bool)
+    mask[(c[:, 0] * r + c[:, 1]) * r + c[:, 2]] = True
+    lin = mask.nonzero()[:, 0]
+    return torch.stack([lin // (r * r), (lin // r) % r, lin % r], dim=1)
+
+
+def _upsample_nearest(vals: torch.Tensor) -> torch.Tensor:
+    """(n, n, n) -> (2n-1, 2n-1, 2n-1): fine vertex i takes coarse vertex i // 2 (a corner of a cell that
+    contains it, so an unflagged cell's sign is kept). Slab by slab, each fine value written once and in
+    order: 0.16 s for 513^3 where one strided torch copy takes 0.7 s."""
+    x = vals.numpy()
+    n = x.shape[0]
+    m = 2 * n - 1
+    out = np.empty((m, m, m), x.dtype)
+    rows = np.repeat(x, 2, axis=2)[:, :, :m]
+    for c in range(n):
+        slab = np.repeat(rows[c], 2, axis=0)[:m]
+        out[2 * c] = slab
+        if 2 * c + 1 < m:
+            out[2 * c + 1] = slab
+    return torch.from_numpy(out)
+
+
 def coarse_to_fine_grid(field: Field, resolution: int, base: int = 32, lo: float = -1.0, hi: float = 1.0,
-                        safety: float = 2.0) -> GridResult:
+                        safety: float = 1.0, halo: int | None = None) -> GridResult:
     """Grid values at `resolution` cells per side, evaluating the field only near its zero level.
 
     base: cells per side of the first, dense level (halved until it divides the resolution).
-    safety: multiple of the cell diagonal under which a distance value counts as near the surface.
+    safety: multiple of the cell diagonal under which a distance value counts as near the surface (1 is
+        exact for a 1-Lipschitz distance; ignored for fields that are not distances).
+    halo: cells of dilation around the flagged cells at each level; default 0 for distance fields and 1
+        for other fields (occupancy logits), which have no distance bound to flag cells by.
     """
+    if halo is None:
+        halo = 0 if getattr(field, "is_distance", False) else 1
     r = resolution
     levels = 0
     while r > base and r % 2 == 0:
@@ -71,19 +141,35 @@ def coarse_to_fine_grid(field: Field, resolution: int, base: int = 32, lo: float
     res = dense_grid(field, r, lo, hi)
     vals = torch.from_numpy(res.values)
     evals = res.evaluations
-    for _ in range(levels):
-        h = (hi - lo) / r
-        thr = safety * h * 3**0.5 if field.is_distance else None
-        cells = _near_cells(vals, thr)
-        cells = F.max_pool3d(cells[None, None].float(), 3, stride=1, padding=1)[0, 0] > 0  # one-cell halo
+    cells = _dense_flags(vals, _threshold(field, (hi - lo) / r, safety))
+    for level in range(levels):
+        for _ in range(halo):
+            cells = _dilate(cells, r)
         r2 = 2 * r
-        fine = F.interpolate(vals[None, None], size=(r2 + 1,) * 3, mode="trilinear", align_corners=True)[0, 0]
-        fine_cells = cells.repeat_interleave(2, 0).repeat_interleave(2, 1).repeat_interleave(2, 2)
-        pts_mask = F.max_pool3d(F.pad(fine_cells[None, None].float(), (1, 1, 1, 1, 1, 1)), 2, stride=1)[0, 0] > 0
-        idx = pts_mask.nonzero()
-        if len(idx):
-            coords = lo + idx.float() * ((hi - lo) / r2)
-            fine[idx[:, 0], idx[:, 1], idx[:, 2]] = field.evaluate_unit_tensor(coords)
-            evals += len(idx)
-        vals, r = fine.contiguous(), r2
+        n2 = r2 + 1
+        fine = _upsample_nearest(vals)
+        flat = fine.view(-1)
+        if len(cells):
+            # the new vertices of the children of flagged cells, each once
+            base_lin = (2 * cells[:, 0] * n2 + 2 * cells[:, 1]) * n2 + 2 * cells[:, 2]
+            mark = torch.zeros(n2**3, dtype=torch.bool)
+            mark[(base_lin[:, None] + _linear(_FINE, n2)[None]).reshape(-1)] = True
+            lin = mark.nonzero()[:, 0]
+            del mark
+            idx = torch.stack([lin // (n2 * n2), (lin // n2) % n2, lin % n2], dim=1)
+            flat[lin] = field.evaluate_unit_tensor(_coords(idx, lo, (hi - lo) / r2))
+            evals += len(lin)
+            del idx
+        if len(cells) and level < levels - 1:
+            # flag among the children only: a cell outside them lies in an unflagged coarse cell
+            thr = _threshold(field, (hi - lo) / r2, safety)
+            kids = (base_lin[:, None] + _linear(CORNERS, n2)[None]).reshape(-1)
+            keep = torch.empty(len(kids), dtype=torch.bool)
+            step = 1 << 18
+            for s in range(0, len(kids), step):
+                v = flat[kids[s:s + step, None] + _linear(CORNERS, n2)[None]]
+                keep[s:s + step] = _flag(v.min(dim=1).values, v.max(dim=1).values, thr)
+            kids = kids[keep]
+            cells = torch.stack([kids // (n2 * n2), (kids // n2) % n2, kids % n2], dim=1)
+        vals, r = fine, r2
     return GridResult(vals.numpy(), evals, lo, hi)
