@@ -20,6 +20,9 @@ FACE_KEYS = ("faces", "triangles", "f")
 def read_numpy(p: Path, ext: str, max_points: int | None, seed: int):
     """Returns (points, faces or None, normals or None, notices)."""
     if ext == "npy":
+        shape, dtype = _npy_header(p)
+        if dtype.hasobject:
+            raise LoadError(p, "the array holds Python objects (pickles are never loaded)")
         try:
             arr = np.load(p, mmap_mode="r", allow_pickle=False)
         except ValueError as e:
@@ -49,6 +52,29 @@ def read_numpy(p: Path, ext: str, max_points: int | None, seed: int):
         v, _, n, notes = _rows(p, pts, normals, None, seed)
         return v, faces, n, notes
     return _rows(p, pts, normals, max_points, seed)
+
+
+def _npy_header(p: Path):
+    """Shape and dtype from an .npy header, checked against the file's size."""
+    size = p.stat().st_size
+    with open(p, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            raise LoadError(p, "not an NPY file (no NUMPY signature)")
+        fh.seek(0)
+        try:
+            version = np.lib.format.read_magic(fh)
+            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
+                np.lib.format.read_array_header_2_0
+            shape, _, dtype = read_header(fh, max_header_size=10000)
+        except (ValueError, OSError, EOFError) as e:
+            raise LoadError(p, f"NPY header is corrupt ({str(e).splitlines()[0][:120]})") from None
+        start = fh.tell()
+    if not dtype.hasobject:
+        need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+        if need > size - start:
+            raise LoadError(p, f"NPY file is truncated: its header says {dtype} {tuple(shape)} ({need} bytes of data), "
+                               f"{size - start} bytes follow")
+    return shape, dtype
 
 
 def _member(p: Path, zf: zipfile.ZipFile, key: str) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Read meshes and point clouds from files into Geometry.
 
-Meshes: PLY (ascii, binary), OBJ, STL, OFF, GLB, GLTF. Point clouds: PLY without faces (normals read when
+Meshes: PLY (ascii, binary), OBJ, STL, OFF, GLB, GLTF (only GLB/GLTF go through trimesh). Point clouds: PLY without faces (normals read when
 present), XYZ / XYZN / PTS / TXT / CSV columns, PCD, NPY, NPZ.
 
 Every failure raises LoadError with the path and the problem; nothing from a parser escapes as another
@@ -33,8 +33,9 @@ MAX_FILE_BYTES = 4 * 1024**3
 DEFAULT_MAX_POINTS = 2_000_000
 #: Fewer points than this cannot define a surface (normals need neighbourhoods).
 MIN_CLOUD_POINTS = 10
-#: Relative size under which a singular value counts as zero (flat or collinear input).
-FLAT_TOLERANCE = 1e-9
+#: Relative spread under which a direction counts as absent (flat or collinear input): coordinates stored
+#: as float32 carry relative noise of about 1e-7, so a line written to a file is never exactly a line.
+FLAT_TOLERANCE = 1e-5
 
 _SNIFF_BYTES = 1 << 16
 
@@ -127,6 +128,11 @@ def _read(p: Path, fmt: str, max_points: int | None, seed: int) -> Geometry:
         from .arrays import read_numpy
 
         v, f, n, notes = read_numpy(p, fmt, max_points, seed)
+        return Geometry(v, f, n, notices=notes)
+    if fmt == "obj":
+        from .obj import read_obj
+
+        v, f, n, notes = read_obj(p)
         return Geometry(v, f, n, notices=notes)
     if fmt in ("stl", "off"):
         from .simple_meshes import read_off, read_stl

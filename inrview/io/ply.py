@@ -62,12 +62,12 @@ class Header:
 
 def read_header(p: Path, head: bytes) -> Header:
     """Parse the header from the file's first bytes (at least MAX_HEADER_BYTES + 16 of them, or all)."""
-    end = -1
-    for marker in (b"end_header\n", b"end_header\r\n", b"end_header\r"):
+    end = None
+    for marker in (b"end_header\r\n", b"end_header\n", b"end_header\r"):
         i = head.find(marker)
-        if i >= 0 and (end < 0 or i < end[0]):
+        if i >= 0 and (end is None or i < end[0]):
             end = (i, i + len(marker))
-    if end == -1:
+    if end is None:
         if len(head) > MAX_HEADER_BYTES:
             raise LoadError(p, f"PLY header is longer than {MAX_HEADER_BYTES // 1024} KiB (no end_header line within it)")
         raise LoadError(p, "PLY header has no end_header line (the file is truncated or not a PLY file)")

@@ -1,4 +1,4 @@
-"""OBJ, GLB and GLTF through trimesh, after checks trimesh does not make: GLB chunk sizes against the file,
+"""GLB and GLTF through trimesh, after checks trimesh does not make: GLB chunk sizes against the file,
 glTF buffer references confined to the file's folder (never /dev/zero, a pipe or another folder), Draco
 compression named instead of failing obscurely, and memory estimated before parsing."""
 from __future__ import annotations
@@ -124,6 +124,22 @@ def _check_doc(p: Path, doc: dict, buffer_lengths: list) -> None:
     if not doc.get("meshes"):
         raise LoadError(p, "the glTF document has no meshes")
     views = doc.get("bufferViews") or []
+    sizes = {5120: 1, 5121: 1, 5122: 2, 5123: 2, 5125: 4, 5126: 4}
+    widths = {"SCALAR": 1, "VEC2": 2, "VEC3": 3, "VEC4": 4, "MAT2": 4, "MAT3": 9, "MAT4": 16}
+    for i, acc in enumerate(doc.get("accessors") or []):
+        if not isinstance(acc, dict):
+            raise LoadError(p, f"glTF accessor {i} is not an object")
+        count, view = acc.get("count", 0), acc.get("bufferView")
+        if not isinstance(count, int) or count < 0:
+            raise LoadError(p, f"glTF accessor {i} has a bad count {str(count)[:20]!r}")
+        if view is None:
+            continue
+        if not isinstance(view, int) or not 0 <= view < len(views) or not isinstance(views[view], dict):
+            raise LoadError(p, f"glTF accessor {i} refers to bufferView {view!r}, which does not exist")
+        need = count * sizes.get(acc.get("componentType"), 4) * widths.get(acc.get("type"), 1)
+        have = views[view].get("byteLength", 0)
+        if isinstance(have, int) and need > have:
+            raise LoadError(p, f"glTF accessor {i} needs {need} bytes, its bufferView holds {have}")
     for i, view in enumerate(views):
         if not isinstance(view, dict):
             raise LoadError(p, f"glTF bufferView {i} is not an object")
