@@ -1,0 +1,79 @@
+"""Data dock: the load report of the open file and how its input and the fitted surface are shown."""
+from __future__ import annotations
+
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+STYLES = {"Points until fitted": "until_fitted", "Points": "points", "Translucent mesh": "mesh", "Hidden": "hidden"}
+
+
+class DataPanel(QtWidgets.QWidget):
+    input_style_changed = QtCore.pyqtSignal(str, float)  # style, opacity
+    layer_toggled = QtCore.pyqtSignal(str, bool)  # layer name, visible
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 6, 6, 6)
+        self.report = QtWidgets.QPlainTextEdit(readOnly=True)
+        self.report.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
+        self.report.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
+        self.report.setPlaceholderText("Drop a mesh, point cloud or checkpoint here, or use File > Open.")
+        self.report.setMinimumHeight(90)
+        lay.addWidget(self.report, 1)
+        form = QtWidgets.QFormLayout()
+        self.style = QtWidgets.QComboBox()
+        self.style.addItems(list(STYLES))
+        self.style.setToolTip("How the input is drawn under the fitted surface")
+        self.opacity = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity.setRange(5, 100)
+        self.opacity.setValue(25)
+        self.opacity.setToolTip("Opacity of the input")
+        form.addRow("Input", self.style)
+        form.addRow("Opacity", self.opacity)
+        lay.addLayout(form)
+        row = QtWidgets.QHBoxLayout()
+        self.show_surface = QtWidgets.QCheckBox("Fitted surface", checked=True)
+        self.show_domain = QtWidgets.QCheckBox("Domain box", checked=True)
+        self.show_domain.setToolTip("The cube the network is trained in")
+        row.addWidget(self.show_surface)
+        row.addWidget(self.show_domain)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.style.currentTextChanged.connect(self._emit_style)
+        self.opacity.valueChanged.connect(self._emit_style)
+        self.show_surface.toggled.connect(lambda v: self.layer_toggled.emit("surface", v))
+        self.show_domain.toggled.connect(lambda v: self.layer_toggled.emit("domain", v))
+
+    def _emit_style(self, *_):
+        self.input_style_changed.emit(self.input_style(), self.opacity.value() / 100.0)
+
+    def input_style(self) -> str:
+        return STYLES[self.style.currentText()]
+
+    def set_report(self, lines: list[str]) -> None:
+        """The load report; a long path on the first line is shortened to the file name (full path in the
+        tooltip)."""
+        from pathlib import Path
+
+        lines = list(lines)
+        if lines and ":" in lines[0]:
+            key, _, value = lines[0].partition(":")
+            self.report.setToolTip(value.strip())
+            lines[0] = f"{key}:{' ' * (12 - len(key) - 1)}{Path(value.strip()).name}"
+        self.report.setPlainText("\n".join(lines))
+
+    # -- settings -------------------------------------------------------------------------------------
+    def save(self, s) -> None:
+        s.set("data/style", self.style.currentText())
+        s.set("data/opacity", self.opacity.value())
+        s.set("data/show_surface", self.show_surface.isChecked())
+        s.set("data/show_domain", self.show_domain.isChecked())
+
+    def restore(self, s) -> None:
+        blocker = QtCore.QSignalBlocker(self)  # noqa: F841 (restoring is not a user change)
+        style = s.get("data/style", "Points until fitted")
+        if style in STYLES:
+            self.style.setCurrentText(style)
+        self.opacity.setValue(s.get("data/opacity", 25))
+        self.show_surface.setChecked(s.get("data/show_surface", True))
+        self.show_domain.setChecked(s.get("data/show_domain", True))

@@ -1,0 +1,184 @@
+"""Model & training dock: the network, its target, the optimiser, the budget and the device.
+
+`config()` turns the widgets into the core's FitConfig; `set_config()` shows one (a checkpoint's).
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from PyQt6 import QtCore, QtWidgets
+
+from ...config import FAMILY_SIZES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
+
+KIND_LABELS = {"grid": "Grid (multi-resolution) + MLP", "siren": "SIREN (sine MLP)",
+               "relu": "ReLU MLP (DeepSDF)", "fourier": "Fourier features + MLP"}
+PREVIEW_RESOLUTIONS = (32, 48, 64, 96, 128)
+
+
+def _spin(lo, hi, value, step=1, tip="") -> QtWidgets.QSpinBox:
+    w = QtWidgets.QSpinBox()
+    w.setRange(lo, hi)
+    w.setSingleStep(step)
+    w.setValue(value)
+    w.setToolTip(tip)
+    w.setKeyboardTracking(False)
+    return w
+
+
+class ModelPanel(QtWidgets.QWidget):
+    def __init__(self, devices: list[str] | None = None, parent=None):
+        super().__init__(parent)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(6, 6, 6, 6)
+        net = QtWidgets.QGroupBox("Network")
+        f = QtWidgets.QFormLayout(net)
+        self.kind = QtWidgets.QComboBox()
+        for k in FAMILY_SIZES:
+            self.kind.addItem(KIND_LABELS.get(k, k), k)
+        self.target = QtWidgets.QComboBox()
+        self.target.addItem("Signed distance (SDF)", "sdf")
+        self.target.addItem("Occupancy", "occupancy")
+        self.width_ = _spin(4, 2048, 64, 8, "Hidden units per layer")
+        self.depth = _spin(1, 16, 2, 1, "Hidden layers")
+        self.omega0 = QtWidgets.QDoubleSpinBox(decimals=1, minimum=0.1, maximum=300.0, value=30.0)
+        self.omega0.setToolTip("SIREN frequency factor omega_0")
+        self.levels = _spin(1, 16, 6, 1, "Resolution levels of the feature grid")
+        self.grid_res = _spin(16, 2048, 128, 16, "Finest grid resolution (cells per side)")
+        f.addRow("Family", self.kind)
+        f.addRow("Target", self.target)
+        f.addRow("Width", self.width_)
+        f.addRow("Depth", self.depth)
+        f.addRow("ω₀", self.omega0)
+        f.addRow("Grid levels", self.levels)
+        f.addRow("Grid max res.", self.grid_res)
+        outer.addWidget(net)
+
+        tr = QtWidgets.QGroupBox("Training")
+        g = QtWidgets.QFormLayout(tr)
+        self.lr = QtWidgets.QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4, value=0.0)
+        self.lr.setSpecialValueText("auto")
+        self.lr.setToolTip("Adam learning rate; 'auto' uses the family's default")
+        self.batch = _spin(256, 1 << 20, 16384, 1024, "Samples per step")
+        budget = QtWidgets.QHBoxLayout()
+        self.budget_value = _spin(1, 10_000_000, 3000, 100, "Training budget")
+        self.budget_unit = QtWidgets.QComboBox()
+        self.budget_unit.addItems(["steps", "seconds"])
+        budget.addWidget(self.budget_value, 1)
+        budget.addWidget(self.budget_unit)
+        self.samples = _spin(10_000, 5_000_000, 500_000, 50_000, "Training samples drawn once per shape")
+        self.device = QtWidgets.QComboBox()
+        devices = devices or ["cpu"]
+        self.device.addItem(f"auto ({devices[0]})", "auto")
+        for d in devices:
+            self.device.addItem(d, d.split(" ")[0])
+        self.threads = _spin(1, max(1, os.cpu_count() or 1), 1, 1,
+                             "CPU threads for training (1 leaves a core to draw the view)")
+        self.preview = QtWidgets.QComboBox()
+        for r in PREVIEW_RESOLUTIONS:
+            self.preview.addItem(f"{r}³", r)
+        self.preview.setCurrentIndex(PREVIEW_RESOLUTIONS.index(64))
+        self.preview.setToolTip("Resolution of the live surface (the final one is finer)")
+        g.addRow("Learning rate", self.lr)
+        g.addRow("Batch size", self.batch)
+        g.addRow("Budget", budget)
+        g.addRow("Samples", self.samples)
+        g.addRow("Device", self.device)
+        g.addRow("CPU threads", self.threads)
+        g.addRow("Live preview", self.preview)
+        outer.addWidget(tr)
+        self.groups = (net, tr)
+        self.buttons = QtWidgets.QHBoxLayout()
+        outer.addLayout(self.buttons)
+        outer.addStretch(1)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
+
+    def add_action_button(self, action) -> QtWidgets.QToolButton:
+        b = QtWidgets.QToolButton()
+        b.setDefaultAction(action)
+        b.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
+        self.buttons.addWidget(b)
+        return b
+
+    def set_editable(self, editable: bool) -> None:
+        for g in self.groups:
+            g.setEnabled(editable)
+
+    def _kind_changed(self, *_):
+        kind = self.kind.currentData()
+        w, d = FAMILY_SIZES[kind]
+        self.width_.setValue(w)
+        self.depth.setValue(d)
+        self.omega0.setEnabled(kind == "siren")
+        self.levels.setEnabled(kind == "grid")
+        self.grid_res.setEnabled(kind == "grid")
+        self.lr.setSpecialValueText(f"auto ({default_lr(kind):g})")
+
+    # -- configuration --------------------------------------------------------------------------------
+    def budget(self) -> tuple[int | None, float | None]:
+        v = self.budget_value.value()
+        return (None, float(v)) if self.budget_unit.currentText() == "seconds" else (v, None)
+
+    def config(self) -> FitConfig:
+        kind = self.kind.currentData()
+        model = model_config(kind, width=self.width_.value(), depth=self.depth.value(), omega0=self.omega0.value(),
+                             grid_levels=self.levels.value(), grid_max_resolution=self.grid_res.value())
+        steps, seconds = self.budget()
+        train = TrainConfig(steps=steps or TrainConfig.steps, seconds=seconds, batch_size=self.batch.value(),
+                            lr=self.lr.value() or None, device=self.device.currentData(), threads=self.threads.value())
+        return FitConfig(model=model, target=self.target.currentData(), sampling=SamplingConfig(n_samples=self.samples.value()),
+                         train=train)
+
+    def preview_resolution(self) -> int:
+        return int(self.preview.currentData())
+
+    def set_config(self, cfg: FitConfig) -> None:
+        """Show a configuration (e.g. a checkpoint's); the budget and device stay as they are."""
+        m: ModelConfig = cfg.model
+        i = self.kind.findData(m.kind)
+        if i >= 0:
+            self.kind.setCurrentIndex(i)
+        self.target.setCurrentIndex(max(0, self.target.findData(cfg.target)))
+        self.width_.setValue(m.width)
+        self.depth.setValue(m.depth)
+        self.omega0.setValue(m.omega0)
+        self.levels.setValue(m.grid_levels)
+        self.grid_res.setValue(m.grid_max_resolution)
+        self.lr.setValue(cfg.train.lr or 0.0)
+        self.batch.setValue(cfg.train.batch_size)
+        self.samples.setValue(cfg.sampling.n_samples)
+
+    def set_budget(self, steps: int | None = None, seconds: float | None = None) -> None:
+        if seconds is not None:
+            self.budget_unit.setCurrentText("seconds")
+            self.budget_value.setValue(max(1, int(round(seconds))))
+        elif steps is not None:
+            self.budget_unit.setCurrentText("steps")
+            self.budget_value.setValue(int(steps))
+
+    # -- settings -------------------------------------------------------------------------------------
+    def save(self, s) -> None:
+        s.set("train/config", json.dumps(self.config().to_dict()))
+        s.set("train/budget_unit", self.budget_unit.currentText())
+        s.set("train/budget_value", self.budget_value.value())
+        s.set("train/device", self.device.currentData())
+        s.set("train/threads", self.threads.value())
+        s.set("train/preview", self.preview_resolution())
+
+    def restore(self, s) -> None:
+        text = s.get("train/config", "")
+        if text:
+            try:
+                self.set_config(FitConfig.from_dict(json.loads(text)))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                pass  # settings from another version: keep the defaults
+        self.budget_unit.setCurrentText(s.get("train/budget_unit", "steps"))
+        self.budget_value.setValue(s.get("train/budget_value", 3000))
+        i = self.device.findData(s.get("train/device", "auto"))
+        self.device.setCurrentIndex(max(0, i))
+        self.threads.setValue(s.get("train/threads", 1))
+        r = s.get("train/preview", 64)
+        if r in PREVIEW_RESOLUTIONS:
+            self.preview.setCurrentIndex(PREVIEW_RESOLUTIONS.index(r))

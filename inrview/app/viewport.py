@@ -1,0 +1,281 @@
+"""The 3D view: an embedded pyvistaqt interactor with one actor per named layer, updated in place.
+
+Layers: 'input' (points or translucent mesh), 'surface' (the network's zero level set), 'slice_x|y|z' (field
+values on a plane, diverging colour map centred at zero), 'contour_x|y|z' (the zero contour on each plane) and
+'domain' (the training cube's outline). A layer's actor is created once; later updates swap the data inside
+its dataset (shallow copy of arrays already prepared by the worker), so the GUI thread never rebuilds actors.
+
+Keyboard: VTK's default character keys (stereo on '3', wireframe on 'w', exit on 'e'/'q', ...) never reach
+VTK; every key the view reacts to is a menu action of the window (R reset, camera presets, ...).
+"""
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+import pyvista as pv
+from PyQt6 import QtCore, QtGui
+from pyvistaqt import QtInteractor
+
+from .frames import SliceFrame, SurfaceFrame
+
+AXES = "xyz"
+SURFACE_COLOR = "#e3c08a"
+INPUT_COLOR = "#7fa7d9"
+CONTOUR_COLOR = "#101010"
+BACKGROUND = ("#14171c", "#414a5a")  # bottom, top of the gradient
+SLICE_CMAP = "RdBu_r"  # negative (inside) blue, positive (outside) red, white at zero
+
+#: Camera presets: name -> direction from the focal point to the camera, given for a +Y-up scene.
+PRESETS = {"+X": (1, 0, 0), "-X": (-1, 0, 0), "+Y": (0, 1, 0), "-Y": (0, -1, 0), "+Z": (0, 0, 1), "-Z": (0, 0, -1),
+           "iso": (1.0, 0.75, 1.35)}
+
+
+@dataclass
+class Layer:
+    data: pv.DataSet
+    actor: object
+    style: dict
+
+
+class Viewport(QtInteractor):
+    """The central 3D widget. Only the GUI thread calls into it."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent, auto_update=False, multi_samples=0)
+        self.setAcceptDrops(False)  # drops go to the window (pyvistaqt's own drop handler calls pv.read)
+        self.setMinimumSize(200, 150)
+        self.layers: dict[str, Layer] = {}
+        self.user_hidden: set[str] = set()  # layers the user switched off (kept off across updates)
+        self.up_axis = 1
+        self.render_seconds: deque = deque(maxlen=200)
+        self.set_background(BACKGROUND[0], top=BACKGROUND[1])
+        self.enable_anti_aliasing("fxaa")
+        self.enable_trackball_style()
+        # lines and polygons on the same plane (the zero contour on a slice): draw the lines on top
+        pv._vtk.vtkMapper.SetResolveCoincidentTopologyToPolygonOffset()
+        self._dirty = False
+        self._render_timer = QtCore.QTimer(self)
+        self._render_timer.setSingleShot(True)
+        self._render_timer.setInterval(15)
+        self._render_timer.timeout.connect(self._render_now)
+        if self.iren is not None:
+            self.iren.clear_key_event_callbacks()  # pyvista's 'q' quits, 'b'/'v'/'C' pick ...
+
+    # -- keyboard: nothing goes to VTK ----------------------------------------------------------------
+    def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
+        ev.ignore()  # the window's actions handle the keys that mean something
+
+    def keyReleaseEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
+        ev.ignore()
+
+    # -- drops go to the window, never to pyvistaqt's handler (it calls pv.read, which can crash) -------
+    def dragEnterEvent(self, ev) -> None:  # noqa: N802
+        ev.ignore()
+
+    def dropEvent(self, ev) -> None:  # noqa: N802
+        ev.ignore()
+
+    # -- rendering ------------------------------------------------------------------------------------
+    def request_render(self) -> None:
+        """Render soon; several requests within a frame collapse into one render."""
+        self._dirty = True
+        if not self._render_timer.isActive():
+            self._render_timer.start()
+
+    def render_now(self) -> None:
+        self._dirty = True
+        self._render_now()
+
+    def _render_now(self) -> None:
+        if not self._dirty or getattr(self, "_closed", False):
+            return
+        self._dirty = False
+        t0 = time.perf_counter()
+        self.render()
+        self.render_seconds.append(time.perf_counter() - t0)
+
+    # -- layers ---------------------------------------------------------------------------------------
+    def _set(self, name: str, data: pv.DataSet, **style) -> Layer:
+        layer = self.layers.get(name)
+        if layer is None:
+            actor = self.add_mesh(data, name=name, reset_camera=False, render=False, **style)
+            layer = Layer(actor.mapper.dataset, actor, style)
+            self.layers[name] = layer
+        else:
+            layer.data.shallow_copy(data)
+        layer.actor.visibility = name not in self.user_hidden
+        return layer
+
+    def hide(self, name: str) -> None:
+        if name in self.layers:
+            self.layers[name].actor.visibility = False
+            self.request_render()
+
+    def show_layer(self, name: str, visible: bool) -> None:
+        """The user's choice for a layer; it holds across later updates of that layer."""
+        (self.user_hidden.discard if visible else self.user_hidden.add)(name)
+        if name in self.layers:
+            self.layers[name].actor.visibility = bool(visible)
+            self.request_render()
+
+    def remove(self, name: str) -> None:
+        layer = self.layers.pop(name, None)
+        if layer is not None:
+            self.remove_actor(layer.actor, render=False)
+            self.request_render()
+
+    def clear_layers(self) -> None:
+        for name in list(self.layers):
+            self.remove(name)
+
+    def visible(self, name: str) -> bool:
+        layer = self.layers.get(name)
+        return bool(layer is not None and layer.actor.visibility and layer.data.n_points)
+
+    def set_surface(self, s: SurfaceFrame | None) -> None:
+        if s is None or s.n_faces == 0:
+            self.hide("surface")
+            return
+        poly = pv.PolyData(s.points, s.cells)
+        poly.point_data["Normals"] = s.normals
+        poly.point_data.active_normals_name = "Normals"
+        layer = self._set("surface", poly, color=SURFACE_COLOR, smooth_shading=False, specular=0.25,
+                          specular_power=20, diffuse=0.85, ambient=0.12)
+        layer.actor.prop.interpolation = "phong"
+        self.request_render()
+
+    def set_input(self, points: np.ndarray, cells: np.ndarray | None, style: str, opacity: float = 0.25) -> None:
+        """style: 'points', 'mesh' (translucent, needs cells) or 'hidden'."""
+        self.remove("input")  # the style changes the actor's properties: rebuild this one (rare)
+        if style == "hidden" or len(points) == 0:
+            return
+        if style == "mesh" and cells is not None and len(cells):
+            self._set("input", pv.PolyData(points, cells), color=INPUT_COLOR, opacity=opacity, smooth_shading=False)
+        else:
+            size = 2.0 if len(points) > 50_000 else 3.5
+            self._set("input", pv.PolyData(points), color=INPUT_COLOR, point_size=size, style="points",
+                      render_points_as_spheres=len(points) <= 50_000, opacity=min(1.0, 0.35 + opacity))
+        self.request_render()
+
+    def set_domain(self, lo: np.ndarray, hi: np.ndarray) -> None:
+        box = pv.Box(bounds=(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2])).extract_all_edges()
+        self._set("domain", box, color="#8a93a3", line_width=1, opacity=0.35, lighting=False)
+        self.request_render()
+
+    def set_slice(self, s: SliceFrame, limit: float | None) -> None:
+        ax = AXES[s.axis]
+        origin, spacing, dims = s.origin_spacing_dims()
+        img = pv.ImageData(dimensions=dims, spacing=spacing, origin=origin)
+        img.point_data["field"] = s.values.ravel()
+        lim = float(limit) if limit else float(np.nanmax(np.abs(s.values)) or 1.0)
+        layer = self._set(f"slice_{ax}", img, scalars="field", cmap=SLICE_CMAP, clim=(-lim, lim),
+                          show_scalar_bar=False, lighting=False, opacity=1.0)
+        layer.actor.mapper.scalar_range = (-lim, lim)
+        name = f"contour_{ax}"
+        if len(s.contour_points):
+            self._set(name, pv.PolyData(s.contour_points, lines=s.contour_lines), color=CONTOUR_COLOR,
+                      line_width=2.5, lighting=False)
+        else:
+            self.hide(name)
+        self.request_render()
+
+    def hide_slice(self, axis: int) -> None:
+        self.hide(f"slice_{AXES[axis]}")
+        self.hide(f"contour_{AXES[axis]}")
+
+    # -- camera ---------------------------------------------------------------------------------------
+    def _up_vector(self) -> np.ndarray:
+        up = np.zeros(3)
+        up[self.up_axis] = 1.0
+        return up
+
+    def _scene_bounds(self) -> tuple[np.ndarray, np.ndarray]:
+        names = [n for n in ("surface", "input") if self.visible(n)] or [n for n in ("domain",) if n in self.layers]
+        if not names:
+            return np.full(3, -1.0), np.full(3, 1.0)
+        b = np.array([self.layers[n].data.bounds for n in names]).reshape(len(names), 3, 2)
+        return b[:, :, 0].min(axis=0), b[:, :, 1].max(axis=0)
+
+    def view_preset(self, name: str) -> None:
+        """Look at the scene from a preset direction (+X .. -Z, iso) with the chosen up axis."""
+        d = np.array(PRESETS[name], dtype=float)
+        # presets are written for +Y up; rotate them when Z is up (Y becomes Z, Z becomes -Y)
+        if self.up_axis == 2:
+            d = np.array([d[0], -d[2], d[1]])
+        up = self._up_vector()
+        if abs(np.dot(d / np.linalg.norm(d), up)) > 0.99:  # looking along the up axis
+            up = np.roll(up, -1) if name.startswith("+") else -np.roll(up, -1)
+        lo, hi = self._scene_bounds()
+        center = (lo + hi) / 2
+        radius = max(float(np.linalg.norm(hi - lo)) / 2, 1e-9)
+        cam = self.camera
+        cam.focal_point = tuple(center)
+        cam.position = tuple(center + d / np.linalg.norm(d) * radius * 3.0)
+        cam.up = tuple(up)
+        self.reset_camera(render=False, bounds=(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]))
+        self.camera.zoom(1.1)
+        self.request_render()
+
+    def reset_view(self) -> None:
+        self.view_preset("iso")
+
+    def camera_state(self) -> dict:
+        c = self.camera
+        return {"position": tuple(c.position), "focal_point": tuple(c.focal_point), "up": tuple(c.up),
+                "view_angle": c.view_angle, "parallel": bool(c.parallel_projection), "scale": c.parallel_scale}
+
+    # -- pictures -------------------------------------------------------------------------------------
+    def grab_pixels(self) -> np.ndarray:
+        """What the widget shows now, as an (H, W, 3) uint8 array (rendered first if needed)."""
+        self.render_now()
+        img = self.grabFramebuffer().convertToFormat(QtGui.QImage.Format.Format_RGB888)
+        ptr = img.constBits()
+        ptr.setsize(img.sizeInBytes())
+        arr = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine())
+        return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+
+    def export_image(self, width: int, height: int, transparent: bool = False) -> np.ndarray:
+        """Render the current scene and camera at width x height in an off-screen window, whatever the
+        widget's size; returns (H, W, 3|4) uint8 (RGBA with a transparent background when asked)."""
+        off = pv.Plotter(off_screen=True, window_size=(int(width), int(height)))
+        try:
+            if transparent:
+                off.set_background("white")
+            else:
+                off.set_background(BACKGROUND[0], top=BACKGROUND[1])
+            off.enable_anti_aliasing("ssaa" if width * height <= 2500 * 2500 else "fxaa")
+            for name, layer in self.layers.items():
+                if not layer.actor.visibility or layer.data.n_points == 0:
+                    continue
+                actor = off.add_mesh(layer.data, name=name, reset_camera=False, render=False, **layer.style)
+                actor.prop.interpolation = layer.actor.prop.interpolation
+                if layer.actor.mapper.scalar_visibility:
+                    actor.mapper.scalar_range = layer.actor.mapper.scalar_range
+            st = self.camera_state()
+            cam = off.camera
+            cam.position, cam.focal_point, cam.up = st["position"], st["focal_point"], st["up"]
+            cam.view_angle = st["view_angle"]
+            cam.parallel_projection = st["parallel"]
+            cam.parallel_scale = st["scale"]
+            off.renderer.ResetCameraClippingRange()
+            return off.screenshot(None, transparent_background=transparent, return_img=True)
+        finally:
+            off.close()
+
+    def save_image(self, path: str, width: int, height: int, transparent: bool = False) -> tuple[int, int]:
+        """Write a PNG of the scene at width x height (atomic write); returns the size written."""
+        from PIL import Image
+
+        from ..io.export import atomic_path
+
+        arr = self.export_image(width, height, transparent)
+        with atomic_path(path) as tmp:
+            Image.fromarray(arr).save(tmp, format="PNG")
+        return arr.shape[1], arr.shape[0]
+
+    def actor_count(self) -> int:
+        """Props in the renderer (a leak check: it must not grow while training)."""
+        return self.renderer.GetViewProps().GetNumberOfItems()

@@ -1,0 +1,389 @@
+"""The one thread that owns the shape being fitted: it loads, trains, previews, extracts and saves.
+
+THE threading rule (DESIGN.md): VTK and widgets live on the GUI thread only. This thread touches neither; it
+drives the trainer's snapshot generator, checks pause and stop between yields, prepares preview arrays
+(frames.py) and sends everything over Qt signals. Everything that reads or writes the network (slices after a
+slider move, mesh export, checkpoint save, autosave) is a command queued to this thread and runs between two
+training steps, so the weights are never read half-updated and never written from two threads.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import queue
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PyQt6 import QtCore
+
+from ..config import FitConfig
+from ..errors import InrviewError
+from . import frames
+
+_QUIT = object()
+
+
+@dataclass(frozen=True)
+class Opened:
+    """A file that loaded and is ready (sent to the GUI thread once, replacing the previous one)."""
+
+    path: str
+    kind: str  # 'shape' or 'checkpoint'
+    report_lines: list
+    notices: list
+    points: np.ndarray  # input for display (float32, maybe subsampled); empty when not available
+    cells: np.ndarray | None  # VTK cells of the input mesh (None for point clouds)
+    domain: tuple  # (lo, hi) world corners of the training cube
+    trainable: bool
+    steps_done: int
+    config: object  # the FitConfig of the session / checkpoint
+    device: str
+
+
+def _describe(err: BaseException) -> str:
+    if isinstance(err, InrviewError):
+        return str(err)
+    return f"{type(err).__name__}: {err}".strip()
+
+
+class SessionWorker(QtCore.QThread):
+    frame = QtCore.pyqtSignal(object)  # frames.Frame
+    opened = QtCore.pyqtSignal(object)  # Opened
+    done = QtCore.pyqtSignal(str, object)  # (task tag, result)
+    failed = QtCore.pyqtSignal(str, str)  # (task tag, one-line message)
+    state = QtCore.pyqtSignal(str)  # 'idle' | 'busy' | 'training' | 'paused'
+    log = QtCore.pyqtSignal(str, str)  # (level, text)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._queue: queue.Queue = queue.Queue()
+        self.session = None
+        self.field = None
+        self.header: dict | None = None
+        self._gen = None
+        self._paused = False
+        self._stop_requested = False
+        self._pending: list = []
+        self._last_emit = 0.0
+        self._next_preview = 0.0
+        self._slices_queued = False
+        # set from the GUI thread; read here (plain attribute swaps are atomic in CPython)
+        self.slices: dict[int, float] = {}
+        self.preview_resolution = 64
+        self.final_resolution = 128
+        self.min_preview_interval = 0.25
+        self.preview_cost_ratio = 1.5  # wait this many times the last preview's cost before the next one
+        self.report_every = 5
+        self.frame_interval = 0.1  # at most ~10 loss messages a second
+        self.preview_seconds: list[float] = []
+
+    # == GUI-thread API (thread-safe) =================================================================
+    def post(self, tag: str, fn, *args) -> None:
+        self._queue.put((tag, fn, args))
+
+    def open_file(self, path: str, cfg) -> None:
+        self.stop()
+        self.post("open", self._open, str(path), cfg)
+
+    def start_training(self, cfg, fresh: bool, budget) -> None:
+        self.post("start", self._start, cfg, fresh, budget)
+
+    def pause(self) -> None:
+        if self._gen is not None and not self._paused:
+            self._paused = True
+            self.state.emit("paused")
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self.state.emit("training")
+
+    def stop(self) -> None:
+        """Finish the run after the current step; the last snapshot (done) still arrives."""
+        self._stop_requested = True
+        self._paused = False
+        s = self.session
+        if s is not None:
+            s.stop()
+
+    @property
+    def training(self) -> bool:
+        return self._gen is not None
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def request_slices(self) -> None:
+        if not self._slices_queued:
+            self._slices_queued = True
+            self.post("slices", self._slices_now)
+
+    def export_mesh(self, path: str, resolution: int) -> None:
+        self.post("export", self._export_mesh, str(path), int(resolution))
+
+    def save_checkpoint(self, path: str, tag: str = "checkpoint") -> None:
+        self.post(tag, self._save_checkpoint, str(path))
+
+    def shutdown(self, timeout_ms: int = 60_000) -> bool:
+        """Stop training, end the thread and wait for it (closing the window calls this)."""
+        self.stop()
+        self._queue.put(_QUIT)
+        return self.wait(timeout_ms) if self.isRunning() else True
+
+    # == the thread ==================================================================================
+    def run(self) -> None:
+        while True:
+            stepping = self._gen is not None and not self._paused
+            try:
+                item = self._queue.get_nowait() if stepping else self._queue.get(timeout=0.05)
+            except queue.Empty:
+                item = None
+            if item is _QUIT:
+                break
+            if item is not None:
+                self._execute(*item)
+            elif stepping:
+                self._step()
+        if self._gen is not None:
+            self._gen.close()
+            self._gen = None
+
+    def _execute(self, tag: str, fn, args) -> None:
+        try:
+            result = fn(*args)
+        except Exception as err:  # every failure becomes a message; the previous state is kept
+            if not isinstance(err, InrviewError):
+                self.log.emit("debug", traceback.format_exc())
+            self.failed.emit(tag, _describe(err))
+            if self._gen is None:
+                self.state.emit("idle")
+            return
+        if result is not None:
+            self.done.emit(tag, result)
+
+    # -- opening --------------------------------------------------------------------------------------
+    def _finish_training(self) -> None:
+        """Stop a run and drain it to its last snapshot (before the session is replaced)."""
+        if self._gen is None:
+            return
+        self.stop()
+        while self._gen is not None:
+            self._step(final_preview=False)
+
+    def _open(self, path: str, cfg):
+        from ..api import ShapeSession
+        from ..io.geometry import report
+        from ..io.loaders import load
+
+        self._finish_training()
+        self.state.emit("busy")
+        self.log.emit("info", f"loading {path}")
+        t0 = time.perf_counter()
+        if path.lower().endswith(".safetensors"):
+            opened = self._open_checkpoint(path, cfg)
+        else:
+            geom = load(path, max_points=2_000_000, seed=cfg.train.seed)
+            self.log.emit("info", f"loaded in {time.perf_counter() - t0:.2f} s; preparing training samples")
+            session = ShapeSession(geom, cfg)
+            self.session, self.field, self.header = session, session.field, None
+            opened = self._opened(path, "shape", report(geom).lines(), geom, session)
+        self.state.emit("idle")
+        self.opened.emit(opened)
+        if opened.kind == "checkpoint":
+            self._emit_preview(self.final_resolution, final=True)
+        return None
+
+    def _open_checkpoint(self, path: str, cfg) -> Opened:
+        from ..api import load_field, resume_session
+        from ..io.geometry import report
+
+        field, header = load_field(path)  # validates everything before anything is replaced
+        src = header.get("source") or ""
+        session = None
+        if src and Path(src).exists():
+            try:
+                session = resume_session(path, device=None if cfg.train.device == "auto" else cfg.train.device)
+            except InrviewError as err:
+                self.log.emit("warning", f"cannot continue training from {path}: {err}; view and export only")
+        elif src:
+            self.log.emit("warning", f"{path}: its input {src} is not here; view and export only")
+        lines = [f"checkpoint:  {path}", f"network:     {header['config']['model']['kind']} "
+                 f"(width {header['config']['model']['width']}, depth {header['config']['model']['depth']})",
+                 f"target:      {header.get('target')}", f"steps:       {header.get('trainer', {}).get('step', 0)}",
+                 f"input:       {src or '(not recorded)'}"]
+        if session is not None:
+            self.session, self.field, self.header = session, session.field, header
+            lines += report(session.geometry).lines()[1:]
+            return self._opened(path, "checkpoint", lines, session.geometry, session)
+        self.session, self.field, self.header = None, field, header
+        n = field.normalization
+        cfg_ckpt = FitConfig.from_dict(header["config"])  # load_field has validated it
+        return Opened(path, "checkpoint", lines, [], np.zeros((0, 3), np.float32), None,
+                      (n.to_world(np.full(3, -1.0)), n.to_world(np.full(3, 1.0))), False,
+                      int(header.get("trainer", {}).get("step", 0)), cfg_ckpt, str(field.device))
+
+    def _opened(self, path, kind, lines, geom, session) -> Opened:
+        n = session.normalization
+        pts = frames.display_points(geom.vertices)
+        cells = frames.vtk_cells(geom.faces) if geom.is_mesh and len(pts) == len(geom.vertices) else None
+        return Opened(path, kind, lines, list(geom.notices), pts, cells,
+                      (n.to_world(np.full(3, -1.0)), n.to_world(np.full(3, 1.0))), True,
+                      session.trainer.state.step, session.cfg, str(session.trainer.device))
+
+    # -- training -------------------------------------------------------------------------------------
+    def _start(self, cfg, fresh: bool, budget):
+        from ..api import ShapeSession
+
+        self._finish_training()
+        s = self.session
+        if s is None:
+            raise InrviewError("nothing to train: open a mesh or point cloud first"
+                               + (" (this checkpoint's input file is missing)" if self.field is not None else ""))
+        if fresh and (s.trainer.state.step > 0 or s.cfg != cfg):
+            self.state.emit("busy")
+            self.log.emit("info", "building a new network" + (" and samples" if s.cfg.sampling != cfg.sampling else ""))
+            s = ShapeSession(s.geometry, cfg, s.normalization)
+            self.session, self.field, self.header = s, s.field, None
+        elif not fresh and s.trainer._finished():
+            # continuing a finished run: extend its budget by the budget asked for now
+            steps, seconds = budget
+            tc = s.trainer.cfg
+            s.trainer.cfg = dataclasses.replace(
+                tc, steps=s.trainer.state.step + (steps or tc.steps),
+                seconds=None if seconds is None else s.trainer.state.elapsed + seconds)
+        if cfg.train.threads and s.trainer.device.type == "cpu":
+            import torch
+
+            torch.set_num_threads(int(cfg.train.threads))
+        self.report_every = 5 if s.trainer.device.type == "cpu" else 20
+        self._stop_requested = False
+        self._paused = False
+        self._next_preview = 0.0
+        self._pending = []
+        self.preview_seconds = []
+        self._gen = s.trainer.run(self.report_every, self._preview, 0.0)
+        self.state.emit("training")
+        self.log.emit("info", f"training on {s.trainer.device} from step {s.trainer.state.step}")
+        return None
+
+    def _preview(self):
+        """Called by the trainer (on this thread) at each report; throttled by its own cost."""
+        now = time.perf_counter()
+        if now < self._next_preview:
+            return None
+        out = self._compute_preview(self.preview_resolution)
+        cost = time.perf_counter() - now
+        self.preview_seconds.append(cost)
+        self._next_preview = time.perf_counter() + max(self.min_preview_interval, cost * self.preview_cost_ratio)
+        return out
+
+    def _compute_preview(self, resolution: int | None) -> dict:
+        from ..extract import extract_mesh, slice_field
+
+        out: dict = {}
+        t0 = time.perf_counter()
+        if resolution:
+            try:
+                m = extract_mesh(self.field, resolution)
+                out["surface"] = frames.surface_frame(m.vertices, m.faces)
+            except InrviewError:
+                out["surface"] = None
+        slices = {a: frames.slice_frame(slice_field(self.field, a, off, 128)) for a, off in dict(self.slices).items()}
+        out["slices"] = slices
+        out["slice_limit"] = self._slice_limit(slices)
+        out["seconds"] = time.perf_counter() - t0
+        return out
+
+    def _slice_limit(self, slices: dict) -> float | None:
+        if self.field is None or not slices:
+            return None
+        if self.field.is_distance:
+            clamp = self.session.cfg.train.clamp if self.session is not None else 0.1
+            return 1.5 * clamp / self.field.normalization.scale  # the far field (clamped) reads as mid red
+        return frames.slice_limit(slices)
+
+    def _step(self, final_preview: bool = True) -> None:
+        try:
+            if self._stop_requested:
+                self.session.stop()
+            snap = next(self._gen)
+        except StopIteration:
+            self._end_run()
+            return
+        except Exception as err:
+            self.log.emit("debug", traceback.format_exc())
+            self._end_run()
+            self.failed.emit("train", f"training failed: {_describe(err)}")
+            return
+        if snap.losses:
+            self._pending.append((snap.step, snap.losses))
+        now = time.perf_counter()
+        pv = snap.preview if isinstance(snap.preview, dict) else None
+        if pv is not None or snap.done or now - self._last_emit >= self.frame_interval:
+            self._emit(snap, pv)
+        if snap.done:
+            if snap.message:
+                self.log.emit("warning" if "non-finite" in snap.message else "info", snap.message)
+            self._end_run()
+            if final_preview:
+                self._emit_preview(self.final_resolution, final=True)
+
+    def _end_run(self) -> None:
+        self._gen = None
+        self._paused = False
+        self._stop_requested = False
+        self.state.emit("idle")
+
+    def _emit(self, snap, pv: dict | None, final: bool = False) -> None:
+        losses, self._pending = self._pending, []
+        self._last_emit = time.perf_counter()
+        if pv is None:
+            self.frame.emit(frames.Frame(snap, losses))
+            return
+        surf = pv.get("surface", None)
+        self.frame.emit(frames.Frame(snap, losses, surf, "surface" in pv and surf is None, pv.get("slices", {}),
+                                     pv.get("slice_limit"), final, pv.get("seconds", 0.0)))
+
+    def _emit_preview(self, resolution: int | None, final: bool = False) -> None:
+        if self.field is None:
+            return
+        self._emit(None, self._compute_preview(resolution), final)
+
+    def _slices_now(self):
+        self._slices_queued = False
+        if self.field is not None:
+            self._emit(None, self._compute_preview(None))
+        return None
+
+    # -- results --------------------------------------------------------------------------------------
+    def _export_mesh(self, path: str, resolution: int):
+        from ..extract import extract_mesh
+        from ..io.export import save_mesh
+
+        if self.field is None:
+            raise InrviewError("nothing to export: no network yet")
+        t0 = time.perf_counter()
+        mesh = extract_mesh(self.field, resolution)
+        save_mesh(path, mesh.vertices, mesh.faces)
+        return {"path": path, "faces": len(mesh.faces), "vertices": len(mesh.vertices),
+                "resolution": resolution, "seconds": time.perf_counter() - t0}
+
+    def _save_checkpoint(self, path: str):
+        from ..training import checkpoint as ckpt
+
+        if os.path.dirname(path):
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if self.session is not None:
+            self.session.save_checkpoint(path)
+            step = self.session.trainer.state.step
+        elif self.field is not None and self.header is not None:
+            head = {k: v for k, v in self.header.items() if k not in ("optimizer", "format", "version", "versions")}
+            ckpt.save(path, self.field.model, head)
+            step = int(head.get("trainer", {}).get("step", 0))
+        else:
+            raise InrviewError("nothing to save: no network yet")
+        return {"path": path, "step": step}

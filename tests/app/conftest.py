@@ -1,0 +1,137 @@
+"""The app's tests run the real window with its embedded VTK view on an Xvfb display they start themselves.
+
+The embedded pyvistaqt view cannot render on Qt's 'offscreen' platform, so every test in this folder runs on
+'xcb' against a private Xvfb server (24-bit, -noreset). Settings go to a temporary INI file, never the user's.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+_XVFB: subprocess.Popen | None = None
+_TMP = Path(tempfile.mkdtemp(prefix="inrview-app-tests-"))
+SETTINGS = _TMP / "settings.ini"
+
+
+def _free_display() -> int:
+    for n in range(91, 200):
+        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
+            return n
+    raise RuntimeError("no free X display number")
+
+
+def _start_xvfb() -> str | None:
+    global _XVFB
+    exe = shutil.which("Xvfb")
+    if exe is None:
+        return None
+    for _ in range(3):
+        n = _free_display()
+        proc = subprocess.Popen([exe, f":{n}", "-screen", "0", "1280x1024x24", "-noreset", "-nolisten", "tcp"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(100):
+            if Path(f"/tmp/.X11-unix/X{n}").exists():
+                _XVFB = proc
+                return f":{n}"
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        if proc.poll() is None:
+            proc.terminate()
+            proc.wait(5)
+    return None
+
+
+def pytest_configure(config):
+    display = _start_xvfb()
+    if display is None and not os.environ.get("DISPLAY"):
+        os.environ["INRVIEW_NO_DISPLAY"] = "1"
+        return
+    if display is not None:
+        os.environ["DISPLAY"] = display
+    os.environ["QT_QPA_PLATFORM"] = "xcb"
+    os.environ["INRVIEW_SETTINGS"] = str(SETTINGS)
+    os.environ.setdefault("PYVISTA_OFF_SCREEN", "false")
+
+
+def pytest_unconfigure(config):
+    global _XVFB
+    if _XVFB is not None:
+        _XVFB.terminate()
+        try:
+            _XVFB.wait(5)
+        except subprocess.TimeoutExpired:
+            _XVFB.kill()
+        _XVFB = None
+    shutil.rmtree(_TMP, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("INRVIEW_NO_DISPLAY"):
+        skip = pytest.mark.skip(reason="no Xvfb and no DISPLAY: install xvfb (scripts/setup.sh does)")
+        for item in items:
+            if "tests/app" in str(item.fspath).replace(os.sep, "/") and "gui" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def qapp_args():
+    return ["inrview-tests"]
+
+
+@pytest.fixture(scope="session")
+def app_tmp() -> Path:
+    return _TMP
+
+
+@pytest.fixture(scope="session")
+def spot_path() -> Path:
+    import inrview
+
+    return Path(inrview.demo_shape())
+
+
+def small_config_into(panel) -> None:
+    """Set the Model & training dock to a tiny, fast configuration (as a user would)."""
+    panel.kind.setCurrentIndex(panel.kind.findData("grid"))
+    panel.levels.setValue(3)
+    panel.grid_res.setValue(32)
+    panel.width_.setValue(32)
+    panel.batch.setValue(2048)
+    panel.samples.setValue(20_000)
+    panel.preview.setCurrentIndex(panel.preview.findData(32))
+    panel.threads.setValue(1)
+
+
+def python() -> str:
+    return sys.executable
+
+
+def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> None:
+    """Spin the Qt event loop until condition() is true; fail with `what` after timeout seconds."""
+    from PyQt6 import QtCore, QtWidgets
+
+    app = QtWidgets.QApplication.instance()
+    end = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+        time.sleep(0.005)
+
+
+@pytest.fixture(scope="session")
+def wait():
+    return wait_until
+
+
+@pytest.fixture(scope="session")
+def small_config():
+    return small_config_into

@@ -1,0 +1,266 @@
+"""The real window with its embedded VTK view, on the Xvfb display started by conftest.py.
+
+One window serves the tests of this module in order (opening and training a shape costs seconds on two cores);
+each test leaves it idle with the demo shape open. Pixels are read back from the view to prove what is drawn.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PyQt6 import QtCore, QtGui, QtWidgets
+
+pytestmark = pytest.mark.gui
+
+
+def fraction(mask: np.ndarray) -> float:
+    return float(mask.mean())
+
+
+def surface_pixels(px: np.ndarray) -> np.ndarray:
+    """The golden surface: red well above blue (the background gradient is blue-grey, B > R)."""
+    r, g, b = (px[..., i].astype(int) for i in range(3))
+    return (r > b + 25) & (g > b + 5) & (r > 60)
+
+
+def slice_pixels(px: np.ndarray) -> np.ndarray:
+    """The diverging colour map away from zero: strongly red or strongly blue."""
+    r, g, b = (px[..., i].astype(int) for i in range(3))
+    return ((r > g + 50) & (r > b + 40)) | ((b > r + 50) & (b > g + 20))
+
+
+@pytest.fixture(scope="module")
+def win(qapp, app_tmp, small_config, wait):
+    from inrview.app.settings import Settings
+    from inrview.app.window import MainWindow
+
+    w = MainWindow(Settings(app_tmp / "window.ini"), restore=False)
+    w.resize(720, 540)
+    small_config(w.model_panel)
+    w.model_panel.set_budget(steps=60)
+    w.show()
+    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
+    yield w
+    w.close()
+    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+
+
+def drop_file(target: QtWidgets.QWidget, path) -> None:
+    """A drag-and-drop of a local file onto `target`, as the window system delivers it."""
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    pos = QtCore.QPointF(target.width() / 2, target.height() / 2)
+    act = QtCore.Qt.DropAction.CopyAction
+    no_btn, no_mod = QtCore.Qt.MouseButton.NoButton, QtCore.Qt.KeyboardModifier.NoModifier
+    enter = QtGui.QDragEnterEvent(pos.toPoint(), act, mime, no_btn, no_mod)
+    QtWidgets.QApplication.sendEvent(target, enter)
+    assert enter.isAccepted(), "the window refused the drag"
+    drop = QtGui.QDropEvent(pos, act, mime, no_btn, no_mod)
+    QtWidgets.QApplication.sendEvent(target, drop)
+
+
+def train_to_end(win, wait, timeout=60):
+    finals = []
+    win.final_drawn.connect(lambda: finals.append(1))
+    win.start_training(fresh=True)
+    wait(lambda: finals, timeout, "the final surface")
+    wait(lambda: win.state == "idle", 10, "the worker to go idle")
+
+
+def test_drop_train_and_see_the_surface(win, spot_path, wait):
+    opened = []
+    win.file_opened.connect(opened.append)
+    drop_file(win.viewport, spot_path)  # dropped on the view; the window takes it
+    wait(lambda: opened, 60, "the dropped file to open")
+    assert opened[-1] == str(spot_path)
+    assert win.viewport.visible("input") and win.viewport.layers["input"].data.n_points == 2930
+    train_to_end(win, wait)
+    vp = win.viewport
+    surf = vp.layers["surface"]
+    assert surf.actor.visibility and surf.data.n_cells > 500, "no surface with faces"
+    lo, hi = np.array(surf.data.bounds).reshape(3, 2).T
+    assert np.all(hi - lo > 0.5), f"surface bounds too small: {lo} {hi}"  # spot is ~0.94 x 1.69 x 1.72
+    for ax in "xy":  # the default planes: X through the middle, Y under the body
+        sl = vp.layers[f"slice_{ax}"]
+        vals = sl.data.point_data["field"]
+        assert sl.actor.visibility and sl.data.n_points == 128 * 128
+        assert np.isfinite(vals).all() and vals.min() < 0 < vals.max()
+        assert vp.layers[f"contour_{ax}"].data.n_points > 20
+    step = win.worker.session.trainer.state.step
+    assert step == 60 and f"step {step}" in win.status_step.text()
+    assert win.loss_panel.steps[-1] == 60 and 0 < win.loss_panel.last()["sdf_l1"] < 0.1
+
+    # read back the view's pixels: the surface and the slice planes are really on screen
+    px = vp.grab_pixels()
+    assert px.shape[0] == vp.height() * vp.devicePixelRatio() or px.shape[0] > 100
+    assert fraction(slice_pixels(px)) > 0.05, "no slice plane visible"
+    win.slices_panel.toggles[0].setChecked(False)
+    win.slices_panel.toggles[1].setChecked(False)
+    px = vp.grab_pixels()
+    assert not vp.visible("slice_x") and not vp.visible("slice_y")
+    assert fraction(surface_pixels(px)) > 0.03, "the surface is not visible"
+    win.data_panel.show_surface.setChecked(False)
+    bare = vp.grab_pixels()
+    assert fraction(surface_pixels(bare)) < 0.002, "hiding the surface left it on screen"
+    win.data_panel.show_surface.setChecked(True)
+    win.slices_panel.toggles[0].setChecked(True)
+    win.slices_panel.toggles[1].setChecked(True)
+
+
+def test_screenshot_export_at_another_size(win, app_tmp):
+    from PIL import Image
+
+    out = app_tmp / "shot.png"
+    assert win.export_screenshot(str(out), 333, 211) == (333, 211)
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert img.shape == (211, 333, 3) and (vp_size := win.viewport.size()) != QtCore.QSize(333, 211), vp_size
+    assert fraction(surface_pixels(img)) > 0.01 and fraction(slice_pixels(img)) > 0.01
+    out_t = app_tmp / "shot_t.png"
+    win.export_screenshot(str(out_t), 300, 300, transparent=True)
+    rgba = np.asarray(Image.open(out_t))
+    assert rgba.shape == (300, 300, 4)
+    alpha = rgba[..., 3]
+    assert alpha[0, 0] == 0 and alpha[-1, -1] == 0, "background is not transparent"
+    assert 0.05 < fraction(alpha > 0) < 0.95
+
+
+def test_vtk_surprise_keys_do_nothing_and_r_resets(win, wait):
+    from PyQt6.QtTest import QTest
+
+    vp = win.viewport
+    win.activateWindow()  # shortcuts belong to the active window (no window manager on Xvfb)
+    wait(lambda: QtWidgets.QApplication.activeWindow() is win, 5, "the window to be active")
+    vp.setFocus()
+    QTest.keyClick(vp, QtCore.Qt.Key.Key_R)
+    QtWidgets.QApplication.processEvents()
+    before = vp.camera_state()
+    vp.camera.Azimuth(70)
+    vp.render_now()
+    assert np.linalg.norm(np.subtract(vp.camera_state()["position"], before["position"])) > 0.1
+    for key in ("3", "w", "s", "e", "q", "p", "f", "j", "a"):
+        QTest.keyClick(vp, key)
+    QtWidgets.QApplication.processEvents()
+    assert win.isVisible() and not getattr(vp, "_closed", False), "a key closed the view"
+    assert not vp.render_window.GetStereoRender(), "'3' switched stereo on"
+    assert vp.layers["surface"].actor.prop.style.lower() == "surface", "'w' switched to wireframe"
+    QTest.keyClick(vp, QtCore.Qt.Key.Key_R)
+    QtWidgets.QApplication.processEvents()
+    after = vp.camera_state()
+    np.testing.assert_allclose(after["position"], before["position"], rtol=1e-6, atol=1e-9)
+    QTest.keyClick(vp, QtCore.Qt.Key.Key_X)  # camera preset: look from +X
+    pos, focal = np.array(vp.camera.position), np.array(vp.camera.focal_point)
+    d = (pos - focal) / np.linalg.norm(pos - focal)
+    np.testing.assert_allclose(d, [1, 0, 0], atol=1e-6)
+    QTest.keyClick(vp, QtCore.Qt.Key.Key_R)
+
+
+def test_pause_resume_stop(win, wait):
+    win.model_panel.set_budget(steps=100_000)
+    win.start_training(fresh=False)  # continue the trained network
+    trainer = win.worker.session.trainer
+    start = trainer.state.step
+    wait(lambda: win.state == "training" and trainer.state.step > start + 3, 30, "training to run")
+    win.act_pause.trigger()
+    wait(lambda: win.state == "paused", 10, "pause")
+    assert win.act_pause.text() == "&Resume" and win.status_state.text() == "Paused"
+    held = trainer.state.step
+    QtCore.QThread.msleep(600)
+    QtWidgets.QApplication.processEvents()
+    assert trainer.state.step == held, "steps advanced while paused"
+    win.act_pause.trigger()
+    wait(lambda: trainer.state.step > held + 2, 30, "training to resume")
+    finals = []
+    win.final_drawn.connect(lambda: finals.append(1))
+    win.act_stop.trigger()
+    wait(lambda: finals and win.state == "idle", 30, "stop")
+    stopped = trainer.state.step
+    QtCore.QThread.msleep(300)
+    QtWidgets.QApplication.processEvents()
+    assert trainer.state.step == stopped and win.status_state.text() == "Stopped"
+    assert win.act_start.isEnabled() and win.act_continue.isEnabled() and not win.act_stop.isEnabled()
+    win.model_panel.set_budget(steps=60)
+
+
+def test_broken_file_shows_error_and_keeps_shape(win, app_tmp, spot_path, wait):
+    bad = app_tmp / "broken.ply"
+    bad.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n"
+                    b"property float y\nproperty float z\nelement face 10\n"
+                    b"property list uchar int vertex_indices\nend_header\n" + b"\x00" * 37)
+    faces_before = win.viewport.layers["surface"].data.n_cells
+    failures = []
+    win.open_failed.connect(failures.append)
+    win.open_path(bad)
+    wait(lambda: failures, 30, "the load error")
+    assert "broken.ply" in failures[-1]
+    box = win.error_box
+    assert box is not None and box.isVisible() and "broken.ply" in box.text()
+    assert win.log_panel.errors()[-1] == failures[-1]
+    box.close()
+    assert win.current.path == str(spot_path) and win.windowTitle().endswith("spot.obj")
+    assert win.worker.session is not None and win.worker.session.geometry.source == str(spot_path)
+    assert win.viewport.layers["surface"].data.n_cells == faces_before and win.viewport.visible("surface")
+
+
+def test_checkpoint_save_open_and_export_mesh(win, app_tmp, spot_path, wait):
+    import trimesh
+
+    import inrview
+
+    done = []
+    win.worker.done.connect(lambda tag, r: done.append((tag, r)))
+    ckpt = app_tmp / "spot.safetensors"
+    win.worker.save_checkpoint(str(ckpt))
+    wait(lambda: any(t == "checkpoint" for t, _ in done), 20, "the checkpoint")
+    assert ckpt.stat().st_size > 1000
+    opened, finals = [], []
+    win.file_opened.connect(opened.append)
+    win.final_drawn.connect(lambda: finals.append(1))
+    win.open_path(ckpt)
+    wait(lambda: opened and finals, 60, "the checkpoint to open and show its surface")
+    assert win.current.kind == "checkpoint" and win.current.trainable
+    assert win.viewport.layers["surface"].data.n_cells > 500
+    assert win.act_continue.isEnabled()  # it resumes from the saved step
+    assert win.worker.session.trainer.state.step == win.current.steps_done > 0
+    out = app_tmp / "spot_inr.obj"
+    win.worker.export_mesh(str(out), 48)
+    wait(lambda: any(t == "export" for t, _ in done), 60, "the mesh export")
+    m = trimesh.load(out, process=False)
+    ref = inrview.load(spot_path)
+    assert len(m.faces) > 500
+    # written in the input's units: the bounding boxes agree within a few grid cells
+    np.testing.assert_allclose(m.bounds, ref.bounds, atol=0.15)
+
+
+def test_autosave_while_training(win, wait):
+    win.set_autosave_interval(0.5)
+    win.model_panel.set_budget(steps=100_000)
+    done = []
+    win.worker.done.connect(lambda tag, r: done.append((tag, r)))
+    win.start_training(fresh=False)
+    wait(lambda: any(t == "autosave" for t, _ in done), 30, "an autosave")
+    result = next(r for t, r in done if t == "autosave")
+    from inrview.training.checkpoint import read
+
+    assert read(result["path"]).header["trainer"]["step"] == result["step"] > 0
+    win.stop_training()
+    wait(lambda: win.state == "idle", 30, "stop")
+    win.set_autosave_interval(300)
+    win.model_panel.set_budget(steps=60)
+
+
+def test_opening_while_training_asks_then_stops(win, spot_path, wait, monkeypatch):
+    win.model_panel.set_budget(steps=100_000)
+    win.start_training(fresh=False)
+    wait(lambda: win.state == "training", 30, "training")
+    answers = [False]
+    monkeypatch.setattr(win, "confirm", lambda title, q: answers.pop(0))
+    assert win.open_path(spot_path) is False  # the user said no: training goes on
+    step = win.worker.session.trainer.state.step
+    wait(lambda: win.worker.session.trainer.state.step > step, 30, "training to go on")
+    answers.append(True)
+    opened = []
+    win.file_opened.connect(opened.append)
+    assert win.open_path(spot_path) is True
+    wait(lambda: opened and win.state == "idle", 60, "the new file")
+    assert not win.worker.training and win.worker.session.trainer.state.step == 0
+    assert not win.viewport.visible("surface")  # the new shape has no network surface yet
+    win.model_panel.set_budget(steps=60)
