@@ -103,7 +103,7 @@ def _check_points(p: Path, arr: np.ndarray) -> None:
 
 def _rows(p: Path, arr, normals, max_points, seed):
     """Copy rows out (subsampled in chunks when a limit is set) as float64."""
-    res = Reservoir(max_points, seed)
+    res = Reservoir(max_points, seed, total=len(arr))
     width = arr.shape[1]
     if normals is not None:
         normals = np.asarray(normals)

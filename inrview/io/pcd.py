@@ -57,7 +57,7 @@ def read_pcd(p: Path, max_points: int | None, seed: int):
         limit = max_points
         rows_in_memory = npts if limit is None else min(npts, limit + CHUNK_ROWS)
         check_memory(p, rows_in_memory * (48 + dt.itemsize))
-        res = Reservoir(limit, seed)
+        res = Reservoir(limit, seed, total=npts)
         fh.seek(data_start)
         if mode == "ascii":
             _ascii(p, fh, npts, cols, want, res)

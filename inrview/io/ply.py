@@ -207,7 +207,7 @@ class _Binary:
             rows = self._list_rows(el)
             return np.stack([np.asarray(rows[c], np.float64) for c in cols], axis=1)
         dt = el.row_dtype(self.order)
-        res = Reservoir(limit, seed)
+        res = Reservoir(limit, seed, total=el.count)
         left = el.count
         while left:
             n = min(left, CHUNK_ROWS)
@@ -308,7 +308,7 @@ class _Ascii:
         if el.has_list:
             raise LoadError(self.p, f"ascii PLY {el.name} element with list properties is not supported")
         where = [next(i for i, q in enumerate(el.props) if q.name == c) for c in cols]
-        res = Reservoir(limit, seed)
+        res = Reservoir(limit, seed, total=el.count)
         left = el.count
         while left:
             n = min(left, CHUNK_ROWS // 4)
