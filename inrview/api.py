@@ -26,7 +26,8 @@ from .io.geometry import Geometry, Normalization, report
 from .io.loaders import load
 from .metrics import SurfaceMetrics, surface_metrics
 from .models import build_model
-from .sampling import SampleSet, mesh_samples
+from .sampling import SampleSet
+from .sampling.cache import cached_mesh_samples
 from .training import checkpoint as ckpt
 from .training.tasks import SDFTask, Task
 from .training.trainer import Snapshot, Trainer
@@ -36,7 +37,7 @@ def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet 
     """The training task for a normalised geometry: SDF/occupancy samples for meshes, the oriented
     point-cloud losses for point clouds."""
     if geometry_unit.is_mesh:
-        samples = mesh_samples(geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed)
+        samples = cached_mesh_samples(geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed)
         return SDFTask(samples, cfg.target, cfg.train.batch_size, cfg.train.clamp, cfg.train.eikonal_weight), samples
     from .sampling.pointcloud import make_pointcloud_task
 
