@@ -383,6 +383,7 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("nan/npy_nan.npy", npy_bytes(np.vstack([P, [[np.nan] * 3]])), "ok", "NaN")
     put("nan/overflow_1e400.xyz", b"1e400 0 0\n" + xyz_bytes(P), "ok", "NaN")
     put("nan/huge_coordinates.xyz", xyz_bytes(np.vstack([P * 1e308, [[-1.7e308, 0, 0]]])), "error", "too large")
+    put("nan/near_float_limit.xyz", xyz_bytes(rng.uniform(1e307, 9e307, (300, 3)), digits=17), "ok")
     put("nan/far_from_origin.xyz", xyz_bytes(P * 1e-3 + 1e12, digits=17), "error", "precision")
 
     # degenerate geometry

@@ -237,8 +237,8 @@ def _check_extent(g: Geometry, p: Path, v: np.ndarray, faces) -> None:
     if faces is None and len(v) < MIN_CLOUD_POINTS:
         raise LoadError(p, f"only {len(v)} points: a point cloud needs at least {MIN_CLOUD_POINTS} to define a surface")
     sample = v if len(v) <= 200_000 else v[np.random.default_rng(0).choice(len(v), 200_000, replace=False)]
-    c = sample - sample.mean(axis=0)
-    s = np.linalg.svd(c / extent.max(), compute_uv=False)
+    u = (sample - lo) / extent.max()  # in [0, 1]: no overflow near the float limits
+    s = np.linalg.svd(u - u.mean(axis=0), compute_uv=False)
     if s[1] <= FLAT_TOLERANCE * s[0]:
         raise LoadError(p, f"all {len(v)} points lie on one line: no surface can be made from them")
     if s[2] <= FLAT_TOLERANCE * s[0]:
