@@ -114,6 +114,13 @@ class Viewport(QtInteractor):
             self.layers[name].actor.visibility = False
             self.request_render()
 
+    def unhide(self, name: str) -> None:
+        """Show a layer again (unless the user switched it off)."""
+        layer = self.layers.get(name)
+        if layer is not None and name not in self.user_hidden and layer.data.n_points:
+            layer.actor.visibility = True
+            self.request_render()
+
     def show_layer(self, name: str, visible: bool) -> None:
         """The user's choice for a layer; it holds across later updates of that layer."""
         (self.user_hidden.discard if visible else self.user_hidden.add)(name)

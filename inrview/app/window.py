@@ -333,6 +333,9 @@ class MainWindow(QtWidgets.QMainWindow):
         for a in range(3):
             if a not in enabled:
                 self.viewport.hide_slice(a)
+            elif self.worker.field is not None:  # show the last one at once; the new one follows
+                self.viewport.unhide(f"slice_{'xyz'[a]}")
+                self.viewport.unhide(f"contour_{'xyz'[a]}")
         self.worker.slices = enabled
         self._slice_timer.start()
 

@@ -20,42 +20,16 @@ _TMP = Path(tempfile.mkdtemp(prefix="inrview-app-tests-"))
 SETTINGS = _TMP / "settings.ini"
 
 
-def _free_display() -> int:
-    for n in range(91, 200):
-        if not Path(f"/tmp/.X{n}-lock").exists() and not Path(f"/tmp/.X11-unix/X{n}").exists():
-            return n
-    raise RuntimeError("no free X display number")
-
-
-def _start_xvfb() -> str | None:
-    global _XVFB
-    exe = shutil.which("Xvfb")
-    if exe is None:
-        return None
-    for _ in range(3):
-        n = _free_display()
-        proc = subprocess.Popen([exe, f":{n}", "-screen", "0", "1280x1024x24", "-noreset", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for _ in range(100):
-            if Path(f"/tmp/.X11-unix/X{n}").exists():
-                _XVFB = proc
-                return f":{n}"
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
-        if proc.poll() is None:
-            proc.terminate()
-            proc.wait(5)
-    return None
-
-
 def pytest_configure(config):
-    display = _start_xvfb()
-    if display is None and not os.environ.get("DISPLAY"):
+    global _XVFB
+    from inrview.app.xvfb import start_xvfb
+
+    started = start_xvfb("1280x1024x24")  # always a private display: no windows pop up on a desktop
+    if started is None and not os.environ.get("DISPLAY"):
         os.environ["INRVIEW_NO_DISPLAY"] = "1"
         return
-    if display is not None:
-        os.environ["DISPLAY"] = display
+    if started is not None:
+        os.environ["DISPLAY"], _XVFB = started
     os.environ["QT_QPA_PLATFORM"] = "xcb"
     os.environ["INRVIEW_SETTINGS"] = str(SETTINGS)
     os.environ.setdefault("PYVISTA_OFF_SCREEN", "false")
@@ -63,13 +37,10 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     global _XVFB
-    if _XVFB is not None:
-        _XVFB.terminate()
-        try:
-            _XVFB.wait(5)
-        except subprocess.TimeoutExpired:
-            _XVFB.kill()
-        _XVFB = None
+    from inrview.app.xvfb import stop
+
+    stop(_XVFB)
+    _XVFB = None
     shutil.rmtree(_TMP, ignore_errors=True)
 
 

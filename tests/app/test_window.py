@@ -37,6 +37,7 @@ def win(qapp, app_tmp, small_config, wait):
     w.resize(720, 540)
     small_config(w.model_panel)
     w.model_panel.set_budget(steps=60)
+    w.confirm = lambda title, question: True  # a modal question would block the test run
     w.show()
     wait(lambda: w.viewport.isVisible(), 10, "the window to show")
     yield w
@@ -104,6 +105,7 @@ def test_drop_train_and_see_the_surface(win, spot_path, wait):
     win.data_panel.show_surface.setChecked(True)
     win.slices_panel.toggles[0].setChecked(True)
     win.slices_panel.toggles[1].setChecked(True)
+    wait(lambda: vp.visible("slice_x") and vp.visible("slice_y"), 10, "the planes to come back")
 
 
 def test_screenshot_export_at_another_size(win, app_tmp):
