@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -16,22 +17,88 @@ MESH_EXPORT_FORMATS = ("ply", "obj", "stl", "glb", "off")
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
-    """Yield a temporary path in the target's folder; on success it replaces `path` atomically."""
+    """Yield a temporary path in the target's folder; on success it replaces `path` atomically.
+
+    The caller writes the whole file to the temporary path; it is flushed to disk, given the permissions
+    the target had (or the ones a new file would get), and renamed over the target, and the folder entry is
+    flushed too. Killed at any moment, the target is either the old file or the new one, whole; an
+    exception inside the block removes the temporary file and leaves the target untouched. Temporary files
+    left by killed writers (whose process is gone) are removed by the next successful write.
+    """
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
-    if not folder.exists():
+    if not folder.is_dir():
         raise InrviewError(f"{path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp" + path.suffix, dir=folder)
+    if path.is_dir():
+        raise InrviewError(f"{path}: is a folder")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp" + path.suffix, dir=folder)
+    except OSError as e:
+        raise InrviewError(f"{path}: cannot write in {folder} ({e.strerror or e})") from None
     os.close(fd)
     try:
         yield Path(tmp)
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
+        os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    _fsync_folder(folder)
+    _remove_stale_temporaries(folder, path.name)
+
+
+def _mode_for(path: Path) -> int:
+    """The target's current permissions, or what a newly created file gets under the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename itself durable (POSIX; a no-op where folders cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _remove_stale_temporaries(folder: Path, name: str) -> None:
+    """Delete '.NAME.PID.*.tmp*' files whose writer process no longer exists."""
+    prefix = f".{name}."
+    try:
+        entries = [e for e in os.listdir(folder) if e.startswith(prefix) and ".tmp" in e[len(prefix):]]
+    except OSError:
+        return
+    for entry in entries:
+        pid = entry[len(prefix):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(folder / entry)
+
+
+def _alive(pid: int) -> bool:
+    if os.name == "nt":
+        return True  # no cheap check: leave it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def save_mesh(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray,
