@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 #: Input point clouds larger than this are subsampled for display (training still uses them all).
-MAX_DISPLAY_POINTS = 200_000
+MAX_DISPLAY_POINTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,19 +41,22 @@ class SliceFrame:
     extent: tuple
     contour_points: np.ndarray
     contour_lines: np.ndarray
+    rgb: np.ndarray | None = None
+    """(H, W, 3) uint8 colours of `values` under the diverging colour map (set by `colorize`)."""
 
-    def origin_spacing_dims(self) -> tuple[tuple, tuple, tuple]:
-        """ImageData placement: the plane has one sample along `axis`, W along the first in-plane axis
-        and H along the second, so values.ravel() (row-major) is VTK's x-fastest point order."""
+    def quad(self) -> tuple[np.ndarray, np.ndarray]:
+        """The plane as 4 corners (world units) and their texture coordinates. The texture's texels are
+        centred on the samples, so the corners sit half a texel inside the texture's edges."""
         h, w = self.values.shape
         others = [a for a in range(3) if a != self.axis]
-        origin, spacing, dims = [0.0] * 3, [1.0] * 3, [1] * 3
-        origin[self.axis] = self.offset
-        origin[others[0]], origin[others[1]] = self.extent[0], self.extent[2]
-        spacing[others[0]] = (self.extent[1] - self.extent[0]) / max(w - 1, 1)
-        spacing[others[1]] = (self.extent[3] - self.extent[2]) / max(h - 1, 1)
-        dims[others[0]], dims[others[1]] = w, h
-        return tuple(origin), tuple(spacing), tuple(dims)
+        u0, u1, v0, v1 = self.extent
+        pts = np.zeros((4, 3), np.float32)
+        pts[:, self.axis] = self.offset
+        pts[:, others[0]] = (u0, u1, u1, u0)
+        pts[:, others[1]] = (v0, v0, v1, v1)
+        su, sv = 0.5 / w, 0.5 / h
+        tc = np.array([[su, sv], [1 - su, sv], [1 - su, 1 - sv], [su, 1 - sv]], np.float32)
+        return pts, tc
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,36 @@ def slice_frame(image) -> SliceFrame:
     cp = np.concatenate(pts) if pts else np.zeros((0, 3), np.float32)
     cl = np.concatenate(lines).astype(np.int64) if lines else np.zeros(0, np.int64)
     return SliceFrame(image.axis, float(image.offset), vals, tuple(map(float, image.extent)), cp, cl)
+
+
+_LUT: np.ndarray | None = None
+
+
+def diverging_lut(n: int = 256) -> np.ndarray:
+    """(n, 3) uint8 colours of the diverging map (matplotlib's RdBu reversed: blue negative, white zero,
+    red positive)."""
+    global _LUT
+    if _LUT is None or len(_LUT) != n:
+        from matplotlib import colormaps
+
+        _LUT = (colormaps["RdBu_r"](np.linspace(0.0, 1.0, n))[:, :3] * 255 + 0.5).astype(np.uint8)
+    return _LUT
+
+
+def colorize(values: np.ndarray, limit: float) -> np.ndarray:
+    """(H, W, 3) uint8: values mapped symmetrically, -limit -> blue, 0 -> white, +limit -> red."""
+    lut = diverging_lut()
+    t = np.nan_to_num(values / max(float(limit), 1e-30), nan=0.0, posinf=1.0, neginf=-1.0)
+    idx = np.clip(((t + 1.0) * 0.5 * (len(lut) - 1) + 0.5).astype(np.int32), 0, len(lut) - 1)
+    return lut[idx]
+
+
+def with_colors(slices: dict, limit: float | None) -> dict:
+    """The slices with their colour images filled in (one shared symmetric range)."""
+    from dataclasses import replace
+
+    lim = limit if limit else (slice_limit(slices) or 1.0)
+    return {a: replace(s, rgb=colorize(s.values, lim)) for a, s in slices.items()}
 
 
 def slice_limit(slices: dict) -> float | None:

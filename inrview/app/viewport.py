@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyvista as pv
-from PyQt6 import QtCore, QtGui
+from PyQt6 import QtCore, QtGui, QtWidgets
 from pyvistaqt import QtInteractor
 
 from .frames import SliceFrame, SurfaceFrame
@@ -26,7 +26,6 @@ SURFACE_COLOR = "#e3c08a"
 INPUT_COLOR = "#7fa7d9"
 CONTOUR_COLOR = "#101010"
 BACKGROUND = ("#14171c", "#414a5a")  # bottom, top of the gradient
-SLICE_CMAP = "RdBu_r"  # negative (inside) blue, positive (outside) red, white at zero
 
 #: Camera presets: name -> direction from the focal point to the camera, given for a +Y-up scene.
 PRESETS = {"+X": (1, 0, 0), "-X": (-1, 0, 0), "+Y": (0, 1, 0), "-Y": (0, -1, 0), "+Z": (0, 0, 1), "-Z": (0, 0, -1),
@@ -38,6 +37,18 @@ class Layer:
     data: pv.DataSet
     actor: object
     style: dict
+    image: pv.ImageData | None = None  # a textured layer's texture image (slices)
+    values: np.ndarray | None = None  # a slice's field values (H, W), as drawn
+
+
+def qimage_rgb(image: QtGui.QImage) -> np.ndarray:
+    """(H, W, 3) uint8 copy of a QImage's colours."""
+    img = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
+    h, w, stride = img.height(), img.width(), img.bytesPerLine()
+    buf = img.constBits()
+    buf.setsize(h * stride)
+    rows = np.frombuffer(buf, np.uint8, count=h * stride).reshape(h, stride)
+    return rows[:, : w * 4].reshape(h, w, 4)[..., :3].copy()
 
 
 class Viewport(QtInteractor):
@@ -79,6 +90,8 @@ class Viewport(QtInteractor):
         ev.ignore()
 
     # -- rendering ------------------------------------------------------------------------------------
+    # pyvistaqt's widget renders the VTK scene inside paintGL and then blits it. Asking VTK to Render() as
+    # well (what plotter.render() does) would draw every frame twice: a repaint request is all it takes.
     def request_render(self) -> None:
         """Render soon; several requests within a frame collapse into one render."""
         self._dirty = True
@@ -86,6 +99,7 @@ class Viewport(QtInteractor):
             self._render_timer.start()
 
     def render_now(self) -> None:
+        """Repaint at the next turn of the event loop, without the coalescing delay."""
         self._dirty = True
         self._render_now()
 
@@ -93,8 +107,12 @@ class Viewport(QtInteractor):
         if not self._dirty or getattr(self, "_closed", False):
             return
         self._dirty = False
+        self._rendered = True
+        QtWidgets.QWidget.update(self)  # a paint event soon; Qt merges repeated requests
+
+    def paintGL(self) -> None:  # noqa: N802
         t0 = time.perf_counter()
-        self.render()
+        super().paintGL()
         self.render_seconds.append(time.perf_counter() - t0)
 
     # -- layers ---------------------------------------------------------------------------------------
@@ -172,15 +190,32 @@ class Viewport(QtInteractor):
         self._set("domain", box, color="#8a93a3", line_width=1, opacity=0.35, lighting=False)
         self.request_render()
 
-    def set_slice(self, s: SliceFrame, limit: float | None) -> None:
+    def set_slice(self, s: SliceFrame, limit: float | None = None) -> None:
+        """A slice as one textured quad: the worker has already applied the colour map, so drawing it costs
+        four vertices and a texture upload instead of a 128 x 128 grid of interpolated scalars."""
+        from .frames import colorize
+
         ax = AXES[s.axis]
-        origin, spacing, dims = s.origin_spacing_dims()
-        img = pv.ImageData(dimensions=dims, spacing=spacing, origin=origin)
-        img.point_data["field"] = s.values.ravel()
-        lim = float(limit) if limit else float(np.nanmax(np.abs(s.values)) or 1.0)
-        layer = self._set(f"slice_{ax}", img, scalars="field", cmap=SLICE_CMAP, clim=(-lim, lim),
-                          show_scalar_bar=False, lighting=False, opacity=1.0)
-        layer.actor.mapper.scalar_range = (-lim, lim)
+        name = f"slice_{ax}"
+        rgb = s.rgb if s.rgb is not None else colorize(s.values, limit or float(np.nanmax(np.abs(s.values)) or 1.0))
+        h, w = rgb.shape[:2]
+        pts, tc = s.quad()
+        quad = pv.PolyData(pts, np.array([4, 0, 1, 2, 3]))
+        quad.active_texture_coordinates = tc
+        layer = self.layers.get(name)
+        if layer is not None and layer.image is not None and layer.image.dimensions == (w, h, 1):
+            layer.image.point_data["rgb"] = rgb.reshape(-1, 3)
+            layer.image.Modified()
+            self._set(name, quad)
+        else:
+            self.remove(name)
+            img = pv.ImageData(dimensions=(w, h, 1))
+            img.point_data["rgb"] = rgb.reshape(-1, 3)
+            tex = pv.Texture(img)
+            tex.interpolate = True
+            layer = self._set(name, quad, texture=tex, lighting=False, show_scalar_bar=False)
+            layer.image = img
+        layer.values = s.values
         name = f"contour_{ax}"
         if len(s.contour_points):
             self._set(name, pv.PolyData(s.contour_points, lines=s.contour_lines), color=CONTOUR_COLOR,
@@ -236,13 +271,10 @@ class Viewport(QtInteractor):
 
     # -- pictures -------------------------------------------------------------------------------------
     def grab_pixels(self) -> np.ndarray:
-        """What the widget shows now, as an (H, W, 3) uint8 array (rendered first if needed)."""
-        self.render_now()
-        img = self.grabFramebuffer().convertToFormat(QtGui.QImage.Format.Format_RGB888)
-        ptr = img.constBits()
-        ptr.setsize(img.sizeInBytes())
-        arr = np.frombuffer(ptr, np.uint8).reshape(img.height(), img.bytesPerLine())
-        return arr[:, : img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+        """What the widget shows now, as an (H, W, 3) uint8 array: grabFramebuffer renders (paintGL) into the
+        widget's framebuffer and reads it back."""
+        self._rendered = True
+        return qimage_rgb(self.grabFramebuffer())
 
     def export_image(self, width: int, height: int, transparent: bool = False) -> np.ndarray:
         """Render the current scene and camera at width x height in an off-screen window, whatever the
@@ -257,7 +289,12 @@ class Viewport(QtInteractor):
             for name, layer in self.layers.items():
                 if not layer.actor.visibility or layer.data.n_points == 0:
                     continue
-                actor = off.add_mesh(layer.data, name=name, reset_camera=False, render=False, **layer.style)
+                style = dict(layer.style)
+                if layer.image is not None:  # a texture of its own: GL objects are not shared across windows
+                    tex = pv.Texture(layer.image.copy())
+                    tex.interpolate = True
+                    style["texture"] = tex
+                actor = off.add_mesh(layer.data, name=name, reset_camera=False, render=False, **style)
                 actor.prop.interpolation = layer.actor.prop.interpolation
                 if layer.actor.mapper.scalar_visibility:
                     actor.mapper.scalar_range = layer.actor.mapper.scalar_range
@@ -282,6 +319,22 @@ class Viewport(QtInteractor):
         with atomic_path(path) as tmp:
             Image.fromarray(arr).save(tmp, format="PNG")
         return arr.shape[1], arr.shape[0]
+
+    def renderer_name(self) -> str:
+        """The OpenGL renderer string (e.g. 'llvmpipe ...' for Mesa's CPU rasteriser)."""
+        try:
+            caps = self.ren_win.ReportCapabilities() or ""
+        except Exception:  # no context yet
+            return ""
+        for line in caps.splitlines():
+            if "renderer string" in line:
+                return line.split(":", 1)[1].strip()
+        return ""
+
+    @property
+    def software_rendering(self) -> bool:
+        name = self.renderer_name().lower()
+        return any(k in name for k in ("llvmpipe", "softpipe", "swrast", "software", "swr"))
 
     def actor_count(self) -> int:
         """Props in the renderer (a leak check: it must not grow while training)."""

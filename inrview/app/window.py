@@ -156,9 +156,22 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             self.open_path(path)
 
+    def _detect_renderer(self) -> None:
+        if getattr(self, "_renderer", None):
+            return
+        self._renderer = self.viewport.renderer_name()
+        if not self._renderer:
+            return  # no GL context yet; asked again at the next file
+        if self.viewport.software_rendering:
+            # a CPU rasteriser draws roughly a million triangles a second on two busy cores: keep each frame
+            # of the view well under 100 ms
+            self.worker.max_display_faces = 40_000
+        self.log("info", f"drawing with {self._renderer}")
+
     def open_path(self, path: str | Path) -> bool:
         """Open a mesh, point cloud or checkpoint (asks first when training is running)."""
         path = str(path)
+        self._detect_renderer()
         if self.worker.training:
             if not self.confirm("Training is running", f"Stop training and open {Path(path).name}?"):
                 self.log("info", f"kept training; did not open {path}")
@@ -188,6 +201,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def _on_opened(self, o: Opened) -> None:
         if self._closed:
             return
+        self._detect_renderer()
         self.current = o
         self._opened_at = time.perf_counter()
         vp = self.viewport

@@ -73,10 +73,12 @@ class SessionWorker(QtCore.QThread):
         # set from the GUI thread; read here (plain attribute swaps are atomic in CPython)
         self.slices: dict[int, float] = {}
         self.preview_resolution = 64
-        self.final_resolution = 128
+        self.max_final_resolution = 192
+        self.max_display_faces = 1_000_000  # the window lowers this for a software (CPU) renderer
         self.min_preview_interval = 0.25
-        self.preview_cost_ratio = 1.5  # wait this many times the last preview's cost before the next one
-        self.report_every = 5
+        self.preview_cost_ratio = 1.0  # wait as long as the last preview took: previews use at most half the time
+        self._last_faces: tuple[int, int] | None = None  # (resolution, faces) of the last live surface
+        self.report_every = 1
         self.frame_interval = 0.1  # at most ~10 loss messages a second
         self.preview_seconds: list[float] = []
 
@@ -92,14 +94,12 @@ class SessionWorker(QtCore.QThread):
         self.post("start", self._start, cfg, fresh, budget)
 
     def pause(self) -> None:
-        if self._gen is not None and not self._paused:
+        """Hold training after the current step; the state signal says 'paused' once it is held."""
+        if self._gen is not None:
             self._paused = True
-            self.state.emit("paused")
 
     def resume(self) -> None:
-        if self._paused:
-            self._paused = False
-            self.state.emit("training")
+        self._paused = False
 
     def stop(self) -> None:
         """Finish the run after the current step; the last snapshot (done) still arrives."""
@@ -136,7 +136,11 @@ class SessionWorker(QtCore.QThread):
 
     # == the thread ==================================================================================
     def run(self) -> None:
+        held = False  # whether the GUI has been told that training is paused
         while True:
+            if self._gen is not None and self._paused != held:
+                held = self._paused
+                self.state.emit("paused" if held else "training")
             stepping = self._gen is not None and not self._paused
             try:
                 item = self._queue.get_nowait() if stepping else self._queue.get(timeout=0.05)
@@ -182,6 +186,7 @@ class SessionWorker(QtCore.QThread):
         self._finish_training()
         self.state.emit("busy")
         self.log.emit("info", f"loading {path}")
+        self._last_faces = None
         t0 = time.perf_counter()
         if path.lower().endswith(".safetensors"):
             opened = self._open_checkpoint(path, cfg)
@@ -194,7 +199,7 @@ class SessionWorker(QtCore.QThread):
         self.state.emit("idle")
         self.opened.emit(opened)
         if opened.kind == "checkpoint":
-            self._emit_preview(self.final_resolution, final=True)
+            self._emit_preview(self.final_resolution(), final=True)
         return None
 
     def _open_checkpoint(self, path: str, cfg) -> Opened:
@@ -229,7 +234,12 @@ class SessionWorker(QtCore.QThread):
     def _opened(self, path, kind, lines, geom, session) -> Opened:
         n = session.normalization
         pts = frames.display_points(geom.vertices)
-        cells = frames.vtk_cells(geom.faces) if geom.is_mesh and len(pts) == len(geom.vertices) else None
+        cells = None
+        if geom.is_mesh and len(pts) == len(geom.vertices):
+            if len(geom.faces) <= self.max_display_faces:
+                cells = frames.vtk_cells(geom.faces)
+            else:
+                self.log.emit("info", f"the input has {len(geom.faces)} faces: drawn as points to keep the view fast")
         return Opened(path, kind, lines, list(geom.notices), pts, cells,
                       (n.to_world(np.full(3, -1.0)), n.to_world(np.full(3, 1.0))), True,
                       session.trainer.state.step, session.cfg, str(session.trainer.device))
@@ -259,7 +269,9 @@ class SessionWorker(QtCore.QThread):
             import torch
 
             torch.set_num_threads(int(cfg.train.threads))
-        self.report_every = 5 if s.trainer.device.type == "cpu" else 20
+        # every step on a CPU (a step is slow, and previews can only come between reports); every 10 on a GPU,
+        # where reading the loss back each step would stall the device
+        self.report_every = 1 if s.trainer.device.type == "cpu" else 10
         self._stop_requested = False
         self._paused = False
         self._next_preview = 0.0
@@ -290,11 +302,12 @@ class SessionWorker(QtCore.QThread):
             try:
                 m = extract_mesh(self.field, resolution)
                 out["surface"] = frames.surface_frame(m.vertices, m.faces)
+                self._last_faces = (resolution, len(m.faces))
             except InrviewError:
                 out["surface"] = None
         slices = {a: frames.slice_frame(slice_field(self.field, a, off, 128)) for a, off in dict(self.slices).items()}
-        out["slices"] = slices
         out["slice_limit"] = self._slice_limit(slices)
+        out["slices"] = frames.with_colors(slices, out["slice_limit"])
         out["seconds"] = time.perf_counter() - t0
         return out
 
@@ -330,7 +343,7 @@ class SessionWorker(QtCore.QThread):
                 self.log.emit("warning" if "non-finite" in snap.message else "info", snap.message)
             self._end_run()
             if final_preview:
-                self._emit_preview(self.final_resolution, final=True)
+                self._emit_preview(self.final_resolution(), final=True)
 
     def _end_run(self) -> None:
         self._gen = None
@@ -347,6 +360,15 @@ class SessionWorker(QtCore.QThread):
         surf = pv.get("surface", None)
         self.frame.emit(frames.Frame(snap, losses, surf, "surface" in pv and surf is None, pv.get("slices", {}),
                                      pv.get("slice_limit"), final, pv.get("seconds", 0.0)))
+
+    def final_resolution(self) -> int:
+        """The end-of-run surface: as fine as the display can draw quickly. Faces grow with the square of the
+        resolution, so the last live surface's count tells how far the resolution can go."""
+        if self._last_faces is None:
+            return min(96 if self.max_display_faces < 200_000 else 128, self.max_final_resolution)
+        res, faces = self._last_faces
+        scale = (self.max_display_faces / max(faces, 1)) ** 0.5
+        return int(max(min(res, 64), min(self.max_final_resolution, res * scale)))
 
     def _emit_preview(self, resolution: int | None, final: bool = False) -> None:
         if self.field is None:

@@ -51,16 +51,20 @@ def test_slice_contour_traces_the_zero_level_of_a_circle():
     assert s.contour_lines[0] == len(p) and len(s.contour_lines) == len(p) + 1
 
 
-def test_slice_placement_matches_vtk_point_order():
-    values = np.arange(12, dtype=np.float32).reshape(3, 4)  # H=3 rows (second axis), W=4 columns (first axis)
+def test_slice_quad_and_colours():
+    values = np.array([[-1.0, 0.0, 1.0, 2.0]] * 3, np.float32)  # H=3 rows (second axis), W=4 columns (first)
     img = SliceImage(values, axis=0, offset=0.5, extent=(0.0, 3.0, 10.0, 12.0))
-    s = frames.slice_frame(img)
-    origin, spacing, dims = s.origin_spacing_dims()
-    assert dims == (1, 4, 3)
-    assert origin == (0.5, 0.0, 10.0)
-    assert spacing == (1.0, 1.0, 1.0)
-    # VTK orders points x fastest, then y, then z: here y (W) fastest, then z (H) = values.ravel()
-    assert s.contour_points.shape == (0, 3)  # no sign change, no contour
+    s = frames.with_colors({0: frames.slice_frame(img)}, limit=1.0)[0]
+    pts, tc = s.quad()
+    np.testing.assert_allclose(pts, [[0.5, 0, 10], [0.5, 3, 10], [0.5, 3, 12], [0.5, 0, 12]])
+    # texel centres on the samples: the corners sit half a texel inside the texture
+    np.testing.assert_allclose(tc[0], [0.125, 1 / 6]) and np.testing.assert_allclose(tc[2], [0.875, 5 / 6])
+    rgb = s.rgb
+    assert rgb.shape == (3, 4, 3) and rgb.dtype == np.uint8
+    blue, white, red, clipped = rgb[0]
+    assert blue[2] > blue[0] + 60 and red[0] > red[2] + 60 and (red == clipped).all()
+    assert white.min() > 235  # zero is (nearly) white
+    assert s.contour_points.shape[1] == 3 and len(s.contour_points) >= 2  # the zero column is traced
 
 
 def test_slice_limit_is_symmetric_percentile():

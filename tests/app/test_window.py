@@ -82,8 +82,9 @@ def test_drop_train_and_see_the_surface(win, spot_path, wait):
     assert np.all(hi - lo > 0.5), f"surface bounds too small: {lo} {hi}"  # spot is ~0.94 x 1.69 x 1.72
     for ax in "xy":  # the default planes: X through the middle, Y under the body
         sl = vp.layers[f"slice_{ax}"]
-        vals = sl.data.point_data["field"]
-        assert sl.actor.visibility and sl.data.n_points == 128 * 128
+        vals = sl.values
+        assert sl.actor.visibility and sl.data.n_points == 4 and vals.shape == (128, 128)
+        assert sl.image.dimensions == (128, 128, 1)
         assert np.isfinite(vals).all() and vals.min() < 0 < vals.max()
         assert vp.layers[f"contour_{ax}"].data.n_points > 20
     step = win.worker.session.trainer.state.step
