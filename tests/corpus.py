@@ -342,7 +342,7 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("ply_header/no_end_header.ply", ply_bytes(V, F).replace(b"end_header", b"end_headr"), "error", "end_header")
     put("ply_header/enormous_comments.ply", ply_bytes(V, F, header_extra="comment " + "x" * 70 + "\n" * 1 + ("comment " + "y" * 120 + "\n") * 20000), "error", "longer than")
     put("ply_header/enormous_line.ply", b"ply\nformat ascii 1.0\ncomment " + b"z" * (3 << 20) + b"\n", "error", "longer than")
-    put("ply_header/no_x.ply", ply_bytes(V, F).replace(b"property float x\n", b"property float w\n"), "error", "no x")
+    put("ply_header/no_x.ply", ply_bytes(V, F).replace(b"property float x\n", b"property float w\n"), "error", "has no x")
     put("ply_header/duplicate_property.ply", ply_bytes(V, F).replace(b"property float y", b"property float x"), "error", "twice")
     put("ply_header/property_first.ply", b"ply\nformat ascii 1.0\nproperty float x\nend_header\n", "error", "before any element")
     put("ply_header/no_vertices.ply", b"ply\nformat ascii 1.0\nelement vertex 0\nproperty float x\nproperty float y\nproperty float z\nend_header\n", "error", "no vertices")

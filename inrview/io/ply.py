@@ -136,7 +136,7 @@ def read_ply(p: Path, max_points: int | None, seed: int):
     names = [q.name for q in vert.props]
     missing = [c for c in "xyz" if c not in names]
     if missing:
-        raise LoadError(p, f"PLY vertex element has no {', '.join(missing)} property")
+        raise LoadError(p, f"unreadable PLY file: its vertex element has no {', '.join(missing)} property")
     face = h.element("face")
     faces_wanted = face is not None and face.count > 0
     if faces_wanted and not any(q.count_dtype for q in face.props):

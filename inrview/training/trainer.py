@@ -2,10 +2,17 @@
 
 The caller (command line, app worker thread, test) drives the generator; pausing is simply not asking for
 the next snapshot. Nothing here touches a GUI.
+
+Faults: a NaN or infinite loss stops training and restores the last good weights (kept every 100 steps),
+saying so in the last snapshot's message. Running out of memory on a GPU halves the batch and carries on;
+after OOM_RETRIES failures in a row (or when the batch cannot shrink further) training moves to the CPU
+with the configured batch; out of memory on the CPU halves the batch down to MIN_BATCH and then stops with
+the last good weights. Every such event rides on a snapshot's message.
 """
 from __future__ import annotations
 
 import copy
+import gc
 import math
 import time
 from dataclasses import dataclass, field
@@ -14,6 +21,7 @@ from typing import Callable
 import torch
 
 from ..config import TrainConfig, default_lr
+from ..errors import TrainingError
 from .device import pick_device
 from .tasks import Task
 
@@ -59,11 +67,27 @@ def make_adam(groups: list[dict], lr: float, device: torch.device) -> torch.opti
         return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15)
 
 
+#: Consecutive out-of-memory failures on an accelerator before training moves to the CPU.
+OOM_RETRIES = 3
+#: The batch is never halved below this.
+MIN_BATCH = 256
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """CUDA's OutOfMemoryError, the same as a RuntimeError (MPS, older torch), or the CPU allocator's."""
+    if isinstance(err, (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))):
+        return True
+    text = str(err).lower()
+    return isinstance(err, RuntimeError) and ("out of memory" in text or "not enough memory" in text
+                                               or "can't allocate memory" in text)
+
+
 class Trainer:
     def __init__(self, model: torch.nn.Module, task: Task, cfg: TrainConfig = TrainConfig(),
                  device: torch.device | str | None = None):
         self.cfg = cfg
-        self.device = pick_device(cfg.device if device is None else str(device))
+        self._notices: list[str] = []
+        self.device = self._choose_device(cfg, device)
         if cfg.threads and self.device.type == "cpu":
             torch.set_num_threads(int(cfg.threads))
         self.model = model.to(self.device)
@@ -78,6 +102,21 @@ class Trainer:
         self.state = TrainState()
         self._stop = False
         self._good = None
+        self._oom_in_a_row = 0
+        #: Where training goes after repeated out-of-memory failures on an accelerator.
+        self.fallback_device = torch.device("cpu")
+
+    def _choose_device(self, cfg: TrainConfig, device) -> torch.device:
+        """An explicitly requested device that is not here is an error; a device that only the
+        configuration names (say, a checkpoint made on a GPU machine) falls back to the best one here."""
+        try:
+            return pick_device(cfg.device if device is None else str(device))
+        except (ValueError, RuntimeError) as e:
+            if device is not None or cfg.device in (None, "", "auto", "cpu"):
+                raise TrainingError(str(e)) from None
+            chosen = pick_device("auto")
+            self._notices.append(f"{e}: training on {chosen.type} instead")
+            return chosen
 
     # -- control -------------------------------------------------------------------------------------
     def stop(self) -> None:
@@ -112,19 +151,39 @@ class Trainer:
         t_last_preview = -math.inf
         steps_this_call = 0
         losses = {}
+        if self._notices:
+            yield self._snapshot(losses, message="; ".join(self._notices))
+            self._notices.clear()
         while not self._stop and not self._finished() and (max_steps is None or steps_this_call < max_steps):
             t0 = time.perf_counter()
             factor = self._lr_factor()
             for g in self.optimizer.param_groups:
                 g["lr"] = g["initial_lr"] * factor
             self.optimizer.zero_grad(set_to_none=True)
-            terms = self.task.loss(self.model, self.generator)
-            total = terms["total"]
-            if not torch.isfinite(total):
+            try:
+                terms = self.task.loss(self.model, self.generator)
+                total = terms["total"]
+                finite = bool(torch.isfinite(total))
+                if finite:
+                    total.backward()
+                    self.optimizer.step()
+            except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+                if not is_out_of_memory(err):
+                    raise
+                oom = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
+            else:
+                oom = None
+            if oom is not None:
+                terms = total = None  # drop every reference into the failed step before freeing memory
+                message, go_on = self._out_of_memory(oom)
+                yield self._snapshot(losses, done=not go_on, message=message)
+                if not go_on:
+                    return
+                continue
+            if not finite:
                 yield self._recover(terms)
                 return
-            total.backward()
-            self.optimizer.step()
+            self._oom_in_a_row = 0
             self.state.step += 1
             steps_this_call += 1
             self.state.elapsed += time.perf_counter() - t0
@@ -146,8 +205,66 @@ class Trainer:
         self.model.eval()
         try:
             return preview()
+        except Exception as err:  # noqa: BLE001
+            if not is_out_of_memory(err):
+                raise
+            self._free_memory()
+            return None  # no preview this time; training goes on
         finally:
             self.model.train()
+
+    # -- faults --------------------------------------------------------------------------------------
+    def _free_memory(self) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        gc.collect()
+        if self.device.type == "cuda" and torch.cuda.is_available():
+            torch.cuda.empty_cache()
+
+    def _out_of_memory(self, what: str) -> tuple[str, bool]:
+        """Halve the batch, move to the CPU, or give up; returns (message, whether training goes on)."""
+        self._free_memory()
+        self._oom_in_a_row += 1
+        batch = getattr(self.task, "batch_size", None)
+        where = self.device.type
+        on_fallback = self.device == self.fallback_device or self.device.type == self.fallback_device.type
+        can_halve = batch is not None and batch // 2 >= MIN_BATCH
+        if not on_fallback and (self._oom_in_a_row > OOM_RETRIES or not can_halve):
+            times = self._oom_in_a_row
+            self._move_to(self.fallback_device)
+            if batch is not None:
+                self.task.batch_size = self.cfg.batch_size
+            self._oom_in_a_row = 0
+            return (f"out of memory on {where} ({what}), {times} time(s) in a row: training moved to the "
+                    f"{self.fallback_device.type}" + (f" with a batch of {self.task.batch_size}" if batch is not None
+                                                      else ""), True)
+        if can_halve:
+            self.task.batch_size = batch // 2
+            return f"out of memory on {where} ({what}): batch halved to {batch // 2}", True
+        msg = f"training stopped at step {self.state.step}: out of memory on {where} ({what})"
+        if self._good is not None:
+            msg += f"; kept the weights from step {self._restore_good()}"
+        return msg, False
+
+    def _move_to(self, device: torch.device) -> None:
+        """Model, task data, optimizer moments and the last good copy, all onto `device`."""
+        self.model.to(device)
+        self.task = self.task.to(device)
+        for st in self.optimizer.state.values():
+            for k, v in list(st.items()):
+                if torch.is_tensor(v):
+                    st[k] = v.to(device)
+        if self._good is not None:
+            step, model_state, opt_state = self._good
+            self._good = (step, {k: v.to(device) for k, v in model_state.items()}, opt_state)
+        self.device = device
+        self._free_memory()
+
+    def _restore_good(self) -> int:
+        step, model_state, opt_state = self._good
+        self.model.load_state_dict(model_state)
+        self.optimizer.load_state_dict(opt_state)
+        self.state.step = step
+        return step
 
     def _snapshot(self, losses, preview=None, done=False, message=None) -> Snapshot:
         return Snapshot(self.state.step, None if self.cfg.seconds else self.cfg.steps, dict(losses),
@@ -155,6 +272,9 @@ class Trainer:
                         done, message)
 
     def _remember_good(self):
+        """Keep a copy of weights and optimizer state, unless a weight is already not finite."""
+        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
+            return
         self._good = (self.state.step, copy.deepcopy(self.model.state_dict()),
                       copy.deepcopy(self.optimizer.state_dict()))
 
@@ -162,11 +282,7 @@ class Trainer:
         bad = ", ".join(f"{k}={float(v.detach()):.3g}" for k, v in terms.items())
         msg = f"training stopped at step {self.state.step + 1}: non-finite loss ({bad})"
         if self._good is not None:
-            step, model_state, opt_state = self._good
-            self.model.load_state_dict(model_state)
-            self.optimizer.load_state_dict(opt_state)
-            msg += f"; restored the weights from step {step}"
-            self.state.step = step
+            msg += f"; restored the weights from step {self._restore_good()}"
         return self._snapshot({k: float(v.detach()) for k, v in terms.items()}, done=True, message=msg)
 
     def train(self, **kw) -> Snapshot:
