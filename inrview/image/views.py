@@ -1,0 +1,73 @@
+"""Pictures of pictures: the float arrays the app shows and the command line writes (no Qt here).
+
+Every function returns float32 RGB (H, W, 3) in [0, 1], so one code path displays or saves any view.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+VIEWS = ("fitted", "target", "error", "gradient", "laplacian")
+
+
+def checkerboard(height: int, width: int, cell: int = 8) -> np.ndarray:
+    yy, xx = np.mgrid[0:height, 0:width]
+    board = (((yy // cell) + (xx // cell)) % 2).astype(np.float32)
+    return (0.8 + 0.15 * board)[..., None].repeat(3, axis=2)
+
+
+def to_rgb(pixels: np.ndarray, has_alpha: bool = False) -> np.ndarray:
+    """Grey, grey+alpha, RGB or RGBA pixels (alpha premultiplied) as RGB, transparency over a checkerboard."""
+    p = np.clip(np.asarray(pixels, np.float32), 0, 1)
+    if p.ndim == 2:
+        p = p[..., None]
+    if has_alpha:
+        colour, a = p[..., :-1], p[..., -1:]
+        if colour.shape[2] == 1:
+            colour = colour.repeat(3, axis=2)
+        return np.clip(colour + (1 - a) * checkerboard(p.shape[0], p.shape[1]), 0, 1)
+    return p.repeat(3, axis=2) if p.shape[2] == 1 else p[..., :3]
+
+
+def _ramp(t: np.ndarray, stops: list[tuple[float, tuple[float, float, float]]]) -> np.ndarray:
+    t = np.clip(t, 0.0, 1.0)
+    xs = np.array([s for s, _ in stops])
+    cols = np.array([c for _, c in stops], np.float32)
+    return np.stack([np.interp(t, xs, cols[:, i]) for i in range(3)], axis=-1).astype(np.float32)
+
+
+_INFERNO = [(0.0, (0.0, 0.0, 0.02)), (0.25, (0.34, 0.06, 0.43)), (0.5, (0.73, 0.21, 0.33)),
+            (0.75, (0.98, 0.55, 0.04)), (1.0, (0.99, 1.0, 0.64))]
+_DIVERGING = [(0.0, (0.02, 0.19, 0.38)), (0.25, (0.40, 0.65, 0.81)), (0.5, (0.97, 0.97, 0.97)),
+              (0.75, (0.96, 0.56, 0.45)), (1.0, (0.40, 0.0, 0.05))]
+
+
+def robust_max(values: np.ndarray, percentile: float = 99.0) -> float:
+    v = np.abs(np.asarray(values, np.float64))
+    m = float(np.percentile(v, percentile)) if v.size else 0.0
+    return m if m > 1e-12 else max(float(v.max(initial=0.0)), 1e-12)
+
+
+def magnitude_view(values: np.ndarray, vmax: float | None = None) -> np.ndarray:
+    """Non-negative map (error, gradient magnitude) in a perceptual dark-to-bright ramp, 0..vmax."""
+    vmax = robust_max(values) if vmax is None else vmax
+    return _ramp(np.asarray(values, np.float32) / vmax, _INFERNO)
+
+
+def signed_view(values: np.ndarray, vmax: float | None = None) -> np.ndarray:
+    """Signed map (Laplacian) in a blue-white-red ramp, white at zero, symmetric +-vmax."""
+    vmax = robust_max(values) if vmax is None else vmax
+    return _ramp(0.5 + 0.5 * np.asarray(values, np.float32) / vmax, _DIVERGING)
+
+
+def error_map(fitted: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Per-pixel absolute error, averaged over channels, (H, W)."""
+    return np.abs(np.asarray(fitted, np.float32) - np.asarray(target, np.float32)).mean(axis=-1)
+
+
+def error_view(fitted: np.ndarray, target: np.ndarray, vmax: float = 0.1) -> np.ndarray:
+    """Absolute error with a fixed scale (0..vmax, default 0.1 = 10% of the range) so views compare over time."""
+    return magnitude_view(error_map(fitted, target), vmax)
+
+
+def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
