@@ -11,9 +11,11 @@ the last good weights. Every such event rides on a snapshot's message.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import gc
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable
@@ -67,6 +69,39 @@ def make_adam(groups: list[dict], lr: float, device: torch.device) -> torch.opti
         return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15)
 
 
+def default_threads(model: torch.nn.Module) -> int | None:
+    """Torch CPU threads when the configuration names none: 1 for grid-encoded models on up to 4 cores.
+
+    The 3D grid_sample kernel parallelises over its batch dimension only, which is 1 here, so more threads
+    speed up just the small MLP; meanwhile OpenMP's spinning workers made a default-model step 5x slower
+    (85 -> 500-1000 ms) on a 2-core machine shared with other work. None leaves torch's choice."""
+    enc = getattr(model, "encoding", None)
+    if enc is not None and hasattr(enc, "resolutions") and (os.cpu_count() or 1) <= 4:
+        return 1
+    return None
+
+
+@contextlib.contextmanager
+def matmul_precision(precision: str, device: torch.device):
+    """TensorFloat-32 matrix products on CUDA for the duration of a step when precision is 'tf32'."""
+    if precision != "tf32" or device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = before
+
+
+def autocast(precision: str, device: torch.device):
+    """bfloat16 autocast of the forward pass when precision is 'bf16' (the loss is reduced in fp32)."""
+    if precision == "bf16" and device.type in ("cuda", "cpu"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 #: Consecutive out-of-memory failures on an accelerator before training moves to the CPU.
 OOM_RETRIES = 3
 #: The batch is never halved below this.
@@ -88,8 +123,10 @@ class Trainer:
         self.cfg = cfg
         self._notices: list[str] = []
         self.device = self._choose_device(cfg, device)
-        if cfg.threads and self.device.type == "cpu":
-            torch.set_num_threads(int(cfg.threads))
+        if self.device.type == "cpu":
+            threads = cfg.threads or default_threads(model)
+            if threads:
+                torch.set_num_threads(int(threads))
         self.model = model.to(self.device)
         self.task = task.to(self.device)
         lr = cfg.lr if cfg.lr is not None else default_lr(getattr(model, "kind", "relu"))
@@ -161,12 +198,14 @@ class Trainer:
                 g["lr"] = g["initial_lr"] * factor
             self.optimizer.zero_grad(set_to_none=True)
             try:
-                terms = self.task.loss(self.model, self.generator)
-                total = terms["total"]
-                finite = bool(torch.isfinite(total))
-                if finite:
-                    total.backward()
-                    self.optimizer.step()
+                with matmul_precision(self.cfg.precision, self.device):
+                    with autocast(self.cfg.precision, self.device):
+                        terms = self.task.loss(self.model, self.generator)
+                    total = terms["total"]
+                    finite = bool(torch.isfinite(total))
+                    if finite:
+                        total.backward()
+                        self.optimizer.step()
             except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
                 if not is_out_of_memory(err):
                     raise
