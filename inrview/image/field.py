@@ -122,13 +122,21 @@ class ImageField:
         head = data.header
         if head.get("task") != "image":
             raise CheckpointError(path, f"holds a '{head.get('task', 'unknown')}' network, not an image")
+        problem = ckpt.check_config_types({"model": head.get("model"), "train": head.get("train", {})})
+        if problem:
+            raise CheckpointError(path, f"header configuration: {problem}")
         try:
             info = head["image"]
             cfg = ModelConfig(**head["model"])
             h, w, c = int(info["height"]), int(info["width"]), int(info["channels"])
             ext = (float(info["extent"][0]), float(info["extent"][1]))
         except (KeyError, TypeError, ValueError, IndexError) as e:
-            raise CheckpointError(path, f"image header is incomplete ({e})") from None
+            raise CheckpointError(path, f"image header is incomplete ({str(e)[:100]})") from None
+        if not (1 <= h <= 1 << 20 and 1 <= w <= 1 << 20 and c in (1, 2, 3, 4)):
+            raise CheckpointError(path, f"image header describes an impossible image ({w}x{h}, {c} channels)")
+        if not all(np.isfinite(e) and 0 < e <= 1 for e in ext) or head.get("out_dim", c) != c:
+            raise CheckpointError(path, "image header's extent or output size does not fit the image")
+        ckpt.check_network(path, data, cfg, 2, c)
         model = build_model(cfg, 2, c)
         ckpt.load_model_state(model, data, path)
         model.to(device or "cpu")
