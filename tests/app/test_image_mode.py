@@ -1,0 +1,127 @@
+"""The Image mode widget on its own: drop an image, train live, switch views, export, pause, fail politely."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+pytest.importorskip("PyQt6")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no 3D viewport here (the app conftest may pick xcb)
+
+from PyQt6 import QtCore, QtGui  # noqa: E402
+
+from inrview.app.image_mode import ImageModeWidget  # noqa: E402
+from inrview.image import demo_image, load_image, save_image  # noqa: E402
+
+
+@pytest.fixture
+def small_png(tmp_path):
+    img = load_image(demo_image()).crop(96, 96, 40, 48)  # 48 x 40, some detail
+    return str(save_image(tmp_path / "small.png", img.pixels))
+
+
+@pytest.fixture
+def widget(qtbot):
+    w = ImageModeWidget()
+    qtbot.addWidget(w)
+    w.resize(900, 600)
+    w.show()
+    yield w
+    w.shutdown()
+    assert not w.worker.isRunning()
+
+
+def _drop(widget, path):
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(path)])
+    pos = QtCore.QPointF(widget.width() / 2, widget.height() / 2)
+    enter = QtGui.QDragEnterEvent(pos.toPoint(), QtCore.Qt.DropAction.CopyAction, mime,
+                                  QtCore.Qt.MouseButton.LeftButton, QtCore.Qt.KeyboardModifier.NoModifier)
+    widget.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QtGui.QDropEvent(pos, QtCore.Qt.DropAction.CopyAction, mime, QtCore.Qt.MouseButton.LeftButton,
+                            QtCore.Qt.KeyboardModifier.NoModifier)
+    widget.dropEvent(drop)
+
+
+def _small_grid(widget, steps=300):
+    widget.kind.setCurrentIndex(widget.kind.findData("grid"))
+    widget.width_.setValue(16)
+    widget.steps.setValue(steps)
+    widget.batch.setValue(4096)
+
+
+def test_drop_train_views_export(widget, qtbot, small_png, tmp_path):
+    with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
+        _drop(widget, small_png)
+    assert widget.image_size == (48, 40)
+    assert widget.view.picture.shape == (40, 48, 3)  # the target is shown at once
+    _small_grid(widget)
+    widget.start_training()
+    qtbot.waitUntil(lambda: widget.last_frame is not None and widget.last_frame.done, timeout=60_000)
+    f = widget.last_frame
+    assert f.step == 300 and f.psnr > 26.0, f"PSNR {f.psnr:.2f} after 300 grid steps"
+    assert widget.psnr_history[-1][1] >= widget.psnr_history[0][1]  # it learned while we watched
+    assert widget.current_view() == "fitted"
+    np.testing.assert_array_equal(widget.view.picture, f.pictures["fitted"])
+    assert "PSNR" in widget.psnr_label.text()
+
+    # derivative views are computed on demand and shown
+    widget.set_view("laplacian")
+    qtbot.waitUntil(lambda: "laplacian" in widget.last_frame.pictures, timeout=20_000)
+    np.testing.assert_array_equal(widget.view.picture, widget.last_frame.pictures["laplacian"])
+    widget.set_view("gradient")
+    grad = widget.last_frame.pictures["gradient"]
+    assert grad.shape == (40, 48, 3) and grad.std() > 0  # a real map, not a blank
+
+    # export at an arbitrary size, through the worker
+    out = tmp_path / "big.png"
+    with qtbot.waitSignal(widget.worker.done, timeout=20_000) as sig:
+        widget.export_to(str(out), 150, 97)
+    assert sig.args[0] == "export"
+    assert load_image(out).shape == (97, 150, 3)
+
+
+def test_pause_resume_stop(widget, qtbot, small_png):
+    with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
+        widget.open_image(small_png)
+    _small_grid(widget, steps=1_000_000)
+    widget.start_training()
+    qtbot.waitUntil(lambda: widget.state_name == "training", timeout=10_000)
+    widget.pause_btn.click()
+    qtbot.waitUntil(lambda: widget.state_name == "paused", timeout=10_000)
+    step = widget.worker.session.trainer.state.step
+    qtbot.wait(300)
+    assert widget.worker.session.trainer.state.step == step  # really held
+    widget.pause_btn.click()
+    qtbot.waitUntil(lambda: widget.worker.session.trainer.state.step > step, timeout=10_000)
+    widget.stop_btn.click()
+    qtbot.waitUntil(lambda: widget.state_name == "idle", timeout=10_000)
+    assert widget.last_frame.done
+
+
+def test_bad_file_reports_and_keeps_working(widget, qtbot, tmp_path, small_png):
+    bad = tmp_path / "junk.png"
+    bad.write_bytes(b"not an image")
+    with qtbot.waitSignal(widget.worker.failed, timeout=10_000) as sig:
+        widget.open_image(str(bad))
+    assert "junk.png" in sig.args[1]
+    assert "failed" in widget.status.text()
+    with qtbot.waitSignal(widget.worker.failed, timeout=10_000):
+        widget.start_training()  # nothing opened yet: a message, not a crash
+    with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
+        widget.open_image(small_png)
+
+
+def test_shutdown_while_training_is_idempotent(qtbot, small_png):
+    w = ImageModeWidget()
+    qtbot.addWidget(w)
+    with qtbot.waitSignal(w.worker.opened, timeout=10_000):
+        w.open_image(small_png)
+    _small_grid(w, steps=1_000_000)
+    w.start_training()
+    qtbot.waitUntil(lambda: w.state_name == "training", timeout=10_000)
+    w.shutdown()
+    assert not w.worker.isRunning()
+    w.shutdown()
