@@ -264,3 +264,72 @@ def test_a_step_takes_no_noticeable_extra_time_for_the_fault_checks():
     list(tr.run(report_every=50))
     per_step = (time.perf_counter() - t0) / 300
     assert per_step < 0.05
+
+
+# -- on a real GPU (skipped without CUDA): the allocator's own out-of-memory errors ----------------------
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+def _limit_cuda_memory(nbytes: int):
+    """Cap this process's CUDA allocations at what is held now plus nbytes."""
+    import gc
+
+    gc.collect()
+    torch.cuda.empty_cache()
+    cap = torch.cuda.memory_reserved() + nbytes
+    torch.cuda.set_per_process_memory_fraction(cap / torch.cuda.get_device_properties(0).total_memory)
+
+
+@cuda
+def test_real_cuda_out_of_memory_halves_the_batch_and_stays_on_the_gpu():
+    """Under a 1.5 GiB cap a 1M-sample batch of a 256-wide MLP does not fit; halving finds one that does."""
+    _limit_cuda_memory(int(1.5 * 2**30))
+    try:
+        task = SDFTask(sphere_samples(2**20), "sdf", batch_size=2**20)
+        model = build_model(model_config("relu", width=256, depth=3), 3, 1)
+        tr = Trainer(model, task, TrainConfig(steps=20, batch_size=2**20, device="cuda"))
+        snaps = list(tr.run(report_every=5))
+        messages = [s.message for s in snaps if s.message]
+        print("\nreal CUDA OOM, 1.5 GiB cap:", *messages, sep="\n  ")
+        assert messages and all("batch halved" in m and "out of memory on cuda" in m for m in messages)
+        assert tr.device.type == "cuda" and snaps[-1].done and tr.state.step == 20
+        assert task.batch_size < 2**20 and all(torch.isfinite(p).all() for p in tr.model.parameters())
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()
+
+
+@cuda
+def test_samples_that_do_not_fit_on_the_gpu_train_on_the_cpu():
+    """Under a 4 MiB cap the 16M-sample pool cannot even be moved to the GPU: the trainer starts on the CPU."""
+    _limit_cuda_memory(4 * 2**20)
+    try:
+        task = SDFTask(sphere_samples(2**24), "sdf", batch_size=4096)
+        model = build_model(model_config("relu", width=64, depth=2), 3, 1)
+        tr = Trainer(model, task, TrainConfig(steps=3, batch_size=4096, device="cuda"))
+        snaps = list(tr.run(report_every=1))
+        print("\nsamples too big for a 4 MiB cap:", snaps[0].message)
+        assert "do not fit in cuda memory" in snaps[0].message and tr.device.type == "cpu"
+        assert snaps[-1].done and tr.state.step == 3
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()
+
+
+@cuda
+def test_real_cuda_out_of_memory_everywhere_falls_back_to_the_cpu():
+    """Under a 40 MiB cap even an 8k batch fails; after the retries training continues on the CPU."""
+    _limit_cuda_memory(40 * 2**20)
+    try:
+        task = SDFTask(sphere_samples(2**18), "sdf", batch_size=2**16)
+        model = build_model(model_config("relu", width=256, depth=3), 3, 1)
+        tr = Trainer(model, task, TrainConfig(steps=10, batch_size=2**16, device="cuda"))
+        snaps = list(tr.run(report_every=5))
+        messages = [s.message for s in snaps if s.message]
+        print("\nreal CUDA OOM, 40 MiB cap:", *messages, sep="\n  ")
+        assert messages[-1].endswith("training moved to the cpu with a batch of 65536")
+        assert tr.device.type == "cpu" and next(tr.model.parameters()).device.type == "cpu"
+        assert task.points.device.type == "cpu" and snaps[-1].done and tr.state.step == 10
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()

@@ -127,9 +127,21 @@ class Trainer:
             threads = cfg.threads or default_threads(model)
             if threads:
                 torch.set_num_threads(int(threads))
-        self.model = model.to(self.device)
-        self.task = task.to(self.device)
-        lr = cfg.lr if cfg.lr is not None else default_lr(getattr(model, "kind", "relu"))
+        try:
+            self.model = model.to(self.device)
+            self.task = task.to(self.device)
+        except Exception as err:  # noqa: BLE001 - only out-of-memory is handled
+            if not is_out_of_memory(err) or self.device.type == "cpu":
+                raise
+            self._notices.append(f"the network and its samples do not fit in {self.device.type} memory "
+                                 f"({str(err).splitlines()[0][:80]}): training on the cpu")
+            self.device = torch.device("cpu")
+            gc.collect()
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            self.model = model.to(self.device)
+            self.task = task.to(self.device)
+        lr = cfg.lr if cfg.lr is not None else default_lr(getattr(model, "kind", "relu"), getattr(model, "in_dim", 3))
         groups = model.parameter_groups(lr) if hasattr(model, "parameter_groups") else \
             [{"params": list(model.parameters()), "lr": lr}]
         for g in groups:
