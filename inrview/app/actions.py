@@ -88,7 +88,7 @@ def build(w) -> None:
     hm.addAction(_action(w, "&Keyboard and mouse", lambda: _show_help(w)))
     hm.addAction(_action(w, "&About inrview", lambda: _about(w)))
 
-    tb = w.addToolBar("Main")
+    tb = w.toolbar = w.addToolBar("Main")
     tb.setObjectName("toolbar_main")
     tb.setMovable(False)
     tb.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)

@@ -9,6 +9,7 @@ OPEN_FILTER = ("Shapes and checkpoints (*.ply *.obj *.stl *.off *.glb *.gltf *.x
                "*.npy *.npz *.safetensors);;Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;"
                "Point clouds (*.ply *.xyz *.xyzn *.pts *.txt *.csv *.pcd *.npy *.npz);;"
                "Checkpoints (*.safetensors);;All files (*)")
+IMAGE_FILTER = ";;Images, for the image mode (*.png *.jpg *.jpeg *.tif *.tiff *.bmp)"
 
 
 class ScreenshotDialog(QtWidgets.QDialog):

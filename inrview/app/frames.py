@@ -135,13 +135,13 @@ _LUT: np.ndarray | None = None
 
 
 def diverging_lut(n: int = 256) -> np.ndarray:
-    """(n, 3) uint8 colours of the diverging map (matplotlib's RdBu reversed: blue negative, white zero,
-    red positive)."""
+    """(n, 3) uint8 colours of the diverging map: matplotlib's RdBu reversed (blue negative, white zero, red
+    positive) without its darkest fifths, so that the saturated far field reads as a calm salmon."""
     global _LUT
     if _LUT is None or len(_LUT) != n:
         from matplotlib import colormaps
 
-        _LUT = (colormaps["RdBu_r"](np.linspace(0.0, 1.0, n))[:, :3] * 255 + 0.5).astype(np.uint8)
+        _LUT = (colormaps["RdBu_r"](np.linspace(0.2, 0.8, n))[:, :3] * 255 + 0.5).astype(np.uint8)
     return _LUT
 
 

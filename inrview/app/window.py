@@ -52,7 +52,16 @@ class MainWindow(QtWidgets.QMainWindow):
                                          ("loss", "Loss", self.loss_panel, B), ("log", "Log", self.log_panel, B)):
             dock = QtWidgets.QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
-            dock.setWidget(panel)
+            if name == "model":  # a tall form: scroll rather than force the window's height
+                scroll = QtWidgets.QScrollArea()
+                scroll.setWidget(panel)
+                scroll.setWidgetResizable(True)
+                scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+                scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+                scroll.setMinimumWidth(panel.minimumSizeHint().width() + 12)
+                dock.setWidget(scroll)
+            else:
+                dock.setWidget(panel)
             self.addDockWidget(area, dock)
             self.docks[name] = dock
         self.splitDockWidget(self.docks["data"], self.docks["slices"], QtCore.Qt.Orientation.Vertical)
@@ -96,21 +105,50 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # == construction helpers ==========================================================================
     def _central(self) -> QtWidgets.QWidget:
+        """The 3D view, and the 2D image mode as a second tab when that module is present."""
+        self.tabs = None
         try:
-            from .image_mode import ImageModeWidget
+            from .image_mode import IMAGE_SUFFIXES, ImageModeWidget
         except ImportError:
             return self.viewport
-        tabs = QtWidgets.QTabWidget()
-        tabs.setDocumentMode(True)
-        tabs.addTab(self.viewport, "3D shapes")
         try:
             self.image_mode = ImageModeWidget()
-            tabs.addTab(self.image_mode, "2D images")
         except Exception as err:  # the image mode is optional; the 3D window must still open
             self.image_mode = None
             QtCore.QTimer.singleShot(0, lambda: self.log("warning", f"image mode unavailable: {err}"))
+            return self.viewport
+        self.image_suffixes = tuple(IMAGE_SUFFIXES)
+        scroll = QtWidgets.QScrollArea()  # its own minimum size must not set the window's
+        scroll.setWidget(self.image_mode)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        tabs = QtWidgets.QTabWidget()
+        tabs.setDocumentMode(True)
+        tabs.addTab(self.viewport, "3D shapes")
+        tabs.addTab(scroll, "2D images")
+        tabs.currentChanged.connect(self._tab_changed)
         self.tabs = tabs
+        self._dock_visible: dict = {}
         return tabs
+
+    def in_image_mode(self) -> bool:
+        return self.tabs is not None and self.tabs.currentIndex() == 1
+
+    def _tab_changed(self, index: int) -> None:
+        """The docks and the toolbar belong to the 3D mode: hidden while the image mode is shown."""
+        image = index == 1
+        if image:
+            self._dock_visible = {n: d.isVisible() for n, d in self.docks.items()}
+            for d in self.docks.values():
+                d.hide()
+        else:
+            for n, d in self.docks.items():
+                d.setVisible(self._dock_visible.get(n, True))
+        self.toolbar.setVisible(not image)
+        self.settings.set("window/mode", "image" if image else "shape")
+
+    def is_image(self, path: str) -> bool:
+        return self.image_mode is not None and Path(path).suffix.lower() in self.image_suffixes
 
     def _build_status(self) -> None:
         sb = self.statusBar()
@@ -149,10 +187,11 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # == opening =======================================================================================
     def open_dialog(self) -> None:
-        from .dialogs import OPEN_FILTER
+        from .dialogs import IMAGE_FILTER, OPEN_FILTER
 
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a shape or checkpoint", self.settings.last_dir(),
-                                                        OPEN_FILTER)
+        filters = OPEN_FILTER + (IMAGE_FILTER if self.image_mode is not None else "")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a shape, checkpoint or image",
+                                                        self.settings.last_dir(), filters)
         if path:
             self.open_path(path)
 
@@ -169,8 +208,17 @@ class MainWindow(QtWidgets.QMainWindow):
         self.log("info", f"drawing with {self._renderer}")
 
     def open_path(self, path: str | Path) -> bool:
-        """Open a mesh, point cloud or checkpoint (asks first when training is running)."""
+        """Open a mesh, point cloud or checkpoint (asks first when training is running); pictures go to the
+        image mode."""
         path = str(path)
+        if self.is_image(path):
+            self.tabs.setCurrentIndex(1)
+            self.image_mode.open_image(path)
+            self.settings.add_recent(path)
+            menus.refresh_recent(self)
+            return True
+        if self.tabs is not None and self.tabs.currentIndex() != 0:
+            self.tabs.setCurrentIndex(0)
         self._detect_renderer()
         if self.worker.training:
             if not self.confirm("Training is running", f"Stop training and open {Path(path).name}?"):
@@ -443,6 +491,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.data_panel.restore(s)
         self.model_panel.restore(s)
         self.slices_panel.restore(s)
+        if self.tabs is not None and s.get("window/mode", "shape") == "image":
+            self.tabs.setCurrentIndex(1)
         self.viewport.up_axis = 2 if s.get("view/up", "Y") == "Z" else 1
         menus.refresh_recent(self)
         menus.sync_checks(self)
@@ -468,8 +518,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.autosave()  # keep the running work
         self.worker.shutdown()
         self._closed = True
-        if self.image_mode is not None and hasattr(self.image_mode, "shutdown"):
-            self.image_mode.shutdown()
+        if self.image_mode is not None:
+            self.image_mode.shutdown()  # its worker thread too must end before the process does
         self.viewport.close()  # the plotter is closed explicitly, after the worker has stopped
         ev.accept()
 

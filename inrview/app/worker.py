@@ -316,7 +316,7 @@ class SessionWorker(QtCore.QThread):
             return None
         if self.field.is_distance:
             clamp = self.session.cfg.train.clamp if self.session is not None else 0.1
-            return 1.5 * clamp / self.field.normalization.scale  # the far field (clamped) reads as mid red
+            return clamp / self.field.normalization.scale  # beyond the clamp distance the network is not taught
         return frames.slice_limit(slices)
 
     def _step(self, final_preview: bool = True) -> None:

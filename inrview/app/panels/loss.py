@@ -41,9 +41,12 @@ class LossPanel(QtWidgets.QWidget):
         self._dirty = False
 
     def add(self, points: list) -> None:
-        """points: [(step, {term: value}), ...]; a step not after the last one starts a new curve set."""
+        """points: [(step, {term: value}), ...]; a step before the last one starts a new curve set (a new
+        run), the same step again (the trainer's last snapshot repeats it) is skipped."""
         for step, losses in points:
-            if self.steps and step <= self.steps[-1]:
+            if self.steps and step == self.steps[-1]:
+                continue
+            if self.steps and step < self.steps[-1]:
                 self.clear()
             self.steps.append(int(step))
             for k, v in losses.items():
@@ -71,8 +74,7 @@ class LossPanel(QtWidgets.QWidget):
             if c is None:
                 c = self.plot.plot(name=k, pen=pg.mkPen(COLORS[i % len(COLORS)], width=2 if k != "total" else 1.5),
                                    connect="finite")
-                c.setDownsampling(auto=True, method="peak")
-                c.setClipToView(True)
+                c.setDownsampling(auto=True, method="peak")  # (no clip-to-view: it fights auto-range)
                 self.curves[k] = c
             c.setData(x, y)
 

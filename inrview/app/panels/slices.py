@@ -41,10 +41,11 @@ class SlicesPanel(QtWidgets.QWidget):
             self.toggles.append(t)
             self.sliders.append(s)
             self.labels.append(lab)
-        legend = QtWidgets.QLabel("<span style='color:#2166ac'>■</span> inside (negative) &nbsp; "
-                                  "<span style='color:#b2182b'>■</span> outside (positive) &nbsp; "
+        legend = QtWidgets.QLabel("<span style='color:#4393c3'>■</span> inside (negative) &nbsp; "
+                                  "<span style='color:#d6604d'>■</span> outside (positive) &nbsp; "
                                   "<b>—</b> zero level")
         legend.setToolTip("Diverging colour map centred at zero; the black line is the zero contour")
+        legend.setWordWrap(True)
         grid.addWidget(legend, 3, 0, 1, 3)
         grid.setColumnStretch(1, 1)
         grid.setRowStretch(4, 1)
