@@ -32,16 +32,18 @@ class ModelConfig:
     """Fourier encoding: number of frequencies."""
     fourier_scale: float = 8.0
     """Fourier encoding: standard deviation of the Gaussian frequencies (in cycles over [-1, 1])."""
-    grid_levels: int = 6
-    """Grid encoding: number of resolution levels."""
+    grid_levels: int = 4
+    """Grid encoding: number of resolution levels (4 for 3D: 16, 32, 64, 128 cells; as accurate as 6
+    levels at 200 steps on the dev meshes and a third cheaper per step)."""
     grid_base_resolution: int = 16
     """Grid encoding: cells per side at the coarsest level."""
     grid_max_resolution: int = 128
     """Grid encoding: cells per side at the finest level (levels are spaced geometrically)."""
     grid_features: int = 2
     """Grid encoding: features stored per grid vertex and level."""
-    grid_max_entries: int = 2**21
-    """Grid encoding: a level with more vertices than this is stored in a hash table of this size."""
+    grid_max_entries: int = 2**22
+    """Grid encoding: a level with more vertices than this is stored in a hash table of this size (2^22
+    keeps the 129^3 finest 3D level dense: grid_sample instead of hashed gathers, 25% faster steps)."""
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -101,6 +103,10 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
 
+#: Default step budget of a shape fit (FitConfig().train.steps).
+SHAPE_STEPS = 200
+
+
 @dataclass(frozen=True)
 class FitConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -109,8 +115,9 @@ class FitConfig:
     """What the network learns: signed distance or occupancy (logit)."""
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     """How training samples are drawn."""
-    train: TrainConfig = field(default_factory=TrainConfig)
-    """Optimisation settings."""
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=SHAPE_STEPS))
+    """Optimisation settings (for shapes, SHAPE_STEPS steps by default: the learning rate anneals to the
+    end of that budget, which reaches the quality of the exact SDF at 128^3 on the dev meshes)."""
     resolution: int = 256
     """Marching-cubes resolution for the exported mesh."""
     margin: float = 0.1
@@ -139,9 +146,15 @@ def replace(obj, **changes):
     return dataclasses.replace(obj, **{k: v for k, v in changes.items() if v is not None})
 
 
-def default_lr(kind: str) -> float:
-    """Learning rates that train each family well from its initialisation."""
-    return {"grid": 1e-2, "siren": 1e-4, "relu": 1e-3, "fourier": 1e-3}.get(kind, 1e-3)
+def default_lr(kind: str, in_dim: int = 3, target: str | None = "sdf") -> float:
+    """Learning rates that train each family well from its initialisation.
+
+    Grids regressing 3D signed distances (in_dim 3, target 'sdf') take 2e-3: over the 200-step shape
+    budget it ended 15-25% lower in Chamfer-L1 than 1e-2, 5e-3 or 3e-3 on spot and bob. Other grid tasks
+    (occupancy logits, point-cloud losses, 2D images: target None or in_dim 2) keep 1e-2."""
+    if kind == "grid":
+        return 2e-3 if in_dim == 3 and target == "sdf" else 1e-2
+    return {"siren": 1e-4, "relu": 1e-3, "fourier": 1e-3}.get(kind, 1e-3)
 
 
 #: Width and depth a family is used with when the user names only the family.

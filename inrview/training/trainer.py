@@ -141,7 +141,8 @@ class Trainer:
                 torch.cuda.empty_cache()
             self.model = model.to(self.device)
             self.task = task.to(self.device)
-        lr = cfg.lr if cfg.lr is not None else default_lr(getattr(model, "kind", "relu"), getattr(model, "in_dim", 3))
+        lr = cfg.lr if cfg.lr is not None else default_lr(getattr(model, "kind", "relu"), getattr(model, "in_dim", 3),
+                                                                 getattr(task, "target", None))
         groups = model.parameter_groups(lr) if hasattr(model, "parameter_groups") else \
             [{"params": list(model.parameters()), "lr": lr}]
         for g in groups:
