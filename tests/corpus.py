@@ -720,11 +720,17 @@ def worker() -> None:
             ans.update(status="unexpected", error=type(e).__name__, message=str(e)[:300],
                        trace=traceback.format_exc()[-1500:])
         ans["seconds"] = time.perf_counter() - t0
-        if kind == "shape" or req.get("cli"):
+        argv = None
+        if kind == "shape":
+            argv = ["info", path]
+        elif ans["status"] == "error":  # a bad image: `inrview image fit` must stop at loading it
+            argv = ["image", "fit", path, "-o", os.path.join(os.path.dirname(path) or ".", "_never_written.png"),
+                    "--steps", "1"]
+        if argv:
             err, std = io.StringIO(), io.StringIO()
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(std):
                 try:
-                    rc = cli.main(["info", path])
+                    rc = cli.main(argv)
                 except SystemExit as e:
                     rc = e.code if isinstance(e.code, int) else 1
                 except BaseException as e:  # noqa: BLE001
