@@ -116,14 +116,25 @@ def _ints(text: str, name: str) -> list[int]:
     return vals
 
 
+def _crop(text: str) -> tuple[int, int, int, int]:
+    try:
+        x, y, w, h = (int(v) for v in text.split(","))
+    except ValueError:
+        raise InrviewError(f"--crop '{text}' is not X,Y,WIDTH,HEIGHT in whole pixels") from None
+    if x < 0 or y < 0 or w < 1 or h < 1:
+        raise InrviewError(f"--crop '{text}': X and Y must be >= 0, WIDTH and HEIGHT >= 1")
+    return x, y, w, h
+
+
 def _load(a):
     from .data import load_image
 
+    crop = _crop(a.crop) if a.crop else None
+    size = getattr(a, "size", None)
+    parse_size(size)  # refuse a bad --size before any training
     img = load_image(a.input, alpha=a.alpha)
-    if a.crop:
-        x, y, w, h = _ints(a.crop, "crop") if a.crop.count(",") == 3 else (None,) * 4
-        if x is None:
-            raise InrviewError(f"--crop '{a.crop}' is not X,Y,WIDTH,HEIGHT")
+    if crop:
+        x, y, w, h = crop
         if x + w > img.width or y + h > img.height:
             raise InrviewError(f"--crop {a.crop} reaches outside the {img.width}x{img.height} image")
         img = img.crop(y, x, h, w)
@@ -135,6 +146,8 @@ def _load(a):
 def _configs(a, image_size):
     from .field import image_model_config
 
+    if a.steps is not None and a.steps < 1:  # config_from_args would take 0 as "not given"
+        raise InrviewError("--steps must be at least 1")
     base = config_from_args(a, default_steps=a.default_steps)
     train = base.train  # with --seconds the clock decides and the step count is ignored
     try:

@@ -90,7 +90,16 @@ class BlurTask(Task):
         flipped = torch.from_numpy(np.ascontiguousarray(k[::-1, ::-1]))
         self.weight = flipped[None, None].repeat(c, 1, 1, 1)
         self.coords = pixel_centres(h, w, ext).reshape(h, w, 2)
-        self.batch_size = self.patches * self.patch_h * self.patch_w
+
+    @property
+    def batch_size(self) -> int:
+        """Observed pixels per step; setting it (the trainer halves it after running out of memory)
+        changes the number of windows."""
+        return self.patches * self.patch_h * self.patch_w
+
+    @batch_size.setter
+    def batch_size(self, n: int) -> None:
+        self.patches = max(1, int(n) // (self.patch_h * self.patch_w))
 
     def to(self, device):
         self.observed, self.weight, self.coords = self.observed.to(device), self.weight.to(device), self.coords.to(device)
