@@ -70,6 +70,7 @@ class SessionWorker(QtCore.QThread):
         self._last_emit = 0.0
         self._next_preview = 0.0
         self._slices_queued = False
+        self._starts_pending = 0
         # set from the GUI thread; read here (plain attribute swaps are atomic in CPython)
         self.slices: dict[int, float] = {}
         self.preview_resolution = 64
@@ -91,6 +92,7 @@ class SessionWorker(QtCore.QThread):
         self.post("open", self._open, str(path), cfg)
 
     def start_training(self, cfg, fresh: bool, budget) -> None:
+        self._starts_pending += 1
         self.post("start", self._start, cfg, fresh, budget)
 
     def pause(self) -> None:
@@ -102,7 +104,10 @@ class SessionWorker(QtCore.QThread):
         self._paused = False
 
     def stop(self) -> None:
-        """Finish the run after the current step; the last snapshot (done) still arrives."""
+        """Finish the run after the current step (the last snapshot still arrives); a start that is still
+        being prepared does not begin."""
+        if self._gen is None and not self._starts_pending:
+            return
         self._stop_requested = True
         self._paused = False
         s = self.session
@@ -248,6 +253,7 @@ class SessionWorker(QtCore.QThread):
     def _start(self, cfg, fresh: bool, budget):
         from ..api import ShapeSession
 
+        self._starts_pending -= 1
         self._finish_training()
         s = self.session
         if s is None:
@@ -272,7 +278,11 @@ class SessionWorker(QtCore.QThread):
         # every step on a CPU (a step is slow, and previews can only come between reports); every 10 on a GPU,
         # where reading the loss back each step would stall the device
         self.report_every = 1 if s.trainer.device.type == "cpu" else 10
-        self._stop_requested = False
+        if self._stop_requested:  # stopped while it was being prepared
+            self._stop_requested = False
+            self.state.emit("idle")
+            self.log.emit("info", "stopped before training began")
+            return None
         self._paused = False
         self._next_preview = 0.0
         self._pending = []

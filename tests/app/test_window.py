@@ -278,3 +278,41 @@ def test_opening_while_training_asks_then_stops(win, spot_path, wait, monkeypatc
     assert not win.worker.training and win.worker.session.trainer.state.step == 0
     assert not win.viewport.visible("surface")  # the new shape has no network surface yet
     win.model_panel.set_budget(steps=60)
+
+
+def test_actions_at_any_moment_leave_consistent_state(win, spot_path, app_tmp, wait):
+    """Start, pause, resume, stop, continue, reopen and save in a quick random order (seeded): nothing fails,
+    and once everything settles the window, the worker and the view agree with each other."""
+    from PyQt6.QtTest import QTest
+
+    rng = np.random.default_rng(7)
+    win.model_panel.set_budget(steps=100_000)
+    acts = {
+        "start": lambda: win.act_start.isEnabled() and win.act_start.trigger(),
+        "continue": lambda: win.act_continue.isEnabled() and win.act_continue.trigger(),
+        "pause": lambda: win.act_pause.isEnabled() and win.act_pause.trigger(),
+        "stop": lambda: win.act_stop.isEnabled() and win.act_stop.trigger(),
+        "slider": lambda: win.slices_panel.sliders[int(rng.integers(0, 3))].setValue(int(rng.integers(0, 1000))),
+        "toggle": lambda: win.slices_panel.toggles[2].toggle(),
+        "save": lambda: win.worker.field is not None and win.worker.save_checkpoint(str(app_tmp / "any.safetensors")),
+        "reopen": lambda: win.open_path(spot_path),
+    }
+    names = list(acts)
+    errors_before = len(win.errors)
+    for _ in range(30):
+        acts[names[int(rng.integers(0, len(names)))]]()
+        QTest.qWait(int(rng.integers(20, 250)))
+    if win.worker.training:
+        win.stop_training()
+    wait(lambda: win.state == "idle" and not win.worker.training, 60, "the worker to settle")
+    QTest.qWait(300)
+    assert win.errors[errors_before:] == [], win.errors[errors_before:]
+    assert win.worker.isRunning() and win.act_start.isEnabled() and not win.act_stop.isEnabled()
+    s = win.worker.session
+    assert s is not None and s.geometry.source == str(spot_path)
+    lp = win.loss_panel
+    if s.trainer.state.step > 0:  # the loss curve ends at the trainer's step, the view shows a surface
+        assert lp.steps and lp.steps[-1] <= s.trainer.state.step
+        wait(lambda: win.viewport.visible("surface"), 30, "the surface")
+    assert win.viewport.actor_count() <= 9  # one prop per layer, nothing left behind
+    win.model_panel.set_budget(steps=60)

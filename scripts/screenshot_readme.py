@@ -1,0 +1,88 @@
+#!/usr/bin/env python
+"""The README's pictures of the app: the whole window mid-training, and the view at the end of the run.
+
+Runs the real window (on a private Xvfb when there is no display) on the demo shape with a time budget;
+when training is --at of the way through it saves the window as it is at that moment (docks, live surface,
+slices, loss curve, status bar), and at the end it exports the view at --view-size.
+
+    .venv/bin/python scripts/screenshot_readme.py --out docs/images
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--file", default=str(ROOT / "resources" / "spot.obj"))
+    ap.add_argument("--seconds", type=float, default=60.0, help="training budget")
+    ap.add_argument("--at", type=float, default=0.6, help="fraction of the budget at which the window is saved")
+    ap.add_argument("--size", default="1440x900", help="window size")
+    ap.add_argument("--view-size", default="1200x900", help="size of the exported view")
+    ap.add_argument("--out", default=str(ROOT / "docs" / "images"))
+    args = ap.parse_args()
+
+    from inrview.app.xvfb import virtual_display
+
+    virtual_display()
+    os.environ["INRVIEW_SETTINGS"] = str(Path(tempfile.mkdtemp(prefix="inrview-shots-")) / "settings.ini")
+    import torch
+
+    torch.set_num_threads(1)
+    from PyQt6 import QtCore, QtWidgets
+
+    from inrview.app.settings import Settings
+    from inrview.app.theme import apply_theme
+    from inrview.app.window import MainWindow
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = QtWidgets.QApplication(["inrview"])
+    apply_theme(app)
+    win = MainWindow(Settings(), restore=False)
+    win.resize(*(int(v) for v in args.size.split("x")))
+    win.model_panel.set_budget(seconds=args.seconds)
+    win.show()
+    saved = {}
+
+    def on_frame(f):
+        snap = f.snapshot
+        if "window" not in saved and snap is not None and snap.progress >= args.at and f.surface is not None:
+            QtCore.QTimer.singleShot(150, grab_window)  # after this surface has been drawn
+
+    def grab_window():
+        if "window" in saved:
+            return
+        win.loss_panel._redraw()
+        path = out / "app_training.png"
+        if not win.grab().save(str(path), "PNG"):
+            raise SystemExit(f"cannot write {path}")
+        saved["window"] = path
+        print(f"{path}: the window at {win.status_step.text()}, {win.status_time.text()}")
+
+    def final():
+        w, h = (int(v) for v in args.view_size.split("x"))
+        path = out / "app_view.png"
+        win.export_screenshot(str(path), w, h)
+        saved["view"] = path
+        print(f"{path}: the view after {win.status_step.text()}")
+        QtCore.QTimer.singleShot(100, win.close)
+        QtCore.QTimer.singleShot(300, app.quit)
+
+    win.worker.frame.connect(on_frame)
+    win.file_opened.connect(lambda _: win.start_training(fresh=True))
+    win.final_drawn.connect(final)
+    QtCore.QTimer.singleShot(0, lambda: win.open_path(args.file))
+    app.exec()
+    return 0 if len(saved) == 2 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
