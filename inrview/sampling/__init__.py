@@ -60,5 +60,5 @@ def mesh_samples(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig = 
     off = np.clip(np.concatenate([near, far, uni]), -1, 1)
     sdf_off = dist.signed(off)
     points = np.concatenate([surf, off]).astype(np.float32)
-    sdf = np.concatenate([np.zeros(n_surf), sdf_off]).astype(np.float32)
+    sdf = np.concatenate([np.full(n_surf, dist.surface_value), sdf_off]).astype(np.float32)
     return SampleSet(points, sdf, surf.astype(np.float32), normals[:n_surf].astype(np.float32))

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..config import SamplingConfig
 
-FORMAT = 1
+FORMAT = 2  # 2: open meshes signed by |winding number|, single sheets as thin shells
 MAX_BYTES = 2 * 1024**3
 _FIELDS = ("points", "sdf", "surface_points", "surface_normals")
 
