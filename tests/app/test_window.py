@@ -214,6 +214,39 @@ def test_broken_file_shows_error_and_keeps_shape(win, app_tmp, spot_path, wait):
     assert win.viewport.layers["surface"].data.n_cells == faces_before and win.viewport.visible("surface")
 
 
+def test_bad_input_corpus_never_changes_the_open_shape(win, app_tmp, spot_path, wait):
+    """Up to three files of every kind of bad input in the shared corpus (tests/corpus.py): each one gives an
+    error dialog naming the file, and the open shape, its network and its surface stay as they were."""
+    import sys
+    from collections import defaultdict
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import corpus
+
+    cases = [c for c in corpus.generate(app_tmp / "corpus", big=False)
+             if c.kind == "shape" and c.expect == "error" and not win.is_image(c.path)]  # pictures go to image mode
+    by_group = defaultdict(list)
+    for c in cases:
+        by_group[c.group].append(c)
+    chosen = [c for group in by_group.values() for c in group[:3]]
+    session, faces = win.worker.session, win.viewport.layers["surface"].data.n_cells
+    failures = []
+    win.open_failed.connect(failures.append)
+    for c in chosen:
+        n = len(failures)
+        win.open_path(c.path)
+        wait(lambda: len(failures) > n, 30, f"the error for {c.name}")
+        msg = failures[-1]
+        assert Path(c.path).name in msg and c.text in msg, (c.name, msg)
+        assert win.error_box.isVisible() and win.error_box.text() == msg
+    win.error_box.close()
+    assert len(chosen) >= 40 and len(by_group) >= 15
+    assert win.worker.session is session and win.current.path == str(spot_path)
+    assert win.viewport.layers["surface"].data.n_cells == faces and win.viewport.visible("surface")
+    assert win.worker.isRunning() and win.state == "idle"
+
+
 def test_checkpoint_save_open_and_export_mesh(win, app_tmp, spot_path, wait):
     import trimesh
 
