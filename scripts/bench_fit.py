@@ -171,6 +171,25 @@ def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolu
             "device": str(session.trainer.device), "history": history}
 
 
+def warm_up(device: str) -> None:
+    """Pay CUDA's one-time costs (context, cuBLAS, kernels) before any clock starts: a few steps of both
+    networks on random data. An application pays them once, not per shape."""
+    t = time.perf_counter()
+    for mc in (FitConfig().model, ModelConfig(kind="relu", width=512, depth=8, skip=True, weight_norm=True)):
+        from inrview.models import build_model
+        from inrview.training.trainer import make_adam
+
+        model = build_model(mc).to(device)
+        opt = make_adam([{"params": list(model.parameters()), "lr": 1e-4}], 1e-4, torch.device(device))
+        x = torch.rand(16384, 3, device=device) * 2 - 1
+        for _ in range(3):
+            opt.zero_grad()
+            model(x).abs().mean().backward()
+            opt.step()
+    torch.cuda.synchronize()
+    print(f"# CUDA warm-up (not counted): {time.perf_counter() - t:.1f} s")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--meshes", help="comma-separated stems (default: every .obj/.ply in the data folder)")
@@ -211,6 +230,8 @@ def main(argv=None) -> int:
     dev = torch.cuda.get_device_name() if a.device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
     print(f"# bench_fit on {dev}; torch {torch.__version__}; target = exact SDF at {a.target_resolution}^3, "
           f"network surfaces at {a.resolution}^3; checks from {a.first_check} s every x{a.growth}")
+    if a.device.startswith("cuda"):
+        warm_up(a.device)
     known = {}
     if a.targets:
         known = {r["mesh"]: r["target"] for r in json.loads(Path(a.targets).read_text())["rows"]}

@@ -21,13 +21,29 @@ def cuda_fit(demo_shape):
     return s
 
 
+def chamfer_and_iou(mesh, geometry, n=100_000, seed=0):
+    """Chamfer-L1 (as metrics.surface_metrics, normalised units) and volume IoU through MeshDistance only:
+    GPU machines may lack Open3D, which metrics.py uses directly; MeshDistance falls back to libigl."""
+    from inrview.metrics import normalised_scale
+    from inrview.sampling import MeshDistance, sample_surface
+
+    rng = np.random.default_rng(seed)
+    k = normalised_scale(geometry.vertices)
+    pv, rv = mesh.vertices * k, geometry.vertices * k
+    pred, ref = MeshDistance(pv, mesh.faces, sign="winding"), MeshDistance(rv, geometry.faces, sign="winding")
+    acc = ref.unsigned(sample_surface(pv, mesh.faces, n, rng)[0])
+    comp = pred.unsigned(sample_surface(rv, geometry.faces, n, rng)[0])
+    q = rng.uniform(-1.05, 1.05, (200_000, 3))
+    a, b = pred.inside(q), ref.inside(q)
+    return (acc.mean() + comp.mean()) / 2, (a & b).sum() / max(1, (a | b).sum())
+
+
 def test_default_fit_on_cuda_reaches_the_quality_of_issue_2(cuda_fit):
     s = cuda_fit
     assert s.trainer.device.type == "cuda"
     assert next(s.model.parameters()).is_cuda
-    mesh = s.extract(256)
-    m = s.metrics(mesh)
-    assert m.chamfer_l1 <= 1e-3 and m.iou >= 0.97
+    cd, iou = chamfer_and_iou(s.extract(256), s.geometry)
+    assert cd <= 1e-3 and iou >= 0.97
 
 
 def test_fused_adam_on_cuda(cuda_fit):

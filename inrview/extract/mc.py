@@ -46,7 +46,10 @@ def flying_edges(values: np.ndarray, lo: float, spacing: float, level: float = 0
 
     Returns vertices (V, 3) float64 and faces (F, 3) int64, oriented towards increasing values (outward
     for fields that are negative inside)."""
-    numpy_to_vtk, vtk_to_numpy, vtkImageData, vtkFlyingEdges3D = _vtk()
+    mods = _vtk()
+    if not mods:
+        raise RuntimeError("VTK is not installed: use marching_cubes(..., method='skimage') or 'auto'")
+    numpy_to_vtk, vtk_to_numpy, vtkImageData, vtkFlyingEdges3D = mods
     v = values if values.dtype == np.float32 and values.flags.c_contiguous else \
         np.ascontiguousarray(values, dtype=np.float32)
     if (v == level).any():
