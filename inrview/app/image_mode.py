@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..config import FAMILY_SIZES, TrainConfig, default_lr
+from ..config import FAMILY_SIZES, TrainConfig
 from ..errors import InrviewError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -428,7 +428,9 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.width_.setValue(w)
         self.depth.setValue(d)
         self.omega0.setEnabled(kind == "siren")
-        self.lr.setToolTip(f"0 = the family's default ({default_lr(kind):g})")
+        from ..image.field import image_default_lr
+
+        self.lr.setToolTip(f"auto = the family's default for images ({image_default_lr(kind):g})")
 
     def _on_opened(self, info: dict) -> None:
         self.image_size = (info["width"], info["height"])

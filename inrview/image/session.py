@@ -21,7 +21,7 @@ from ..training import checkpoint as ckpt
 from ..training.tasks import Task
 from ..training.trainer import Snapshot, Trainer
 from .data import ImageData
-from .field import ImageField, image_model_config
+from .field import ImageField, image_default_lr, image_model_config
 from .render import extent
 from .tasks import PixelTask
 
@@ -74,6 +74,8 @@ class ImageSession:
         self.image = image
         h, w, c = image.shape
         self.model_cfg = model or image_model_config(kind, (h, w))
+        if train.lr is None:
+            train = replace(train, lr=image_default_lr(self.model_cfg.kind))
         self.train_cfg = train
         self.ext = extent(h, w)
         self.task = task or PixelTask(image.pixels, self.ext, train.batch_size, footprint)
@@ -149,7 +151,3 @@ class ImageSession:
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
         return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer, self.trainer.generator)
 
-
-def train_config(base: TrainConfig | None = None, **changes) -> TrainConfig:
-    """A TrainConfig for images: like the default but with the given changes (None values ignored)."""
-    return replace(base or TrainConfig(), **changes)

@@ -16,7 +16,7 @@ from .render import pixel_centres, pixel_pitch, to_values
 
 class PixelTask(Task):
     """Mean squared error between f(pixel centre) and the pixel value, on random batches of pixels (the
-    whole image each step when batch_size covers it).
+    whole image each step when the batch covers it).
 
     footprint='area' treats each pixel as the average of f over its cell, estimated per step from
     `supersample` x `supersample` stratified jittered samples: the observation model of a camera (or of a
@@ -46,10 +46,13 @@ class PixelTask(Task):
         return self
 
     def _batch(self, generator):
+        """batch_size counts network evaluations, so with the area footprint a step takes
+        batch_size / supersample^2 pixels and costs about the same as a point step."""
         n = len(self.coords)
-        if self.batch_size >= n:
+        per_step = max(1, self.batch_size // (self.supersample**2 if self.footprint == "area" else 1))
+        if per_step >= n:
             return self.coords, self.values
-        idx = self._draw(n, self.batch_size, generator, self.coords.device)
+        idx = self._draw(n, per_step, generator, self.coords.device)
         return self.coords[idx], self.values[idx]
 
     def loss(self, model, generator):
