@@ -219,3 +219,25 @@ def test_render_chunks_agree():
     np.testing.assert_allclose(a, b, atol=1e-6)
     x = pixel_centres(9, 7, extent(9, 7))
     np.testing.assert_allclose(b.reshape(-1, 2), np.clip(to_values(model(x)).detach().numpy(), 0, 1), atol=1e-6)
+
+
+def test_image_core_loads_no_qt():
+    """DESIGN: the core never imports Qt; a whole headless image fit, sweep plot included, loads none."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np\n"
+            "from inrview.image import ImageData, ImageSession, image_model_config\n"
+            "from inrview.image.sweep import SweepRow, plot\n"
+            "from inrview.config import TrainConfig\n"
+            "img = ImageData.from_array(np.random.default_rng(0).random((8, 8, 3)))\n"
+            "s = ImageSession(img, image_model_config('siren', (8, 8), width=8), TrainConfig(steps=3))\n"
+            "s.train(preview_interval=0.0); s.field.derivatives()\n"
+            "plot([SweepRow('siren', 8, 1, 1, 3, 0.1, 10.0, 0.1)], sys.argv[1])\n"
+            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'PyQt5', 'PySide6', 'pyvistaqt'))\n"
+            "assert not bad, bad\n")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        r = subprocess.run([sys.executable, "-c", code, f"{d}/p.png"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]

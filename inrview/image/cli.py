@@ -5,7 +5,7 @@ write its numbers with --metrics-json. Bad input prints one line and exits with 
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import sys
 import time
 from pathlib import Path
@@ -165,10 +165,13 @@ def _device(a):
 def _train(session, a, desc: str):
     bar = Progress(session.train_cfg, a.quiet, desc)
     interval = a.preview_every if a.preview_every and a.preview_every > 0 else None
+    shown = None  # the last measured PSNR stays on the bar between measurements
     try:
         last = None
         for last in session.run(report_every=10, preview_interval=interval, with_ssim=False):
-            bar(last)
+            if last.preview is not None:
+                shown = {"psnr": float(last.preview["psnr"])}
+            bar(dataclasses.replace(last, preview=shown) if shown else last)
     finally:
         bar.close()
     if last is not None and last.message:

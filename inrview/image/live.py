@@ -40,7 +40,7 @@ class LiveViews:
 
     def __init__(self, session: ImageSession, max_pixels: int | None = None):
         self.session = session
-        h, w = session._preview_hw
+        h, w = session.preview_size
         if max_pixels is not None and h * w > max_pixels:
             f = float(np.sqrt(h * w / max_pixels))
             h, w = max(1, int(h / f)), max(1, int(w / f))

@@ -87,8 +87,8 @@ class ImageSession:
             raise ValueError(f"reference shape {self.reference.shape} differs from the image's {image.pixels.shape}")
         self.mode = mode
         self.extra_header = dict(extra_header or {})
-        self._preview_hw = self._preview_size(h, w)
-        self._preview_ref = area_resize(self.reference, *self._preview_hw)
+        self.preview_size = self._preview_size(h, w)  # (height, width) of previews
+        self._preview_ref = area_resize(self.reference, *self.preview_size)
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, kind: str = "grid", train: TrainConfig = TrainConfig(),
@@ -126,7 +126,7 @@ class ImageSession:
         return last
 
     def preview(self, with_ssim: bool = True) -> dict:
-        img = self.field.render(*self._preview_hw)
+        img = self.field.render(*self.preview_size)
         out = {"image": img, "psnr": psnr(img, self._preview_ref)}
         if with_ssim:
             out["ssim"] = ssim(img, self._preview_ref)
