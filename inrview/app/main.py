@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         print(f"inrview: error: {problem}", file=sys.stderr)
         return 2
+    from .memory import limit_arenas
+
+    limit_arenas()  # before any thread starts: keeps the resident size flat over long sessions
     import torch
 
     torch.set_num_threads(1)  # the GUI draws on the other core (DESIGN.md: one training thread on 2 cores)

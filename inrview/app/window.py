@@ -9,10 +9,13 @@ import time
 from collections import deque
 from pathlib import Path
 
-import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from .exports import ExportsMixin
 from .frames import Frame
+from .memory import limit_arenas
+from .modes import ModesMixin
+from .opening import OpeningMixin
 from .panels import DataPanel, LogPanel, LossPanel, ModelPanel, SlicesPanel
 from .settings import Settings
 from .viewport import Viewport
@@ -22,7 +25,7 @@ from . import actions as menus
 AUTOSAVE_SECONDS = 300
 
 
-class MainWindow(QtWidgets.QMainWindow):
+class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
     file_opened = QtCore.pyqtSignal(str)  # a file finished opening (path)
     open_failed = QtCore.pyqtSignal(str)  # the one-line message
     final_drawn = QtCore.pyqtSignal()  # the end-of-run surface is in the view
@@ -70,6 +73,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.resizeDocks([self.docks["data"], self.docks["model"]], [270, 270], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["loss"]], [190], QtCore.Qt.Orientation.Vertical)
 
+        limit_arenas()  # before the worker and the renderer start their threads (memory.py)
         self.worker = SessionWorker()
         self.worker.frame.connect(self._on_frame)
         self.worker.opened.connect(self._on_opened)
@@ -104,52 +108,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.worker.start()
 
     # == construction helpers ==========================================================================
-    def _central(self) -> QtWidgets.QWidget:
-        """The 3D view, and the 2D image mode as a second tab when that module is present."""
-        self.tabs = None
-        try:
-            from .image_mode import IMAGE_SUFFIXES, ImageModeWidget
-        except ImportError:
-            return self.viewport
-        try:
-            self.image_mode = ImageModeWidget()
-        except Exception as err:  # the image mode is optional; the 3D window must still open
-            self.image_mode = None
-            QtCore.QTimer.singleShot(0, lambda: self.log("warning", f"image mode unavailable: {err}"))
-            return self.viewport
-        self.image_suffixes = tuple(IMAGE_SUFFIXES)
-        scroll = QtWidgets.QScrollArea()  # its own minimum size must not set the window's
-        scroll.setWidget(self.image_mode)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
-        tabs = QtWidgets.QTabWidget()
-        tabs.setDocumentMode(True)
-        tabs.addTab(self.viewport, "3D shapes")
-        tabs.addTab(scroll, "2D images")
-        tabs.currentChanged.connect(self._tab_changed)
-        self.tabs = tabs
-        self._dock_visible: dict = {}
-        return tabs
-
-    def in_image_mode(self) -> bool:
-        return self.tabs is not None and self.tabs.currentIndex() == 1
-
-    def _tab_changed(self, index: int) -> None:
-        """The docks and the toolbar belong to the 3D mode: hidden while the image mode is shown."""
-        image = index == 1
-        if image:
-            self._dock_visible = {n: d.isVisible() for n, d in self.docks.items()}
-            for d in self.docks.values():
-                d.hide()
-        else:
-            for n, d in self.docks.items():
-                d.setVisible(self._dock_visible.get(n, True))
-        self.toolbar.setVisible(not image)
-        self.settings.set("window/mode", "image" if image else "shape")
-
-    def is_image(self, path: str) -> bool:
-        return self.image_mode is not None and Path(path).suffix.lower() in self.image_suffixes
-
     def _build_status(self) -> None:
         sb = self.statusBar()
         self.status_state = QtWidgets.QLabel("Ready")
@@ -184,106 +142,6 @@ class MainWindow(QtWidgets.QMainWindow):
     def confirm(self, title: str, question: str) -> bool:
         answer = QtWidgets.QMessageBox.question(self, title, question)
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
-
-    # == opening =======================================================================================
-    def open_dialog(self) -> None:
-        from .dialogs import IMAGE_FILTER, OPEN_FILTER
-
-        filters = OPEN_FILTER + (IMAGE_FILTER if self.image_mode is not None else "")
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a shape, checkpoint or image",
-                                                        self.settings.last_dir(), filters)
-        if path:
-            self.open_path(path)
-
-    def _detect_renderer(self) -> None:
-        if getattr(self, "_renderer", None):
-            return
-        self._renderer = self.viewport.renderer_name()
-        if not self._renderer:
-            return  # no GL context yet; asked again at the next file
-        if self.viewport.software_rendering:
-            # a CPU rasteriser draws roughly a million triangles a second on two busy cores: keep each frame
-            # of the view well under 100 ms
-            self.worker.max_display_faces = 40_000
-        self.log("info", f"drawing with {self._renderer}")
-
-    def open_path(self, path: str | Path) -> bool:
-        """Open a mesh, point cloud or checkpoint (asks first when training is running); pictures go to the
-        image mode."""
-        path = str(path)
-        if self.is_image(path):
-            self.tabs.setCurrentIndex(1)
-            self.image_mode.open_image(path)
-            self.settings.add_recent(path)
-            menus.refresh_recent(self)
-            return True
-        if self.tabs is not None and self.tabs.currentIndex() != 0:
-            self.tabs.setCurrentIndex(0)
-        self._detect_renderer()
-        if self.worker.training:
-            if not self.confirm("Training is running", f"Stop training and open {Path(path).name}?"):
-                self.log("info", f"kept training; did not open {path}")
-                return False
-            self.log("info", "stopping training to open another file")
-        self._set_busy(f"Opening {Path(path).name}…")
-        self.worker.preview_resolution = self.model_panel.preview_resolution()
-        self.worker.open_file(path, self.model_panel.config())
-        return True
-
-    def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:  # noqa: N802
-        if any(u.isLocalFile() for u in ev.mimeData().urls()):
-            ev.acceptProposedAction()
-
-    def dragMoveEvent(self, ev) -> None:  # noqa: N802
-        if any(u.isLocalFile() for u in ev.mimeData().urls()):
-            ev.acceptProposedAction()
-
-    def dropEvent(self, ev: QtGui.QDropEvent) -> None:  # noqa: N802
-        files = [u.toLocalFile() for u in ev.mimeData().urls() if u.isLocalFile()]
-        if files:
-            ev.acceptProposedAction()
-            if len(files) > 1:
-                self.log("warning", f"{len(files)} files dropped; opening the first, {Path(files[0]).name}")
-            self.open_path(files[0])
-
-    def _on_opened(self, o: Opened) -> None:
-        if self._closed:
-            return
-        self._detect_renderer()
-        self.current = o
-        self._opened_at = time.perf_counter()
-        vp = self.viewport
-        for name in ("surface", "slice_x", "slice_y", "slice_z", "contour_x", "contour_y", "contour_z"):
-            vp.hide(name)
-        style = self.data_panel.input_style()
-        vp.set_input(o.points, o.cells, "points" if style == "until_fitted" else style,
-                     self.data_panel.opacity.value() / 100)
-        vp.set_domain(*o.domain)
-        vp.show_layer("domain", self.data_panel.show_domain.isChecked())
-        self.slices_panel.set_domain(*o.domain)
-        self.worker.slices = self.slices_panel.enabled()
-        vp.reset_view()
-        self.data_panel.set_report(o.report_lines)
-        if o.kind == "checkpoint":
-            self.model_panel.set_config(o.config)
-        self.loss_panel.clear()
-        for n in o.notices:
-            self.log("warning", f"{Path(o.path).name}: {n}")
-        self.log("info", f"opened {o.path} ({'trainable' if o.trainable else 'view and export only'}, on {o.device})")
-        self._check_autosave(o)
-        self.settings.add_recent(o.path)
-        menus.refresh_recent(self)
-        self.setWindowTitle(f"inrview — {Path(o.path).name}")
-        self.status_device.setText(o.device)
-        self.status_step.setText(f"step {o.steps_done}" if o.steps_done else "")
-        self.status_state.setText("Ready")
-        self.file_opened.emit(o.path)
-
-    def _check_autosave(self, o: Opened) -> None:
-        p = self.settings.autosave_path(o.path)
-        if o.kind == "shape" and p.exists():
-            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(p.stat().st_mtime))
-            self.log("info", f"an autosave of this shape from {when} exists: open {p} to continue it")
 
     def _on_failed(self, tag: str, message: str) -> None:
         if self._closed:
@@ -344,6 +202,23 @@ class MainWindow(QtWidgets.QMainWindow):
             if self.status_state.text() in ("Training", "Paused", "Preparing…"):
                 self.status_state.setText("Stopped" if self.worker.session is not None else "Ready")
 
+    def _show_progress(self, snap) -> None:
+        step0, el0, rate = self._it_rate
+        if step0 is not None and snap.elapsed > el0 + 0.5:
+            rate = (snap.step - step0) / (snap.elapsed - el0)
+            self._it_rate = (snap.step, snap.elapsed, rate)
+        elif step0 is None or snap.step < step0:
+            self._it_rate = (snap.step, snap.elapsed, rate)
+        self.status_progress.setMaximum(1000)
+        self.status_progress.setValue(int(snap.progress * 1000))
+        total = f" / {snap.total_steps}" if snap.total_steps else ""
+        self.status_step.setText(f"step {snap.step}{total}")
+        self.status_rate.setText(f"{rate:.1f} it/s" if rate else "")
+        eta = snap.elapsed * (1 - snap.progress) / snap.progress if snap.progress > 0.01 else None
+        self.status_time.setText(f"{_hms(snap.elapsed)} elapsed" + (f", ETA {_hms(eta)}" if eta is not None and not snap.done else ""))
+        if snap.done:
+            self.status_state.setText("Stopped" if snap.message == "stopped" else "Done")
+
     def _set_busy(self, text: str) -> None:
         self.status_state.setText(text)
         self.status_progress.setMaximum(0)  # indeterminate
@@ -373,23 +248,6 @@ class MainWindow(QtWidgets.QMainWindow):
             vp.render_now()  # draw now: the final picture is what a scripted run saves
             self.final_drawn.emit()
 
-    def _show_progress(self, snap) -> None:
-        step0, el0, rate = self._it_rate
-        if step0 is not None and snap.elapsed > el0 + 0.5:
-            rate = (snap.step - step0) / (snap.elapsed - el0)
-            self._it_rate = (snap.step, snap.elapsed, rate)
-        elif step0 is None or snap.step < step0:
-            self._it_rate = (snap.step, snap.elapsed, rate)
-        self.status_progress.setMaximum(1000)
-        self.status_progress.setValue(int(snap.progress * 1000))
-        total = f" / {snap.total_steps}" if snap.total_steps else ""
-        self.status_step.setText(f"step {snap.step}{total}")
-        self.status_rate.setText(f"{rate:.1f} it/s" if rate else "")
-        eta = snap.elapsed * (1 - snap.progress) / snap.progress if snap.progress > 0.01 else None
-        self.status_time.setText(f"{_hms(snap.elapsed)} elapsed" + (f", ETA {_hms(eta)}" if eta is not None and not snap.done else ""))
-        if snap.done:
-            self.status_state.setText("Stopped" if snap.message == "stopped" else "Done")
-
     # == slices and display ============================================================================
     def _slices_changed(self, enabled: dict) -> None:
         for a in range(3):
@@ -416,66 +274,6 @@ class MainWindow(QtWidgets.QMainWindow):
         """The first surface of a shape: 'points until fitted' now hides the input."""
         if self.data_panel.input_style() == "until_fitted":
             self.viewport.remove("input")
-
-    # == export ========================================================================================
-    def export_screenshot(self, path: str, width: int, height: int, transparent: bool = False) -> tuple[int, int]:
-        size = self.viewport.save_image(path, width, height, transparent)
-        self.log("info", f"saved a {size[0]} x {size[1]} screenshot to {path}")
-        return size
-
-    def export_screenshot_dialog(self) -> None:
-        from .dialogs import ScreenshotDialog, save_path
-
-        vp = self.viewport
-        dlg = ScreenshotDialog(self.settings, (vp.width(), vp.height()), self)
-        if not dlg.exec():
-            return
-        w, h, t = dlg.values()
-        stem = Path(self.current.path).stem if self.current else "inrview"
-        path = save_path(self, self.settings, "Save screenshot", "PNG image (*.png)", f"{stem}.png", "screenshot")
-        if path:
-            try:
-                self.export_screenshot(path, w, h, t)
-            except Exception as err:
-                self.show_error("Cannot save screenshot", f"{path}: {err}")
-
-    def export_mesh_dialog(self) -> None:
-        from .dialogs import MESH_FILTER, MeshExportDialog, save_path
-
-        if self.worker.field is None:
-            self.show_error("Nothing to export", "Train a network or open a checkpoint first.")
-            return
-        dlg = MeshExportDialog(self.settings, self)
-        if not dlg.exec():
-            return
-        stem = Path(self.current.path).stem if self.current else "surface"
-        path = save_path(self, self.settings, "Export mesh", MESH_FILTER, f"{stem}_inr.ply", "mesh")
-        if path:
-            self.worker.export_mesh(path, dlg.resolution.value())
-            self.log("info", f"extracting the surface at resolution {dlg.resolution.value()} for {path}")
-
-    def save_checkpoint_dialog(self) -> None:
-        from .dialogs import CHECKPOINT_FILTER, save_path
-
-        if self.worker.field is None:
-            self.show_error("Nothing to save", "Open a shape and train it first.")
-            return
-        stem = Path(self.current.path).stem if self.current else "shape"
-        path = save_path(self, self.settings, "Save checkpoint", CHECKPOINT_FILTER, f"{stem}.safetensors", "checkpoint")
-        if path:
-            self.worker.save_checkpoint(path)
-
-    def autosave(self) -> None:
-        """Save the running work next to the settings (called by a timer while training, and on close)."""
-        s = self.worker.session
-        if s is None or s.trainer.state.step == 0:
-            return
-        p = self.settings.autosave_path(s.geometry.source or "shape")
-        p.parent.mkdir(parents=True, exist_ok=True)
-        self.worker.save_checkpoint(str(p), tag="autosave")
-
-    def set_autosave_interval(self, seconds: float) -> None:
-        self.autosave_timer.setInterval(max(1, int(seconds * 1000)))
 
     # == settings and closing ==========================================================================
     def restore_settings(self) -> None:

@@ -22,6 +22,7 @@ from PyQt6 import QtCore
 from ..config import FitConfig
 from ..errors import InrviewError
 from . import frames
+from .memory import release_free_memory as _release_free_memory
 
 _QUIT = object()
 
@@ -71,6 +72,7 @@ class SessionWorker(QtCore.QThread):
         self._next_preview = 0.0
         self._slices_queued = False
         self._starts_pending = 0
+        self._last_trim = 0.0
         # set from the GUI thread; read here (plain attribute swaps are atomic in CPython)
         self.slices: dict[int, float] = {}
         self.preview_resolution = 64
@@ -140,7 +142,28 @@ class SessionWorker(QtCore.QThread):
         return self.wait(timeout_ms) if self.isRunning() else True
 
     # == the thread ==================================================================================
+    @staticmethod
+    def warm_up() -> None:
+        """Import what training and previews use, once, before any training. A module imported for the first
+        time on this thread holds the GIL (and the import lock) for up to half a second: the window would
+        freeze for that long in the middle of the first live preview."""
+        import importlib
+
+        for name in ("inrview.api", "inrview.extract", "inrview.extract.mc", "skimage.measure", "trimesh"):
+            try:
+                importlib.import_module(name)
+            except ImportError:
+                pass
+        try:
+            from ..extract import mc
+
+            mc.vtk_available()  # loads VTK's marching cubes and starts its thread pool
+        except (ImportError, AttributeError):
+            pass
+        frames.diverging_lut()
+
     def run(self) -> None:
+        self.warm_up()
         held = False  # whether the GUI has been told that training is paused
         while True:
             if self._gen is not None and self._paused != held:
@@ -201,6 +224,7 @@ class SessionWorker(QtCore.QThread):
             session = ShapeSession(geom, cfg)
             self.session, self.field, self.header = session, session.field, None
             opened = self._opened(path, "shape", report(geom).lines(), geom, session)
+        _release_free_memory()  # the previous shape's samples and network are gone
         self.state.emit("idle")
         self.opened.emit(opened)
         if opened.kind == "checkpoint":
@@ -298,6 +322,9 @@ class SessionWorker(QtCore.QThread):
         if now < self._next_preview:
             return None
         out = self._compute_preview(self.preview_resolution)
+        if now - self._last_trim > 10.0:
+            self._last_trim = now
+            _release_free_memory()
         cost = time.perf_counter() - now
         self.preview_seconds.append(cost)
         self._next_preview = time.perf_counter() + max(self.min_preview_interval, cost * self.preview_cost_ratio)
@@ -356,6 +383,7 @@ class SessionWorker(QtCore.QThread):
                 self._emit_preview(self.final_resolution(), final=True)
 
     def _end_run(self) -> None:
+        _release_free_memory()
         self._gen = None
         self._paused = False
         self._stop_requested = False
