@@ -30,7 +30,13 @@ def _libc():
 
 
 def limit_arenas(n: int = 4) -> bool:
-    """At most n malloc arenas for threads started from now on (M_ARENA_MAX)."""
+    """At most n malloc arenas for threads started from now on (M_ARENA_MAX); INRVIEW_MALLOC_ARENAS
+    overrides n (0 leaves glibc's default)."""
+    import os
+
+    n = int(os.environ.get("INRVIEW_MALLOC_ARENAS", n))
+    if n <= 0:
+        return False
     lib = _libc()
     return bool(lib and lib.mallopt(-8, int(n)))
 
