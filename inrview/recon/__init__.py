@@ -1,0 +1,29 @@
+"""Surfaces from raw scans: normals (estimation, orientation, a flip report), the neural fit of a point
+cloud, the screened Poisson baseline, and measures of how well a surface explains its data.
+
+Functions the app and other callers use:
+
+- `prepare_cloud(geometry, mode) -> (geometry_with_normals, NormalReport)` and
+  `estimate_normals(points, k) -> (normals, NormalReport)`: report.flipped counts normals the orientation
+  reversed;
+- `reconstruct(geometry, cfg, normals) -> Reconstruction` (mesh in the cloud's units, session, timings);
+- `poisson_reconstruct(points, normals, depth, trim_quantile) -> PoissonResult` (vertices, faces, ...)
+  and `poisson_for(geometry, normals) -> (PoissonResult, NormalReport)`;
+- `data_fit(points, vertices, faces) -> DataFit`: one-sided distance from the data to a surface, the share
+  of its area far from every input point, watertightness; `compare(...)` for both surfaces at once.
+"""
+from .measures import DataFit, data_fit, far_area_fraction, point_to_surface
+from .normals import NORMAL_MODES, NormalReport, estimate_normals, orient_normals, orientation_consistency, prepare_normals
+from .cleanup import drop_small_components
+from .pipeline import (DEFAULT_MODEL, DEFAULT_SECONDS, MAX_POINTS, Reconstruction, as_cloud, auto_model,
+                       cloud_model_config, config_for, default_config, point_spacing, poisson_for, prepare_cloud,
+                       reconstruct, with_loss)
+from .poisson import PoissonResult, auto_depth, poisson_reconstruct
+from .synthetic import bbox_diagonal, sample_cloud
+
+__all__ = ["DataFit", "data_fit", "far_area_fraction", "point_to_surface", "NORMAL_MODES", "NormalReport",
+           "estimate_normals", "orient_normals", "orientation_consistency", "prepare_normals", "DEFAULT_MODEL",
+           "DEFAULT_SECONDS", "MAX_POINTS", "Reconstruction", "as_cloud", "auto_model", "cloud_model_config",
+           "config_for", "default_config", "point_spacing", "drop_small_components",
+           "poisson_for", "prepare_cloud", "reconstruct", "with_loss", "PoissonResult", "auto_depth",
+           "poisson_reconstruct", "bbox_diagonal", "sample_cloud"]

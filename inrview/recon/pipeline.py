@@ -1,0 +1,197 @@
+"""From a scan to a surface in plain functions: normals, the neural fit, the Poisson baseline and the
+measures. The command line (`inrview reconstruct`), the benchmark and the app all call these.
+
+    >>> from inrview import load, recon
+    >>> scan = load("gargoyle.ply", max_points=recon.MAX_POINTS)
+    >>> result = recon.reconstruct(scan)                     # normals from the file, else estimated
+    >>> base = recon.poisson_for(scan)                        # the classical baseline on the same points
+    >>> recon.data_fit(scan.vertices, result.mesh.vertices, result.mesh.faces).summary()
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..config import TrainConfig, model_config
+from ..extract import Mesh
+from ..io.geometry import Geometry
+from ..sampling.pointcloud import CloudFitConfig, PointCloudLoss
+from .normals import NormalMode, NormalReport, orientation_consistency, prepare_normals
+from .poisson import PoissonResult, poisson_reconstruct
+
+#: The network family clouds are fitted with unless one is named: 'auto' picks by the cloud's density
+#: (see auto_model and docs/readme_reconstruct.md).
+DEFAULT_MODEL = "auto"
+#: Pieces of the surface smaller than this share of the largest piece's area are removed.
+MIN_COMPONENT = 0.01
+#: Clouds larger than this are subsampled for training (and for the baseline) with a notice.
+MAX_POINTS = 250_000
+#: Default training budget in seconds.
+DEFAULT_SECONDS = 30.0
+#: Samples per step (half of them input points).
+DEFAULT_BATCH = 4096
+#: Width and depth per family for clouds: smaller than the mesh defaults, so that a CPU fit converges
+#: within the time budget and extraction stays a few seconds.
+CLOUD_SIZES = {"siren": (128, 3), "relu": (128, 4), "fourier": (128, 4), "grid": (64, 2)}
+
+
+def point_spacing(points: np.ndarray, sample: int = 20_000, seed: int = 0) -> float:
+    """Typical distance between neighbouring points, in normalised units (cube [-1, 1] with the default
+    margin): the median nearest-neighbour distance on up to `sample` points."""
+    from scipy.spatial import cKDTree
+
+    from ..io.geometry import Normalization
+
+    pts = Normalization.fit(points).to_unit(points)
+    idx = np.random.default_rng(seed).choice(len(pts), min(sample, len(pts)), replace=False)
+    d, _ = cKDTree(pts).query(pts[idx], k=2, workers=-1)
+    return float(np.median(d[:, 1]))
+
+
+def auto_model(points: np.ndarray, grid_resolution: int = 128, min_points_per_cell: float = 2.0) -> str:
+    """'grid' when the cloud is dense enough to pin down the finest grid level (at least
+    min_points_per_cell points along a cell's side), else 'siren': a grid leaves holes and bubbles
+    between sparse points, while a sine network interpolates them smoothly (and was more accurate than
+    the grid on the 2k and 10k-point benchmark clouds, less on the 100k ones)."""
+    if len(points) < 1000:
+        return "siren"
+    cell = 2.0 / grid_resolution
+    return "grid" if point_spacing(points) * min_points_per_cell <= cell else "siren"
+
+
+def cloud_model_config(kind: str = "siren", **overrides):
+    """The network for a cloud: the family's cloud size; ReLU and Fourier MLPs with geometric
+    initialisation and softplus (IGR), which the eikonal and normal-free losses need."""
+    if kind == "auto":
+        raise ValueError("resolve 'auto' with auto_model(points) first")
+    width, depth = CLOUD_SIZES.get(kind, (None, None))
+    extra = {"geometric_init": True, "activation": "softplus"} if kind in ("relu", "fourier") else {}
+    extra.update({k: v for k, v in overrides.items() if v is not None})
+    return model_config(kind, width=extra.pop("width", width), depth=extra.pop("depth", depth), **extra)
+
+
+def small_cpu() -> bool:
+    return (os.cpu_count() or 1) <= 4
+
+
+def default_config(seconds: float | None = DEFAULT_SECONDS, model: str = "siren", steps: int = 3000,
+                   batch_size: int = DEFAULT_BATCH, resolution: int = 256, device: str = "auto", seed: int = 0,
+                   threads: int | None = None, lr: float | None = None, loss: PointCloudLoss | None = None,
+                   **model_overrides) -> CloudFitConfig:
+    """A fit configuration for point clouds. threads None: one torch thread on machines with up to 4 cores
+    (OpenMP workers spinning beside other work made MLP steps several times slower on 2 cores)."""
+    if threads is None and small_cpu():
+        threads = 1
+    train = TrainConfig(steps=steps, seconds=seconds, batch_size=batch_size, device=device, seed=seed,
+                        threads=threads, lr=lr)
+    return CloudFitConfig(model=cloud_model_config(model, **model_overrides), train=train, resolution=resolution,
+                          loss=loss)
+
+
+def prepare_cloud(geometry: Geometry, normals: NormalMode = "auto", k: int = 30, orient_k: int = 20,
+                  consistency_threshold: float = 0.9) -> tuple[Geometry, NormalReport]:
+    """A copy of the cloud with the normals training will use (None for mode 'none') and the report.
+
+    In 'auto' mode, normals from the file that disagree in sign with their neighbours' too often (less
+    than consistency_threshold of neighbour pairs agree: an unoriented scan) are re-oriented, with a
+    notice."""
+    if geometry.is_mesh:
+        raise ValueError("prepare_cloud wants a point cloud; this geometry has faces")
+    pts, nrm = geometry.vertices, geometry.normals
+    notices = list(geometry.notices)
+    mode = normals
+    if mode == "auto" and nrm is not None:
+        consistent = orientation_consistency(pts, nrm)
+        if consistent < consistency_threshold:
+            notices.append(f"normals in the file look unoriented (only {100 * consistent:.0f}% of neighbour "
+                           f"pairs agree in sign): re-orienting them")
+            mode = "orient"
+    out, rep = prepare_normals(pts, nrm, mode, k, orient_k)
+    if rep.source not in ("file", "none"):
+        notices.append(rep.summary())
+    return Geometry(pts, None, out, geometry.source, notices, geometry.units), rep
+
+
+@dataclass
+class Reconstruction:
+    """A neural surface of a cloud. mesh: in the cloud's units; session: the ShapeSession (field, model,
+    trainer); normals: what happened to the normals; seconds: wall time from the raw cloud to the mesh
+    (normals, training samples, training, extraction) with the parts in `timings`; last: the trainer's
+    last snapshot; dropped_pieces: small pieces removed from the surface."""
+
+    mesh: Mesh
+    session: object
+    normals: NormalReport
+    seconds: float
+    timings: dict
+    last: object
+    dropped_pieces: int = 0
+
+    @property
+    def field(self):
+        return self.session.field
+
+
+def config_for(points: np.ndarray, model: str = DEFAULT_MODEL, **kw) -> CloudFitConfig:
+    """default_config for this cloud: model 'auto' is resolved by auto_model(points)."""
+    if model == "auto":
+        model = auto_model(points)
+    return default_config(model=model, **kw)
+
+
+def reconstruct(geometry: Geometry, cfg: CloudFitConfig | None = None, normals: NormalMode = "auto",
+                progress=None, device: str | None = None, prepared: tuple[Geometry, NormalReport] | None = None,
+                min_component: float = MIN_COMPONENT) -> Reconstruction:
+    """Fit a neural SDF to a point cloud and extract its zero level (watertight, in the cloud's units).
+
+    cfg: None picks config_for(points); normals: see prepare_normals; progress: called with each trainer
+    Snapshot; prepared: the result of prepare_cloud when the caller already has it (its time is then not
+    counted); min_component: pieces smaller than this share of the largest one are removed (0 keeps all)."""
+    from ..api import ShapeSession
+    from .cleanup import drop_small_components
+
+    cfg = cfg or config_for(geometry.vertices)
+    t0 = time.perf_counter()
+    cloud, report = prepared or prepare_cloud(geometry, normals)
+    t1 = time.perf_counter()
+    session = ShapeSession(cloud, cfg, device=device)
+    t2 = time.perf_counter()
+    last = None
+    for last in session.run(report_every=25):
+        if progress is not None:
+            progress(last)
+    t3 = time.perf_counter()
+    mesh = session.extract()
+    mesh.vertices, mesh.faces, dropped = drop_small_components(mesh.vertices, mesh.faces, min_component)
+    t4 = time.perf_counter()
+    timings = {"normals": t1 - t0, "samples": t2 - t1, "train": t3 - t2, "extract": t4 - t3}
+    return Reconstruction(mesh, session, report, t4 - t0, timings, last, dropped)
+
+
+def poisson_for(geometry: Geometry, normals: NormalMode = "auto", depth: int | None = None,
+                trim_quantile: float = 0.02, prepared: tuple[Geometry, NormalReport] | None = None
+                ) -> tuple[PoissonResult, NormalReport]:
+    """Screened Poisson on the same points, with the normals the neural fit would use (estimated when
+    the mode gives none: Poisson cannot work without). Returns (result, normal report)."""
+    cloud, report = prepared or prepare_cloud(geometry, normals)
+    if cloud.normals is None:
+        cloud, report = prepare_cloud(geometry, "estimate")
+    return poisson_reconstruct(cloud.vertices, cloud.normals, depth, trim_quantile), report
+
+
+def with_loss(cfg: CloudFitConfig, **changes) -> CloudFitConfig:
+    """A copy of cfg whose point-cloud loss has these fields changed."""
+    from ..sampling.pointcloud import default_loss
+
+    base = cfg.loss or default_loss(cfg.model.kind, True)
+    return dataclasses.replace(cfg, loss=dataclasses.replace(base, **changes))
+
+
+def as_cloud(points: np.ndarray, normals: np.ndarray | None = None, source: str = "") -> Geometry:
+    """A Geometry for points (and normals) held in memory."""
+    return Geometry(np.asarray(points, dtype=np.float64), None,
+                    None if normals is None else np.asarray(normals, dtype=np.float64), source)
