@@ -71,6 +71,7 @@ def test_sr_deblur_sweep(tmp_path, capsys):
     (["fit", "IMG", "-o", "x.png", "--crop", "0,0,9999,5"], "outside"),
     (["fit", "IMG", "-o", "x.png", "--steps", "0"], "--steps"),
     (["sweep", "IMG", "--widths", "8,x"], "--widths"),
+    (["fit", "IMG", "-o", "x.png", "--model", "fourier", "--fourier-scale", "-2"], "--fourier-scale"),
 ])
 def test_errors_are_one_line_exit_2(tmp_path, capsys, monkeypatch, args, message):
     monkeypatch.chdir(tmp_path)

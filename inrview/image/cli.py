@@ -79,11 +79,13 @@ def register(sub) -> None:
 def _common(p, model: str = "grid", steps: int = DEFAULT_STEPS) -> None:
     add_training_args(p, default_steps=steps)
     p.set_defaults(model=model, default_steps=steps)
+    p.add_argument("--fourier-scale", type=float, help="Fourier features: std of the frequencies (default 8)")
+    p.add_argument("--fourier-features", type=int, help="Fourier features: number of frequencies (default 64)")
     p.add_argument("--crop", metavar="X,Y,W,H", help="use only this window of the image")
     p.add_argument("--alpha", choices=["keep", "composite", "drop"], default="keep",
                    help="transparency: fit it (colour premultiplied), composite over white, or drop it")
     p.add_argument("--preview-every", type=float, default=5.0, metavar="S",
-                   help="measure PSNR for the progress bar every S training seconds (default 5; 0 = never)")
+                   help="measure PSNR and SSIM for the progress bar every S training seconds (default 5; 0 = never)")
 
 
 def _output_size_args(p) -> None:
@@ -148,11 +150,16 @@ def _configs(a, image_size):
 
     if a.steps is not None and a.steps < 1:  # config_from_args would take 0 as "not given"
         raise InrviewError("--steps must be at least 1")
+    for name, v in (("omega0", a.omega0), ("fourier-scale", a.fourier_scale), ("fourier-features", a.fourier_features),
+                    ("grid-levels", a.grid_levels), ("grid-max-res", a.grid_max_res)):
+        if v is not None and not v > 0:
+            raise InrviewError(f"--{name} must be positive")
     base = config_from_args(a, default_steps=a.default_steps)
     train = base.train  # with --seconds the clock decides and the step count is ignored
     try:
         model = image_model_config(a.model, image_size, width=a.width, depth=a.depth, omega0=a.omega0,
-                                   grid_levels=a.grid_levels, grid_max_resolution=a.grid_max_res)
+                                   grid_levels=a.grid_levels, grid_max_resolution=a.grid_max_res,
+                                   fourier_scale=a.fourier_scale, fourier_features=a.fourier_features)
     except ValueError as e:
         raise InrviewError(str(e)) from None
     return model, train
@@ -168,9 +175,9 @@ def _train(session, a, desc: str):
     shown = None  # the last measured PSNR stays on the bar between measurements
     try:
         last = None
-        for last in session.run(report_every=10, preview_interval=interval, with_ssim=False):
+        for last in session.run(report_every=10, preview_interval=interval):
             if last.preview is not None:
-                shown = {"psnr": float(last.preview["psnr"])}
+                shown = {k: float(last.preview[k]) for k in ("psnr", "ssim") if k in last.preview}
             bar(dataclasses.replace(last, preview=shown) if shown else last)
     finally:
         bar.close()
@@ -335,7 +342,8 @@ def cmd_sweep(a) -> int:
     widths, depths = _ints(a.widths, "widths"), _ints(a.depths, "depths")
     _, train = _configs(a, img.shape[:2])
     overrides = {k: v for k, v in (("omega0", a.omega0), ("grid_levels", a.grid_levels),
-                                   ("grid_max_resolution", a.grid_max_res)) if v is not None}
+                                   ("grid_max_resolution", a.grid_max_res), ("fourier_scale", a.fourier_scale),
+                                   ("fourier_features", a.fourier_features)) if v is not None}
     t0 = time.perf_counter()
     rows = sw.capacity_sweep(img, a.model, widths, depths, train, device=_device(a),
                              progress_factory=lambda label: Progress(train, a.quiet, label), **overrides)
