@@ -132,7 +132,7 @@ def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolu
     t_load = time.perf_counter() - t0
     session = ShapeSession(geom, cfg)
     t_sample = session.sampling_seconds
-    best, steps, hit, t_extract_hit = float("inf"), 0, None, None
+    best, steps, hit, t_extract_hit, t_train_hit = float("inf"), 0, None, None, None
     next_check = first_check
     history = []
     for snap in session.run(report_every=1):
@@ -158,7 +158,7 @@ def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolu
         best = min(best, cd)
         history.append((round(now, 3), steps, cd))
         if cd <= target:
-            hit, t_extract_hit = now + t_extract, t_extract
+            hit, t_extract_hit, t_train_hit = now + t_extract, t_extract, session.trainer.state.elapsed
             break
         if now >= cap:
             break
@@ -167,7 +167,7 @@ def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolu
     os.environ.pop("INRVIEW_NO_CACHE", None)
     st = session.trainer.state
     return {"seconds": hit, "steps": steps, "best": best, "load": t_load, "sampling": t_sample,
-            "extract": t_extract_hit, "step_ms": 1e3 * st.elapsed / max(1, st.step),
+            "extract": t_extract_hit, "train": t_train_hit, "step_ms": 1e3 * st.elapsed / max(1, st.step),
             "device": str(session.trainer.device), "history": history}
 
 
@@ -249,13 +249,14 @@ def main(argv=None) -> int:
             s = "> %.0f" % cap if r["seconds"] is None else "%.2f" % r["seconds"]
             print(f"{f.stem:18s} {name:8s} target {target:.3e}  time {s:>7s} s  best {r['best']:.3e}  "
                   f"steps {r['steps']:5d} ({r['step_ms']:.0f} ms/step)  load {r['load']:.2f} s  "
-                  f"sampling {r['sampling']:.2f} s", flush=True)
+                  f"sampling {r['sampling']:.2f} s" + (f"  training {r['train']:.2f} s  extraction {r['extract']:.2f} s"
+                                                       if r["train"] is not None else ""), flush=True)
         rows.append(row)
     names = list(cfgs)
     print()
     head = "| mesh | target Chamfer-L1 | " + " | ".join(
         f"{n}: to target (s) | {n}: of which sampling (s)" for n in names)
-    print(head + (" | baseline / default |" if len(names) == 2 else ""))
+    print(head + (" | baseline / default |" if len(names) == 2 else " |"))
     print("|---" * (2 + 2 * len(names) + (len(names) == 2)) + "|")
 
     def fmt(r, cap):
