@@ -12,7 +12,7 @@ import os
 import sys
 import time
 
-from .config import FAMILY_SIZES, FitConfig, SamplingConfig, TrainConfig, model_config, replace
+from .config import FAMILY_SIZES, SHAPE_STEPS, FitConfig, SamplingConfig, TrainConfig, model_config, replace
 from .errors import InrviewError
 
 #: Subcommands whose parsers live next to the code they drive; imported only when used.
@@ -21,7 +21,7 @@ CORE = ("fit", "extract", "info")
 
 
 # -- shared pieces for every training command -------------------------------------------------------
-def add_training_args(p: argparse.ArgumentParser, default_steps: int = 3000) -> None:
+def add_training_args(p: argparse.ArgumentParser, default_steps: int = SHAPE_STEPS) -> None:
     g = p.add_argument_group("network and training")
     g.add_argument("--model", choices=list(FAMILY_SIZES), default="grid", help="network family (default: grid)")
     g.add_argument("--width", type=int, help="hidden units per layer (default depends on --model)")
@@ -42,7 +42,7 @@ def add_training_args(p: argparse.ArgumentParser, default_steps: int = 3000) -> 
     o.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def config_from_args(a: argparse.Namespace, default_steps: int = 3000) -> FitConfig:
+def config_from_args(a: argparse.Namespace, default_steps: int = SHAPE_STEPS) -> FitConfig:
     model = model_config(a.model, width=a.width, depth=a.depth, omega0=a.omega0, grid_levels=a.grid_levels,
                          grid_max_resolution=a.grid_max_res)
     train = TrainConfig(steps=a.steps or default_steps, seconds=a.seconds, lr=a.lr, device=a.device, seed=a.seed,
