@@ -5,6 +5,7 @@ network is asked of the worker (worker.py) and comes back as a signal.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from pathlib import Path
@@ -94,6 +95,10 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
 
         menus.build(self)
         self._build_status()
+        from .panels.log import QtLogHandler
+
+        self._log_handler = QtLogHandler(self.log_panel)  # the package's Python log records, from any thread
+        logging.getLogger("inrview").addHandler(self._log_handler)
         self.data_panel.input_style_changed.connect(self._input_style)
         self.data_panel.layer_toggled.connect(self.viewport.show_layer)
         self.slices_panel.changed.connect(self._slices_changed)
@@ -316,6 +321,7 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
             self.autosave()  # keep the running work
         self.worker.shutdown()
         self._closed = True
+        logging.getLogger("inrview").removeHandler(self._log_handler)
         if self.image_mode is not None:
             self.image_mode.shutdown()  # its worker thread too must end before the process does
         self.viewport.close()  # the plotter is closed explicitly, after the worker has stopped

@@ -72,6 +72,7 @@ class SessionWorker(QtCore.QThread):
         self._next_preview = 0.0
         self._slices_queued = False
         self._starts_pending = 0
+        self._quitting = False
         self._last_trim = 0.0
         # set from the GUI thread; read here (plain attribute swaps are atomic in CPython)
         self.slices: dict[int, float] = {}
@@ -135,11 +136,15 @@ class SessionWorker(QtCore.QThread):
     def save_checkpoint(self, path: str, tag: str = "checkpoint") -> None:
         self.post(tag, self._save_checkpoint, str(path))
 
-    def shutdown(self, timeout_ms: int = 60_000) -> bool:
-        """Stop training, end the thread and wait for it (closing the window calls this)."""
+    def shutdown(self) -> None:
+        """Stop training, end the thread and wait for it (closing the window calls this). Queued saves still
+        run; other queued work is dropped. The wait has no time limit: a thread alive at exit aborts the
+        process, and whatever runs now (a step, an extraction, a save) ends by itself."""
+        self._quitting = True
         self.stop()
         self._queue.put(_QUIT)
-        return self.wait(timeout_ms) if self.isRunning() else True
+        if self.isRunning():
+            self.wait()
 
     # == the thread ==================================================================================
     @staticmethod
@@ -177,6 +182,8 @@ class SessionWorker(QtCore.QThread):
             if item is _QUIT:
                 break
             if item is not None:
+                if self._quitting and item[0] not in ("checkpoint", "autosave"):
+                    continue  # closing: saves still happen, nothing else that was queued behind them
                 self._execute(*item)
             elif stepping:
                 self._step()

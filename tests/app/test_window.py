@@ -349,3 +349,14 @@ def test_actions_at_any_moment_leave_consistent_state(win, spot_path, app_tmp, w
         wait(lambda: win.viewport.visible("surface"), 30, "the surface")
     assert win.viewport.actor_count() <= 9  # one prop per layer, nothing left behind
     win.model_panel.set_budget(steps=60)
+
+
+def test_python_log_records_reach_the_log_dock_from_any_thread(win, wait):
+    import logging
+    import threading
+
+    t = threading.Thread(target=lambda: logging.getLogger("inrview.test").warning("from a worker thread"))
+    t.start()
+    t.join()
+    wait(lambda: ("warning", "from a worker thread") in win.log_panel.entries, 5, "the log record")
+    assert "from a worker thread" in win.log_panel.text.toPlainText()
