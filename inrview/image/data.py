@@ -189,10 +189,20 @@ def _png_is_16bit_colour(p: Path) -> bool:
     return depth == 16 and colour_type in (2, 4, 6)
 
 
+def _check_pixels(p: Path, width: int, height: int) -> None:
+    """Refuse an image from its header, before a single pixel is decoded (memory stays bounded)."""
+    if width * height > MAX_PIXELS:
+        raise LoadError(p, f"image is {width} x {height} = {width * height} pixels, more than the "
+                           f"{MAX_PIXELS} limit")
+
+
 def _read_png16(p: Path) -> np.ndarray:
     import png
 
-    w, h, rows, info = png.Reader(filename=str(p)).asDirect()
+    reader = png.Reader(filename=str(p))
+    reader.preamble()
+    _check_pixels(p, reader.width, reader.height)
+    w, h, rows, info = reader.asDirect()
     arr = np.vstack([np.asarray(r, dtype=np.uint16) for r in rows])
     return arr.reshape(h, w, info["planes"])
 
@@ -202,6 +212,7 @@ def _read_pillow(p: Path, notices: list) -> np.ndarray:
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with Image.open(p) as im:
+        _check_pixels(p, *im.size)
         n_frames = getattr(im, "n_frames", 1)
         if n_frames > 1:
             notices.append(f"file holds {n_frames} frames; using the first")
@@ -230,6 +241,11 @@ def _read_tiff(p: Path, notices: list) -> np.ndarray:
         if len(tif.pages) > 1:
             notices.append(f"TIFF holds {len(tif.pages)} pages; using the first")
         page = tif.pages[0]
+        shape = page.shape
+        if len(shape) >= 2:
+            hw = [d for d, a in zip(shape, page.axes) if a in "YX"]
+            if len(hw) == 2:
+                _check_pixels(p, hw[1], hw[0])
         photometric = getattr(page.photometric, "name", str(page.photometric))
         if photometric in ("PALETTE", "SEPARATED", "YCBCR", "CIELAB"):
             return _read_pillow(p, notices)  # Pillow converts these colour models to RGB
