@@ -59,14 +59,15 @@ class ModelPanel(QtWidgets.QWidget):
         self.lr = QtWidgets.QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4, value=0.0)
         self.lr.setSpecialValueText("auto")
         self.lr.setToolTip("Adam learning rate; 'auto' uses the family's default")
-        self.batch = _spin(256, 1 << 20, 16384, 1024, "Samples per step")
+        self.batch = _spin(256, 1 << 20, TrainConfig.batch_size, 1024, "Samples per step")
         budget = QtWidgets.QHBoxLayout()
-        self.budget_value = _spin(1, 10_000_000, 3000, 100, "Training budget")
+        self.budget_value = _spin(1, 10_000_000, TrainConfig.steps, 100, "Training budget")
         self.budget_unit = QtWidgets.QComboBox()
         self.budget_unit.addItems(["steps", "seconds"])
         budget.addWidget(self.budget_value, 1)
         budget.addWidget(self.budget_unit)
-        self.samples = _spin(10_000, 5_000_000, 500_000, 50_000, "Training samples drawn once per shape")
+        self.samples = _spin(10_000, 5_000_000, SamplingConfig.n_samples, 50_000,
+                             "Training samples drawn once per shape")
         self.device = QtWidgets.QComboBox()
         devices = devices or ["cpu"]
         self.device.addItem(f"auto ({devices[0]})", "auto")
@@ -107,10 +108,14 @@ class ModelPanel(QtWidgets.QWidget):
             g.setEnabled(editable)
 
     def _kind_changed(self, *_):
+        """A family's usual settings (the core's model_config) replace the previous family's."""
         kind = self.kind.currentData()
-        w, d = FAMILY_SIZES[kind]
-        self.width_.setValue(w)
-        self.depth.setValue(d)
+        m = model_config(kind)
+        self.width_.setValue(m.width)
+        self.depth.setValue(m.depth)
+        self.omega0.setValue(m.omega0)
+        self.levels.setValue(m.grid_levels)
+        self.grid_res.setValue(m.grid_max_resolution)
         self.omega0.setEnabled(kind == "siren")
         self.levels.setEnabled(kind == "grid")
         self.grid_res.setEnabled(kind == "grid")
@@ -175,7 +180,7 @@ class ModelPanel(QtWidgets.QWidget):
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # settings from another version: keep the defaults
         self.budget_unit.setCurrentText(s.get("train/budget_unit", "steps"))
-        self.budget_value.setValue(s.get("train/budget_value", 3000))
+        self.budget_value.setValue(s.get("train/budget_value", TrainConfig.steps))
         i = self.device.findData(s.get("train/device", "auto"))
         self.device.setCurrentIndex(max(0, i))
         self.threads.setValue(s.get("train/threads", 1))
