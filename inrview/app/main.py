@@ -31,7 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="inrview", epilog=EPILOG,
                                 description="Open the inrview window (subcommands: fit, extract, info, ...; "
                                             "see `inrview --help`).")
-    p.add_argument("file", nargs="?", help="mesh, point cloud or checkpoint to open (default: the demo shape)")
+    p.add_argument("file", nargs="?", help="mesh, point cloud, checkpoint or picture to open (default: the demo shape)")
     p.add_argument("--fit-seconds", type=float, metavar="S", help="train for S seconds once the file is open")
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the viewport when done")
     p.add_argument("--screenshot-size", type=_size, metavar="WxH", help="screenshot size (default: the view's)")
@@ -67,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.file and not Path(args.file).exists():
         print(f"inrview: error: {args.file}: file not found", file=sys.stderr)
         return 2
+    scripted = bool(args.fit_seconds or args.screenshot or args.window_screenshot or args.quit)
+    if scripted and args.file and Path(args.file).suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"):
+        print(f"inrview: error: {args.file}: scripted runs of the window are for shapes; for pictures use "
+              "`inrview image ...`", file=sys.stderr)
+        return 2
     problem = _check_display()
     if problem:
         print(f"inrview: error: {problem}", file=sys.stderr)
@@ -98,8 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         i = win.model_panel.kind.findData(args.model)
         win.model_panel.kind.setCurrentIndex(i)
     win.show()
-    run = ScriptedRun(win, args) if (args.fit_seconds or args.screenshot or args.window_screenshot or args.quit) \
-        else None
+    run = ScriptedRun(win, args) if scripted else None
     path = args.file or inrview.demo_shape()
     QtCore.QTimer.singleShot(0, lambda: win.open_path(path))
     code = app.exec()
