@@ -54,10 +54,12 @@ def register(sub) -> None:
     d.add_argument("--rl-iterations", type=int, default=30, help="Richardson-Lucy iterations (default 30)")
     d.add_argument("--rl-out", metavar="PATH", help="write the Richardson-Lucy result")
     d.add_argument("--blurred-out", metavar="PATH", help="--synthetic: write the blurred input")
-    d.add_argument("--patch", type=int, default=48, help="side of the training windows in pixels (default 48)")
+    d.add_argument("--patch", type=int, default=64, help="side of the training windows in pixels (default 64)")
     d.add_argument("--tv", type=float, default=0.0, help="total-variation weight (helps with noise; default 0)")
     _common(d, model="grid")
-    d.set_defaults(func=cmd_deblur)
+    d.set_defaults(func=cmd_deblur, batch_size=65536)  # deblurring wants big batches (see deblur.DEFAULT_BATCH)
+    _help(d, "batch_size", "observed pixels per step, drawn as --patch windows (default 65536)")
+    _help(s, "batch_size", "network evaluations per step (default 16384; 4 per pixel with the area footprint)")
 
     w = isub.add_parser("sweep", help="capacity sweep: PSNR for each width x depth after a fixed budget")
     w.add_argument("input")
@@ -86,6 +88,12 @@ def _common(p, model: str = "grid", steps: int = DEFAULT_STEPS) -> None:
                    help="transparency: fit it (colour premultiplied), composite over white, or drop it")
     p.add_argument("--preview-every", type=float, default=5.0, metavar="S",
                    help="measure PSNR and SSIM for the progress bar every S training seconds (default 5; 0 = never)")
+
+
+def _help(p, dest: str, text: str) -> None:
+    for action in p._actions:
+        if action.dest == dest:
+            action.help = text
 
 
 def _output_size_args(p) -> None:

@@ -23,11 +23,16 @@ from .tasks import BlurTask
 #: Family used for deblurring when none is named: the grid's per-pixel features let the fit put back the
 #: detail the blur removed (SIREN's smooth prior at equal steps leaves much of it blurred; see the README).
 DEFAULT_KIND = "grid"
+#: Observed pixels per step. Deblurring needs big batches more than many steps: on kodim23 (Gaussian
+#: sigma 2, grid) 2000 steps of 65536 pixels gained 3.96 dB, 6000 steps of 16384 only 2.72 dB (random
+#: windows touch few grid vertices per step, and Adam's moments for the others go stale).
+DEFAULT_BATCH = 65536
+DEFAULT_PATCH = 64
 
 
 def deblur_session(observed: ImageData, kernel: np.ndarray, model: ModelConfig | None = None, kind: str = DEFAULT_KIND,
                    train: TrainConfig = TrainConfig(), device: str | None = None, reference: np.ndarray | None = None,
-                   patch: int = 48, tv_weight: float = 0.0, kernel_name: str = "kernel") -> ImageSession:
+                   patch: int = DEFAULT_PATCH, tv_weight: float = 0.0, kernel_name: str = "kernel") -> ImageSession:
     """A session whose network learns the sharp image behind `observed`. The batch of train.batch_size
     observed pixels is drawn as square windows of `patch` pixels (each rendered grown by the kernel radius).
     reference: the sharp image when it is known (synthetic checks), for previews and metrics."""
@@ -100,7 +105,7 @@ class DeblurResult:
 
 def synthetic_deblur_check(sharp: ImageData, kernel: np.ndarray, noise: float = 0.0, quantize: bool = True,
                            model: ModelConfig | None = None, kind: str = DEFAULT_KIND, train: TrainConfig = TrainConfig(),
-                           device: str | None = None, patch: int = 48, tv_weight: float = 0.0,
+                           device: str | None = None, patch: int = DEFAULT_PATCH, tv_weight: float = 0.0,
                            rl_iterations: int = 30, progress=None, kernel_name: str = "kernel") -> DeblurResult:
     """Blur `sharp`, deblur it with the INR and with Richardson-Lucy, and measure all against `sharp`."""
     observed = synthetic_blur(sharp.pixels, kernel, noise, quantize, sharp_seed(train))

@@ -86,7 +86,9 @@ class BlurTask(Task):
             raise ValueError("the kernel must be a 2D array with odd sides")
         self.height, self.width, self.channels = h, w, c
         self.patch_h, self.patch_w = min(patch, h), min(patch, w)
-        self.patches, self.tv_weight = int(patches), float(tv_weight)
+        self.tv_weight = float(tv_weight)
+        self.positions = (h - self.patch_h + 1) * (w - self.patch_w + 1)  # distinct windows
+        self.patches = max(1, min(int(patches), self.positions))
         self.ry, self.rx = k.shape[0] // 2, k.shape[1] // 2
         self.observed = torch.from_numpy(np.ascontiguousarray(observed.transpose(2, 0, 1), dtype=np.float32))
         # conv2d correlates; flipping the kernel makes it a convolution. One copy per channel (groups=c).
@@ -102,7 +104,7 @@ class BlurTask(Task):
 
     @batch_size.setter
     def batch_size(self, n: int) -> None:
-        self.patches = max(1, int(n) // (self.patch_h * self.patch_w))
+        self.patches = max(1, min(int(n) // (self.patch_h * self.patch_w), self.positions))
 
     def to(self, device):
         self.observed, self.weight, self.coords = self.observed.to(device), self.weight.to(device), self.coords.to(device)
