@@ -695,6 +695,7 @@ def worker() -> None:
         from inrview.image.data import load_image
     except ImportError:  # the image package is not there yet
         load_image = None
+    _reset_peak()
     out.write(json.dumps({"ready": True, "rss": _rss()}) + "\n")
     for line in sys.stdin:
         req = json.loads(line)
@@ -749,9 +750,27 @@ def _rss() -> int:
         return _maxrss()
 
 
+def _reset_peak() -> None:
+    """Start the peak-memory count afresh. A child forked from a large process (pytest after the app
+    tests) inherits that process's high-water mark, which would otherwise be reported as its own."""
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
 def _maxrss() -> int:
-    """Peak resident memory of this process so far, in bytes."""
+    """Peak resident memory of this process since _reset_peak, in bytes."""
     import resource
+
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
 
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak if sys.platform == "darwin" else peak * 1024
