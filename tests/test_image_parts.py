@@ -106,7 +106,7 @@ def test_blur_inside_the_loss_matches_scipy_blur():
     model = Lookup(sharp, ext)
     assert float(task.loss(model, g)["mse"].detach()) < 1e-10
     wrong = BlurTask(blur(sharp, k[::-1, ::-1].copy()), ext, k, patch=12, patches=16)  # flipped kernel: not zero
-    assert float(wrong.loss(model, torch.Generator().manual_seed(0))["mse"]) > 1e-4
+    assert float(wrong.loss(model, torch.Generator().manual_seed(0))["mse"].detach()) > 1e-4
 
 
 def test_pixel_task_area_footprint_averages_the_cell():
@@ -119,9 +119,9 @@ def test_pixel_task_area_footprint_averages_the_cell():
     task = PixelTask(coarse, ext, batch_size=10**6, footprint="area", supersample=2)
     model = Lookup(fine, ext)
     # with supersample 2 the strata are exactly the 4 fine pixels; jitter stays inside each of them
-    assert float(task.loss(model, torch.Generator().manual_seed(0))["mse"]) < 1e-10
+    assert float(task.loss(model, torch.Generator().manual_seed(0))["mse"].detach()) < 1e-10
     shifted = Lookup(np.roll(fine, 1, axis=1), ext)
-    assert float(task.loss(shifted, torch.Generator().manual_seed(0))["mse"]) > 1e-3
+    assert float(task.loss(shifted, torch.Generator().manual_seed(0))["mse"].detach()) > 1e-3
 
 
 def test_autograd_derivatives_match_closed_form():

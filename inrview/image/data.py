@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -211,7 +212,10 @@ def _read_pillow(p: Path, notices: list) -> np.ndarray:
     from PIL import Image, ImageOps
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-    with Image.open(p) as im:
+    with warnings.catch_warnings():  # our own limit below says it in one line; Pillow's warning is noise
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        im = Image.open(p)
+    with im:
         _check_pixels(p, *im.size)
         n_frames = getattr(im, "n_frames", 1)
         if n_frames > 1:
