@@ -8,9 +8,7 @@ Everything that reads the network is a command run between two training steps.
 """
 from __future__ import annotations
 
-import queue
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -18,27 +16,21 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..config import FAMILY_SIZES, TrainConfig
 from ..errors import InrviewError
+from .command_thread import CommandThread
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-_QUIT = object()
 
 
-class ImageWorker(QtCore.QThread):
+class ImageWorker(CommandThread):
     opened = QtCore.pyqtSignal(object)  # dict: path, size, mode, notices, target picture
     progress = QtCore.pyqtSignal(object)  # dict: step, elapsed, loss, total_steps, progress
     frame = QtCore.pyqtSignal(object)  # inrview.image.live.LiveFrame
-    state = QtCore.pyqtSignal(str)  # idle | training | paused | busy
-    done = QtCore.pyqtSignal(str, str)  # (task, message)
-    failed = QtCore.pyqtSignal(str, str)  # (task, one-line message)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._queue: queue.Queue = queue.Queue()
         self.image = None
         self.session = None
         self.views = None
-        self._gen = None
-        self._paused = False
         self._last_progress = 0.0
         self._next_preview = 0.0
         # set from the GUI thread (plain attribute swaps), read here
@@ -48,22 +40,12 @@ class ImageWorker(QtCore.QThread):
         self.max_preview_pixels = 512 * 512
 
     # == GUI-thread API ===============================================================================
-    def post(self, task: str, fn, *args) -> None:
-        self._queue.put((task, fn, args))
-
     def open_image(self, path: str) -> None:
         self.stop()
         self.post("open", self._open, str(path))
 
     def start_training(self, model_cfg, train_cfg) -> None:
         self.post("train", self._start, model_cfg, train_cfg)
-
-    def pause(self) -> None:
-        if self._gen is not None:
-            self._paused = True
-
-    def resume(self) -> None:
-        self._paused = False
 
     def stop(self) -> None:
         self._paused = False
@@ -80,63 +62,11 @@ class ImageWorker(QtCore.QThread):
     def save_checkpoint(self, path: str) -> None:
         self.post("checkpoint", self._save_checkpoint, str(path))
 
-    @property
-    def training(self) -> bool:
-        return self._gen is not None
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        self.stop()
-        self._queue.put(_QUIT)
+        self.quit_loop()
         return self.wait(timeout_ms) if self.isRunning() else True
 
-    # == the thread ===================================================================================
-    def run(self) -> None:
-        held = False
-        while True:
-            if self._gen is not None and self._paused != held:
-                held = self._paused
-                self.state.emit("paused" if held else "training")
-            stepping = self._gen is not None and not self._paused
-            try:
-                item = self._queue.get_nowait() if stepping else self._queue.get(timeout=0.05)
-            except queue.Empty:
-                item = None
-            if item is _QUIT:
-                break
-            if item is not None:
-                self._execute(*item)
-            elif stepping:
-                self._step()
-        if self._gen is not None:
-            self._gen.close()
-            self._gen = None
-
-    def _execute(self, task, fn, args) -> None:
-        try:
-            msg = fn(*args)
-        except Exception as err:  # every failure is a message; the previous state is kept
-            text = str(err) if isinstance(err, InrviewError) else f"{type(err).__name__}: {err}"
-            if not isinstance(err, InrviewError):
-                traceback.print_exc()
-            self.failed.emit(task, text.strip().splitlines()[0][:300] if text.strip() else type(err).__name__)
-            if self._gen is None:
-                self.state.emit("idle")
-            return
-        if msg:
-            self.done.emit(task, msg)
-
-    def _drain(self) -> None:
-        """End a running fit (its last snapshot still updates the view)."""
-        if self._gen is None:
-            return
-        self.stop()
-        while self._gen is not None:
-            self._step()
-
+    # == the thread ==================================================================================
     def _open(self, path: str):
         from ..image import load_image
         from ..image.views import to_rgb, to_uint8

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import queue
 import time
 import traceback
 from dataclasses import dataclass
@@ -22,9 +21,9 @@ from PyQt6 import QtCore
 from ..config import FitConfig
 from ..errors import InrviewError
 from . import frames
+from .command_thread import CommandThread, describe
 from .memory import release_free_memory as _release_free_memory
 
-_QUIT = object()
 
 
 @dataclass(frozen=True)
@@ -44,35 +43,23 @@ class Opened:
     device: str
 
 
-def _describe(err: BaseException) -> str:
-    if isinstance(err, InrviewError):
-        return str(err)
-    return f"{type(err).__name__}: {err}".strip()
 
-
-class SessionWorker(QtCore.QThread):
+class SessionWorker(CommandThread):
     frame = QtCore.pyqtSignal(object)  # frames.Frame
     opened = QtCore.pyqtSignal(object)  # Opened
-    done = QtCore.pyqtSignal(str, object)  # (task tag, result)
-    failed = QtCore.pyqtSignal(str, str)  # (task tag, one-line message)
-    state = QtCore.pyqtSignal(str)  # 'idle' | 'busy' | 'training' | 'paused'
     log = QtCore.pyqtSignal(str, str)  # (level, text)
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._queue: queue.Queue = queue.Queue()
         self.session = None
         self.field = None
         self.header: dict | None = None
-        self._gen = None
-        self._paused = False
         self._stop_requested = False
         self._pending: list = []
         self._last_emit = 0.0
         self._next_preview = 0.0
         self._slices_queued = False
         self._starts_pending = 0
-        self._quitting = False
         self._last_trim = 0.0
         # set from the GUI thread; read here (plain attribute swaps are atomic in CPython)
         self.slices: dict[int, float] = {}
@@ -87,9 +74,6 @@ class SessionWorker(QtCore.QThread):
         self.preview_seconds: list[float] = []
 
     # == GUI-thread API (thread-safe) =================================================================
-    def post(self, tag: str, fn, *args) -> None:
-        self._queue.put((tag, fn, args))
-
     def open_file(self, path: str, cfg) -> None:
         self.stop()
         self.post("open", self._open, str(path), cfg)
@@ -97,14 +81,6 @@ class SessionWorker(QtCore.QThread):
     def start_training(self, cfg, fresh: bool, budget) -> None:
         self._starts_pending += 1
         self.post("start", self._start, cfg, fresh, budget)
-
-    def pause(self) -> None:
-        """Hold training after the current step; the state signal says 'paused' once it is held."""
-        if self._gen is not None:
-            self._paused = True
-
-    def resume(self) -> None:
-        self._paused = False
 
     def stop(self) -> None:
         """Finish the run after the current step (the last snapshot still arrives); a start that is still
@@ -116,14 +92,6 @@ class SessionWorker(QtCore.QThread):
         s = self.session
         if s is not None:
             s.stop()
-
-    @property
-    def training(self) -> bool:
-        return self._gen is not None
-
-    @property
-    def paused(self) -> bool:
-        return self._paused
 
     def request_slices(self) -> None:
         if not self._slices_queued:
@@ -140,9 +108,7 @@ class SessionWorker(QtCore.QThread):
         """Stop training, end the thread and wait for it (closing the window calls this). Queued saves still
         run; other queued work is dropped. The wait has no time limit: a thread alive at exit aborts the
         process, and whatever runs now (a step, an extraction, a save) ends by itself."""
-        self._quitting = True
-        self.stop()
-        self._queue.put(_QUIT)
+        self.quit_loop()
         if self.isRunning():
             self.wait()
 
@@ -167,51 +133,16 @@ class SessionWorker(QtCore.QThread):
             pass
         frames.diverging_lut()
 
-    def run(self) -> None:
-        self.warm_up()
-        held = False  # whether the GUI has been told that training is paused
-        while True:
-            if self._gen is not None and self._paused != held:
-                held = self._paused
-                self.state.emit("paused" if held else "training")
-            stepping = self._gen is not None and not self._paused
-            try:
-                item = self._queue.get_nowait() if stepping else self._queue.get(timeout=0.05)
-            except queue.Empty:
-                item = None
-            if item is _QUIT:
-                break
-            if item is not None:
-                if self._quitting and item[0] not in ("checkpoint", "autosave"):
-                    continue  # closing: saves still happen, nothing else that was queued behind them
-                self._execute(*item)
-            elif stepping:
-                self._step()
-        if self._gen is not None:
-            self._gen.close()
-            self._gen = None
+    def keep_when_quitting(self, tag: str) -> bool:
+        return tag in ("checkpoint", "autosave")  # closing: saves still happen, nothing else queued
 
-    def _execute(self, tag: str, fn, args) -> None:
-        try:
-            result = fn(*args)
-        except Exception as err:  # every failure becomes a message; the previous state is kept
-            if not isinstance(err, InrviewError):
-                self.log.emit("debug", traceback.format_exc())
-            self.failed.emit(tag, _describe(err))
-            if self._gen is None:
-                self.state.emit("idle")
-            return
-        if result is not None:
-            self.done.emit(tag, result)
+    def unexpected(self, err: BaseException) -> None:
+        self.log.emit("debug", traceback.format_exc())
 
     # -- opening --------------------------------------------------------------------------------------
     def _finish_training(self) -> None:
         """Stop a run and drain it to its last snapshot (before the session is replaced)."""
-        if self._gen is None:
-            return
-        self.stop()
-        while self._gen is not None:
-            self._step(final_preview=False)
+        self._drain(final_preview=False)
 
     def _open(self, path: str, cfg):
         from ..api import ShapeSession
@@ -374,7 +305,7 @@ class SessionWorker(QtCore.QThread):
         except Exception as err:
             self.log.emit("debug", traceback.format_exc())
             self._end_run()
-            self.failed.emit("train", f"training failed: {_describe(err)}")
+            self.failed.emit("train", f"training failed: {describe(err)}")
             return
         if snap.losses:
             self._pending.append((snap.step, snap.losses))
