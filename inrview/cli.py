@@ -45,7 +45,7 @@ def add_training_args(p: argparse.ArgumentParser, default_steps: int = SHAPE_STE
 def config_from_args(a: argparse.Namespace, default_steps: int = SHAPE_STEPS) -> FitConfig:
     model = model_config(a.model, width=a.width, depth=a.depth, omega0=a.omega0, grid_levels=a.grid_levels,
                          grid_max_resolution=a.grid_max_res)
-    train = TrainConfig(steps=a.steps or default_steps, seconds=a.seconds, lr=a.lr, device=a.device, seed=a.seed,
+    train = TrainConfig(steps=a.steps if a.steps is not None else default_steps, seconds=a.seconds, lr=a.lr, device=a.device, seed=a.seed,
                         threads=a.threads, **({"batch_size": a.batch_size} if a.batch_size else {}))
     for name, v in (("steps", train.steps), ("batch size", train.batch_size), ("width", model.width),
                     ("depth", model.depth)):
