@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .cli import Progress, add_training_args, config_from_args, write_json
 from .errors import InrviewError
 
@@ -29,6 +31,9 @@ def register(sub) -> None:
     r.add_argument("--max-points", type=int, default=MAX_POINTS,
                    help=f"subsample larger clouds to this many points, with a notice (default {MAX_POINTS})")
     r.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution (default 256)")
+    r.add_argument("--trim-far", type=float, default=0.0, metavar="F",
+                   help="remove surface farther than F point spacings from every input point (caps over the "
+                        "holes of open scans; the result is then open there). Default 0: watertight")
     r.add_argument("--baseline", choices=["poisson"], help="also run screened Poisson on the same points")
     r.add_argument("--baseline-output", metavar="PATH",
                    help="where to write the baseline's mesh (default: OUT with _poisson before the suffix)")
@@ -52,7 +57,7 @@ def register(sub) -> None:
 def _config(a, points=None):
     """The fit configuration from the options; model 'auto' is resolved from the points (or checked only,
     when points is None)."""
-    from .recon import DEFAULT_SECONDS, auto_model, default_config
+    from .recon import DEFAULT_SECONDS, config_for
     from .recon.pipeline import DEFAULT_BATCH
 
     checked = argparse.Namespace(**{**vars(a), "model": "siren" if a.model == "auto" else a.model})
@@ -61,13 +66,13 @@ def _config(a, points=None):
     if a.resolution < 16:
         raise InrviewError("--resolution must be at least 16")
     model = a.model
-    if model == "auto":
-        model = auto_model(points) if points is not None else "siren"
-    return default_config(seconds=seconds, model=model, steps=base.train.steps,
-                          batch_size=a.batch_size or DEFAULT_BATCH,
-                          resolution=a.resolution, device=a.device, seed=a.seed, threads=a.threads, lr=a.lr,
-                          width=a.width, depth=a.depth, omega0=a.omega0, grid_levels=a.grid_levels,
-                          grid_max_resolution=a.grid_max_res)
+    if points is None:
+        points = np.zeros((1, 3))
+        model = "siren" if model == "auto" else model
+    return config_for(points, model, normals=a.normals != "none", seconds=seconds, steps=base.train.steps,
+                      batch_size=a.batch_size or DEFAULT_BATCH, resolution=a.resolution, device=a.device,
+                      seed=a.seed, threads=a.threads, lr=a.lr, width=a.width, depth=a.depth, omega0=a.omega0,
+                      grid_levels=a.grid_levels, grid_max_resolution=a.grid_max_res)
 
 
 def _baseline_path(a) -> Path:
@@ -105,6 +110,8 @@ def cmd_reconstruct(a) -> int:
     _config(a)  # fail on bad options before loading anything
     if a.max_points < 100:
         raise InrviewError("--max-points must be at least 100")
+    if not a.trim_far >= 0:
+        raise InrviewError("--trim-far must be 0 or positive")
     t0 = time.perf_counter()
     scan = load(a.input, max_points=a.max_points, seed=a.seed)
     if scan.is_mesh:
@@ -113,7 +120,10 @@ def cmd_reconstruct(a) -> int:
     if reference is not None and not reference.is_mesh:
         raise InrviewError(f"{a.reference}: the reference must be a mesh")
     cfg = _config(a, scan.vertices)
-    prepared = prepare_cloud(scan, a.normals, k=a.normal_k)
+    try:
+        prepared = prepare_cloud(scan, a.normals, k=a.normal_k)
+    except ValueError as e:
+        raise InrviewError(f"{a.input}: {e}") from None
     for n in prepared[0].notices:
         print(f"notice: {n}", file=sys.stderr)
     t_prep = time.perf_counter() - t0
@@ -123,6 +133,13 @@ def cmd_reconstruct(a) -> int:
                              device=None if a.device == "auto" else a.device, prepared=prepared)
     finally:
         bar.close()
+    trimmed = 0.0
+    if a.trim_far > 0:
+        from .recon import trim_far
+
+        result.mesh.vertices, result.mesh.faces, trimmed = trim_far(result.mesh.vertices, result.mesh.faces,
+                                                                    scan.vertices, a.trim_far)
+        print(f"notice: trimmed {100 * trimmed:.1f}% of the surface area far from the points", file=sys.stderr)
     save_mesh(a.output, result.mesh.vertices, result.mesh.faces)
     seconds = result.seconds + t_prep
     session, last = result.session, result.last
@@ -135,7 +152,7 @@ def cmd_reconstruct(a) -> int:
             "final_loss": last.losses.get("total"), "input": str(a.input), "output": str(a.output),
             "points": len(scan.vertices), "normals": prepared[1].to_dict(), "timings": result.timings,
             "config": cfg.to_dict(), "loss": session.task.cfg.to_dict(), "notices": prepared[0].notices,
-            "model": cfg.model.kind, "dropped_pieces": result.dropped_pieces}
+            "model": cfg.model.kind, "dropped_pieces": result.dropped_pieces, "trimmed_area": trimmed}
     print(f"{a.output}: {len(result.mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
           f"({seconds:.1f} s total) on {session.trainer.device.type}; {prepared[1].summary()}")
     if not a.no_metrics:

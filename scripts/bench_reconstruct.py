@@ -47,6 +47,8 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the CLI's choice)")
     p.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution (default 256)")
     p.add_argument("--device", default="cpu", help="training device (default cpu)")
+    p.add_argument("--trim-far", type=float, default=0.0,
+                   help="trim inrview's surface farther than this many point spacings from the data (0: watertight)")
     p.add_argument("--loss", default=None, help="JSON object of PointCloudLoss fields to change (experiments)")
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic clouds and the fits")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="JSON-lines file of results")
@@ -67,10 +69,11 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = f", load average {os.getloadavg()[0]:.1f}"
-    return f"{cpu}, {os.cpu_count()} cores{load}, torch {torch.__version__}, {platform.system()}"
+    return f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {platform.system()}"
+
+
+def load_average() -> float | None:
+    return os.getloadavg()[0] if hasattr(os, "getloadavg") else None
 
 
 def load_results(path: Path) -> list[dict]:
@@ -134,6 +137,8 @@ def run_synthetic(c: dict, a) -> dict:
     cloud = recon.as_cloud(pts, nrm, f"{c['shape']}@{c['n']}")
     cfg = fit_config(a, pts)
     res = recon.reconstruct(cloud, cfg, normals="file")
+    if a.trim_far > 0:
+        res.mesh.vertices, res.mesh.faces, _ = recon.trim_far(res.mesh.vertices, res.mesh.faces, pts, a.trim_far)
     base = recon.poisson_reconstruct(pts, nrm)
     m_i = surface_metrics(res.mesh.vertices, res.mesh.faces, ref.vertices, ref.faces, n_samples=100_000)
     m_p = surface_metrics(base.vertices, base.faces, ref.vertices, ref.faces, n_samples=100_000)
@@ -200,9 +205,11 @@ def print_table(rows: list[dict], tag: str | None = None) -> None:
         print("\ndata->surface: mean distance from the scan's points to the surface, as a fraction of the "
               "bounding-box diagonal; far area: share of the surface farther than 2% of the diagonal from "
               "every point.\n")
-    machines = sorted({r.get("machine", "?") for r in syn + scans})
+    machines = sorted({r.get("machine", "?").split(", load average")[0] for r in syn + scans})
+    loads = [r["load"] for r in syn + scans if r.get("load") is not None]
     for m in machines:
-        print(f"machine: {m}")
+        print(f"machine: {m}" + (f"; load average {min(loads):.1f} to {max(loads):.1f} during the runs "
+                                 f"(a shared machine: times are noisy)" if loads else ""))
 
 
 def main(argv=None) -> int:
@@ -224,7 +231,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         torch.manual_seed(a.seed)
         row = run_synthetic(c, a) if c["kind"] == "synthetic" else run_scan(c, a)
-        row.update(tag=a.tag, machine=machine(), wall=time.perf_counter() - t0)
+        row.update(tag=a.tag, machine=machine(), load=load_average(), wall=time.perf_counter() - t0)
         append_result(a.results, row)
         i, p = row["inrview"], row["poisson"]
         if c["kind"] == "synthetic":

@@ -139,13 +139,15 @@ def test_numeric_gradient_matches_analytic_on_a_smooth_network():
 
 
 def test_sphere_warmup_for_networks_without_geometric_init():
-    p, _ = ellipsoid_cloud(500)
+    p, n = ellipsoid_cloud(500)
     cfg = recon.default_config(model="grid", batch_size=256)
     task = make_pointcloud_task(Geometry(p, None, None), cfg)
     assert task.sphere_warmup > 0
     assert "sphere" in task.loss(build_model(cfg.model), torch.Generator().manual_seed(0))
     relu = make_pointcloud_task(Geometry(p, None, None), recon.default_config(model="relu"))
     assert relu.sphere_warmup == 0  # geometric initialisation already is a sphere
+    short = make_pointcloud_task(Geometry(p, None, n), recon.default_config(model="grid", seconds=None, steps=40))
+    assert short.sphere_warmup == 10  # a quarter of a short step budget
 
 
 def test_cloud_config_checkpoint_dict_stays_a_fitconfig():
@@ -214,6 +216,28 @@ def test_auto_model_follows_density():
     assert recon.point_spacing(sparse) > 4 * recon.point_spacing(dense)
     assert recon.auto_model(sparse) == "siren" and recon.auto_model(dense) == "grid"
     assert recon.config_for(dense).model == model_config("grid", width=64, depth=2)
+
+
+def test_weld_closes_duplicated_vertices():
+    s = trimesh.creation.icosphere(subdivisions=2)
+    v = np.vstack([s.vertices, s.vertices[:1]])  # a copy of vertex 0 ...
+    f = s.faces.copy()
+    first = np.nonzero((f == 0).any(axis=1))[0][0]
+    f[first][f[first] == 0] = len(v) - 1  # ... used by one of its faces: two open edges
+    assert not is_watertight(f)
+    wv, wf = recon.weld(v, f)
+    assert is_watertight(wf) and len(wv) == len(s.vertices) and len(wf) == len(s.faces)
+
+
+def test_trim_far_removes_caps_over_holes():
+    s = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
+    p, _ = recon.sample_cloud(s.vertices, s.faces, 20000, seed=0)
+    p = p[p[:, 2] < 0.7]  # an open scan: nothing above z = 0.7
+    v, f, removed = recon.trim_far(s.vertices, s.faces, p, factor=3.0)
+    cap = 2 * np.pi * (1 - 0.7) / (4 * np.pi)  # area share of the spherical cap
+    assert 0.3 * cap < removed <= cap + 0.01  # the cap but a fringe along the rim (within 3 point scales)
+    assert v[f].mean(axis=1)[:, 2].max() < 0.9 and not is_watertight(f)
+    assert recon.trim_far(s.vertices, s.faces, p, factor=0)[2] == 0.0
 
 
 def test_drop_small_components_keeps_the_main_surface():
