@@ -169,7 +169,7 @@ def test_killed_writer_leaves_old_or_new_file_whole(ctx, tmp_path, kind):
 def test_control_naive_writer_tears_files(ctx, tmp_path):
     """The same kills on a writer that writes into the target: torn files appear (the check can see them)."""
     out = kill_loop(ctx, "naive", tmp_path / "target.ply")
-    assert len(out["torn"]) >= KILLS // 2, out
+    assert len(out["torn"]) >= 1, out  # how many kills land mid-write depends on the machine's speed
 
 
 def test_exception_inside_write_keeps_old_file(tmp_path):
