@@ -49,6 +49,7 @@ def parse_args(argv=None):
     p.add_argument("--device", default="cpu", help="training device (default cpu)")
     p.add_argument("--trim-far", type=float, default=0.0,
                    help="trim inrview's surface farther than this many point spacings from the data (0: watertight)")
+    p.add_argument("--model-kw", default=None, help="JSON object of network fields to change (experiments)")
     p.add_argument("--loss", default=None, help="JSON object of PointCloudLoss fields to change (experiments)")
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic clouds and the fits")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="JSON-lines file of results")
@@ -120,6 +121,7 @@ def fit_config(a, points):
     kw = {}
     if a.seconds is not None:
         kw["seconds"] = a.seconds
+    kw.update(json.loads(a.model_kw) if a.model_kw else {})
     cfg = recon.config_for(points, a.model or recon.DEFAULT_MODEL, resolution=a.resolution, device=a.device,
                            seed=a.seed, threads=a.threads, **kw)
     if a.loss:

@@ -52,10 +52,6 @@ class PointCloudLoss:
     """Weight of exp(-alpha |f|) at uniform samples (SIREN's term; the band term does its job)."""
     alpha: float = 100.0
     """Sharpness of the off-surface term."""
-    surface_tube: float = 0.0
-    """|f| at the input points is free within tube = surface_tube x the cloud's noise level (the median
-    spread of neighbours along the normal; 0 on clean data), so the regularisers pick the smoothest
-    surface through the tube instead of one through every noisy point (0 disables)."""
     band: float = 3000.0
     """Weight of the distance-band term on volume samples."""
     band_slack: float = 1.0
@@ -213,23 +209,6 @@ def finest_cell(model_cfg) -> float | None:
     return 2.0 / float(model_cfg.grid_max_resolution)
 
 
-def noise_level(points: np.ndarray, normals: np.ndarray, k: int = 10, tree=None, sample: int = 20_000,
-                seed: int = 0) -> float:
-    """Median over points of the standard deviation of their k neighbours' offsets along the point's
-    normal: about the noise's standard deviation for noisy scans, a small curvature term for clean ones."""
-    from scipy.spatial import cKDTree
-
-    pts = np.asarray(points, dtype=np.float64)
-    nrm = np.asarray(normals, dtype=np.float64)
-    k = int(min(k, len(pts) - 1))
-    if k < 2:
-        return 0.0
-    idx = np.random.default_rng(seed).choice(len(pts), min(sample, len(pts)), replace=False)
-    _, nb = (tree or cKDTree(pts)).query(pts[idx], k=k + 1, workers=-1)
-    off = np.einsum("ikc,ic->ik", pts[nb] - pts[idx, None, :], nrm[idx])
-    return float(np.median(off.std(axis=1)))
-
-
 class PointCloudTask(Task):
     """Point-cloud losses on a cloud in normalised coordinates (see the module docstring).
 
@@ -238,9 +217,8 @@ class PointCloudTask(Task):
 
     def __init__(self, points: np.ndarray, normals: np.ndarray | None, scales: np.ndarray, pool: VolumePool,
                  loss: PointCloudLoss = PointCloudLoss(), batch_size: int = 8192, gradient: str = "analytic",
-                 fd_step: float = 0.005, sphere_warmup: int = 0, tube: float = 0.0):
+                 fd_step: float = 0.005, sphere_warmup: int = 0):
         self.cfg = loss
-        self.tube = float(tube)
         self.batch_size = int(batch_size)
         self.points = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
         self.use_normals = normals is not None and loss.use_normals and loss.normal > 0
@@ -290,8 +268,7 @@ class PointCloudTask(Task):
         f_g, g = self._values_and_gradients(model, torch.cat([self.points[i_surf], xv[:b_grad]]))
         f_v = model(xv[b_grad:]).reshape(-1)
         f_vol = torch.cat([f_g[b_surf:], f_v])
-        fs = f_g[:b_surf].abs()
-        out = {"surface": (fs - self.tube).clamp(min=0).mean() if self.tube > 0 else fs.mean(), "eikonal": L.eikonal(g)}
+        out = {"surface": f_g[:b_surf].abs().mean(), "eikonal": L.eikonal(g)}
         total = c.surface * out["surface"] + c.eikonal * out["eikonal"]
         if self.use_normals:
             n = self.normals[i_surf]
@@ -344,7 +321,4 @@ def make_pointcloud_task(geometry_unit: Geometry, cfg: FitConfig, loss: PointClo
     warmup = 0 if geometric else loss.sphere_warmup
     if cfg.train.seconds is None:  # a short step budget keeps most of its steps for the data
         warmup = min(warmup, cfg.train.steps // 4)
-    tube = 0.0
-    if loss.surface_tube > 0 and normals is not None:
-        tube = loss.surface_tube * noise_level(pts, normals, loss.scale_k, tree, seed=cfg.train.seed)
-    return PointCloudTask(pts, normals, scales, pool, loss, cfg.train.batch_size, mode, step, warmup, tube)
+    return PointCloudTask(pts, normals, scales, pool, loss, cfg.train.batch_size, mode, step, warmup)
