@@ -115,15 +115,15 @@ def case_key(c: dict, tag: str) -> str:
     return f"{tag}|scan|{c['shape']}|{c['normals']}"
 
 
-def fit_config(a, points):
+def fit_config(a, points, normals: bool = True):
     from inrview import recon
 
     kw = {}
     if a.seconds is not None:
         kw["seconds"] = a.seconds
     kw.update(json.loads(a.model_kw) if a.model_kw else {})
-    cfg = recon.config_for(points, a.model or recon.DEFAULT_MODEL, resolution=a.resolution, device=a.device,
-                           seed=a.seed, threads=a.threads, **kw)
+    cfg = recon.config_for(points, a.model or recon.DEFAULT_MODEL, normals=normals, resolution=a.resolution,
+                           device=a.device, seed=a.seed, threads=a.threads, **kw)
     if a.loss:
         cfg = recon.with_loss(cfg, **json.loads(a.loss))
     return cfg
@@ -157,19 +157,24 @@ def run_scan(c: dict, a) -> dict:
     from inrview import recon
 
     scan = inrview.load(a.data / "pointclouds" / f"{c['shape']}.ply", max_points=recon.MAX_POINTS, seed=a.seed)
-    cfg = fit_config(a, scan.vertices)
+    cfg = fit_config(a, scan.vertices, normals=c["normals"] != "none")
     t0 = time.perf_counter()
     prepared = recon.prepare_cloud(scan, c["normals"])
     t_norm = time.perf_counter() - t0
     res = recon.reconstruct(scan, cfg, prepared=prepared)
-    base, _ = recon.poisson_for(scan, c["normals"], prepared=prepared if prepared[0].normals is not None else None)
+    # Poisson gets the normals inrview used, or estimated ones when inrview trained without
+    pcloud = prepared[0] if prepared[0].normals is not None else recon.prepare_cloud(scan, "estimate")[0]
+    base = recon.poisson_reconstruct(pcloud.vertices, pcloud.normals)
+    full = recon.poisson_reconstruct(pcloud.vertices, pcloud.normals, trim_quantile=0.0)
     d_i = recon.data_fit(scan.vertices, res.mesh.vertices, res.mesh.faces)
     d_p = recon.data_fit(scan.vertices, base.vertices, base.faces)
+    d_f = recon.data_fit(scan.vertices, full.vertices, full.faces)
     rep = prepared[1]
     return {**c, "points": len(scan.vertices), "flipped": rep.flipped, "agreement": rep.agreement,
             "inrview": {**d_i.to_dict(), "seconds": res.seconds + t_norm, "steps": res.last.step,
                         "timings": res.timings, "dropped": res.dropped_pieces},
             "poisson": {**d_p.to_dict(), "seconds": base.seconds, "depth": base.depth},
+            "poisson_untrimmed": d_f.to_dict(),
             "model": cfg.model.kind, "budget": cfg.train.seconds}
 
 
@@ -177,9 +182,9 @@ def print_table(rows: list[dict], tag: str | None = None) -> None:
     syn = [r for r in rows if r["kind"] == "synthetic" and (tag is None or r.get("tag", "") == tag)]
     scans = [r for r in rows if r["kind"] == "scan" and (tag is None or r.get("tag", "") == tag)]
     if syn:
-        print("| shape | points | noise | Chamfer inrview | Chamfer Poisson | ratio | F inrview | F Poisson | "
+        print("| shape | points | noise | model | Chamfer inrview | Chamfer Poisson | ratio | F inrview | F Poisson | "
               "s inrview | s Poisson | time ratio |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         wins = req = req_wins = 0
         for r in sorted(syn, key=lambda r: (r["shape"], -r["n"], r["noise"])):
             i, p = r["inrview"], r["poisson"]
@@ -188,22 +193,24 @@ def print_table(rows: list[dict], tag: str | None = None) -> None:
             if r["noise"] > 0 or r["n"] <= 2000:
                 req += 1
                 req_wins += win
-            print(f"| {r['shape']} | {r['n']} | {100 * r['noise']:g}% | {i['chamfer'] * 1e3:.3f} | "
+            print(f"| {r['shape']} | {r['n']} | {100 * r['noise']:g}% | {r.get('model', '?')} | {i['chamfer'] * 1e3:.3f} | "
                   f"{p['chamfer'] * 1e3:.3f} | {i['chamfer'] / p['chamfer']:.2f} | {i['f_score']:.3f} | "
                   f"{p['f_score']:.3f} | {i['seconds']:.1f} | {p['seconds']:.1f} | {i['seconds'] / p['seconds']:.1f} |")
         longest = max(r["inrview"]["seconds"] for r in syn)
         print(f"\nChamfer-L1 x 1e-3 (longest side = 2). inrview <= Poisson in {wins}/{len(syn)} cases; "
               f"in {req_wins}/{req} of the noisy or 2k-point cases; longest inrview fit {longest:.1f} s.\n")
     if scans:
-        print("| scan | normals | points | flipped | data->surface mean inrview | Poisson | far area inrview | "
-              "Poisson | watertight inrview | Poisson | s inrview | s Poisson |")
-        print("|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|---:|")
+        print("| scan | normals | model | points | flipped | data->surface inrview | Poisson | Poisson untrimmed | "
+              "far area inrview | Poisson | Poisson untrimmed | watertight inrview | Poisson | s inrview | s Poisson |")
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|")
         for r in sorted(scans, key=lambda r: (r["shape"], r["normals"])):
-            i, p = r["inrview"], r["poisson"]
-            print(f"| {r['shape']} | {r['normals']} | {r['points']} | {r['flipped']} | {i['mean_rel']:.2e} | "
-                  f"{p['mean_rel']:.2e} | {100 * i['far_area_fraction']:.2f}% | {100 * p['far_area_fraction']:.2f}% | "
-                  f"{'yes' if i['watertight'] else 'no'} | {'yes' if p['watertight'] else 'no'} | "
-                  f"{i['seconds']:.1f} | {p['seconds']:.1f} |")
+            i, p, f = r["inrview"], r["poisson"], r.get("poisson_untrimmed") or {}
+            fm = f"{f['mean_rel']:.2e}" if f else "-"
+            ff = f"{100 * f['far_area_fraction']:.2f}%" if f else "-"
+            print(f"| {r['shape']} | {r['normals']} | {r.get('model', '?')} | {r['points']} | {r['flipped']} | "
+                  f"{i['mean_rel']:.2e} | {p['mean_rel']:.2e} | {fm} | {100 * i['far_area_fraction']:.2f}% | "
+                  f"{100 * p['far_area_fraction']:.2f}% | {ff} | {'yes' if i['watertight'] else 'no'} | "
+                  f"{'yes' if p['watertight'] else 'no'} | {i['seconds']:.1f} | {p['seconds']:.1f} |")
         print("\ndata->surface: mean distance from the scan's points to the surface, as a fraction of the "
               "bounding-box diagonal; far area: share of the surface farther than 2% of the diagonal from "
               "every point.\n")
