@@ -37,12 +37,14 @@ def build(w) -> None:
                                 "Extract the surface and write it in the input's units (PLY/OBJ/STL/GLB)")
     w.act_screenshot = _action(w, "Export screens&hot…", w.export_screenshot_dialog, "Ctrl+Shift+S",
                                "Save the view as a PNG at any size", SP.SP_DesktopIcon)
+    w.act_export_poisson = _action(w, "Export &Poisson mesh…", w.export_poisson_dialog,
+                                   tip="Write the screened Poisson surface of the comparison (PLY/OBJ/STL/GLB)")
     w.act_quit = _action(w, "&Quit", w.close, QtGui.QKeySequence.StandardKey.Quit)
     fm = mb.addMenu("&File")
     fm.addAction(w.act_open)
     w.recent_menu = fm.addMenu("Open &recent")
     fm.addSeparator()
-    for a in (w.act_save_ckpt, w.act_export_mesh, w.act_screenshot):
+    for a in (w.act_save_ckpt, w.act_export_mesh, w.act_export_poisson, w.act_screenshot):
         fm.addAction(a)
     fm.addSeparator()
     fm.addAction(w.act_quit)
@@ -59,6 +61,8 @@ def build(w) -> None:
         tm.addAction(a)
     for a in (w.act_start, w.act_continue, w.act_pause, w.act_stop):
         w.model_panel.add_action_button(a)
+
+    _compare_menu(w, mb)
 
     vm = mb.addMenu("&View")
     w.act_reset = _action(w, "&Reset view", w.viewport.reset_view, "R", "Fit the shape in the view")
@@ -100,6 +104,30 @@ def build(w) -> None:
     tb.addSeparator()
     tb.addAction(w.act_reset)
     tb.addAction(w.act_screenshot)
+
+
+def _compare_menu(w, mb) -> None:
+    """Point clouds: Compare with Poisson, the reference mesh and the view modes (also in the Compare dock)."""
+    from .cloud import VIEW_MODES
+
+    w.act_compare = _action(w, "Compare with &Poisson", w.compare_poisson, "Ctrl+B",
+                            "Run screened Poisson (Open3D) on the same points and measure both surfaces")
+    w.act_reference = _action(w, "Set &reference mesh…", w.set_reference_dialog,
+                              tip="A mesh to measure both surfaces against (two-sided Chamfer-L1, F-score)")
+    cm = mb.addMenu("&Compare")
+    cm.addAction(w.act_compare)
+    cm.addAction(w.act_reference)
+    cm.addSeparator()
+    group = QtGui.QActionGroup(w)
+    w.view_mode_actions = {}
+    for key, label in VIEW_MODES.items():
+        a = _action(w, f"Show {label}", lambda _=False, k=key: w.set_view_mode(k), checkable=True)
+        a.setChecked(key == "inrview")
+        group.addAction(a)
+        cm.addAction(a)
+        w.view_mode_actions[key] = a
+    for a in (w.act_compare, w.act_reference, w.act_export_poisson):
+        w.compare_panel.add_action_button(a)
 
 
 def _set_up(w, axis: int) -> None:
@@ -156,6 +184,14 @@ def update_enabled(w) -> None:
     w.act_export_mesh.setEnabled(has_field and not busy)
     w.act_save_ckpt.setEnabled(has_field and not busy)
     w.model_panel.set_editable(not training and not busy)  # settings apply at the next start
+    cloud = getattr(w, "cloud", None) is not None
+    has_poisson = w.viewport.compare.has_poisson
+    w.act_compare.setEnabled(cloud and has_field and not busy and not w.comparing and w.surface_shown())
+    w.act_reference.setEnabled(cloud and not busy)
+    w.act_export_poisson.setEnabled(has_poisson and not busy)
+    for a in w.view_mode_actions.values():
+        a.setEnabled(has_poisson)
+    w.data_panel.normals.setEnabled(cloud and not busy)
 
 
 def _show_help(w) -> None:

@@ -55,7 +55,7 @@ class OpeningMixin:
             self.log("info", "stopping training to open another file")
         self._set_busy(f"Opening {Path(path).name}…")
         self.worker.preview_resolution = self.model_panel.preview_resolution()
-        self.worker.open_file(path, self.model_panel.config())
+        self.worker.open_file(path, self.model_panel.config(), self.data_panel.normals_mode())
         return True
 
     def dragEnterEvent(self, ev: QtGui.QDragEnterEvent) -> None:  # noqa: N802
@@ -81,6 +81,7 @@ class OpeningMixin:
         self.current = o
         self._opened_at = time.perf_counter()
         vp = self.viewport
+        self._show_cloud(o.cloud)  # normals, glyphs and the network picked for a point cloud; no comparison
         for name in ("surface", "slice_x", "slice_y", "slice_z", "contour_x", "contour_y", "contour_z"):
             vp.hide(name)
         style = self.data_panel.input_style()

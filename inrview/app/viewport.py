@@ -1,8 +1,10 @@
 """The 3D view: an embedded pyvistaqt interactor with one actor per named layer, updated in place.
 
 Layers: 'input' (points or translucent mesh), 'surface' (the network's zero level set), 'slice_x|y|z' (field
-values on a plane, diverging colour map centred at zero), 'contour_x|y|z' (the zero contour on each plane) and
-'domain' (the training cube's outline). A layer's actor is created once; later updates swap the data inside
+values on a plane, diverging colour map centred at zero), 'contour_x|y|z' (the zero contour on each plane),
+'domain' (the training cube's outline) and 'normals' (a point cloud's normals as line glyphs). The screened
+Poisson surface of a comparison lives in `compare` (compare_view.py): beside, instead of or hidden behind the
+network's surface. A layer's actor is created once; later updates swap the data inside
 its dataset (shallow copy of arrays already prepared by the worker), so the GUI thread never rebuilds actors.
 
 Keyboard: VTK's default character keys (stereo on '3', wireframe on 'w', exit on 'e'/'q', ...) never reach
@@ -19,6 +21,7 @@ import pyvista as pv
 from PyQt6 import QtCore, QtGui, QtWidgets
 from pyvistaqt import QtInteractor
 
+from .compare_view import CompareView, union_bounds
 from .frames import SliceFrame, SurfaceFrame
 
 AXES = "xyz"
@@ -60,6 +63,7 @@ class Viewport(QtInteractor):
         self.setMinimumSize(200, 150)
         self.layers: dict[str, Layer] = {}
         self.user_hidden: set[str] = set()  # layers the user switched off (kept off across updates)
+        self.mode_hidden: set[str] = set()  # layers the comparison's view mode hides (e.g. 'surface' for Poisson)
         self.up_axis = 1
         self.render_seconds: deque = deque(maxlen=200)
         self.set_background(BACKGROUND[0], top=BACKGROUND[1])
@@ -74,6 +78,7 @@ class Viewport(QtInteractor):
         self._render_timer.timeout.connect(self._render_now)
         if self.iren is not None:
             self.iren.clear_key_event_callbacks()  # pyvista's 'q' quits, 'b'/'v'/'C' pick ...
+        self.compare = CompareView(self)
 
     # -- keyboard: nothing goes to VTK ----------------------------------------------------------------
     def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
@@ -124,8 +129,12 @@ class Viewport(QtInteractor):
             self.layers[name] = layer
         else:
             layer.data.shallow_copy(data)
-        layer.actor.visibility = name not in self.user_hidden
+        layer.actor.visibility = self.wanted(name)
         return layer
+
+    def wanted(self, name: str) -> bool:
+        """Whether a layer should be drawn: neither the user nor the view mode hides it."""
+        return name not in self.user_hidden and name not in self.mode_hidden
 
     def hide(self, name: str) -> None:
         if name in self.layers:
@@ -135,7 +144,7 @@ class Viewport(QtInteractor):
     def unhide(self, name: str) -> None:
         """Show a layer again (unless the user switched it off)."""
         layer = self.layers.get(name)
-        if layer is not None and name not in self.user_hidden and layer.data.n_points:
+        if layer is not None and self.wanted(name) and layer.data.n_points:
             layer.actor.visibility = True
             self.request_render()
 
@@ -143,7 +152,7 @@ class Viewport(QtInteractor):
         """The user's choice for a layer; it holds across later updates of that layer."""
         (self.user_hidden.discard if visible else self.user_hidden.add)(name)
         if name in self.layers:
-            self.layers[name].actor.visibility = bool(visible)
+            self.layers[name].actor.visibility = self.wanted(name)
             self.request_render()
 
     def remove(self, name: str) -> None:
@@ -170,6 +179,16 @@ class Viewport(QtInteractor):
         layer = self._set("surface", poly, color=SURFACE_COLOR, smooth_shading=False, specular=0.25,
                           specular_power=20, diffuse=0.85, ambient=0.12)
         layer.actor.prop.interpolation = "phong"
+        self.request_render()
+
+    def set_glyphs(self, name: str, g) -> None:
+        """Line glyphs (cloud.GlyphFrame: segments coloured from base to tip); None removes the layer."""
+        if g is None or g.count == 0:
+            self.remove(name)
+            return
+        poly = pv.PolyData(g.points, lines=g.lines)
+        poly.point_data["rgb"] = g.colors
+        self._set(name, poly, scalars="rgb", rgb=True, line_width=1.5, lighting=False, show_scalar_bar=False)
         self.request_render()
 
     def set_input(self, points: np.ndarray, cells: np.ndarray | None, style: str, opacity: float = 0.25) -> None:
@@ -236,9 +255,10 @@ class Viewport(QtInteractor):
 
     def _scene_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         names = [n for n in ("surface", "input") if self.visible(n)] or [n for n in ("domain",) if n in self.layers]
-        if not names:
+        bounds = [self.layers[n].data.bounds for n in names] + self.compare.bounds()
+        if not bounds:
             return np.full(3, -1.0), np.full(3, 1.0)
-        b = np.array([self.layers[n].data.bounds for n in names]).reshape(len(names), 3, 2)
+        b = np.array(bounds).reshape(len(bounds), 3, 2)
         return b[:, :, 0].min(axis=0), b[:, :, 1].max(axis=0)
 
     def view_preset(self, name: str) -> None:
@@ -269,6 +289,11 @@ class Viewport(QtInteractor):
         return {"position": tuple(c.position), "focal_point": tuple(c.focal_point), "up": tuple(c.up),
                 "view_angle": c.view_angle, "parallel": bool(c.parallel_projection), "scale": c.parallel_scale}
 
+    def close(self) -> None:
+        if not getattr(self, "_closed", True):
+            self.compare.release()  # the second renderer leaves the render window before it closes
+        super().close()
+
     # -- pictures -------------------------------------------------------------------------------------
     def grab_pixels(self) -> np.ndarray:
         """What the widget shows now, as an (H, W, 3) uint8 array: grabFramebuffer renders (paintGL) into the
@@ -279,7 +304,9 @@ class Viewport(QtInteractor):
     def export_image(self, width: int, height: int, transparent: bool = False) -> np.ndarray:
         """Render the current scene and camera at width x height in an off-screen window, whatever the
         widget's size; returns (H, W, 3|4) uint8 (RGBA with a transparent background when asked)."""
-        off = pv.Plotter(off_screen=True, window_size=(int(width), int(height)))
+        side = self.compare.side_by_side
+        off = pv.Plotter(off_screen=True, window_size=(int(width), int(height)), shape=(1, 2) if side else (1, 1),
+                         border=False)
         try:
             if transparent:
                 off.set_background("white")
@@ -298,13 +325,19 @@ class Viewport(QtInteractor):
                 actor.prop.interpolation = layer.actor.prop.interpolation
                 if layer.actor.mapper.scalar_visibility:
                     actor.mapper.scalar_range = layer.actor.mapper.scalar_range
+            self.compare.export_into(off, height / max(1, self.height() * self.devicePixelRatioF()))
+            off.subplot(0, 0)
             st = self.camera_state()
             cam = off.camera
             cam.position, cam.focal_point, cam.up = st["position"], st["focal_point"], st["up"]
             cam.view_angle = st["view_angle"]
             cam.parallel_projection = st["parallel"]
             cam.parallel_scale = st["scale"]
-            off.renderer.ResetCameraClippingRange()
+            if side:
+                off.link_views()  # the right half looks through the same camera
+            b = union_bounds([r.ComputeVisiblePropBounds() for r in off.renderers])
+            if b is not None:
+                off.renderers[0].ResetCameraClippingRange(*b)
             return off.screenshot(None, transparent_background=transparent, return_img=True)
         finally:
             off.close()

@@ -12,12 +12,13 @@ from pathlib import Path
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from .comparing import CloudMixin
 from .exports import ExportsMixin
 from .frames import Frame
 from .memory import limit_arenas
 from .modes import ModesMixin
 from .opening import OpeningMixin
-from .panels import DataPanel, LogPanel, LossPanel, ModelPanel, SlicesPanel
+from .panels import ComparePanel, DataPanel, LogPanel, LossPanel, ModelPanel, SlicesPanel
 from .settings import Settings
 from .viewport import Viewport
 from .worker import Opened, SessionWorker
@@ -26,7 +27,7 @@ from . import actions as menus
 AUTOSAVE_SECONDS = 300
 
 
-class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
+class MainWindow(OpeningMixin, ExportsMixin, CloudMixin, ModesMixin, QtWidgets.QMainWindow):
     file_opened = QtCore.pyqtSignal(str)  # a file finished opening (path)
     open_failed = QtCore.pyqtSignal(str)  # the one-line message
     final_drawn = QtCore.pyqtSignal()  # the end-of-run surface is in the view
@@ -48,12 +49,14 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
         self.slices_panel = SlicesPanel()
         self.loss_panel = LossPanel()
         self.log_panel = LogPanel()
+        self.compare_panel = ComparePanel()
         self.docks = {}
         L, R, B = (QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
                    QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
         for name, title, panel, area in (("data", "Data", self.data_panel, L), ("slices", "Slices", self.slices_panel, L),
                                          ("model", "Model && training", self.model_panel, R),
-                                         ("loss", "Loss", self.loss_panel, B), ("log", "Log", self.log_panel, B)):
+                                         ("loss", "Loss", self.loss_panel, B), ("log", "Log", self.log_panel, B),
+                                         ("compare", "Compare", self.compare_panel, B)):
             dock = QtWidgets.QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
             if name == "model":  # a tall form: scroll rather than force the window's height
@@ -70,6 +73,7 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
             self.docks[name] = dock
         self.splitDockWidget(self.docks["data"], self.docks["slices"], QtCore.Qt.Orientation.Vertical)
         self.tabifyDockWidget(self.docks["loss"], self.docks["log"])
+        self.tabifyDockWidget(self.docks["log"], self.docks["compare"])
         self.docks["loss"].raise_()
         self.resizeDocks([self.docks["data"], self.docks["model"]], [270, 270], QtCore.Qt.Orientation.Horizontal)
         self.resizeDocks([self.docks["loss"]], [190], QtCore.Qt.Orientation.Vertical)
@@ -92,6 +96,7 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
         self._closed = False
         self._opened_at = 0.0
         self.quiet_errors = False  # scripted runs report errors on stderr instead of dialogs
+        self._init_cloud_ui()
 
         menus.build(self)
         self._build_status()
@@ -149,7 +154,7 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
         return answer == QtWidgets.QMessageBox.StandardButton.Yes
 
     def _on_failed(self, tag: str, message: str) -> None:
-        if self._closed:
+        if self._closed or self._cloud_failed(tag, message):
             return
         titles = {"open": "Cannot open file", "train": "Training failed", "export": "Export failed",
                   "checkpoint": "Cannot save checkpoint", "autosave": "Autosave failed", "start": "Cannot train"}
@@ -161,6 +166,8 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
             self.training_failed.emit(message)
 
     def _on_done(self, tag: str, result) -> None:
+        if self._closed or self._cloud_done(tag, result):
+            return
         if tag == "export":
             self.log("info", f"exported {result['path']}: {result['faces']} faces at resolution "
                              f"{result['resolution']} ({result['seconds']:.1f} s)")
@@ -238,10 +245,13 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
             self._show_progress(f.snapshot)
         vp = self.viewport
         if f.surface is not None:
-            if not self.surface_updates or self.surface_updates[-1] < self._opened_at:
+            first = not self.surface_shown()
+            if first:
                 self._first_surface()
             vp.set_surface(f.surface)
             self.surface_updates.append(t0)
+            if first:
+                menus.update_enabled(self)  # what needs a surface (Compare with Poisson) can start now
         elif f.no_surface:
             vp.set_surface(None)
         enabled = self.slices_panel.enabled()
@@ -306,6 +316,10 @@ class MainWindow(OpeningMixin, ExportsMixin, ModesMixin, QtWidgets.QMainWindow):
         s.set("window/state", self.saveState())
         self.data_panel.save(s)
         self.model_panel.save(s)
+        if self.cloud is not None and self._mesh_config is not None:  # a cloud's picks are not the user's choice
+            import json
+
+            s.set("train/config", json.dumps(self._mesh_config.to_dict()))
         self.slices_panel.save(s)
         s.set("view/up", "Z" if self.viewport.up_axis == 2 else "Y")
         s.sync()

@@ -21,6 +21,7 @@ from PyQt6 import QtCore
 from ..config import FitConfig
 from ..errors import InrviewError
 from . import frames
+from .cloud_worker import CloudCommands
 from .command_thread import CommandThread, describe
 from .memory import release_free_memory as _release_free_memory
 
@@ -41,12 +42,14 @@ class Opened:
     steps_done: int
     config: object  # the FitConfig of the session / checkpoint
     device: str
+    cloud: object = None  # cloud.CloudState for a point cloud (its normals, glyphs, the network picked for it)
 
 
 
-class SessionWorker(CommandThread):
+class SessionWorker(CloudCommands, CommandThread):
     frame = QtCore.pyqtSignal(object)  # frames.Frame
     opened = QtCore.pyqtSignal(object)  # Opened
+    prepared = QtCore.pyqtSignal(object)  # cloud.CloudState: the open cloud's normals were prepared again
     log = QtCore.pyqtSignal(str, str)  # (level, text)
 
     def __init__(self, parent=None):
@@ -69,14 +72,17 @@ class SessionWorker(CommandThread):
         self.min_preview_interval = 0.25
         self.preview_cost_ratio = 1.0  # wait as long as the last preview took: previews use at most half the time
         self._last_faces: tuple[int, int] | None = None  # (resolution, faces) of the last live surface
+        self._last_mesh: tuple | None = None  # (vertices, faces) of the latest extracted surface (world units)
+        self._init_cloud()
         self.report_every = 1
         self.frame_interval = 0.1  # at most ~10 loss messages a second
         self.preview_seconds: list[float] = []
 
     # == GUI-thread API (thread-safe) =================================================================
-    def open_file(self, path: str, cfg) -> None:
+    def open_file(self, path: str, cfg, normals: str = "auto") -> None:
+        """Open a file; a point cloud's normals are prepared by `normals` (cloud.NORMAL_CHOICES)."""
         self.stop()
-        self.post("open", self._open, str(path), cfg)
+        self.post("open", self._open, str(path), cfg, normals)
 
     def start_training(self, cfg, fresh: bool, budget) -> None:
         self._starts_pending += 1
@@ -144,10 +150,11 @@ class SessionWorker(CommandThread):
         """Stop a run and drain it to its last snapshot (before the session is replaced)."""
         self._drain(final_preview=False)
 
-    def _open(self, path: str, cfg):
+    def _open(self, path: str, cfg, normals: str = "auto"):
         from ..api import ShapeSession
         from ..io.geometry import report
         from ..io.loaders import load
+        from ..recon import MAX_POINTS
 
         self._finish_training()
         self.state.emit("busy")
@@ -157,11 +164,19 @@ class SessionWorker(CommandThread):
         if path.lower().endswith(".safetensors"):
             opened = self._open_checkpoint(path, cfg)
         else:
-            geom = load(path, max_points=2_000_000, seed=cfg.train.seed)
+            # clouds larger than the recon's limit are subsampled while read, with a notice (meshes never are)
+            geom = load(path, max_points=MAX_POINTS, seed=cfg.train.seed)
             self.log.emit("info", f"loaded in {time.perf_counter() - t0:.2f} s; preparing training samples")
-            session = ShapeSession(geom, cfg)
+            if geom.is_mesh:
+                session = ShapeSession(geom, cfg)
+                self._forget_cloud()
+                lines, state = report(geom).lines(), None
+            else:
+                session, state = self._open_cloud(geom, cfg, normals)
+                lines = state.report_lines
             self.session, self.field, self.header = session, session.field, None
-            opened = self._opened(path, "shape", report(geom).lines(), geom, session)
+            self._last_mesh = None
+            opened = self._opened(path, "shape", lines, geom, session, state)
         _release_free_memory()  # the previous shape's samples and network are gone
         self.state.emit("idle")
         self.opened.emit(opened)
@@ -187,6 +202,8 @@ class SessionWorker(CommandThread):
                  f"(width {header['config']['model']['width']}, depth {header['config']['model']['depth']})",
                  f"target:      {header.get('target')}", f"steps:       {header.get('trainer', {}).get('step', 0)}",
                  f"input:       {src or '(not recorded)'}"]
+        self._forget_cloud()
+        self._last_mesh = None
         if session is not None:
             self.session, self.field, self.header = session, session.field, header
             lines += report(session.geometry).lines()[1:]
@@ -198,7 +215,7 @@ class SessionWorker(CommandThread):
                       (n.to_world(np.full(3, -1.0)), n.to_world(np.full(3, 1.0))), False,
                       int(header.get("trainer", {}).get("step", 0)), cfg_ckpt, str(field.device))
 
-    def _opened(self, path, kind, lines, geom, session) -> Opened:
+    def _opened(self, path, kind, lines, geom, session, cloud=None) -> Opened:
         n = session.normalization
         pts = frames.display_points(geom.vertices)
         cells = None
@@ -207,9 +224,10 @@ class SessionWorker(CommandThread):
                 cells = frames.vtk_cells(geom.faces)
             else:
                 self.log.emit("info", f"the input has {len(geom.faces)} faces: drawn as points to keep the view fast")
-        return Opened(path, kind, lines, list(geom.notices), pts, cells,
+        notices = list(cloud.notices) if cloud is not None else list(geom.notices)
+        return Opened(path, kind, lines, notices, pts, cells,
                       (n.to_world(np.full(3, -1.0)), n.to_world(np.full(3, 1.0))), True,
-                      session.trainer.state.step, session.cfg, str(session.trainer.device))
+                      session.trainer.state.step, session.cfg, str(session.trainer.device), cloud)
 
     # -- training -------------------------------------------------------------------------------------
     def _start(self, cfg, fresh: bool, budget):
@@ -221,11 +239,16 @@ class SessionWorker(CommandThread):
         if s is None:
             raise InrviewError("nothing to train: open a mesh or point cloud first"
                                + (" (this checkpoint's input file is missing)" if self.field is not None else ""))
+        if not s.geometry.is_mesh:
+            from .cloud import cloud_config
+
+            cfg = cloud_config(cfg)  # the point-cloud losses, IGR's initialisation for ReLU/Fourier networks
         if fresh and (s.trainer.state.step > 0 or s.cfg != cfg):
             self.state.emit("busy")
             self.log.emit("info", "building a new network" + (" and samples" if s.cfg.sampling != cfg.sampling else ""))
             s = ShapeSession(s.geometry, cfg, s.normalization)
             self.session, self.field, self.header = s, s.field, None
+            self._last_mesh = None
         elif not fresh and s.trainer._finished():
             # continuing a finished run: extend its budget by the budget asked for now
             steps, seconds = budget
@@ -278,6 +301,7 @@ class SessionWorker(CommandThread):
                 m = extract_mesh(self.field, resolution)
                 out["surface"] = frames.surface_frame(m.vertices, m.faces)
                 self._last_faces = (resolution, len(m.faces))
+                self._last_mesh = (m.vertices, m.faces)
             except InrviewError:
                 out["surface"] = None
         slices = {a: frames.slice_frame(slice_field(self.field, a, off, 128)) for a, off in dict(self.slices).items()}
@@ -319,6 +343,7 @@ class SessionWorker(CommandThread):
             self._end_run()
             if final_preview:
                 self._emit_preview(self.final_resolution(), final=True)
+                self._after_final()
 
     def _end_run(self) -> None:
         _release_free_memory()

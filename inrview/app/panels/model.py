@@ -89,6 +89,7 @@ class ModelPanel(QtWidgets.QWidget):
         g.addRow("Live preview", self.preview)
         outer.addWidget(tr)
         self.groups = (net, tr)
+        self.cloud_points: int | None = None  # a point cloud is open: its training points
         self.buttons = QtWidgets.QHBoxLayout()
         outer.addLayout(self.buttons)
         outer.addStretch(1)
@@ -107,10 +108,44 @@ class ModelPanel(QtWidgets.QWidget):
         for g in self.groups:
             g.setEnabled(editable)
 
-    def _kind_changed(self, *_):
-        """A family's usual settings (the core's model_config) replace the previous family's."""
+    def set_cloud(self, points: int | None) -> None:
+        """A point cloud with this many training points is open (None: a mesh or nothing). Clouds are fitted
+        to a signed distance with the point-cloud losses: the target and the mesh sample pool do not apply,
+        and a family's sizes are the cloud ones (`inrview.recon`)."""
+        self.cloud_points = points
+        cloud = points is not None
+        self.target.setEnabled(not cloud)
+        self.samples.setEnabled(not cloud)
+        self.target.setToolTip("Point clouds are fitted to a signed distance" if cloud else "")
+        self.samples.setToolTip("Point clouds draw their own volume samples around the points" if cloud
+                                else "Training samples drawn once per shape")
+        self._lr_text()
+
+    def _family_defaults(self, kind: str) -> ModelConfig:
+        if self.cloud_points is None:
+            return model_config(kind)
+        import numpy as np
+
+        from ...recon import config_for
+
+        # only the point count matters for a named family (SIREN's depth and omega_0)
+        return config_for(np.broadcast_to(np.zeros(3), (max(self.cloud_points, 1), 3)), kind).model
+
+    def _lr_text(self) -> None:
         kind = self.kind.currentData()
-        m = model_config(kind)
+        lr = default_lr(kind)
+        if self.cloud_points is not None:
+            from ..cloud import cloud_config
+
+            lr = cloud_config(FitConfig(model=model_config(kind), train=TrainConfig(lr=None))).train.lr \
+                or default_lr(kind, 3, None)
+        self.lr.setSpecialValueText(f"auto ({lr:g})")
+
+    def _kind_changed(self, *_):
+        """A family's usual settings (the core's model_config, or the cloud sizes of `inrview.recon` while a
+        point cloud is open) replace the previous family's."""
+        kind = self.kind.currentData()
+        m = self._family_defaults(kind)
         self.width_.setValue(m.width)
         self.depth.setValue(m.depth)
         self.omega0.setValue(m.omega0)
@@ -119,7 +154,7 @@ class ModelPanel(QtWidgets.QWidget):
         self.omega0.setEnabled(kind == "siren")
         self.levels.setEnabled(kind == "grid")
         self.grid_res.setEnabled(kind == "grid")
-        self.lr.setSpecialValueText(f"auto ({default_lr(kind):g})")
+        self._lr_text()
 
     # -- configuration --------------------------------------------------------------------------------
     def budget(self) -> tuple[int | None, float | None]:
