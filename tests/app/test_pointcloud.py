@@ -1,0 +1,296 @@
+"""Point clouds in the real window: normals (estimated and oriented, from the file, none), their glyphs,
+training, Compare with Poisson side by side with the measures of both surfaces, a reference mesh, the
+Poisson export, and bad input that leaves everything as it was.
+
+One window serves the tests of this module in order, on clouds sampled from the bundled Spot mesh.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+pytestmark = pytest.mark.gui
+
+N_POINTS = 5000
+
+
+def surface_pixels(px: np.ndarray) -> np.ndarray:
+    """Warm surface colours (gold or sage) over the blue-grey background (where blue exceeds red)."""
+    r, g, b = (px[..., i].astype(int) for i in range(3))
+    return (r > b + 25) & (g > b + 5) & (r > 60)
+
+
+@pytest.fixture(scope="module")
+def clouds(app_tmp, spot_path):
+    """Spot sampled at N_POINTS points: a PLY without normals, one with them, and the true normals."""
+    import inrview
+    from inrview.io.export import save_points
+    from inrview.recon import sample_cloud
+
+    spot = inrview.load(spot_path)
+    pts, nrm = sample_cloud(spot.vertices, spot.faces, N_POINTS, seed=3)
+    bare, with_n = app_tmp / "spot_cloud.ply", app_tmp / "spot_cloud_normals.ply"
+    save_points(bare, pts)
+    save_points(with_n, pts, nrm)
+    return {"bare": bare, "normals": with_n, "points": pts, "true_normals": nrm}
+
+
+@pytest.fixture(scope="module")
+def win(qapp, app_tmp, wait):
+    from inrview.app.settings import Settings
+    from inrview.app.window import MainWindow
+
+    w = MainWindow(Settings(app_tmp / "cloud.ini"), restore=False)
+    w.resize(900, 640)
+    w.model_panel.threads.setValue(1)
+    w.model_panel.preview.setCurrentIndex(w.model_panel.preview.findData(32))
+    w.confirm = lambda title, question: True  # a modal question would block the test run
+    w.quiet_errors = True  # errors are recorded in w.errors instead of a dialog
+    w.show()
+    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
+    yield w
+    w.close()
+    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+
+
+def open_and_wait(win, path, wait, timeout=60):
+    opened = []
+    win.file_opened.connect(opened.append)
+    try:
+        assert win.open_path(path)
+        wait(lambda: opened, timeout, f"{path} to open")
+    finally:
+        win.file_opened.disconnect(opened.append)
+
+
+def glyph_directions(win) -> np.ndarray:
+    pts = np.asarray(win.viewport.layers["normals"].data.points)
+    d = pts[1::2] - pts[0::2]
+    return d / np.linalg.norm(d, axis=1, keepdims=True)
+
+
+def test_cloud_without_normals_estimates_orients_and_reports_flips(win, clouds, wait):
+    win.data_panel.set_normals_mode("auto")
+    open_and_wait(win, clouds["bare"], wait)
+    st = win.cloud
+    assert st is not None and st.report.source == "estimated" and st.points == N_POINTS
+    report = win.data_panel.report.toPlainText()
+    m = re.search(r"training:\s+estimated for (\d+) points \(k=30\), (\d+) flipped by orientation", report)
+    assert m, report
+    assert int(m.group(1)) == N_POINTS and int(m.group(2)) == st.report.flipped
+    assert 0 <= st.report.flipped <= N_POINTS
+    assert f"{st.report.flipped} flipped by orientation" in win.log_panel.text.toPlainText()  # and in the log
+    # the glyphs: one segment per point (5000 <= the display limit), hidden until asked for
+    vp = win.viewport
+    layer = vp.layers["normals"]
+    assert layer.data.n_cells == N_POINTS and layer.data.n_points == 2 * N_POINTS
+    assert not layer.actor.visibility and win.data_panel.show_normals.isEnabled()
+    # the glyphs show the normals training uses: oriented outward like the mesh's own normals
+    d = glyph_directions(win)
+    agree = np.einsum("ij,ij->i", d, clouds["true_normals"])
+    assert np.mean(agree > 0) > 0.97, f"only {np.mean(agree > 0):.3f} of the estimated normals face outward"
+    assert np.median(np.abs(agree)) > 0.95
+    lengths = np.linalg.norm(np.diff(np.asarray(layer.data.points).reshape(-1, 2, 3), axis=1), axis=-1)
+    diag = np.linalg.norm(np.ptp(clouds["points"], axis=0))
+    assert 0.002 * diag <= lengths.mean() <= 0.03 * diag
+    before = vp.grab_pixels()
+    win.data_panel.show_normals.setChecked(True)
+    assert layer.actor.visibility
+    after = vp.grab_pixels()
+    assert (np.abs(after.astype(int) - before.astype(int)).sum(-1) > 24).mean() > 0.005, "no glyphs on screen"
+    # the network the recon picks for a sparse cloud with normals, and the dock in cloud mode
+    mp = win.model_panel
+    assert mp.kind.currentData() == win.worker.session.cfg.model.kind
+    assert not mp.target.isEnabled() and not mp.samples.isEnabled()
+    assert win.worker.session.task.use_normals
+
+
+def test_normals_none_trains_the_normal_free_igr_network(win, clouds, wait):
+    prepared = []
+    win.worker.prepared.connect(prepared.append)
+    win.model_panel.set_budget(steps=15)
+    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("none"))
+    wait(lambda: prepared, 60, "the normals to be prepared again")
+    st = win.cloud
+    assert st.mode == "none" and st.glyphs is None and st.report.source == "none"
+    assert "normals: none" in win.data_panel.report.toPlainText() or "none (" in win.data_panel.report.toPlainText()
+    assert "normals" not in win.viewport.layers
+    assert not win.data_panel.show_normals.isEnabled() and not win.data_panel.show_normals.isChecked()
+    s = win.worker.session
+    assert not s.task.use_normals and s.cfg.model.kind == "relu"
+    assert s.cfg.model.geometric_init and s.cfg.model.activation == "softplus" and s.cfg.train.lr == pytest.approx(3e-3)
+    assert win.model_panel.kind.currentData() == "relu"
+    # it trains: no normal term among the losses, and a surface (IGR starts from a sphere)
+    finals = []
+    win.final_drawn.connect(lambda: finals.append(1))
+    win.start_training(fresh=True)
+    wait(lambda: finals and win.state == "idle", 60, "the normal-free run")
+    assert win.worker.session is s, "the dock's settings should have matched the prepared session"
+    assert s.trainer.state.step == 15 and "normal" not in win.loss_panel.values and "eikonal" in win.loss_panel.values
+    assert win.viewport.visible("surface")
+    # a choice the cloud cannot honour: an error naming the file, and the previous state is kept
+    win.errors.clear()
+    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("file"))
+    wait(lambda: win.errors, 30, "the error")
+    assert "spot_cloud.ply" in win.errors[-1] and "normals" in win.errors[-1]
+    assert win.worker.session is s and win.cloud is st and win.data_panel.normals_mode() == "none"
+    # back to estimated normals (the default choice)
+    prepared.clear()
+    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("auto"))
+    wait(lambda: prepared, 60, "the normals to be prepared again")
+    win.worker.prepared.disconnect(prepared.append)
+    assert win.cloud.report.source == "estimated" and win.worker.session.task.use_normals
+    assert win.viewport.layers["normals"].data.n_cells == N_POINTS
+
+
+def test_train_compare_with_poisson_side_by_side(win, wait):
+    finals = []
+    win.errors.clear()
+    win.final_drawn.connect(lambda: finals.append(1))
+    win.model_panel.set_budget(seconds=5)
+    win.start_training(fresh=True)
+    trainer = lambda: win.worker.session.trainer  # noqa: E731
+    wait(lambda: win.state == "training" and win.surface_shown(), 60, "a live surface")
+    assert win.act_compare.isEnabled()
+    # compare while training: the worker runs Poisson between two steps, and training goes on afterwards
+    results = []
+    win.worker.done.connect(lambda tag, r: tag == "compare" and results.append(r))
+    win.act_compare.trigger()
+    assert not win.act_compare.isEnabled()  # one comparison at a time
+    wait(lambda: results, 60, "the comparison")
+    step = trainer().state.step
+    wait(lambda: finals, 60, "the end of the run")
+    assert trainer().state.step > step, "training did not go on after the comparison"
+    assert not win.errors, win.errors
+    r = win.comparison
+    p, n = r.scores["poisson"], r.scores["inrview"]
+    assert p.mean_rel < 0.01 and p.faces > 1000 and 0 <= p.far_area < 0.05 and p.seconds > 0
+    assert n is not None and n.faces > 0 and np.isfinite(n.mean_rel)  # an early surface, measured as it was
+    assert win.compare_seconds and win.compare_seconds[0] < 60
+    # the end of the run measured the final surface again
+    wait(lambda: win.comparison is not r, 30, "the final surface's measures")
+    n2 = win.comparison.scores["inrview"]
+    print(f"\ncompare took {win.compare_seconds[0]:.2f} s; Poisson {p}; inrview (final) {n2}")
+    assert n2.seconds > n.seconds and n2.faces > 1000 and n2.mean_rel < 0.02 and n2.watertight
+    table = win.compare_panel
+    for row in ("inrview", "poisson"):
+        for col in ("data→surface mean", "far area", "watertight", "faces", "time"):
+            assert table.value(row, col) not in ("", "–"), (row, col)
+    assert table.value("poisson", "data→surface mean") == f"{100 * p.mean_rel:.3f}%"
+    assert table.value("inrview", "Chamfer-L1") == "–"  # no reference yet
+    # side by side: the network's surface on the left, Poisson's on the right, one camera
+    vp = win.viewport
+    assert table.mode() == "side" and vp.compare.side_by_side and win.view_mode_actions["side"].isChecked()
+    assert vp.visible("surface") and vp.compare.actor.visibility
+    win.data_panel.show_normals.setChecked(False)
+    for toggle in win.slices_panel.toggles:  # the surfaces alone (a slice plane is salmon, warm too)
+        toggle.setChecked(False)
+    win.data_panel.show_domain.setChecked(False)
+    vp.reset_view()
+    px = vp.grab_pixels()
+    h, w = px.shape[:2]
+    left, right = surface_pixels(px[:, : w // 2]).mean(), surface_pixels(px[:, w // 2:]).mean()
+    assert left > 0.02 and right > 0.02, (left, right)
+    assert vp.compare._right.GetActiveCamera() is vp.renderer.GetActiveCamera()
+    # Poisson alone, inrview alone
+    win.set_view_mode("poisson")
+    assert not vp.layers["surface"].actor.visibility and vp.compare.actor.visibility
+    assert surface_pixels(vp.grab_pixels()).mean() > 0.03
+    win.set_view_mode("inrview")
+    assert vp.layers["surface"].actor.visibility and not vp.compare.actor.visibility
+    win.set_view_mode("side")
+    assert vp.compare.side_by_side
+
+
+def test_side_by_side_screenshot_export(win, app_tmp):
+    from PIL import Image
+
+    vp = win.viewport
+    w, h = 2 * vp.width(), 2 * vp.height()  # the view's framing at twice its size
+    out = app_tmp / "side.png"
+    assert win.export_screenshot(str(out), w, h) == (w, h)
+    img = np.asarray(Image.open(out).convert("RGB"))
+    left, right = surface_pixels(img[:, : w // 2]).mean(), surface_pixels(img[:, w // 2:]).mean()
+    assert left > 0.02 and right > 0.02, (left, right)
+
+
+def test_reference_mesh_bad_then_good(win, app_tmp, spot_path, wait):
+    before = win.comparison
+    steps = win.worker.session.trainer.state.step
+    bad = app_tmp / "broken_reference.ply"
+    bad.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n"
+                    b"property float y\nproperty float z\nelement face 10\n"
+                    b"property list uchar int vertex_indices\nend_header\n" + b"\0" * 100)
+    win.errors.clear()
+    win.set_reference(str(bad))
+    wait(lambda: win.errors, 30, "the error")
+    assert "broken_reference.ply" in win.errors[-1]
+    assert win.comparison is before and win.viewport.compare.has_poisson
+    assert win.worker.session.trainer.state.step == steps and win.compare_panel.value("poisson", "Chamfer-L1") == "–"
+    cloud = app_tmp / "spot_cloud.ply"  # a point cloud is not a reference mesh
+    win.errors.clear()
+    win.set_reference(str(cloud))
+    wait(lambda: win.errors, 30, "the error")
+    assert "spot_cloud.ply" in win.errors[-1] and "mesh" in win.errors[-1]
+    win.errors.clear()
+    win.set_reference(str(spot_path))
+    wait(lambda: win.comparison is not before and win.comparison.reference, 60, "the measures against the reference")
+    assert not win.errors
+    p, n = win.comparison.scores["poisson"], win.comparison.scores["inrview"]
+    assert p.chamfer < 0.01 and p.f_score > 0.9, (p.chamfer, p.f_score)
+    assert n.chamfer is not None and n.f_score is not None
+    assert win.compare_panel.value("poisson", "Chamfer-L1") == f"{p.chamfer:.3e}"
+
+
+def test_export_poisson_mesh(win, app_tmp, wait):
+    import inrview
+
+    out = app_tmp / "spot_poisson.ply"
+    done = []
+    win.worker.done.connect(lambda tag, r: tag == "export_poisson" and done.append(r))
+    win.worker.export_poisson(str(out))
+    wait(lambda: done, 30, "the export")
+    mesh = inrview.load(out)
+    assert len(mesh.faces) == win.comparison.scores["poisson"].faces == done[0]["faces"]
+    win.errors.clear()
+    win.worker.export_poisson(str(app_tmp / "no_such_folder" / "p.ply"))
+    wait(lambda: win.errors, 30, "the error")
+    assert "no_such_folder" in win.errors[-1]
+
+
+def test_cloud_with_normals_then_a_mesh(win, clouds, spot_path, wait):
+    win.set_view_mode("poisson")  # a new file ends the comparison and shows no stale surface
+    open_and_wait(win, clouds["normals"], wait)
+    assert not win.viewport.visible("surface") and not win.viewport.compare.has_poisson
+    assert win.compare_panel.mode() == "inrview" and win.view_mode_actions["inrview"].isChecked()
+    st = win.cloud
+    assert st.report.source == "file" and st.report.flipped == 0
+    assert "training:    file" in win.data_panel.report.toPlainText()
+    assert not win.viewport.compare.has_poisson and win.compare_panel.value("poisson", "faces") == "–"
+    d = glyph_directions(win)
+    np.testing.assert_allclose(d, clouds["true_normals"], atol=1e-5)
+    # a mesh: no normals choice, no glyphs, the model dock's mesh settings back
+    open_and_wait(win, spot_path, wait)
+    assert win.cloud is None and "normals" not in win.viewport.layers
+    assert not win.data_panel.normals.isEnabled() and not win.act_compare.isEnabled()
+    assert win.model_panel.target.isEnabled() and win.model_panel.cloud_points is None
+
+
+def test_large_cloud_is_subsampled_with_a_notice(win, app_tmp, spot_path, wait):
+    import inrview
+    from inrview.app.cloud import MAX_GLYPHS
+    from inrview.io.export import save_points
+    from inrview.recon import MAX_POINTS, sample_cloud
+
+    spot = inrview.load(spot_path)
+    pts, nrm = sample_cloud(spot.vertices, spot.faces, MAX_POINTS + 10_000, seed=5)
+    big = app_tmp / "big_cloud.ply"
+    save_points(big, pts, nrm)
+    open_and_wait(win, big, wait)
+    assert win.cloud.points == MAX_POINTS and len(win.worker.session.geometry.vertices) == MAX_POINTS
+    assert f"subsampled {MAX_POINTS + 10_000} points to {MAX_POINTS}" in win.log_panel.text.toPlainText()
+    assert "notice:" in win.data_panel.report.toPlainText()
+    assert win.viewport.layers["normals"].data.n_cells == MAX_GLYPHS  # a display subset of the normals
+    assert win.model_panel.kind.currentData() == "grid"  # dense: the recon picks the grid
