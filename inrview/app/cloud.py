@@ -144,11 +144,22 @@ def cloud_config(cfg: FitConfig):
     return CloudFitConfig(**base, loss=None)
 
 
-def report_lines(load_lines: list[str], summary: str) -> list[str]:
-    """The load report with the line that says what training does with the normals."""
+def report_lines(load_lines: list[str], report) -> list[str]:
+    """The load report with what training does with the normals (a NormalReport), in lines short enough for
+    the Data dock: where they come from, how many the orientation flipped (the whole summary is logged)."""
+    src = report.source
+    if src == "none":
+        extra = ["training:    no normals (IGR)"]
+    elif src == "file":
+        extra = ["training:    file's normals"]
+    else:
+        what = "estimated" if src == "estimated" else "file's, re-oriented"
+        extra = [f"training:    {what} (k={report.k})", f"flipped:     {report.flipped} of {report.points}"]
+        if report.agreement is not None:
+            extra.append(f"agreement:   {100 * report.agreement:.1f}% with file")
     out = list(load_lines)
     at = next((i for i, line in enumerate(out) if line.startswith("normals:")), len(out) - 1)
-    out.insert(at + 1, "training:    " + summary.removeprefix("normals: "))
+    out[at + 1:at + 1] = extra
     return out
 
 

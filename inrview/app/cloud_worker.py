@@ -59,7 +59,7 @@ class CloudCommands:
         summary = rep.summary()
         notices = [n for n in cloud.notices if n != summary]  # the loader's and the preparation's
         glyphs = C.normal_glyphs(cloud.vertices, cloud.normals)
-        lines = C.report_lines(report(geom).lines(), summary)
+        lines = C.report_lines(report(geom).lines(), rep)
         lines += [f"notice:      {n}" for n in notices if n not in geom.notices]  # e.g. re-oriented file normals
         return session, C.CloudState(mode, rep, summary, notices, glyphs, len(cloud.vertices), panel, lines)
 

@@ -77,9 +77,10 @@ def test_cloud_without_normals_estimates_orients_and_reports_flips(win, clouds, 
     st = win.cloud
     assert st is not None and st.report.source == "estimated" and st.points == N_POINTS
     report = win.data_panel.report.toPlainText()
-    m = re.search(r"training:\s+estimated for (\d+) points \(k=30\), (\d+) flipped by orientation", report)
+    assert "training:    estimated (k=30)" in report, report
+    m = re.search(r"flipped:\s+(\d+) of (\d+)\n", report)
     assert m, report
-    assert int(m.group(1)) == N_POINTS and int(m.group(2)) == st.report.flipped
+    assert int(m.group(1)) == st.report.flipped and int(m.group(2)) == N_POINTS
     assert 0 <= st.report.flipped <= N_POINTS
     assert f"{st.report.flipped} flipped by orientation" in win.log_panel.text.toPlainText()  # and in the log
     # the glyphs: one segment per point (5000 <= the display limit), hidden until asked for
@@ -115,7 +116,7 @@ def test_normals_none_trains_the_normal_free_igr_network(win, clouds, wait):
     wait(lambda: prepared, 60, "the normals to be prepared again")
     st = win.cloud
     assert st.mode == "none" and st.glyphs is None and st.report.source == "none"
-    assert "normals: none" in win.data_panel.report.toPlainText() or "none (" in win.data_panel.report.toPlainText()
+    assert "training:    no normals (IGR)" in win.data_panel.report.toPlainText()
     assert "normals" not in win.viewport.layers
     assert not win.data_panel.show_normals.isEnabled() and not win.data_panel.show_normals.isChecked()
     s = win.worker.session
@@ -267,10 +268,18 @@ def test_cloud_with_normals_then_a_mesh(win, clouds, spot_path, wait):
     assert win.compare_panel.mode() == "inrview" and win.view_mode_actions["inrview"].isChecked()
     st = win.cloud
     assert st.report.source == "file" and st.report.flipped == 0
-    assert "training:    file" in win.data_panel.report.toPlainText()
+    assert "training:    file's normals" in win.data_panel.report.toPlainText()
     assert not win.viewport.compare.has_poisson and win.compare_panel.value("poisson", "faces") == "–"
     d = glyph_directions(win)
     np.testing.assert_allclose(d, clouds["true_normals"], atol=1e-5)
+    # re-orienting normals that are already consistent flips (almost) none of them
+    prepared = []
+    win.worker.prepared.connect(prepared.append)
+    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("orient"))
+    wait(lambda: prepared, 60, "the re-oriented normals")
+    win.worker.prepared.disconnect(prepared.append)
+    assert win.cloud.report.source == "file, re-oriented" and win.cloud.report.flipped < 0.01 * N_POINTS
+    assert f"flipped:     {win.cloud.report.flipped} of {N_POINTS}" in win.data_panel.report.toPlainText()
     # a mesh: no normals choice, no glyphs, the model dock's mesh settings back
     open_and_wait(win, spot_path, wait)
     assert win.cloud is None and "normals" not in win.viewport.layers
