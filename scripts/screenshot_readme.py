@@ -5,7 +5,12 @@ Runs the real window (on a private Xvfb when there is no display) on the demo sh
 when training is --at of the way through it saves the window as it is at that moment (docks, live surface,
 slices, loss curve, status bar), and at the end it exports the view at --view-size.
 
+With --compare it instead samples a noisy point cloud without normals from the demo shape, opens it (the
+normals are estimated and oriented), trains for the budget, runs Compare with Poisson and saves the window
+in side-by-side mode as compare_poisson.png.
+
     .venv/bin/python scripts/screenshot_readme.py --out docs/images
+    .venv/bin/python scripts/screenshot_readme.py --compare --seconds 30 --out docs/images
 """
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ def main() -> int:
     ap.add_argument("--size", default="1440x900", help="window size")
     ap.add_argument("--view-size", default="1200x900", help="size of the exported view")
     ap.add_argument("--out", default=str(ROOT / "docs" / "images"))
+    ap.add_argument("--compare", action="store_true",
+                    help="a point cloud of the shape, trained, then Compare with Poisson side by side")
+    ap.add_argument("--points", type=int, default=20_000, help="--compare: points sampled from the shape")
+    ap.add_argument("--noise", type=float, default=0.0025, help="--compare: noise, fraction of the diagonal")
     args = ap.parse_args()
 
     from inrview.app.xvfb import virtual_display
@@ -50,6 +59,8 @@ def main() -> int:
     win.resize(*(int(v) for v in args.size.split("x")))
     win.model_panel.set_budget(seconds=args.seconds)
     win.show()
+    if args.compare:
+        return compare_shot(app, win, args, out)
     saved = {}
 
     def on_frame(f):
@@ -82,6 +93,50 @@ def main() -> int:
     QtCore.QTimer.singleShot(0, lambda: win.open_path(args.file))
     app.exec()
     return 0 if len(saved) == 2 else 1
+
+
+def compare_shot(app, win, args, out: Path) -> int:
+    """The window in side-by-side mode after Compare with Poisson on a noisy cloud without normals."""
+    import inrview
+    from PyQt6 import QtCore
+
+    from inrview.io.export import save_points
+    from inrview.recon import sample_cloud
+
+    shape = inrview.load(args.file)
+    pts, _ = sample_cloud(shape.vertices, shape.faces, args.points, noise=args.noise, seed=0)
+    cloud = Path(tempfile.mkdtemp(prefix="inrview-shots-")) / f"{Path(args.file).stem}_scan.ply"
+    save_points(cloud, pts)  # no normals: the app estimates and orients them
+    win.data_panel.set_normals_mode("auto")
+    for toggle in win.slices_panel.toggles:  # the two surfaces alone
+        toggle.setChecked(False)
+    win.data_panel.show_domain.setChecked(False)
+    saved = {}
+
+    def compared(tag, result):
+        if tag == "compare" and "window" not in saved:
+            saved["window"] = None
+            QtCore.QTimer.singleShot(400, grab)
+
+    def grab():
+        win.viewport.render_now()
+        app.processEvents()
+        path = out / "compare_poisson.png"
+        if not win.grab().save(str(path), "PNG"):
+            raise SystemExit(f"cannot write {path}")
+        saved["window"] = path
+        for line in win.comparison.lines:
+            print(line)
+        print(f"{path}: side by side after {win.status_step.text()}; Compare took {win.compare_seconds[-1]:.1f} s")
+        QtCore.QTimer.singleShot(100, win.close)
+        QtCore.QTimer.singleShot(300, app.quit)
+
+    win.worker.done.connect(compared)
+    win.file_opened.connect(lambda _: win.start_training(fresh=True))
+    win.final_drawn.connect(lambda: QtCore.QTimer.singleShot(200, win.compare_poisson))
+    QtCore.QTimer.singleShot(0, lambda: win.open_path(cloud))
+    app.exec()
+    return 0 if saved.get("window") else 1
 
 
 if __name__ == "__main__":
