@@ -53,6 +53,22 @@ class Field:
             self.model.train(was_training)
         return out
 
+    @torch.inference_mode()
+    def evaluate_device(self, x: torch.Tensor) -> torch.Tensor:
+        """Like evaluate_unit_tensor for points already on the network's device; the values stay there
+        (the GPU extraction keeps its whole grid on the device)."""
+        was_training = self.model.training
+        self.model.eval()
+        out = torch.empty(x.shape[0], dtype=torch.float32, device=x.device)
+        chunk = self.chunk if x.device.type == "cpu" else max(self.chunk, 1 << 20)
+        try:
+            for s in range(0, x.shape[0], chunk):
+                y = self.model(x[s:s + chunk]).reshape(-1)
+                out[s:s + chunk] = -y if self.target == "occupancy" else y
+        finally:
+            self.model.train(was_training)
+        return out
+
     def __call__(self, points_world: np.ndarray) -> np.ndarray:
         """(N,) values at world-space points; SDF values are converted to world units."""
         v = self.evaluate_unit(self.normalization.to_unit(points_world)).astype(np.float64)

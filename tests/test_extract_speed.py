@@ -135,3 +135,18 @@ def test_coarse_to_fine_on_cuda_matches_cpu():
     assert a.evaluations == b.evaluations
     ma, mb = marching_cubes(a), marching_cubes(b)
     assert ma.faces.shape == mb.faces.shape and np.abs(ma.vertices - mb.vertices).max() < 1e-4
+
+
+def test_device_upsampling_matches_the_cpu_slab_loop():
+    """The GPU's repeat-based upsampling (run here on the CPU) equals the slab loop, value for value."""
+    from inrview.extract.grid import _upsample_nearest, _upsample_repeat
+
+    v = torch.randn(17, 17, 17)
+    a, b = _upsample_nearest(v), _upsample_repeat(v)
+    assert a.shape == b.shape == (33, 33, 33) and torch.equal(a, b)
+
+
+def test_evaluate_device_equals_evaluate_unit_tensor():
+    f = Field(Analytic("torus"))
+    x = torch.rand(5000, 3) * 2 - 1
+    assert torch.equal(f.evaluate_device(x), f.evaluate_unit_tensor(x))

@@ -38,6 +38,15 @@ def _versions() -> dict:
     return {"inrview": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
+def _plain_group(group: dict) -> dict:
+    """A parameter group as JSON: learning rates held in tensors (during graphed CUDA steps) as numbers,
+    and not 'capturable', which only CUDA parameters support (the checkpoint may be resumed on a CPU)."""
+    out = {k: (float(v) if torch.is_tensor(v) else v) for k, v in group.items() if k != "params"}
+    if "capturable" in out:
+        out["capturable"] = False
+    return out | {"params": group["params"]}
+
+
 def save(path: str | os.PathLike, model: torch.nn.Module, header: dict, optimizer: torch.optim.Optimizer | None = None,
          generator: torch.Generator | None = None) -> Path:
     """Write model weights (and optionally Adam state and the batch RNG) with a JSON header."""
@@ -48,8 +57,7 @@ def save(path: str | os.PathLike, model: torch.nn.Module, header: dict, optimize
     head.update(format=FORMAT, version=VERSION, versions=_versions())
     if optimizer is not None:
         opt = optimizer.state_dict()
-        head["optimizer"] = {"param_groups": [{k: v for k, v in g.items() if k != "params"} | {"params": g["params"]}
-                                              for g in opt["param_groups"]]}
+        head["optimizer"] = {"param_groups": [_plain_group(g) for g in opt["param_groups"]]}
         for pid, st in opt["state"].items():
             for k, v in st.items():
                 t = v if torch.is_tensor(v) else torch.tensor(v)

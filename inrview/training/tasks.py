@@ -21,13 +21,23 @@ class Task:
     def loss(self, model, generator: torch.Generator) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
+    #: Whether loss() can be captured in a CUDA graph when called with generator=None (fixed shapes, no
+    #: host synchronisation, no control flow that changes between steps).
+    graph_safe: bool = False
+
     @staticmethod
-    def _draw(n: int, k: int, generator: torch.Generator, device) -> torch.Tensor:
+    def _draw(n: int, k: int, generator: torch.Generator | None, device) -> torch.Tensor:
+        """k indices below n: from `generator` on the CPU, or with generator None from the device's own
+        default generator (no host-to-device copy: what a captured CUDA graph needs)."""
+        if generator is None:
+            return torch.randint(0, n, (min(k, n),), device=device)
         return torch.randint(0, n, (min(k, n),), generator=generator).to(device)
 
 
 class SDFTask(Task):
     """Regress signed distance (clamped L1) or classify occupancy (BCE) on a pool of samples."""
+
+    graph_safe = True
 
     def __init__(self, samples: SampleSet, target: str = "sdf", batch_size: int = 16384, clamp: float = 0.1,
                  eikonal_weight: float = 0.0):

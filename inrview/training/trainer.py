@@ -69,6 +69,84 @@ def make_adam(groups: list[dict], lr: float, device: torch.device) -> torch.opti
         return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15)
 
 
+#: Set INRVIEW_CUDA_GRAPH=0 to run CUDA steps one by one instead of replaying a captured graph.
+GRAPH_ENV = "INRVIEW_CUDA_GRAPH"
+#: Eager steps before a graph is captured (they initialise Adam's moments and the allocator's pools).
+GRAPH_WARMUP = 3
+
+
+class GraphedStep:
+    """One whole training step (batch draw, forward, backward, Adam) captured once as a CUDA graph and
+    replayed: a step of the default model is some 40 small kernels, so on a GPU it is bound by their launch
+    cost (3-4 ms a step eagerly); a replay launches them all at once.
+
+    What makes a step capturable: the batch is drawn on the device (the task's `graph_safe` loss with
+    generator None draws from CUDA's default generator, which graphs support); Adam is fused and
+    capturable, with its learning rates held in device tensors that are refilled before each replay; loss
+    terms stay on the device and are read only at reports, so a non-finite loss is noticed there rather
+    than at its step (the last good weights are restored the same way)."""
+
+    def __init__(self, trainer: "Trainer"):
+        self.trainer = trainer
+        opt = trainer.optimizer
+        dev = trainer.device
+        self.lrs = []
+        for g in opt.param_groups:
+            g["capturable"] = True
+            g["lr"] = torch.tensor(float(g["lr"]), dtype=torch.float32, device=dev)
+            self.lrs.append((g["lr"], float(g["initial_lr"])))
+        for st in opt.state.values():
+            if "step" in st and torch.is_tensor(st["step"]):
+                st["step"] = st["step"].to(device=dev, dtype=torch.float32)
+        self.graph = None
+        self.terms = None
+        if dev.type == "cuda":
+            torch.cuda.manual_seed(trainer.cfg.seed + trainer.state.step)  # reproducible device-side batches
+
+    def set_lr(self, factor: float) -> None:
+        for t, initial in self.lrs:
+            t.fill_(initial * factor)
+
+    def _eager(self) -> dict:
+        tr = self.trainer
+        tr.optimizer.zero_grad(set_to_none=True)
+        terms = tr.task.loss(tr.model, None)
+        terms["total"].backward()
+        tr.optimizer.step()
+        return terms
+
+    def warm_up(self, steps: int) -> dict:
+        """`steps` eager steps on a side stream (as capture requires), then the capture itself."""
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            for _ in range(steps):
+                terms = self._eager()
+        torch.cuda.current_stream().wait_stream(side)
+        self.trainer.optimizer.zero_grad(set_to_none=True)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self.terms = self._eager()
+        self.graph = graph
+        return terms
+
+    def replay(self) -> dict:
+        self.graph.replay()
+        return self.terms
+
+    def release(self) -> None:
+        """Back to an ordinary optimizer (float learning rates) for checkpoints and eager steps."""
+        plain_learning_rates(self.trainer.optimizer)
+        self.graph = self.terms = None
+
+
+def plain_learning_rates(optimizer: torch.optim.Optimizer) -> None:
+    """Learning rates held in tensors (a graphed step's) back to floats."""
+    for g in optimizer.param_groups:
+        if torch.is_tensor(g["lr"]):
+            g["lr"] = float(g["lr"])
+
+
 def default_threads(model: torch.nn.Module) -> int | None:
     """Torch CPU threads when the configuration names none: 1 for grid-encoded models on up to 4 cores.
 
@@ -153,6 +231,8 @@ class Trainer:
         self._stop = False
         self._good = None
         self._oom_in_a_row = 0
+        #: Steps done by replaying a captured CUDA graph (see GraphedStep).
+        self.replays = 0
         #: Where training goes after repeated out-of-memory failures on an accelerator.
         self.fallback_device = torch.device("cpu")
 
@@ -198,15 +278,69 @@ class Trainer:
         call (for stepping in small slices)."""
         self._stop = False
         self.model.train()
-        t_last_preview = -math.inf
-        steps_this_call = 0
         losses = {}
         if self._notices:
             yield self._snapshot(losses, message="; ".join(self._notices))
             self._notices.clear()
+        graphed = self._graphed_step()
+        try:
+            yield from self._loop(report_every, preview, preview_interval, max_steps, graphed, losses)
+        finally:
+            if graphed is not None:
+                graphed.release()
+
+    def _graphed_step(self) -> GraphedStep | None:
+        """A GraphedStep when this run can replay one: CUDA, a task whose loss is graph_safe, fp32/tf32
+        arithmetic, and not turned off by INRVIEW_CUDA_GRAPH=0."""
+        if (self.device.type != "cuda" or not getattr(self.task, "graph_safe", False)
+                or self.cfg.precision == "bf16" or os.environ.get(GRAPH_ENV, "1") == "0"):
+            return None
+        return GraphedStep(self)
+
+    def _loop(self, report_every, preview, preview_interval, max_steps, graphed, losses):
+        t_last_preview = -math.inf
+        steps_this_call = 0
         while not self._stop and not self._finished() and (max_steps is None or steps_this_call < max_steps):
             t0 = time.perf_counter()
             factor = self._lr_factor()
+            if graphed is not None:
+                try:
+                    terms = self._graph_step(graphed, factor)
+                except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+                    if not is_out_of_memory(err):
+                        raise
+                    graphed.release()
+                    terms = None
+                    self._notices.append(f"out of memory replaying the CUDA graph ({str(err).splitlines()[0][:80]}): "
+                                         f"steps run one by one")
+                if terms is None:  # no graph after all: this run goes on eagerly, saying why
+                    graphed = None
+                    yield self._snapshot(losses, message="; ".join(self._notices))
+                    self._notices.clear()
+                    continue
+                self.state.step += 1
+                steps_this_call += 1
+                report = self.state.step % report_every == 0
+                if report:
+                    torch.cuda.synchronize(self.device)  # the clock counts the device's work, not the launches
+                self.state.elapsed += time.perf_counter() - t0
+                if report or self.state.step % 100 == 0:
+                    values = {k: float(v.detach()) for k, v in terms.items()}
+                    if not math.isfinite(values["total"]):
+                        graphed.release()
+                        yield self._recover(terms)
+                        return
+                if self.state.step % 100 == 0 or self._good is None:
+                    self._remember_good()
+                if report:
+                    losses = values
+                    self.state.history.append((self.state.step, self.state.elapsed, losses["total"]))
+                    pv = None
+                    if preview is not None and self.state.elapsed - t_last_preview >= preview_interval:
+                        pv = self._preview(preview)
+                        t_last_preview = self.state.elapsed
+                    yield self._snapshot(losses, pv)
+                continue
             for g in self.optimizer.param_groups:
                 g["lr"] = g["initial_lr"] * factor
             self.optimizer.zero_grad(set_to_none=True)
@@ -252,6 +386,26 @@ class Trainer:
         pv = self._preview(preview) if preview is not None else None
         yield self._snapshot(losses, pv, done=True,
                              message="stopped" if self._stop else None)
+
+    def _graph_step(self, graphed: GraphedStep, factor: float) -> dict | None:
+        """One replayed step; the first call captures the graph after GRAPH_WARMUP eager steps (counted as
+        steps). Returns the step's loss terms (device tensors), or None when capture failed, after which
+        the optimizer is as before and the caller runs eagerly."""
+        graphed.set_lr(factor)
+        if graphed.graph is not None:
+            self.replays += 1
+            return graphed.replay()
+        try:
+            graphed.warm_up(GRAPH_WARMUP)
+        except Exception as err:  # noqa: BLE001 - any capture failure falls back to eager steps
+            graphed.release()
+            self.optimizer.zero_grad(set_to_none=True)
+            self._notices.append(f"CUDA graph capture failed ({type(err).__name__}: "
+                                 f"{str(err).splitlines()[0][:100] if str(err) else ''}): steps run one by one")
+            return None
+        self.state.step += GRAPH_WARMUP  # the warm-up steps trained the network (at this step's rate)
+        self.replays += 1
+        return graphed.replay()
 
     def _preview(self, preview):
         self.model.eval()
@@ -315,12 +469,13 @@ class Trainer:
         step, model_state, opt_state = self._good
         self.model.load_state_dict(model_state)
         self.optimizer.load_state_dict(opt_state)
+        plain_learning_rates(self.optimizer)
         self.state.step = step
         return step
 
     def _snapshot(self, losses, preview=None, done=False, message=None) -> Snapshot:
         return Snapshot(self.state.step, None if self.cfg.seconds else self.cfg.steps, dict(losses),
-                        self.state.elapsed, self.optimizer.param_groups[0]["lr"], self.progress(), preview,
+                        self.state.elapsed, float(self.optimizer.param_groups[0]["lr"]), self.progress(), preview,
                         done, message)
 
     def _remember_good(self):
