@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InrviewError
 from . import cloud as C
 from . import frames
@@ -121,12 +123,15 @@ class CloudCommands:
         if self._poisson is None:
             if remeasure_only:
                 return None
-            prepared = (self.session.geometry, self.cloud_state.report)
             n = len(self.raw_cloud.vertices)
             self.log.emit("info", f"screened Poisson on {n} points of {name} (Open3D; a few seconds"
                                   f"{', training waits' if self._gen is not None else ''})")
+            # in the session's unit cube, then back: Poisson's result does not depend on the similarity, but
+            # Open3D returned non-finite vertices at 1e30 and crashed the process at 1e150 in world units
+            norm = self.session.normalization
+            prepared = (self.session.unit, self.cloud_state.report)  # the prepared cloud, normalised
             try:
-                res, rep = poisson_for(self.raw_cloud, prepared=prepared)
+                res, rep = poisson_for(self.raw_cloud.transformed(norm), prepared=prepared)
             except InrviewError:
                 raise
             except Exception as err:
@@ -135,6 +140,9 @@ class CloudCommands:
                 raise InrviewError(f"{name}: screened Poisson failed: {describe(err)}") from None
             if len(res.faces) == 0:
                 raise InrviewError(f"{name}: screened Poisson made no surface from these points")
+            if not np.isfinite(res.vertices).all():
+                raise InrviewError(f"{name}: screened Poisson made a surface with non-finite coordinates")
+            res.vertices = norm.to_world(res.vertices)
             self._poisson = (res, rep.summary(), frames.surface_frame(res.vertices, res.faces))
             self._poisson_scores = None
             new = True

@@ -303,3 +303,26 @@ def test_large_cloud_is_subsampled_with_a_notice(win, app_tmp, spot_path, wait):
     assert "notice:" in win.data_panel.report.toPlainText()
     assert win.viewport.layers["normals"].data.n_cells == MAX_GLYPHS  # a display subset of the normals
     assert win.model_panel.kind.currentData() == "grid"  # dense: the recon picks the grid
+
+
+def test_a_failed_comparison_leaves_training_running(win, spot_path, wait, small_config):
+    """No file the loader accepts makes Open3D's Poisson fail (it meshes even 10 points; coordinates of
+    1e30 gave non-finite vertices, which the app avoids by running it in the unit cube), so the failure
+    here is the worker's own refusal: a comparison that reaches it while a mesh trains (as after a race
+    with opening a file)."""
+    open_and_wait(win, spot_path, wait)
+    small_config(win.model_panel)
+    win.model_panel.set_budget(steps=100_000)
+    win.start_training(fresh=True)
+    wait(lambda: win.state == "training" and win.worker.session.trainer.state.step > 3, 60, "training")
+    trainer = win.worker.session.trainer
+    win.errors.clear()
+    win.worker.compare_poisson()
+    wait(lambda: win.errors, 60, "the error")
+    assert "point cloud" in win.errors[-1], win.errors[-1]
+    assert win.comparison is None and not win.viewport.compare.has_poisson and not win.comparing
+    step = trainer.state.step
+    wait(lambda: trainer.state.step > step + 3, 30, "training to go on after the failure")
+    assert win.state == "training" and win.worker.session.trainer is trainer
+    win.stop_training()
+    wait(lambda: win.state == "idle", 60, "the stop")
