@@ -7,8 +7,11 @@ import numpy as np
 
 from ..errors import NoSurfaceError
 from ..field import Field
-from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points
+import torch
+
+from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points, work_device
 from .mc import flying_edges, skimage_marching_cubes, vtk_available
+from .mc_torch import marching_cubes_torch
 
 __all__ = ["Mesh", "extract_mesh", "marching_cubes", "slice_field", "SliceImage", "GridResult",
            "coarse_to_fine_grid", "dense_grid", "grid_points"]
@@ -31,23 +34,34 @@ def marching_cubes(grid: GridResult, level: float = 0.0, method: str = "auto") -
     """Triangulate the level set of grid values (normalised coordinates, faces oriented outward).
 
     method: 'vtk' (Flying Edges, threaded, zero-copy; see mc.py), 'skimage' (scikit-image's Lewiner
-    marching cubes), or 'auto': VTK when it can be imported, else scikit-image. Both interpolate linearly
-    along cell edges, so their vertices coincide; only ambiguous cells may be split differently.
+    marching cubes), 'torch' (mc_torch: on the grid's own device), or 'auto': 'torch' for values held
+    on a GPU, else VTK when it can be imported, else scikit-image. All interpolate linearly along cell
+    edges, so their vertices coincide; only ambiguous cells may be split differently.
     """
     v = grid.values
-    if not (np.nanmin(v) < level < np.nanmax(v)):
+    if torch.is_tensor(v):
+        finite = v[torch.isfinite(v)]
+        if not (len(finite) and float(finite.min()) < level < float(finite.max())):
+            raise NoSurfaceError("no surface yet: the field has no zero crossing in the volume")
+        if method in ("auto", "torch"):
+            method = "torch"
+        else:
+            v = v.cpu().numpy()
+    elif not (np.nanmin(v) < level < np.nanmax(v)):
         raise NoSurfaceError("no surface yet: the field has no zero crossing in the volume")
     if method == "auto":
         method = "vtk" if vtk_available() else "skimage"
-    if method == "vtk":
+    if method == "torch":
+        verts, faces = marching_cubes_torch(torch.as_tensor(v), grid.lo, grid.spacing, level)
+    elif method == "vtk":
         verts, faces = flying_edges(v, grid.lo, grid.spacing, level)
     elif method == "skimage":
         verts, faces = skimage_marching_cubes(v, grid.lo, grid.spacing, level)
     else:
-        raise ValueError(f"unknown marching-cubes method {method!r} (auto, vtk, skimage)")
+        raise ValueError(f"unknown marching-cubes method {method!r} (auto, vtk, skimage, torch)")
     if len(faces) == 0:
         raise NoSurfaceError("no surface yet: the field has no zero crossing in the volume")
-    return Mesh(verts, faces, "normalised", grid.values.size)
+    return Mesh(verts, faces, "normalised", grid.evaluations)
 
 
 def extract_mesh(field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True,
@@ -60,7 +74,10 @@ def extract_mesh(field: Field, resolution: int = 256, method: str = "coarse_to_f
     """
     if method not in ("coarse_to_fine", "dense"):
         raise ValueError(f"unknown extraction method {method!r} (coarse_to_fine, dense)")
-    grid = coarse_to_fine_grid(field, resolution) if method == "coarse_to_fine" else dense_grid(field, resolution)
+    # on a GPU the grid stays there and is meshed there (mc_torch), unless a CPU mesher is asked for
+    on_device = mc in ("auto", "torch") and work_device(field).type == "cuda"
+    grid = coarse_to_fine_grid(field, resolution, on_device=on_device) if method == "coarse_to_fine" else \
+        dense_grid(field, resolution, on_device=on_device)
     mesh = marching_cubes(grid, method=mc)
     mesh.evaluations = grid.evaluations
     if world:

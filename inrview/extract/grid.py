@@ -30,7 +30,7 @@ _FINE = torch.tensor([[i, j, k] for i in range(3) for j in range(3) for k in ran
 
 @dataclass
 class GridResult:
-    values: np.ndarray  # (R+1, R+1, R+1) float32, C-contiguous
+    values: np.ndarray  # (R+1, R+1, R+1) float32, C-contiguous (a torch tensor on a GPU when asked for)
     evaluations: int
     lo: float = -1.0
     hi: float = 1.0
@@ -77,11 +77,16 @@ def _dense_values(field, resolution: int, lo: float, hi: float, dev: torch.devic
     return out
 
 
-def dense_grid(field: Field, resolution: int, lo: float = -1.0, hi: float = 1.0) -> GridResult:
-    """Every vertex evaluated (on the field's GPU when it has one)."""
+def _result(vals: torch.Tensor, evaluations: int, lo: float, hi: float, on_device: bool) -> GridResult:
+    return GridResult(vals if on_device and vals.device.type != "cpu" else vals.cpu().numpy(), evaluations, lo, hi)
+
+
+def dense_grid(field: Field, resolution: int, lo: float = -1.0, hi: float = 1.0, on_device: bool = False) -> GridResult:
+    """Every vertex evaluated (on the field's GPU when it has one; on_device: the values stay there, as a
+    tensor)."""
     n = resolution + 1
     vals = _dense_values(field, resolution, lo, hi, work_device(field))
-    return GridResult(vals.cpu().numpy(), n**3, lo, hi)
+    return _result(vals, n**3, lo, hi, on_device)
 
 
 def _linear(offsets: torch.Tensor, n: int) -> torch.Tensor:
@@ -152,7 +157,7 @@ def _upsample_nearest(vals: torch.Tensor) -> torch.Tensor:
 
 
 def coarse_to_fine_grid(field: Field, resolution: int, base: int = 32, lo: float = -1.0, hi: float = 1.0,
-                        safety: float = 1.0, halo: int | None = None) -> GridResult:
+                        safety: float = 1.0, halo: int | None = None, on_device: bool = False) -> GridResult:
     """Grid values at `resolution` cells per side, evaluating the field only near its zero level.
 
     base: cells per side of the first, dense level (halved until it divides the resolution).
@@ -160,6 +165,7 @@ def coarse_to_fine_grid(field: Field, resolution: int, base: int = 32, lo: float
         exact for a 1-Lipschitz distance; ignored for fields that are not distances).
     halo: cells of dilation around the flagged cells at each level; default 0 for distance fields and 1
         for other fields (occupancy logits), which have no distance bound to flag cells by.
+    on_device: on a GPU field, return the values as a tensor on the GPU (for mc_torch) instead of numpy.
     """
     if halo is None:
         halo = 0 if getattr(field, "is_distance", False) else 1
@@ -203,4 +209,4 @@ def coarse_to_fine_grid(field: Field, resolution: int, base: int = 32, lo: float
             kids = kids[keep]
             cells = torch.stack([kids // (n2 * n2), (kids // n2) % n2, kids % n2], dim=1)
         vals, r = fine, r2
-    return GridResult(vals.cpu().numpy(), evals, lo, hi)
+    return _result(vals, evals, lo, hi, on_device)
