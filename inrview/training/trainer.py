@@ -117,6 +117,9 @@ class GraphedStep:
 
     def warm_up(self, steps: int) -> dict:
         """`steps` eager steps on a side stream (as capture requires), then the capture itself."""
+        quiet = getattr(torch.autograd.graph, "set_warn_on_accumulate_grad_stream_mismatch", None)
+        if quiet is not None:  # earlier eager steps ran on the default stream: expected, and harmless here
+            quiet(False)
         side = torch.cuda.Stream()
         side.wait_stream(torch.cuda.current_stream())
         with torch.cuda.stream(side):
@@ -315,8 +318,9 @@ class Trainer:
                                          f"steps run one by one")
                 if terms is None:  # no graph after all: this run goes on eagerly, saying why
                     graphed = None
-                    yield self._snapshot(losses, message="; ".join(self._notices))
-                    self._notices.clear()
+                    if self._notices:
+                        yield self._snapshot(losses, message="; ".join(self._notices))
+                        self._notices.clear()
                     continue
                 self.state.step += 1
                 steps_this_call += 1
@@ -400,8 +404,9 @@ class Trainer:
         except Exception as err:  # noqa: BLE001 - any capture failure falls back to eager steps
             graphed.release()
             self.optimizer.zero_grad(set_to_none=True)
-            self._notices.append(f"CUDA graph capture failed ({type(err).__name__}: "
-                                 f"{str(err).splitlines()[0][:100] if str(err) else ''}): steps run one by one")
+            if not is_out_of_memory(err):  # out of memory: the eager steps meet it again and halve the batch
+                self._notices.append(f"CUDA graph capture failed ({type(err).__name__}: "
+                                     f"{str(err).splitlines()[0][:100] if str(err) else ''}): steps run one by one")
             return None
         self.state.step += GRAPH_WARMUP  # the warm-up steps trained the network (at this step's rate)
         self.replays += 1
