@@ -115,12 +115,15 @@ def quality_target(path: Path, resolution: int, n: int) -> tuple[float, float]:
 
 
 def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolution: int, first_check: float,
-                   growth: float, n: int, use_cache: bool, end_only: bool = False) -> dict:
+                   growth: float, n: int, use_cache: bool, end_only: bool = False,
+                   check_steps: set[int] | None = None) -> dict:
     """Wall seconds from load to the first surface at or below target (checks excluded), or None.
 
     Checks come at first_check, then every time the pipeline clock has grown by the factor `growth`
     (and at the end of training), so a reported time is at most that factor late. end_only: one check,
-    at the end of the training budget, gated by a 64^3 extraction (see GATE)."""
+    at the end of the training budget, gated by a 64^3 extraction (see GATE). check_steps: check at these
+    step counts (and at the end) instead of by the clock (on a GPU, where steps are short and a check is
+    not, a step schedule keeps the number of checks down)."""
     if not use_cache:
         os.environ["INRVIEW_NO_CACHE"] = "1"
     dev = torch.device(cfg.train.device if cfg.train.device != "auto" else
@@ -140,7 +143,10 @@ def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolu
         steps = snap.step
         if end_only and not snap.done:
             continue
-        if now < next_check and not snap.done and now < cap:
+        if check_steps is not None:
+            if steps not in check_steps and not snap.done and now < cap:
+                continue
+        elif now < next_check and not snap.done and now < cap:
             continue
         sync()
         now = time.perf_counter() - t0 - excluded
@@ -190,6 +196,14 @@ def warm_up(device: str) -> None:
     print(f"# CUDA warm-up (not counted): {time.perf_counter() - t:.1f} s")
 
 
+def report(mesh: str, name: str, target: float, cap: float, r: dict) -> None:
+    s = "> %.0f" % cap if r["seconds"] is None else "%.2f" % r["seconds"]
+    print(f"{mesh:18s} {name:8s} target {target:.3e}  time {s:>7s} s  best {r['best']:.3e}  "
+          f"steps {r['steps']:5d} ({r['step_ms']:.1f} ms/step)  load {r['load']:.2f} s  "
+          f"sampling {r['sampling']:.2f} s" + (f"  training {r['train']:.2f} s  extraction {r['extract']:.2f} s"
+                                               if r["train"] is not None else ""), flush=True)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--meshes", help="comma-separated stems (default: every .obj/.ply in the data folder)")
@@ -210,6 +224,11 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--cache", action="store_true", help="let the sample cache serve the samples")
+    p.add_argument("--check-steps", help="START:STOP:STEP: check the defaults at these step counts instead of "
+                                         "by the clock (e.g. 100:200:10 on a GPU)")
+    p.add_argument("--cached-rerun", action="store_true",
+                   help="run the defaults a second time on each mesh with the sample cache on (the first run "
+                        "stores its samples there): the time of fitting the same file again")
     p.add_argument("--json", help="write all results here")
     p.add_argument("--targets", help="take the targets from an earlier --json file (same meshes, same "
                                      "resolution) instead of computing them")
@@ -235,6 +254,10 @@ def main(argv=None) -> int:
     known = {}
     if a.targets:
         known = {r["mesh"]: r["target"] for r in json.loads(Path(a.targets).read_text())["rows"]}
+    steps_to_check = None
+    if a.check_steps:
+        lo, hi, st = (int(x) for x in a.check_steps.split(":"))
+        steps_to_check = set(range(lo, hi + 1, st))
     rows = []
     for f in files:
         target = known[f.stem] if f.stem in known else quality_target(f, a.target_resolution, a.samples)[0]
@@ -244,20 +267,24 @@ def main(argv=None) -> int:
                 continue
             end_only = name != "default" and a.baseline_checks == "end"
             r = time_to_target(f, cfg, target, cap, a.resolution, a.first_check, a.growth, a.samples, a.cache,
-                               end_only)
+                               end_only, steps_to_check if name == "default" else None)
             row[name] = r
-            s = "> %.0f" % cap if r["seconds"] is None else "%.2f" % r["seconds"]
-            print(f"{f.stem:18s} {name:8s} target {target:.3e}  time {s:>7s} s  best {r['best']:.3e}  "
-                  f"steps {r['steps']:5d} ({r['step_ms']:.0f} ms/step)  load {r['load']:.2f} s  "
-                  f"sampling {r['sampling']:.2f} s" + (f"  training {r['train']:.2f} s  extraction {r['extract']:.2f} s"
-                                                       if r["train"] is not None else ""), flush=True)
+            report(f.stem, name, target, cap, r)
+            if name == "default" and a.cached_rerun:
+                if not a.cache:  # the first run did not store its samples: store them now
+                    ShapeSession(load(f), cfg)
+                r = time_to_target(f, cfg, target, cap, a.resolution, a.first_check, a.growth, a.samples, True,
+                                   False, steps_to_check)
+                row["default_cached"] = r
+                report(f.stem, "cached", target, cap, r)
         rows.append(row)
     names = list(cfgs)
     print()
     head = "| mesh | target Chamfer-L1 | " + " | ".join(
         f"{n}: to target (s) | {n}: of which sampling (s)" for n in names)
-    print(head + (" | baseline / default |" if len(names) == 2 else " |"))
-    print("|---" * (2 + 2 * len(names) + (len(names) == 2)) + "|")
+    print(head + (" | baseline / default |" if len(names) == 2 else " |")
+          + (" default, samples cached (s) |" if a.cached_rerun else ""))
+    print("|---" * (2 + 2 * len(names) + (len(names) == 2) + bool(a.cached_rerun)) + "|")
 
     def fmt(r, cap):
         if r is None:
@@ -275,8 +302,10 @@ def main(argv=None) -> int:
             else:
                 b_eff = rb["seconds"] if rb["seconds"] is not None else cfgs[names[1]][1]
                 ratio = f" {'' if rb['seconds'] is not None else '> '}{b_eff / ra['seconds']:.1f} |"
+        if a.cached_rerun:
+            ratio += f" {fmt(row.get('default_cached'), a.cap)[0]} |"
         print(f"| {row['mesh']} | {row['target']:.2e} | " + " | ".join(cells) + " |" + ratio)
-    for n in names:
+    for n in names + (["default_cached"] if a.cached_rerun else []):
         got = [row[n] for row in rows if n in row]
         ts = [r["seconds"] if r["seconds"] is not None else float("inf") for r in got]
         if ts:
