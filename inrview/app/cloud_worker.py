@@ -126,12 +126,9 @@ class CloudCommands:
             n = len(self.raw_cloud.vertices)
             self.log.emit("info", f"screened Poisson on {n} points of {name} (Open3D; a few seconds"
                                   f"{', training waits' if self._gen is not None else ''})")
-            # in the session's unit cube, then back: Poisson's result does not depend on the similarity, but
-            # Open3D returned non-finite vertices at 1e30 and crashed the process at 1e150 in world units
-            norm = self.session.normalization
-            prepared = (self.session.unit, self.cloud_state.report)  # the prepared cloud, normalised
+            prepared = (self.session.geometry, self.cloud_state.report)  # poisson_reconstruct normalises itself
             try:
-                res, rep = poisson_for(self.raw_cloud.transformed(norm), prepared=prepared)
+                res, rep = poisson_for(self.raw_cloud, prepared=prepared)
             except InrviewError:
                 raise
             except Exception as err:
@@ -142,7 +139,6 @@ class CloudCommands:
                 raise InrviewError(f"{name}: screened Poisson made no surface from these points")
             if not np.isfinite(res.vertices).all():
                 raise InrviewError(f"{name}: screened Poisson made a surface with non-finite coordinates")
-            res.vertices = norm.to_world(res.vertices)
             self._poisson = (res, rep.summary(), frames.surface_frame(res.vertices, res.faces))
             self._poisson_scores = None
             new = True

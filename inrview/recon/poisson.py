@@ -49,6 +49,12 @@ def poisson_reconstruct(points: np.ndarray, normals: np.ndarray, depth: int | No
         raise ValueError(f"points and normals must both be (N, 3), got {pts.shape} and {nrm.shape}")
     depth = auto_depth(len(pts)) if depth is None else int(depth)
     t0 = time.perf_counter()
+    # in a unit box and back: the surface does not depend on a similarity, but Open3D returns non-finite
+    # vertices for clouds at 1e30 and crashes at 1e150
+    center = (pts.min(axis=0) + pts.max(axis=0)) / 2 if len(pts) else np.zeros(3)
+    extent = float(np.ptp(pts, axis=0).max()) if len(pts) else 0.0
+    unit = extent if np.isfinite(extent) and extent > 0 else 1.0
+    pts = (pts - center) / unit
     pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(pts))
     pcd.normals = o3d.utility.Vector3dVector(nrm)
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
@@ -60,7 +66,7 @@ def poisson_reconstruct(points: np.ndarray, normals: np.ndarray, depth: int | No
         drop = dens < np.quantile(dens, trim_quantile)
         removed = int(drop.sum())
         mesh.remove_vertices_by_mask(drop)
-    verts = np.asarray(mesh.vertices, dtype=np.float64)
+    verts = np.asarray(mesh.vertices, dtype=np.float64) * unit + center
     faces = np.asarray(mesh.triangles, dtype=np.int64)
     if removed:
         # remove_vertices_by_mask keeps the order of the survivors

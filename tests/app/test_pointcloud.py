@@ -307,7 +307,7 @@ def test_large_cloud_is_subsampled_with_a_notice(win, app_tmp, spot_path, wait):
 
 def test_a_failed_comparison_leaves_training_running(win, spot_path, wait, small_config):
     """No file the loader accepts makes Open3D's Poisson fail (it meshes even 10 points; coordinates of
-    1e30 gave non-finite vertices, which the app avoids by running it in the unit cube), so the failure
+    1e30 gave non-finite vertices, which poisson_reconstruct avoids by working in a unit box), so the failure
     here is the worker's own refusal: a comparison that reaches it while a mesh trains (as after a race
     with opening a file)."""
     open_and_wait(win, spot_path, wait)
