@@ -23,8 +23,8 @@ class NormalReport:
 
     source: 'file' (used as given), 'file, re-oriented', 'estimated', or 'none' (normal-free training);
     points: how many; k: neighbours used for estimation/orientation (None when untouched);
-    flipped: normals whose sign the orientation reversed (relative to the file's normals, or to the raw
-    PCA estimate); outward_votes: share of convex-hull points whose normal faces outward after orienting;
+    flipped: normals whose sign the orientation reversed (relative to the file's normals, or to the PCA
+    estimate facing away from the centroid); outward_votes: share of convex-hull points whose normal faces outward after orienting;
     agreement: share of estimated normals agreeing in sign with the file's normals (None without file
     normals); seconds: time spent."""
 
@@ -117,7 +117,7 @@ def estimate_normals(points: np.ndarray, k: int = 30, orient: bool = True,
     """PCA normals from the k nearest neighbours, consistently oriented and facing outward.
 
     Returns (normals (N, 3) float64, report); report.flipped counts normals the orientation reversed
-    relative to the raw PCA estimate."""
+    relative to the PCA estimate turned to face away from the centroid."""
     import open3d as o3d
 
     t0 = time.perf_counter()
@@ -128,6 +128,11 @@ def estimate_normals(points: np.ndarray, k: int = 30, orient: bool = True,
     pcd = _cloud(pts)
     pcd.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(k))
     raw = np.asarray(pcd.normals, dtype=np.float64).copy()
+    # PCA's signs are arbitrary (about half would count as "flipped" by anything): start from the usual
+    # first guess, facing away from the centroid, so that the flip count says how many normals the
+    # consistent orientation had to turn against that guess (concavities, thin parts)
+    away = np.einsum("ij,ij->i", raw, pts - pts.mean(axis=0))
+    raw[away < 0] *= -1
     flipped, votes = 0, None
     normals = raw
     if orient:
