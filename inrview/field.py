@@ -37,26 +37,15 @@ class Field:
         """(N,) float32 values at points given in normalised coordinates, shape (N, 3)."""
         return self.evaluate_unit_tensor(torch.as_tensor(np.asarray(points, dtype=np.float32))).numpy()
 
-    @torch.inference_mode()
     def evaluate_unit_tensor(self, x: torch.Tensor) -> torch.Tensor:
         """Like evaluate_unit for a CPU float32 tensor; returns a CPU float32 tensor."""
-        was_training = self.model.training
-        self.model.eval()
-        dev = self.device
-        out = torch.empty(x.shape[0], dtype=torch.float32)
-        chunk = self.chunk if dev.type == "cpu" else max(self.chunk, 262_144)
-        try:
-            for s in range(0, x.shape[0], chunk):
-                y = self.model(x[s:s + chunk].to(dev, non_blocking=True)).reshape(-1)
-                out[s:s + chunk] = (-y if self.target == "occupancy" else y).float().cpu()
-        finally:
-            self.model.train(was_training)
-        return out
+        return self.evaluate_device(x.to(self.device, non_blocking=True)).cpu()
 
     @torch.inference_mode()
     def evaluate_device(self, x: torch.Tensor) -> torch.Tensor:
-        """Like evaluate_unit_tensor for points already on the network's device; the values stay there
-        (the GPU extraction keeps its whole grid on the device)."""
+        """Values at points already on the network's device, left there (the GPU extraction keeps its
+        whole grid on the device). Chunked: small chunks keep a CPU's activations in cache, large ones keep
+        a GPU busy."""
         was_training = self.model.training
         self.model.eval()
         out = torch.empty(x.shape[0], dtype=torch.float32, device=x.device)

@@ -3,6 +3,7 @@ type, raised by a task on cue, so no GPU is needed), an unavailable device, and 
 Each must leave a consistent trainer and say what happened."""
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -270,21 +271,26 @@ def test_a_step_takes_no_noticeable_extra_time_for_the_fault_checks():
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
+@contextlib.contextmanager
 def _limit_cuda_memory(nbytes: int):
-    """Cap this process's CUDA allocations at what is held now plus nbytes."""
+    """Within the block, cap this process's CUDA allocations at what is held now plus nbytes."""
     import gc
 
     gc.collect()
     torch.cuda.empty_cache()
     cap = torch.cuda.memory_reserved() + nbytes
     torch.cuda.set_per_process_memory_fraction(cap / torch.cuda.get_device_properties(0).total_memory)
+    try:
+        yield
+    finally:
+        torch.cuda.set_per_process_memory_fraction(1.0)
+        torch.cuda.empty_cache()
 
 
 @cuda
 def test_real_cuda_out_of_memory_halves_the_batch_and_stays_on_the_gpu():
     """Under a 1.5 GiB cap a 1M-sample batch of a 256-wide MLP does not fit; halving finds one that does."""
-    _limit_cuda_memory(int(1.5 * 2**30))
-    try:
+    with _limit_cuda_memory(int(1.5 * 2**30)):
         task = SDFTask(sphere_samples(2**20), "sdf", batch_size=2**20)
         model = build_model(model_config("relu", width=256, depth=3), 3, 1)
         tr = Trainer(model, task, TrainConfig(steps=20, batch_size=2**20, device="cuda"))
@@ -294,16 +300,12 @@ def test_real_cuda_out_of_memory_halves_the_batch_and_stays_on_the_gpu():
         assert messages and all("batch halved" in m and "out of memory on cuda" in m for m in messages)
         assert tr.device.type == "cuda" and snaps[-1].done and tr.state.step == 20
         assert task.batch_size < 2**20 and all(torch.isfinite(p).all() for p in tr.model.parameters())
-    finally:
-        torch.cuda.set_per_process_memory_fraction(1.0)
-        torch.cuda.empty_cache()
 
 
 @cuda
 def test_samples_that_do_not_fit_on_the_gpu_train_on_the_cpu():
     """Under a 4 MiB cap the 16M-sample pool cannot even be moved to the GPU: the trainer starts on the CPU."""
-    _limit_cuda_memory(4 * 2**20)
-    try:
+    with _limit_cuda_memory(4 * 2**20):
         task = SDFTask(sphere_samples(2**24), "sdf", batch_size=4096)
         model = build_model(model_config("relu", width=64, depth=2), 3, 1)
         tr = Trainer(model, task, TrainConfig(steps=3, batch_size=4096, device="cuda"))
@@ -311,16 +313,12 @@ def test_samples_that_do_not_fit_on_the_gpu_train_on_the_cpu():
         print("\nsamples too big for a 4 MiB cap:", snaps[0].message)
         assert "do not fit in cuda memory" in snaps[0].message and tr.device.type == "cpu"
         assert snaps[-1].done and tr.state.step == 3
-    finally:
-        torch.cuda.set_per_process_memory_fraction(1.0)
-        torch.cuda.empty_cache()
 
 
 @cuda
 def test_real_cuda_out_of_memory_everywhere_falls_back_to_the_cpu():
     """Under a 40 MiB cap even an 8k batch fails; after the retries training continues on the CPU."""
-    _limit_cuda_memory(40 * 2**20)
-    try:
+    with _limit_cuda_memory(40 * 2**20):
         task = SDFTask(sphere_samples(2**18), "sdf", batch_size=2**16)
         model = build_model(model_config("relu", width=256, depth=3), 3, 1)
         tr = Trainer(model, task, TrainConfig(steps=10, batch_size=2**16, device="cuda"))
@@ -330,6 +328,53 @@ def test_real_cuda_out_of_memory_everywhere_falls_back_to_the_cpu():
         assert messages[-1].endswith("training moved to the cpu with a batch of 65536")
         assert tr.device.type == "cpu" and next(tr.model.parameters()).device.type == "cpu"
         assert task.points.device.type == "cpu" and snaps[-1].done and tr.state.step == 10
-    finally:
-        torch.cuda.set_per_process_memory_fraction(1.0)
-        torch.cuda.empty_cache()
+
+
+class _ReplayOnCpu:
+    """Stands in for GraphedStep where there is no GPU: the same interface, each 'replay' an ordinary step,
+    so the trainer's replayed-step bookkeeping (warm-up steps counted, losses read only at reports, a
+    non-finite loss caught there) runs on every machine. The capture itself is tested on CUDA."""
+
+    def __init__(self, trainer):
+        self.trainer, self.graph = trainer, None
+
+    def set_lr(self, factor):
+        for g in self.trainer.optimizer.param_groups:
+            g["lr"] = g["initial_lr"] * factor
+
+    def _step(self):
+        tr = self.trainer
+        tr.optimizer.zero_grad(set_to_none=True)
+        terms = tr.task.loss(tr.model, tr.generator)
+        terms["total"].backward()
+        tr.optimizer.step()
+        return terms
+
+    def warm_up(self, steps):
+        for _ in range(steps):
+            self._step()
+        self.graph = True
+
+    def replay(self):
+        return self._step()
+
+    def release(self):
+        self.graph = None
+
+
+def test_replayed_steps_count_report_and_recover_like_eager_ones(monkeypatch):
+    from inrview.training import trainer as T
+
+    monkeypatch.setattr(T.Trainer, "_graphed_step", lambda self: _ReplayOnCpu(self))
+    tr = make(Faulty(), steps=120)
+    snaps = list(tr.run(report_every=10))
+    assert tr.state.step == 120 and tr.replays == 120 - T.GRAPH_WARMUP
+    assert [s.step for s in snaps[:-1]] == list(range(10, 121, 10)) and snaps[-1].done
+    assert all(np.isfinite(s.losses["total"]) for s in snaps)
+    assert {int(st["step"]) for st in tr.optimizer.state.values()} == {120}  # one Adam step per counted step
+
+    bad = make(Faulty(nan_at={150}), steps=400)
+    last = list(bad.run(report_every=10))[-1]
+    # the NaN at call 150 (step 150) is seen at the next read, the report at step 150; step 100's weights return
+    assert last.done and "non-finite" in last.message and "from step 100" in last.message
+    assert all(bool(torch.isfinite(p).all()) for p in bad.model.parameters())

@@ -90,11 +90,9 @@ class GraphedStep:
         self.trainer = trainer
         opt = trainer.optimizer
         dev = trainer.device
-        self.lrs = []
         for g in opt.param_groups:
             g["capturable"] = True
             g["lr"] = torch.tensor(float(g["lr"]), dtype=torch.float32, device=dev)
-            self.lrs.append((g["lr"], float(g["initial_lr"])))
         for st in opt.state.values():
             if "step" in st and torch.is_tensor(st["step"]):
                 st["step"] = st["step"].to(device=dev, dtype=torch.float32)
@@ -104,8 +102,9 @@ class GraphedStep:
             torch.cuda.manual_seed(trainer.cfg.seed + trainer.state.step)  # reproducible device-side batches
 
     def set_lr(self, factor: float) -> None:
-        for t, initial in self.lrs:
-            t.fill_(initial * factor)
+        """Refill the learning-rate tensors the captured graph reads."""
+        for g in self.trainer.optimizer.param_groups:
+            g["lr"].fill_(g["initial_lr"] * factor)
 
     def _eager(self) -> dict:
         tr = self.trainer
@@ -322,65 +321,54 @@ class Trainer:
                         yield self._snapshot(losses, message="; ".join(self._notices))
                         self._notices.clear()
                     continue
-                self.state.step += 1
-                steps_this_call += 1
-                report = self.state.step % report_every == 0
-                if report:
-                    torch.cuda.synchronize(self.device)  # the clock counts the device's work, not the launches
-                self.state.elapsed += time.perf_counter() - t0
-                if report or self.state.step % 100 == 0:
-                    values = {k: float(v.detach()) for k, v in terms.items()}
-                    if not math.isfinite(values["total"]):
-                        graphed.release()
-                        yield self._recover(terms)
-                        return
-                if self.state.step % 100 == 0 or self._good is None:
-                    self._remember_good()
-                if report:
-                    losses = values
-                    self.state.history.append((self.state.step, self.state.elapsed, losses["total"]))
-                    pv = None
-                    if preview is not None and self.state.elapsed - t_last_preview >= preview_interval:
-                        pv = self._preview(preview)
-                        t_last_preview = self.state.elapsed
-                    yield self._snapshot(losses, pv)
-                continue
-            for g in self.optimizer.param_groups:
-                g["lr"] = g["initial_lr"] * factor
-            self.optimizer.zero_grad(set_to_none=True)
-            try:
-                with matmul_precision(self.cfg.precision, self.device):
-                    with autocast(self.cfg.precision, self.device):
-                        terms = self.task.loss(self.model, self.generator)
-                    total = terms["total"]
-                    finite = bool(torch.isfinite(total))
-                    if finite:
-                        total.backward()
-                        self.optimizer.step()
-            except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
-                if not is_out_of_memory(err):
-                    raise
-                oom = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
             else:
-                oom = None
-            if oom is not None:
-                terms = total = None  # drop every reference into the failed step before freeing memory
-                message, go_on = self._out_of_memory(oom)
-                yield self._snapshot(losses, done=not go_on, message=message)
-                if not go_on:
+                for g in self.optimizer.param_groups:
+                    g["lr"] = g["initial_lr"] * factor
+                self.optimizer.zero_grad(set_to_none=True)
+                try:
+                    with matmul_precision(self.cfg.precision, self.device):
+                        with autocast(self.cfg.precision, self.device):
+                            terms = self.task.loss(self.model, self.generator)
+                        total = terms["total"]
+                        finite = bool(torch.isfinite(total))
+                        if finite:
+                            total.backward()
+                            self.optimizer.step()
+                except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+                    if not is_out_of_memory(err):
+                        raise
+                    oom = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
+                else:
+                    oom = None
+                if oom is not None:
+                    terms = total = None  # drop every reference into the failed step before freeing memory
+                    message, go_on = self._out_of_memory(oom)
+                    yield self._snapshot(losses, done=not go_on, message=message)
+                    if not go_on:
+                        return
+                    continue
+                if not finite:
+                    yield self._recover(terms)
                     return
-                continue
-            if not finite:
-                yield self._recover(terms)
-                return
-            self._oom_in_a_row = 0
+                self._oom_in_a_row = 0
+            # one whole step done, replayed or eager
             self.state.step += 1
             steps_this_call += 1
+            report = self.state.step % report_every == 0
+            values = None
+            if graphed is not None and (report or self.state.step % 100 == 0):
+                # a replayed step's loss stays on the device until now (this read waits for the device, so
+                # the clock below counts its work, not just the launches)
+                values = {k: float(v.detach()) for k, v in terms.items()}
+                if not math.isfinite(values["total"]):
+                    graphed.release()
+                    yield self._recover(terms)
+                    return
             self.state.elapsed += time.perf_counter() - t0
             if self.state.step % 100 == 0 or self._good is None:
                 self._remember_good()
-            if self.state.step % report_every == 0:
-                losses = {k: float(v.detach()) for k, v in terms.items()}
+            if report:
+                losses = values or {k: float(v.detach()) for k, v in terms.items()}
                 self.state.history.append((self.state.step, self.state.elapsed, losses["total"]))
                 pv = None
                 if preview is not None and self.state.elapsed - t_last_preview >= preview_interval:
