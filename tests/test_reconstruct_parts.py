@@ -232,6 +232,23 @@ def test_auto_model_follows_density():
     assert recon.config_for(dense).model == model_config("grid", width=64, depth=2)
 
 
+def test_noise_level_measures_the_scatter_and_noise_turns_the_grid_off():
+    from inrview.io.geometry import Normalization
+
+    s = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
+    clean, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, seed=0)
+    assert recon.noise_level(clean) < 1e-3  # curvature only
+    for noise in (0.0025, 0.005):
+        pts, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, noise=noise, seed=0)
+        sigma = noise * recon.bbox_diagonal(s.vertices) * Normalization.fit(pts).scale  # normalised units
+        assert abs(recon.noise_level(pts) - sigma) < 0.2 * sigma, (recon.noise_level(pts), sigma)
+    cell = 2.0 / 128  # the finest level of the default grid
+    quiet, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, noise=0.0025, seed=0)
+    loud, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, noise=0.006, seed=0)
+    assert recon.noise_level(quiet) < cell / 2 < recon.noise_level(loud)
+    assert recon.auto_model(quiet) == "grid" and recon.auto_model(loud) == "siren"  # dense, but noisy
+
+
 def test_weld_closes_duplicated_vertices():
     s = trimesh.creation.icosphere(subdivisions=2)
     v = np.vstack([s.vertices, s.vertices[:1]])  # a copy of vertex 0 ...

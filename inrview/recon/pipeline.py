@@ -39,28 +39,54 @@ DEFAULT_BATCH = 4096
 CLOUD_SIZES = {"siren": (128, 3), "relu": (128, 4), "fourier": (128, 4), "grid": (64, 2)}
 
 
-def point_spacing(points: np.ndarray, sample: int = 20_000, seed: int = 0) -> float:
-    """Typical distance between neighbouring points, in normalised units (cube [-1, 1] with the default
-    margin): the median nearest-neighbour distance on up to `sample` points."""
+def _unit_sample(points: np.ndarray, sample: int, seed: int):
+    """The cloud in normalised units (cube [-1, 1] with the default margin), its KD-tree and the indices
+    of up to `sample` of its points."""
     from scipy.spatial import cKDTree
 
     from ..io.geometry import Normalization
 
     pts = Normalization.fit(points).to_unit(points)
     idx = np.random.default_rng(seed).choice(len(pts), min(sample, len(pts)), replace=False)
-    d, _ = cKDTree(pts).query(pts[idx], k=2, workers=-1)
+    return pts, cKDTree(pts), idx
+
+
+def point_spacing(points: np.ndarray, sample: int = 20_000, seed: int = 0) -> float:
+    """Typical distance between neighbouring points, in normalised units (cube [-1, 1] with the default
+    margin): the median nearest-neighbour distance on up to `sample` points."""
+    pts, tree, idx = _unit_sample(points, sample, seed)
+    d, _ = tree.query(pts[idx], k=2, workers=-1)
     return float(np.median(d[:, 1]))
 
 
-def auto_model(points: np.ndarray, grid_resolution: int = 128, min_points_per_cell: float = 2.0) -> str:
-    """'grid' when the cloud is dense enough to pin down the finest grid level (at least
-    min_points_per_cell points along a cell's side), else 'siren': a grid leaves holes and bubbles
-    between sparse points, while a sine network interpolates them smoothly (and was more accurate than
-    the grid on the 2k and 10k-point benchmark clouds, less on the 100k ones)."""
+def noise_level(points: np.ndarray, k: int = 64, sample: int = 4000, seed: int = 0) -> float:
+    """Typical scatter of the points off their surface, in normalised units: the median over up to
+    `sample` points of the RMS distance of their k nearest neighbours from the neighbours' best-fitting
+    plane. k is large so that the neighbourhood is wider than the noise (with 20 neighbours the plane
+    follows the noise and the estimate saturates); curvature adds a little on sparse clouds."""
+    pts, tree, idx = _unit_sample(points, sample, seed)
+    if len(pts) < 4:
+        return 0.0
+    _, nb = tree.query(pts[idx], k=min(k, len(pts)), workers=-1)
+    q = pts[nb] - pts[nb].mean(axis=1, keepdims=True)
+    cov = np.einsum("nki,nkj->nij", q, q) / q.shape[1]
+    return float(np.median(np.sqrt(np.maximum(np.linalg.eigvalsh(cov)[:, 0], 0.0))))
+
+
+def auto_model(points: np.ndarray, grid_resolution: int = 128, min_points_per_cell: float = 2.0,
+               max_noise_per_cell: float = 0.5) -> str:
+    """'grid' when the cloud pins down the finest grid level: dense enough (at least
+    min_points_per_cell points along a cell's side) and quiet enough (noise_level at most
+    max_noise_per_cell of a cell); else 'siren'. A grid leaves holes and bubbles between sparse points
+    and fits noise that is comparable to its cells, while a sine network interpolates smoothly (it was
+    more accurate than the grid on the 2k and 10k-point benchmark clouds and on the 100k-point ones with
+    0.5% noise, less on the other 100k ones)."""
     if len(points) < 1000:
         return "siren"
     cell = 2.0 / grid_resolution
-    return "grid" if point_spacing(points) * min_points_per_cell <= cell else "siren"
+    if point_spacing(points) * min_points_per_cell > cell:
+        return "siren"
+    return "grid" if noise_level(points) <= max_noise_per_cell * cell else "siren"
 
 
 def cloud_model_config(kind: str = "siren", **overrides):
