@@ -113,8 +113,8 @@ def prepare(geometry, mode: str, k: int = 30):
 
 
 def suggested_config(points: np.ndarray, has_normals: bool, panel: FitConfig) -> FitConfig:
-    """What the model dock should show for a cloud: the network `recon.config_for` picks for it (by density;
-    the ReLU network with geometric initialisation, IGR, without normals), its batch size and the automatic
+    """What the model dock should show for a cloud: the network `recon.config_for` picks for it (by density
+    and noise; the ReLU network with geometric initialisation, IGR, without normals), its batch size and the automatic
     learning rate; the budget, device and threads stay the user's."""
     from ..recon import config_for
 
