@@ -260,6 +260,7 @@ class MainWindow(OpeningMixin, ExportsMixin, CloudMixin, ModesMixin, QtWidgets.Q
                 vp.set_slice(s, f.slice_limit)
         self.slot_seconds.append(time.perf_counter() - t0)
         if f.final:
+            self.loss_panel.flush()  # the whole curve with the final surface, not a timer tick later
             vp.render_now()  # draw now: the final picture is what a scripted run saves
             self.final_drawn.emit()
 

@@ -62,6 +62,10 @@ class LossPanel(QtWidgets.QWidget):
         named = [t for t in terms if t != "total"]
         return named if len(named) == 1 else terms  # 'total' equals the only term: draw it once
 
+    def flush(self) -> None:
+        """Draw what has arrived now rather than at the next timer tick (the end of a run)."""
+        self._redraw()
+
     def _redraw(self) -> None:
         if not self._dirty:
             return
