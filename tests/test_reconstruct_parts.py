@@ -138,6 +138,33 @@ def test_pointcloud_task_terms_for_each_network(kind, with_normals):
     assert any(q.grad is not None and q.grad.abs().sum() > 0 for q in model.parameters())
 
 
+@pytest.mark.parametrize("kind", ["siren", "relu", "grid", "fourier"])
+def test_settle_puts_the_zero_level_through_the_middle_of_the_points(kind):
+    from inrview.models import output_layer
+    from inrview.training.trainer import Trainer
+
+    p, n = ellipsoid_cloud(800)
+    cfg = recon.default_config(model=kind, batch_size=256, seconds=None, steps=3)
+    cfg = recon.with_loss(cfg, pool_size=2000, sphere_warmup=0)
+    task = make_pointcloud_task(Geometry(p, None, n), cfg)
+    model = build_model(cfg.model)
+    x = torch.from_numpy(p.astype(np.float32))
+    with torch.no_grad():
+        output_layer(model).bias += 0.05  # an offset the data does not support
+        before = model(x).reshape(-1)
+    shift = task.settle(model)
+    with torch.no_grad():
+        after = model(x).reshape(-1)
+    assert shift == pytest.approx(float(before.median()), abs=1e-6)
+    assert torch.allclose(after, before - shift, atol=1e-5)  # the output layer's bias, nothing else
+    assert abs(float(after.median())) < 1e-5
+    # the trainer settles when the budget is spent
+    trainer = Trainer(model, task, cfg.train, device="cpu")
+    trainer.train(report_every=1)
+    with torch.no_grad():
+        assert abs(float(model(x).reshape(-1).median())) < 1e-5
+
+
 def test_numeric_gradient_matches_analytic_on_a_smooth_network():
     p, n = ellipsoid_cloud(300)
     cfg = recon.default_config(model="relu", batch_size=256, seconds=None)

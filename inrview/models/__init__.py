@@ -12,7 +12,7 @@ from ..config import ModelConfig
 from .encodings import FourierFeatures, MultiResGrid, level_resolutions
 from .networks import ReluMLP, Siren
 
-__all__ = ["INR", "build_model", "FourierFeatures", "MultiResGrid", "ReluMLP", "Siren", "level_resolutions"]
+__all__ = ["INR", "build_model", "output_layer", "FourierFeatures", "MultiResGrid", "ReluMLP", "Siren", "level_resolutions"]
 
 
 class INR(nn.Module):
@@ -32,6 +32,16 @@ class INR(nn.Module):
         if self.encoding is not None and any(p.requires_grad for p in self.encoding.parameters()):
             groups.append({"params": list(self.encoding.parameters()), "lr": lr, "name": "encoding"})
         return groups
+
+
+def output_layer(model: nn.Module) -> nn.Linear | None:
+    """The linear layer that produces the network's output (the last one registered: every family ends
+    with one), or None."""
+    last = None
+    for m in model.modules():
+        if isinstance(m, nn.Linear):
+            last = m
+    return last
 
 
 def build_model(cfg: ModelConfig, in_dim: int = 3, out_dim: int = 1, seed: int = 0) -> INR:

