@@ -41,7 +41,7 @@ CLOUD_SIZES = {"siren": (128, 3), "relu": (128, 4), "fourier": (128, 4), "grid":
 
 def _unit_sample(points: np.ndarray, sample: int, seed: int):
     """The cloud in normalised units (cube [-1, 1] with the default margin), its KD-tree and the indices
-    of up to `sample` of its points."""
+    of up to `sample` of its points (in random order, so a prefix is a smaller random sample)."""
     from scipy.spatial import cKDTree
 
     from ..io.geometry import Normalization
@@ -51,26 +51,36 @@ def _unit_sample(points: np.ndarray, sample: int, seed: int):
     return pts, cKDTree(pts), idx
 
 
-def point_spacing(points: np.ndarray, sample: int = 20_000, seed: int = 0) -> float:
-    """Typical distance between neighbouring points, in normalised units (cube [-1, 1] with the default
-    margin): the median nearest-neighbour distance on up to `sample` points."""
-    pts, tree, idx = _unit_sample(points, sample, seed)
+def _spacing(pts, tree, idx) -> float:
     d, _ = tree.query(pts[idx], k=2, workers=-1)
     return float(np.median(d[:, 1]))
 
 
-def noise_level(points: np.ndarray, k: int = 64, sample: int = 4000, seed: int = 0) -> float:
-    """Typical scatter of the points off their surface, in normalised units: the median over up to
-    `sample` points of the RMS distance of their k nearest neighbours from the neighbours' best-fitting
-    plane. k is large so that the neighbourhood is wider than the noise (with 20 neighbours the plane
-    follows the noise and the estimate saturates); curvature adds a little on sparse clouds."""
-    pts, tree, idx = _unit_sample(points, sample, seed)
+def _noise(pts, tree, idx, k: int) -> float:
     if len(pts) < 4:
         return 0.0
     _, nb = tree.query(pts[idx], k=min(k, len(pts)), workers=-1)
     q = pts[nb] - pts[nb].mean(axis=1, keepdims=True)
     cov = np.einsum("nki,nkj->nij", q, q) / q.shape[1]
     return float(np.median(np.sqrt(np.maximum(np.linalg.eigvalsh(cov)[:, 0], 0.0))))
+
+
+#: Points sampled for the spacing and for the noise estimate.
+SPACING_SAMPLE, NOISE_SAMPLE = 20_000, 4000
+
+
+def point_spacing(points: np.ndarray, sample: int = SPACING_SAMPLE, seed: int = 0) -> float:
+    """Typical distance between neighbouring points, in normalised units (cube [-1, 1] with the default
+    margin): the median nearest-neighbour distance on up to `sample` points."""
+    return _spacing(*_unit_sample(points, sample, seed))
+
+
+def noise_level(points: np.ndarray, k: int = 64, sample: int = NOISE_SAMPLE, seed: int = 0) -> float:
+    """Typical scatter of the points off their surface, in normalised units: the median over up to
+    `sample` points of the RMS distance of their k nearest neighbours from the neighbours' best-fitting
+    plane. k is large so that the neighbourhood is wider than the noise (with 20 neighbours the plane
+    follows the noise and the estimate saturates); curvature adds a little on sparse clouds."""
+    return _noise(*_unit_sample(points, sample, seed), k)
 
 
 def auto_model(points: np.ndarray, grid_resolution: int = 128, min_points_per_cell: float = 2.0,
@@ -80,13 +90,14 @@ def auto_model(points: np.ndarray, grid_resolution: int = 128, min_points_per_ce
     max_noise_per_cell of a cell); else 'siren'. A grid leaves holes and bubbles between sparse points
     and fits noise that is comparable to its cells, while a sine network interpolates smoothly (it was
     more accurate than the grid on the 2k and 10k-point benchmark clouds and on the 100k-point ones with
-    0.5% noise, less on the other 100k ones)."""
+    0.5% noise, less on the other 100k ones). One KD-tree serves both measures."""
     if len(points) < 1000:
         return "siren"
     cell = 2.0 / grid_resolution
-    if point_spacing(points) * min_points_per_cell > cell:
+    pts, tree, idx = _unit_sample(points, SPACING_SAMPLE, 0)
+    if _spacing(pts, tree, idx) * min_points_per_cell > cell:
         return "siren"
-    return "grid" if noise_level(points) <= max_noise_per_cell * cell else "siren"
+    return "grid" if _noise(pts, tree, idx[:NOISE_SAMPLE], 64) <= max_noise_per_cell * cell else "siren"
 
 
 def cloud_model_config(kind: str = "siren", **overrides):
