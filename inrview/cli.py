@@ -115,7 +115,7 @@ def write_json(path: str | None, data: dict) -> None:
 
 # -- commands ----------------------------------------------------------------------------------------
 def cmd_fit(a) -> int:
-    from .api import ShapeSession, fit
+    from .shape import ShapeSession, fit
 
     cfg = config_from_args(a)
     t0 = time.perf_counter()
@@ -148,7 +148,7 @@ def cmd_fit(a) -> int:
 
 
 def cmd_extract(a) -> int:
-    from .api import load_field
+    from .shape import load_field
     from .extract import extract_mesh
     from .io.export import save_mesh
 

@@ -84,7 +84,7 @@ def _baseline_path(a) -> Path:
 
 def _measure(points, vertices, faces, reference):
     from .metrics import surface_metrics
-    from .recon import data_fit
+    from .metrics import data_fit
 
     out = {"data_fit": data_fit(points, vertices, faces).to_dict()}
     if reference is not None:

@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import inrview  # noqa: E402
-from inrview.api import ShapeSession  # noqa: E402
+from inrview.shape import ShapeSession  # noqa: E402
 from inrview.config import FitConfig, TrainConfig  # noqa: E402
 from inrview.extract import coarse_to_fine_grid, dense_grid, marching_cubes, mc  # noqa: E402
 

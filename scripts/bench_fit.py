@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from inrview.api import ShapeSession  # noqa: E402
+from inrview.shape import ShapeSession  # noqa: E402
 from inrview.config import FitConfig, ModelConfig, TrainConfig  # noqa: E402
 from inrview.errors import NoSurfaceError  # noqa: E402
 from inrview.extract import extract_mesh  # noqa: E402
@@ -183,7 +183,7 @@ def warm_up(device: str) -> None:
     t = time.perf_counter()
     for mc in (FitConfig().model, ModelConfig(kind="relu", width=512, depth=8, skip=True, weight_norm=True)):
         from inrview.models import build_model
-        from inrview.training.trainer import make_adam
+        from inrview.training.cuda_graph import make_adam
 
         model = build_model(mc).to(device)
         opt = make_adam([{"params": list(model.parameters()), "lr": 1e-4}], 1e-4, torch.device(device))

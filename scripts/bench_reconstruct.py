@@ -50,7 +50,7 @@ def parse_args(argv=None):
     p.add_argument("--trim-far", type=float, default=0.0,
                    help="trim inrview's surface farther than this many point spacings from the data (0: watertight)")
     p.add_argument("--model-kw", default=None, help="JSON object of network fields to change (experiments)")
-    p.add_argument("--loss", default=None, help="JSON object of PointCloudLoss fields to change (experiments)")
+    p.add_argument("--loss", default=None, help="JSON object of CloudLossConfig fields to change (experiments)")
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic clouds and the fits")
     p.add_argument("--results", type=Path, default=DEFAULT_RESULTS, help="JSON-lines file of results")
     p.add_argument("--tag", default="", help="label stored with each result (e.g. a configuration name)")
@@ -132,10 +132,11 @@ def fit_config(a, points, normals: bool = True):
 def run_synthetic(c: dict, a) -> dict:
     import inrview
     from inrview import recon
+    from inrview.io.surface import sample_cloud
     from inrview.metrics import surface_metrics
 
     ref = inrview.load(a.data / "meshes" / f"{c['shape']}.obj")
-    pts, nrm = recon.sample_cloud(ref.vertices, ref.faces, c["n"], c["noise"], seed=a.seed)
+    pts, nrm = sample_cloud(ref.vertices, ref.faces, c["n"], c["noise"], seed=a.seed)
     cloud = recon.as_cloud(pts, nrm, f"{c['shape']}@{c['n']}")
     cfg = fit_config(a, pts)
     res = recon.reconstruct(cloud, cfg, normals="file")
@@ -155,6 +156,7 @@ def run_synthetic(c: dict, a) -> dict:
 def run_scan(c: dict, a) -> dict:
     import inrview
     from inrview import recon
+    from inrview.metrics import data_fit
 
     scan = inrview.load(a.data / "pointclouds" / f"{c['shape']}.ply", max_points=recon.MAX_POINTS, seed=a.seed)
     cfg = fit_config(a, scan.vertices, normals=c["normals"] != "none")
@@ -166,9 +168,9 @@ def run_scan(c: dict, a) -> dict:
     pcloud = prepared[0] if prepared[0].normals is not None else recon.prepare_cloud(scan, "estimate")[0]
     base = recon.poisson_reconstruct(pcloud.vertices, pcloud.normals)
     full = recon.poisson_reconstruct(pcloud.vertices, pcloud.normals, trim_quantile=0.0)
-    d_i = recon.data_fit(scan.vertices, res.mesh.vertices, res.mesh.faces)
-    d_p = recon.data_fit(scan.vertices, base.vertices, base.faces)
-    d_f = recon.data_fit(scan.vertices, full.vertices, full.faces)
+    d_i = data_fit(scan.vertices, res.mesh.vertices, res.mesh.faces)
+    d_p = data_fit(scan.vertices, base.vertices, base.faces)
+    d_f = data_fit(scan.vertices, full.vertices, full.faces)
     rep = prepared[1]
     return {**c, "points": len(scan.vertices), "flipped": rep.flipped, "agreement": rep.agreement,
             "inrview": {**d_i.to_dict(), "seconds": res.seconds + t_norm, "steps": res.last.step,

@@ -101,7 +101,7 @@ def compare_shot(app, win, args, out: Path) -> int:
     from PyQt6 import QtCore
 
     from inrview.io.export import save_points
-    from inrview.recon import sample_cloud
+    from inrview.io.surface import sample_cloud
 
     shape = inrview.load(args.file)
     pts, _ = sample_cloud(shape.vertices, shape.faces, args.points, noise=args.noise, seed=0)

@@ -692,7 +692,7 @@ def worker() -> None:
     from inrview.errors import LoadError
 
     try:
-        from inrview.image.data import load_image
+        from inrview.io.image import load_image
     except ImportError:  # the image package is not there yet
         load_image = None
     _reset_peak()

@@ -19,7 +19,7 @@ from safetensors.torch import save_file
 
 import inrview
 from inrview import cli
-from inrview.api import ShapeSession, load_field, resume_session
+from inrview.shape import ShapeSession, load_field, resume_session
 from inrview.config import FitConfig, SamplingConfig, TrainConfig, model_config
 from inrview.errors import CheckpointError
 from inrview.training import checkpoint as ckpt

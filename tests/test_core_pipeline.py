@@ -15,7 +15,7 @@ from inrview.config import FitConfig, ModelConfig, SamplingConfig, TrainConfig, 
 from inrview.errors import NoSurfaceError
 from inrview.extract import coarse_to_fine_grid, dense_grid, extract_mesh, marching_cubes, slice_field
 from inrview.field import Field
-from inrview.io.geometry import Geometry, Normalization, is_watertight, report
+from inrview.io.geometry import Normalization, is_watertight, report
 from inrview.metrics import surface_metrics
 from inrview.models import build_model
 from inrview.sampling import MeshDistance, mesh_samples

@@ -115,7 +115,7 @@ def test_trained_grid_model_coarse_to_fine_matches_dense(demo_shape):
     """A real, briefly trained network (not exactly 1-Lipschitz): still the same triangles. lr 1e-2 makes
     a field that has left zero after 50 small steps (at the default 2e-3 it is all still near zero,
     where coarse to fine rightly evaluates everything)."""
-    from inrview.api import ShapeSession
+    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, SamplingConfig, TrainConfig
 
     cfg = FitConfig(sampling=SamplingConfig(n_samples=40_000), train=TrainConfig(steps=50, batch_size=4096, lr=1e-2))

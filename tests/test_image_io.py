@@ -7,7 +7,7 @@ from PIL import Image
 
 from inrview.errors import InrviewError, LoadError
 from inrview.image import ImageData, load_image, save_image
-from inrview.image.data import to_unit_float
+from inrview.io.image import to_unit_float
 
 
 def ramp(h=12, w=17, c=3, top=255, dtype=np.uint8, seed=0):

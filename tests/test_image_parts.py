@@ -11,7 +11,7 @@ from inrview.config import TrainConfig
 from inrview.errors import CheckpointError, InrviewError, LoadError
 from inrview.image import (BlurTask, ImageData, ImageField, ImageSession, PixelTask, blur, demo_image, extent,
                            gaussian_kernel, image_model_config, load_image, motion_kernel, parse_kernel, render)
-from inrview.image.render import pixel_centres, to_values
+from inrview.sampling.pixels import pixel_centres, to_values
 from inrview.image.sweep import SweepRow, plot, table
 
 

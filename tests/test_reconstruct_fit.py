@@ -14,7 +14,8 @@ import trimesh
 import inrview
 from inrview import recon
 from inrview.io.geometry import is_watertight
-from inrview.metrics import surface_metrics
+from inrview.io.surface import sample_cloud
+from inrview.metrics import data_fit, far_area_fraction, surface_metrics
 from tests.conftest import shared
 
 
@@ -28,7 +29,7 @@ def chamfer(mesh, ref) -> float:
 
 
 def test_noisy_sparse_cloud_beats_poisson(spot):
-    pts, nrm = recon.sample_cloud(spot.vertices, spot.faces, 2000, noise=0.005, seed=2)
+    pts, nrm = sample_cloud(spot.vertices, spot.faces, 2000, noise=0.005, seed=2)
     cloud = recon.as_cloud(pts, nrm)
     cfg = recon.config_for(pts, seconds=None, steps=250, batch_size=2048, resolution=128)
     assert cfg.model.kind == "siren"  # sparse: the smooth network
@@ -38,14 +39,14 @@ def test_noisy_sparse_cloud_beats_poisson(spot):
     assert is_watertight(res.mesh.faces)
     assert ours < 7e-3  # noise is 0.5% of the diagonal, about 1.4e-2 in these units
     assert ours <= theirs, (ours, theirs)
-    fit = recon.data_fit(pts, res.mesh.vertices, res.mesh.faces)
+    fit = data_fit(pts, res.mesh.vertices, res.mesh.faces)
     # 2000 points leave gaps wider than 2% of the diagonal even on the true surface: compare with it
-    truth = recon.far_area_fraction(spot.vertices, spot.faces, pts)
+    truth = far_area_fraction(spot.vertices, spot.faces, pts)
     assert fit.watertight and fit.far_area_fraction < truth + 0.02, (fit.far_area_fraction, truth)
 
 
 def test_cloud_without_normals_by_estimation_and_by_the_normal_free_loss(spot):
-    pts, true_n = recon.sample_cloud(spot.vertices, spot.faces, 3000, seed=4)
+    pts, true_n = sample_cloud(spot.vertices, spot.faces, 3000, seed=4)
     cloud = recon.as_cloud(pts)  # no normals at all
     prepared = recon.prepare_cloud(cloud, "auto")
     assert prepared[1].source == "estimated" and prepared[1].flipped > 0
@@ -65,7 +66,7 @@ def test_cloud_without_normals_by_estimation_and_by_the_normal_free_loss(spot):
 
 
 def test_cli_reconstruct_end_to_end(tmp_path, spot):
-    pts, nrm = recon.sample_cloud(spot.vertices, spot.faces, 3000, noise=0.0025, seed=1)
+    pts, nrm = sample_cloud(spot.vertices, spot.faces, 3000, noise=0.0025, seed=1)
     cloud_path = tmp_path / "scan.ply"
     trimesh.PointCloud(pts).export(cloud_path)  # positions only: normals must be estimated
     ref_path = tmp_path / "ref.obj"
@@ -108,5 +109,5 @@ def test_srb_scans_have_consistent_normals_and_poisson_runs():
         cloud, rep = recon.prepare_cloud(scan, "auto")
         assert rep.source == "file" and not any("unoriented" in n for n in cloud.notices)
         base, _ = recon.poisson_for(scan, prepared=(cloud, rep))
-        fit = recon.data_fit(scan.vertices, base.vertices, base.faces)
+        fit = data_fit(scan.vertices, base.vertices, base.faces)
         assert fit.mean_rel < 5e-3

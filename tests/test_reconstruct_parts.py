@@ -13,8 +13,12 @@ from inrview.config import model_config
 from inrview.io.geometry import Geometry, is_watertight
 from inrview.models import build_model
 from inrview.recon.normals import outward_sign
-from inrview.sampling.pointcloud import (CloudFitConfig, PointCloudLoss, band_loss, make_pointcloud_task,
-                                         point_scales, volume_pool, winding_number)
+from inrview.config import CloudLossConfig, FitConfig
+from inrview.io.geometry import bbox_diagonal
+from inrview.io.surface import sample_cloud
+from inrview.metrics import data_fit
+from inrview.sampling.cloud import point_scales, volume_pool, winding_number
+from inrview.training.cloud_task import band_loss, make_pointcloud_task
 
 
 def ellipsoid_cloud(n=3000, seed=0, radii=(0.6, 0.4, 0.3)):
@@ -47,7 +51,7 @@ def test_flip_count_is_what_orientation_turned_against_the_away_from_centre_gues
     import inrview
 
     spot = inrview.load(inrview.demo_shape())
-    pts, true_n = recon.sample_cloud(spot.vertices, spot.faces, 5000, 0.0, seed=0)
+    pts, true_n = sample_cloud(spot.vertices, spot.faces, 5000, 0.0, seed=0)
     est, rep = recon.estimate_normals(pts, k=20)
     assert (np.einsum("ij,ij->i", est, true_n) > 0).mean() > 0.97
     guess_wrong = (np.einsum("ij,ij->i", true_n, pts - pts.mean(axis=0)) < 0).sum()
@@ -113,7 +117,7 @@ def test_volume_pool_signs_and_scales():
     p, n = ellipsoid_cloud(3000)
     s = point_scales(p, 10)
     assert np.all(s > 0) and np.all(s < 0.2)
-    loss = PointCloudLoss(pool_size=20_000)
+    loss = CloudLossConfig(pool_size=20_000)
     pool = volume_pool(p, n, s, loss)
     inside = ((pool.points / np.array([0.6, 0.4, 0.3])) ** 2).sum(axis=1) < 1
     signed = pool.sign != 0
@@ -192,16 +196,15 @@ def test_sphere_warmup_for_networks_without_geometric_init():
 
 
 def test_cloud_config_checkpoint_dict_stays_a_fitconfig():
-    from inrview.config import FitConfig
 
     cfg = recon.with_loss(recon.default_config(), surface=1.0)
-    assert isinstance(cfg, CloudFitConfig) and cfg.loss.surface == 1.0
+    assert isinstance(cfg, FitConfig) and cfg.cloud.surface == 1.0
     assert FitConfig.from_dict(cfg.to_dict()).model == cfg.model
 
 
 def test_poisson_sphere_watertight_and_trimmed():
     s = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
-    p, n = recon.sample_cloud(s.vertices, s.faces, 5000, seed=0)
+    p, n = sample_cloud(s.vertices, s.faces, 5000, seed=0)
     full = recon.poisson_reconstruct(p, n, depth=6, trim_quantile=0.0)
     assert full.removed_vertices == 0 and is_watertight(full.faces)
     r = np.linalg.norm(full.vertices, axis=1)
@@ -216,27 +219,27 @@ def test_poisson_sphere_watertight_and_trimmed():
 
 def test_data_fit_finds_far_sheets():
     s = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
-    p, _ = recon.sample_cloud(s.vertices, s.faces, 20000, seed=0)
-    good = recon.data_fit(p, s.vertices, s.faces)
+    p, _ = sample_cloud(s.vertices, s.faces, 20000, seed=0)
+    good = data_fit(p, s.vertices, s.faces)
     assert good.watertight and good.components == 1
     assert good.mean_rel < 2e-3 and good.far_area_fraction < 1e-3
     # add a detached plate far from the points: a spurious sheet
     plate = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
     plate.apply_translation((0, 0, 3.0))
     both = trimesh.util.concatenate([s, plate])
-    bad = recon.data_fit(p, both.vertices, both.faces)
+    bad = data_fit(p, both.vertices, both.faces)
     expected = plate.area / both.area
     assert abs(bad.far_area_fraction - expected) < 0.02 and bad.components == 2
     # a surface that misses half the points explains them worse
     top = s.faces[s.vertices[s.faces].mean(axis=1)[:, 2] > 0]
-    half = recon.data_fit(p, s.vertices, top)
+    half = data_fit(p, s.vertices, top)
     assert half.mean_rel > 10 * good.mean_rel and not half.watertight
 
 
 def test_sample_cloud_noise_scale():
     s = trimesh.creation.icosphere(subdivisions=3, radius=1.0)
-    p, n = recon.sample_cloud(s.vertices, s.faces, 20000, noise=0.01, seed=0)
-    diag = recon.bbox_diagonal(s.vertices)
+    p, n = sample_cloud(s.vertices, s.faces, 20000, noise=0.01, seed=0)
+    diag = bbox_diagonal(s.vertices)
     radial = np.linalg.norm(p, axis=1) - 1.0
     assert abs(radial.std() - 0.01 * diag) < 0.1 * 0.01 * diag
     assert np.allclose(np.linalg.norm(n, axis=1), 1.0)
@@ -252,8 +255,8 @@ def test_cloud_model_configs():
 
 def test_auto_model_follows_density():
     s = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
-    sparse, _ = recon.sample_cloud(s.vertices, s.faces, 2000, seed=0)
-    dense, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, seed=0)
+    sparse, _ = sample_cloud(s.vertices, s.faces, 2000, seed=0)
+    dense, _ = sample_cloud(s.vertices, s.faces, 100_000, seed=0)
     assert recon.point_spacing(sparse) > 4 * recon.point_spacing(dense)
     assert recon.auto_model(sparse) == "siren" and recon.auto_model(dense) == "grid"
     assert recon.config_for(dense).model == model_config("grid", width=64, depth=2)
@@ -263,15 +266,15 @@ def test_noise_level_measures_the_scatter_and_noise_turns_the_grid_off():
     from inrview.io.geometry import Normalization
 
     s = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
-    clean, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, seed=0)
+    clean, _ = sample_cloud(s.vertices, s.faces, 100_000, seed=0)
     assert recon.noise_level(clean) < 1e-3  # curvature only
     for noise in (0.0025, 0.005):
-        pts, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, noise=noise, seed=0)
-        sigma = noise * recon.bbox_diagonal(s.vertices) * Normalization.fit(pts).scale  # normalised units
+        pts, _ = sample_cloud(s.vertices, s.faces, 100_000, noise=noise, seed=0)
+        sigma = noise * bbox_diagonal(s.vertices) * Normalization.fit(pts).scale  # normalised units
         assert abs(recon.noise_level(pts) - sigma) < 0.2 * sigma, (recon.noise_level(pts), sigma)
     cell = 2.0 / 128  # the finest level of the default grid
-    quiet, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, noise=0.0025, seed=0)
-    loud, _ = recon.sample_cloud(s.vertices, s.faces, 100_000, noise=0.006, seed=0)
+    quiet, _ = sample_cloud(s.vertices, s.faces, 100_000, noise=0.0025, seed=0)
+    loud, _ = sample_cloud(s.vertices, s.faces, 100_000, noise=0.006, seed=0)
     assert recon.noise_level(quiet) < cell / 2 < recon.noise_level(loud)
     assert recon.auto_model(quiet) == "grid" and recon.auto_model(loud) == "siren"  # dense, but noisy
 
@@ -289,7 +292,7 @@ def test_weld_closes_duplicated_vertices():
 
 def test_trim_far_removes_caps_over_holes():
     s = trimesh.creation.icosphere(subdivisions=4, radius=1.0)
-    p, _ = recon.sample_cloud(s.vertices, s.faces, 20000, seed=0)
+    p, _ = sample_cloud(s.vertices, s.faces, 20000, seed=0)
     p = p[p[:, 2] < 0.7]  # an open scan: nothing above z = 0.7
     v, f, removed = recon.trim_far(s.vertices, s.faces, p, factor=3.0)
     cap = 2 * np.pi * (1 - 0.7) / (4 * np.pi)  # area share of the spherical cap
@@ -313,7 +316,7 @@ def test_poisson_is_the_same_surface_at_any_scale():
     """Open3D's Poisson fails on huge coordinates (non-finite vertices at 1e30); poisson_reconstruct works
     in a unit box and maps back, so scaling the cloud scales the surface and nothing else."""
     from inrview.recon import poisson_reconstruct
-    from inrview.recon.synthetic import sample_cloud
+    from inrview.io.surface import sample_cloud
     import inrview
 
     spot = inrview.load(inrview.demo_shape())

@@ -97,7 +97,7 @@ def test_prune_drops_least_recently_used(tmp_path):
 
 
 def test_session_uses_the_cache(demo_shape, cache_home):
-    from inrview.api import ShapeSession
+    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
 
     cfg = FitConfig(sampling=SamplingConfig(n_samples=20000), train=TrainConfig(steps=1))

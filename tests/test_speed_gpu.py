@@ -12,7 +12,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 @pytest.fixture(scope="module")
 def cuda_fit(demo_shape):
-    from inrview.api import ShapeSession
+    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
 
     s = ShapeSession.from_file(demo_shape, FitConfig(train=TrainConfig(device="cuda")))
@@ -67,7 +67,7 @@ def test_gpu_and_cpu_fields_give_the_same_surface(cuda_fit):
 
 @pytest.mark.parametrize("precision", ["tf32", "bf16"])
 def test_mixed_precision_steps_train(demo_shape, precision):
-    from inrview.api import ShapeSession
+    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, ModelConfig, SamplingConfig, TrainConfig
 
     cfg = FitConfig(model=ModelConfig(kind="relu", width=256, depth=4),
@@ -84,7 +84,7 @@ def test_mixed_precision_steps_train(demo_shape, precision):
 
 
 def test_checkpoint_from_the_gpu_loads_on_the_cpu(cuda_fit, tmp_path):
-    from inrview.api import load_field
+    from inrview.shape import load_field
     from inrview.extract import extract_mesh
 
     path = cuda_fit.save_checkpoint(tmp_path / "gpu.safetensors")
@@ -103,7 +103,7 @@ def test_default_fit_replays_a_cuda_graph(cuda_fit):
 def _timed_fit(demo_shape, monkeypatch, graph: bool):
     import time
 
-    from inrview.api import ShapeSession
+    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
 
     monkeypatch.setenv("INRVIEW_CUDA_GRAPH", "1" if graph else "0")
@@ -130,7 +130,7 @@ def test_graphed_steps_are_faster_and_as_good_as_eager_ones(demo_shape, monkeypa
 def test_non_finite_loss_in_a_graphed_run_restores_good_weights(demo_shape):
     """A loss that turns non-finite inside the graph is noticed at the next report and the last good
     weights come back, as in eager runs."""
-    from inrview.api import ShapeSession
+    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
 
     s = ShapeSession.from_file(demo_shape, FitConfig(train=TrainConfig(device="cuda", steps=400)))

@@ -17,7 +17,8 @@ from inrview.models import build_model
 from inrview.sampling import SampleSet
 from inrview.training import trainer as T
 from inrview.training.tasks import SDFTask, Task
-from inrview.training.trainer import Trainer, is_out_of_memory
+from inrview.training.device import is_out_of_memory
+from inrview.training.trainer import Trainer
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -51,7 +51,7 @@ class CloudCommands:
     def _prepare_cloud(self, geom, mode: str, cfg):
         """(ShapeSession, CloudState) for a cloud: its normals by `mode`, the recon's network for it and the
         model dock's budget. Nothing of the worker's state changes here."""
-        from ..api import ShapeSession
+        from ..shape import ShapeSession
         from ..io.geometry import report
 
         cloud, rep = C.prepare(geom, mode)

@@ -358,7 +358,7 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.width_.setValue(w)
         self.depth.setValue(d)
         self.omega0.setEnabled(kind == "siren")
-        from ..image.field import image_default_lr
+        from ..field.image import image_default_lr
 
         self.lr.setToolTip(f"auto = the family's default for images ({image_default_lr(kind):g})")
 

@@ -126,7 +126,7 @@ class SessionWorker(CloudCommands, CommandThread):
         freeze for that long in the middle of the first live preview."""
         import importlib
 
-        for name in ("inrview.api", "inrview.extract", "inrview.extract.mc", "skimage.measure", "trimesh"):
+        for name in ("inrview.shape", "inrview.extract", "inrview.extract.mc", "skimage.measure", "trimesh"):
             try:
                 importlib.import_module(name)
             except ImportError:
@@ -151,7 +151,7 @@ class SessionWorker(CloudCommands, CommandThread):
         self._drain(final_preview=False)
 
     def _open(self, path: str, cfg, normals: str = "auto"):
-        from ..api import ShapeSession
+        from ..shape import ShapeSession
         from ..io.geometry import report
         from ..io.loaders import load
         from ..recon import MAX_POINTS
@@ -185,7 +185,7 @@ class SessionWorker(CloudCommands, CommandThread):
         return None
 
     def _open_checkpoint(self, path: str, cfg) -> Opened:
-        from ..api import load_field, resume_session
+        from ..shape import load_field, resume_session
         from ..io.geometry import report
 
         field, header = load_field(path)  # validates everything before anything is replaced
@@ -231,7 +231,7 @@ class SessionWorker(CloudCommands, CommandThread):
 
     # -- training -------------------------------------------------------------------------------------
     def _start(self, cfg, fresh: bool, budget):
-        from ..api import ShapeSession
+        from ..shape import ShapeSession
 
         self._starts_pending -= 1
         self._finish_training()

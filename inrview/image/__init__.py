@@ -5,17 +5,22 @@
     >>> last = session.train()
     >>> session.field.save("photo_x4.png", scale=4)
 
-Nothing here imports Qt; heavy optional pieces (matplotlib for plots) load only when used.
+The image pipeline over the core's layers: pictures load in `inrview.io.image`, pixel coordinates live in
+`inrview.sampling.pixels`, the pixel and blur tasks in `inrview.training`, the rendered field in
+`inrview.field.image`; this package holds the sessions (fit, super-resolution, deblurring, capacity sweeps)
+and the views of a fit. Nothing here imports Qt.
 """
-from .data import ImageData, load_image, save_image
+from ..field.image import ImageField, finite_difference_maps, image_model_config, render
+from ..io.image import ImageData, load_image, save_image
+from ..io.resources import demo_image
+from ..metrics import image_metrics, ssim
+from ..sampling.pixels import extent
+from ..training.image_tasks import BlurTask, PixelTask
+from ..training.kernels import blur, gaussian_kernel, load_kernel, motion_kernel, parse_kernel
 from .deblur import DeblurResult, deblur_session, richardson_lucy, synthetic_blur, synthetic_deblur_check
-from .field import ImageField, finite_difference_maps, image_model_config
-from .kernels import blur, gaussian_kernel, load_kernel, motion_kernel, parse_kernel
-from .render import extent, render
-from .session import ImageSession, image_metrics, ssim
+from .session import ImageSession
 from .superres import SuperResolutionResult, bicubic_upsample, downsample, super_resolution_check
 from .sweep import SweepRow, capacity_sweep
-from .tasks import BlurTask, PixelTask
 
 __all__ = ["ImageData", "load_image", "save_image", "DeblurResult", "deblur_session", "richardson_lucy",
            "synthetic_blur", "synthetic_deblur_check", "ImageField", "finite_difference_maps", "image_model_config",
@@ -23,9 +28,3 @@ __all__ = ["ImageData", "load_image", "save_image", "DeblurResult", "deblur_sess
            "ImageSession", "image_metrics", "ssim", "SuperResolutionResult", "bicubic_upsample", "downsample",
            "super_resolution_check", "SweepRow", "capacity_sweep", "BlurTask", "PixelTask", "demo_image"]
 
-
-def demo_image() -> str:
-    """Path of the bundled demo picture (astronaut Eileen Collins, NASA, public domain; 256x256)."""
-    from .. import resource
-
-    return resource("astronaut.png")

@@ -137,7 +137,7 @@ def _crop(text: str) -> tuple[int, int, int, int]:
 
 
 def _load(a):
-    from .data import load_image
+    from ..io.image import load_image
 
     crop = _crop(a.crop) if a.crop else None
     size = getattr(a, "size", None)
@@ -154,7 +154,7 @@ def _load(a):
 
 
 def _configs(a, image_size):
-    from .field import image_model_config
+    from ..field.image import image_model_config
 
     if a.steps is not None and a.steps < 1:  # config_from_args would take 0 as "not given"
         raise InrviewError("--steps must be at least 1")
@@ -199,7 +199,7 @@ def _describe(cfg) -> str:
 
 
 def _save(path, pixels, bit_depth=8, has_alpha=None):
-    from .data import save_image
+    from ..io.image import save_image
 
     if path:
         save_image(path, pixels, bit_depth, has_alpha)
@@ -207,14 +207,14 @@ def _save(path, pixels, bit_depth=8, has_alpha=None):
 
 # -- commands ----------------------------------------------------------------------------------------
 def cmd_fit(a) -> int:
-    from .render import output_size
+    from ..sampling.pixels import output_size
     from .session import ImageSession
-    from .tasks import PixelTask
+    from ..training.image_tasks import PixelTask
 
     img = _load(a)
     model, train = _configs(a, img.shape[:2])
     t0 = time.perf_counter()
-    from .render import extent
+    from ..sampling.pixels import extent
 
     task = PixelTask(img.pixels, extent(img.height, img.width), train.batch_size, a.footprint)
     session = ImageSession(img, model, train, device=_device(a), task=task)
@@ -242,8 +242,8 @@ def cmd_fit(a) -> int:
 
 def write_views(session, folder) -> list[Path]:
     """fitted / target / error / gradient / laplacian PNGs (and the target's finite-difference maps)."""
-    from .data import save_image
-    from .field import finite_difference_maps
+    from ..io.image import save_image
+    from ..field.image import finite_difference_maps
     from .views import error_view, magnitude_view, signed_view, to_rgb
 
     d = Path(folder)
@@ -298,9 +298,9 @@ def cmd_sr(a) -> int:
 
 
 def cmd_deblur(a) -> int:
-    from .data import ImageData
+    from ..io.image import ImageData
     from .deblur import deblur_session, finish_synthetic, reblurred_psnr, richardson_lucy, synthetic_blur
-    from .kernels import parse_kernel
+    from ..training.kernels import parse_kernel
 
     kernel, kdesc = parse_kernel(a.kernel)
     if a.noise < 0:
@@ -375,7 +375,7 @@ def cmd_sweep(a) -> int:
 
 
 def cmd_render(a) -> int:
-    from .field import ImageField
+    from ..field.image import ImageField
 
     field, head = ImageField.from_checkpoint(a.checkpoint, a.device)
     t0 = time.perf_counter()
@@ -384,7 +384,7 @@ def cmd_render(a) -> int:
         field.save(a.output, a.scale, size, a.bit_depth)
     except ValueError as e:
         raise InrviewError(str(e)) from None
-    from .render import output_size
+    from ..sampling.pixels import output_size
 
     h, w = output_size(field.height, field.width, a.scale, size)
     print(f"{a.output}: {w}x{h} rendered from {a.checkpoint} ({head['model']['kind']}, fitted on "

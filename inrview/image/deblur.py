@@ -13,12 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig
-from .data import ImageData
-from .field import image_model_config
-from .kernels import blur
-from .render import extent
-from .session import ImageSession, image_metrics
-from .tasks import BlurTask
+from ..field.image import image_model_config
+from ..io.image import ImageData
+from ..metrics import image_metrics
+from ..sampling.pixels import extent
+from ..training.image_tasks import BlurTask
+from ..training.kernels import blur
+from .session import ImageSession
 
 #: Family used for deblurring when none is named: the grid's per-pixel features let the fit put back the
 #: detail the blur removed (SIREN's smooth prior at equal steps leaves much of it blurred; see the README).

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .field import finite_difference_maps
-from .session import ImageSession, area_resize, ssim
+from ..field.image import finite_difference_maps
+from ..metrics import psnr, ssim
+from .session import ImageSession, area_resize
 from .views import error_view, magnitude_view, robust_max, signed_view, to_rgb, to_uint8
-from ..metrics import psnr
 
 #: View names, in the order the app lists them. 'gradient'/'laplacian' are the fitted function's (autograd);
 #: 'target gradient'/'target laplacian' are finite differences of the target image, for comparison.

@@ -15,35 +15,19 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig, replace
-from ..metrics import psnr
+from ..field.image import ImageField, image_default_lr, image_model_config
+from ..io.image import ImageData
+from ..metrics import image_metrics, psnr, ssim
 from ..models import build_model
+from ..sampling.pixels import extent
 from ..training import checkpoint as ckpt
+from ..training.image_tasks import PixelTask
 from ..training.tasks import Task
 from ..training.trainer import Snapshot, Trainer
-from .data import ImageData
-from .field import ImageField, image_default_lr, image_model_config
-from .render import extent
-from .tasks import PixelTask
 
 #: Previews and metrics during training render at most this many pixels (larger images are previewed
 #: at a reduced size and measured against an area-averaged target).
 PREVIEW_PIXELS = 1 << 20
-
-
-def ssim(pred: np.ndarray, target: np.ndarray) -> float:
-    """Structural similarity (scikit-image, Gaussian-weighted as in Wang et al. 2004) on [0, 1] data."""
-    from skimage.metrics import structural_similarity
-
-    p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
-    if min(p.shape[0], p.shape[1]) < 7:
-        return float("nan")  # too small for the 7x7 window (11x11 with gaussian weights)
-    gaussian = min(p.shape[0], p.shape[1]) >= 11
-    return float(structural_similarity(p, t, data_range=1.0, channel_axis=2, gaussian_weights=gaussian,
-                                       sigma=1.5, use_sample_covariance=not gaussian))
-
-
-def image_metrics(pred: np.ndarray, target: np.ndarray) -> dict:
-    return {"psnr": psnr(pred, target), "ssim": ssim(pred, target)}
 
 
 def area_resize(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -92,8 +76,8 @@ class ImageSession:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, kind: str = "grid", train: TrainConfig = TrainConfig(),
-                  **kw) -> "ImageSession":
-        from .data import load_image
+                  **kw) -> ImageSession:
+        from ..io.image import load_image
 
         return cls(load_image(path), kind=kind, train=train, **kw)
 

@@ -14,11 +14,12 @@ import numpy as np
 
 from ..config import ModelConfig, TrainConfig
 from ..errors import InrviewError
-from .data import ImageData
-from .field import image_model_config
-from .render import extent
-from .session import ImageSession, area_resize, image_metrics
-from .tasks import PixelTask
+from ..field.image import image_model_config
+from ..io.image import ImageData
+from ..metrics import image_metrics
+from ..sampling.pixels import extent
+from ..training.image_tasks import PixelTask
+from .session import ImageSession, area_resize
 
 
 def downsample(pixels: np.ndarray, factor: int) -> np.ndarray:
@@ -62,7 +63,8 @@ class SuperResolutionResult:
                 f"SSIM {self.bicubic_metrics['ssim']:.4f} ({self.inr_metrics['psnr'] - self.bicubic_metrics['psnr']:+.2f} dB)")
 
     def to_dict(self) -> dict:
-        return {"factor": self.factor, "size": list(self.original.shape[:2][::-1]), "small_size": list(self.small.shape[:2][::-1]),
+        return {"factor": self.factor, "size": list(self.original.shape[:2][::-1]),
+                "small_size": list(self.small.shape[:2][::-1]),
                 "inr_psnr": self.inr_metrics["psnr"], "inr_ssim": self.inr_metrics["ssim"],
                 "bicubic_psnr": self.bicubic_metrics["psnr"], "bicubic_ssim": self.bicubic_metrics["ssim"]}
 

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..config import TrainConfig
 from ..errors import InrviewError
-from .data import ImageData
-from .field import image_model_config
+from ..field.image import image_model_config
+from ..io.image import ImageData
 from .session import ImageSession
 
 
@@ -158,7 +158,7 @@ def _plot_pillow(rows, path, title):
     for i, d in enumerate(depths):
         y0 = top + cell * (len(depths) - 1 - i)  # deeper networks higher up, like the matplotlib map
         draw.text((10, y0 + cell // 2 - 6), f"depth {d}", fill="black", font=font)
-        for j, w in enumerate(widths):
+        for j in range(len(widths)):
             x0 = left + cell * j
             draw.rectangle([x0, y0, x0 + cell - 2, y0 + cell - 2], fill=tuple(int(v) for v in colours[i, j]))
             if np.isfinite(g[i, j]):

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-VIEWS = ("fitted", "target", "error", "gradient", "laplacian")
-
 
 def checkerboard(height: int, width: int, cell: int = 8) -> np.ndarray:
     yy, xx = np.mgrid[0:height, 0:width]

@@ -46,7 +46,7 @@ class Geometry:
             raise ValueError("a point cloud has no faces")
         return trimesh.Trimesh(self.vertices, self.faces, process=False)
 
-    def transformed(self, norm: "Normalization", inverse: bool = False) -> "Geometry":
+    def transformed(self, norm: Normalization, inverse: bool = False) -> Geometry:
         """A copy mapped into the unit cube (or back with inverse=True); normals are unchanged by a
         similarity with positive scale."""
         f = norm.to_world if inverse else norm.to_unit
@@ -67,7 +67,7 @@ class Normalization:
     scale: float = 1.0
 
     @staticmethod
-    def fit(points: np.ndarray, margin: float = 0.1) -> "Normalization":
+    def fit(points: np.ndarray, margin: float = 0.1) -> Normalization:
         pts = np.asarray(points, dtype=np.float64)
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         extent = float((hi - lo).max())
@@ -80,14 +80,11 @@ class Normalization:
     def to_world(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(x, dtype=np.float64) / self.scale + np.asarray(self.center)
 
-    def distance_to_world(self, d):
-        return d / self.scale
-
     def to_dict(self) -> dict:
         return {"center": list(self.center), "scale": self.scale}
 
     @staticmethod
-    def from_dict(d: dict) -> "Normalization":
+    def from_dict(d: dict) -> Normalization:
         c = d["center"]
         if len(c) != 3 or not all(np.isfinite(c)) or not np.isfinite(d["scale"]) or d["scale"] <= 0:
             raise ValueError("normalisation must have a finite 3-vector center and a positive scale")
@@ -156,3 +153,9 @@ def is_watertight(faces: np.ndarray) -> bool:
         return False
     _, dcounts = np.unique(directed, axis=0, return_counts=True)
     return bool(np.all(dcounts == 1))
+
+
+def bbox_diagonal(points: np.ndarray) -> float:
+    """Length of the axis-aligned bounding box's diagonal."""
+    p = np.asarray(points, dtype=np.float64)
+    return float(np.linalg.norm(p.max(axis=0) - p.min(axis=0)))

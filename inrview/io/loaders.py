@@ -1,7 +1,7 @@
 """Read meshes and point clouds from files into Geometry.
 
-Meshes: PLY (ascii, binary), OBJ, STL, OFF, GLB, GLTF (only GLB/GLTF go through trimesh). Point clouds: PLY without faces (normals read when
-present), XYZ / XYZN / PTS / TXT / CSV columns, PCD, NPY, NPZ.
+Meshes: PLY (ascii, binary), OBJ, STL, OFF, GLB, GLTF (only GLB/GLTF go through trimesh). Point clouds: PLY
+without faces (normals read when present), XYZ / XYZN / PTS / TXT / CSV columns, PCD, NPY, NPZ.
 
 Every failure raises LoadError with the path and the problem; nothing from a parser escapes as another
 exception type. The content decides the parser when it carries a signature (a PLY named .obj is read as
@@ -20,7 +20,6 @@ import numpy as np
 
 from ..errors import LoadError
 from .geometry import Geometry
-from .limits import check_memory
 from .sniff import family, sniff
 
 MESH_FORMATS = ("ply", "obj", "stl", "off", "glb", "gltf")
@@ -261,12 +260,7 @@ def as_point_cloud(geom: Geometry, n: int = 100_000, seed: int = 0) -> Geometry:
     """A mesh's surface as an oriented point cloud (area-uniform samples with face normals)."""
     if not geom.is_mesh:
         return geom
-    from ..sampling.surface import sample_surface
+    from .surface import sample_surface
 
     pts, nrm = sample_surface(geom.vertices, geom.faces, n, np.random.default_rng(seed))
     return Geometry(pts, None, nrm, geom.source, list(geom.notices) + [f"sampled {n} surface points"], geom.units)
-
-
-def check_file_memory(p: Path, factor: float) -> None:
-    """Refuse a file whose parse would need about `factor` times its size in memory when that is not free."""
-    check_memory(p, int(p.stat().st_size * factor))

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -96,9 +95,6 @@ class MultiResGrid(nn.Module):
                 w = w * (frac[:, d] if o else 1 - frac[:, d])
             out = out + w[:, None] * table[idx % size]
         return out
-
-    def parameter_count(self) -> int:
-        return sum(p.numel() for p in self.parameters())
 
 
 def grid_entries(resolutions, in_dim, max_entries) -> int:

@@ -29,7 +29,7 @@ class ReluMLP(nn.Module):
         if geometric_init:
             self._geometric_init(layers, sphere_radius, raw_input_dim or in_dim)
         if weight_norm:
-            layers = [_weight_norm(l) for l in layers]
+            layers = [_weight_norm(layer) for layer in layers]
         self.layers = nn.ModuleList(layers)
         self.act = nn.Softplus(beta=100) if activation == "softplus" else nn.ReLU()
 

@@ -24,7 +24,8 @@ class NormalReport:
     source: 'file' (used as given), 'file, re-oriented', 'estimated', or 'none' (normal-free training);
     points: how many; k: neighbours used for estimation/orientation (None when untouched);
     flipped: normals whose sign the orientation reversed (relative to the file's normals, or to the PCA
-    estimate facing away from the centroid); outward_votes: share of convex-hull points whose normal faces outward after orienting;
+    estimate facing away from the centroid); outward_votes: share of convex-hull points whose normal faces
+    outward after orienting;
     agreement: share of estimated normals agreeing in sign with the file's normals (None without file
     normals); seconds: time spent."""
 

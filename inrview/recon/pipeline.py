@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import TrainConfig, model_config
+from ..config import CloudLossConfig, FitConfig, TrainConfig, default_cloud_loss, model_config
 from ..extract import Mesh
 from ..io.geometry import Geometry
-from ..sampling.pointcloud import CloudFitConfig, PointCloudLoss
 from .normals import NormalMode, NormalReport, orientation_consistency, prepare_normals
 from .poisson import PoissonResult, poisson_reconstruct
 
@@ -117,8 +116,8 @@ def small_cpu() -> bool:
 
 def default_config(seconds: float | None = DEFAULT_SECONDS, model: str = "siren", steps: int = 3000,
                    batch_size: int = DEFAULT_BATCH, resolution: int = 256, device: str = "auto", seed: int = 0,
-                   threads: int | None = None, lr: float | None = None, loss: PointCloudLoss | None = None,
-                   **model_overrides) -> CloudFitConfig:
+                   threads: int | None = None, lr: float | None = None, loss: CloudLossConfig | None = None,
+                   **model_overrides) -> FitConfig:
     """A fit configuration for point clouds. threads None: one torch thread on machines with up to 4 cores
     (OpenMP workers spinning beside other work made MLP steps several times slower on 2 cores)."""
     if threads is None and small_cpu():
@@ -127,8 +126,8 @@ def default_config(seconds: float | None = DEFAULT_SECONDS, model: str = "siren"
         lr = 3e-3  # IGR from its sphere: 500 steps at 3e-3 halved the Chamfer of 1e-3 (docs/readme_reconstruct.md)
     train = TrainConfig(steps=steps, seconds=seconds, batch_size=batch_size, device=device, seed=seed,
                         threads=threads, lr=lr)
-    return CloudFitConfig(model=cloud_model_config(model, **model_overrides), train=train, resolution=resolution,
-                          loss=loss)
+    return FitConfig(model=cloud_model_config(model, **model_overrides), train=train, resolution=resolution,
+                     cloud=loss)
 
 
 def prepare_cloud(geometry: Geometry, normals: NormalMode = "auto", k: int = 30, orient_k: int = 20,
@@ -181,7 +180,7 @@ class Reconstruction:
 SIREN_DEEP_POINTS = 5000
 
 
-def config_for(points: np.ndarray, model: str = DEFAULT_MODEL, normals: bool = True, **kw) -> CloudFitConfig:
+def config_for(points: np.ndarray, model: str = DEFAULT_MODEL, normals: bool = True, **kw) -> FitConfig:
     """default_config for this cloud. model 'auto': auto_model(points) with normals; without normals
     (the normal-free loss) the ReLU network with geometric initialisation (IGR), the one family whose
     initial sphere gives the sign that normals would otherwise give. SIREN's depth and omega_0 follow the
@@ -197,7 +196,7 @@ def config_for(points: np.ndarray, model: str = DEFAULT_MODEL, normals: bool = T
     return default_config(model=model, **kw)
 
 
-def reconstruct(geometry: Geometry, cfg: CloudFitConfig | None = None, normals: NormalMode = "auto",
+def reconstruct(geometry: Geometry, cfg: FitConfig | None = None, normals: NormalMode = "auto",
                 progress=None, device: str | None = None, prepared: tuple[Geometry, NormalReport] | None = None,
                 min_component: float = MIN_COMPONENT) -> Reconstruction:
     """Fit a neural SDF to a point cloud and extract its zero level (watertight, in the cloud's units).
@@ -205,7 +204,7 @@ def reconstruct(geometry: Geometry, cfg: CloudFitConfig | None = None, normals: 
     cfg: None picks config_for(points); normals: see prepare_normals; progress: called with each trainer
     Snapshot; prepared: the result of prepare_cloud when the caller already has it (its time is then not
     counted); min_component: pieces smaller than this share of the largest one are removed (0 keeps all)."""
-    from ..api import ShapeSession
+    from ..shape import ShapeSession
     from .cleanup import drop_small_components, weld
 
     t0 = time.perf_counter()
@@ -238,12 +237,10 @@ def poisson_for(geometry: Geometry, normals: NormalMode = "auto", depth: int | N
     return poisson_reconstruct(cloud.vertices, cloud.normals, depth, trim_quantile), report
 
 
-def with_loss(cfg: CloudFitConfig, **changes) -> CloudFitConfig:
+def with_loss(cfg: FitConfig, **changes) -> FitConfig:
     """A copy of cfg whose point-cloud loss has these fields changed."""
-    from ..sampling.pointcloud import default_loss
-
-    base = cfg.loss or default_loss(cfg.model.kind, True)
-    return dataclasses.replace(cfg, loss=dataclasses.replace(base, **changes))
+    base = cfg.cloud or default_cloud_loss(cfg.model.kind, True)
+    return dataclasses.replace(cfg, cloud=dataclasses.replace(base, **changes))
 
 
 def as_cloud(points: np.ndarray, normals: np.ndarray | None = None, source: str = "") -> Geometry:

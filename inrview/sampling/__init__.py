@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import SamplingConfig
-from .surface import face_normals_areas, sample_surface
+from ..io.surface import face_normals_areas, sample_surface
 from .targets import MeshDistance
 
 __all__ = ["SampleSet", "mesh_samples", "MeshDistance", "sample_surface", "face_normals_areas"]

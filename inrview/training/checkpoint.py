@@ -33,7 +33,7 @@ class CheckpointData:
 
 
 def _versions() -> dict:
-    from .. import __version__
+    from ..version import __version__
 
     return {"inrview": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
@@ -267,6 +267,8 @@ def check_config_types(d: dict) -> str | None:
             if key not in names:
                 return f"unknown field {where}.{key}"[:120]
             hint = hints[key]
+            if val is not None and typing.get_origin(hint) in (typing.Union, types.UnionType):
+                hint = next((h for h in typing.get_args(hint) if dataclasses.is_dataclass(h)), hint)
             if dataclasses.is_dataclass(hint):
                 msg = check(hint, val, f"{where}.{key}")
                 if msg:

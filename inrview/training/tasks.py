@@ -15,7 +15,7 @@ from . import losses as L
 class Task:
     batch_size: int = 16384
 
-    def to(self, device: torch.device) -> "Task":
+    def to(self, device: torch.device) -> Task:
         raise NotImplementedError
 
     def loss(self, model, generator: torch.Generator) -> dict[str, torch.Tensor]:

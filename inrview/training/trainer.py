@@ -11,20 +11,20 @@ the last good weights. Every such event rides on a snapshot's message.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import gc
 import math
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
 from ..config import TrainConfig, default_lr
 from ..errors import TrainingError
-from .device import pick_device
+from .cuda_graph import GRAPH_ENV, GRAPH_WARMUP, GraphedStep, make_adam, plain_learning_rates
+from .device import autocast, default_threads, is_out_of_memory, matmul_precision, pick_device
 from .tasks import Task
 
 
@@ -59,142 +59,10 @@ class TrainState:
     history: list = field(default_factory=list)
 
 
-def make_adam(groups: list[dict], lr: float, device: torch.device) -> torch.optim.Adam:
-    """Adam with its fused kernel where this torch has one for the device: one pass over the weights
-    instead of a dozen (the dense grid tables have millions of entries; on a CPU the unfused update
-    was 45% of a training step and the fused one is about 4x faster)."""
-    try:
-        return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15, fused=device.type in ("cpu", "cuda"))
-    except (RuntimeError, TypeError, ValueError):
-        return torch.optim.Adam(groups, lr=lr, betas=(0.9, 0.99), eps=1e-15)
-
-
-#: Set INRVIEW_CUDA_GRAPH=0 to run CUDA steps one by one instead of replaying a captured graph.
-GRAPH_ENV = "INRVIEW_CUDA_GRAPH"
-#: Eager steps before a graph is captured (they initialise Adam's moments and the allocator's pools).
-GRAPH_WARMUP = 3
-
-
-class GraphedStep:
-    """One whole training step (batch draw, forward, backward, Adam) captured once as a CUDA graph and
-    replayed: a step of the default model is some 40 small kernels, so on a GPU it is bound by their launch
-    cost (3-4 ms a step eagerly); a replay launches them all at once.
-
-    What makes a step capturable: the batch is drawn on the device (the task's `graph_safe` loss with
-    generator None draws from CUDA's default generator, which graphs support); Adam is fused and
-    capturable, with its learning rates held in device tensors that are refilled before each replay; loss
-    terms stay on the device and are read only at reports, so a non-finite loss is noticed there rather
-    than at its step (the last good weights are restored the same way)."""
-
-    def __init__(self, trainer: "Trainer"):
-        self.trainer = trainer
-        opt = trainer.optimizer
-        dev = trainer.device
-        for g in opt.param_groups:
-            g["capturable"] = True
-            g["lr"] = torch.tensor(float(g["lr"]), dtype=torch.float32, device=dev)
-        for st in opt.state.values():
-            if "step" in st and torch.is_tensor(st["step"]):
-                st["step"] = st["step"].to(device=dev, dtype=torch.float32)
-        self.graph = None
-        self.terms = None
-        if dev.type == "cuda":
-            torch.cuda.manual_seed(trainer.cfg.seed + trainer.state.step)  # reproducible device-side batches
-
-    def set_lr(self, factor: float) -> None:
-        """Refill the learning-rate tensors the captured graph reads."""
-        for g in self.trainer.optimizer.param_groups:
-            g["lr"].fill_(g["initial_lr"] * factor)
-
-    def _eager(self) -> dict:
-        tr = self.trainer
-        tr.optimizer.zero_grad(set_to_none=True)
-        terms = tr.task.loss(tr.model, None)
-        terms["total"].backward()
-        tr.optimizer.step()
-        return terms
-
-    def warm_up(self, steps: int) -> dict:
-        """`steps` eager steps on a side stream (as capture requires), then the capture itself."""
-        quiet = getattr(torch.autograd.graph, "set_warn_on_accumulate_grad_stream_mismatch", None)
-        if quiet is not None:  # earlier eager steps ran on the default stream: expected, and harmless here
-            quiet(False)
-        side = torch.cuda.Stream()
-        side.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(side):
-            for _ in range(steps):
-                terms = self._eager()
-        torch.cuda.current_stream().wait_stream(side)
-        self.trainer.optimizer.zero_grad(set_to_none=True)
-        graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(graph):
-            self.terms = self._eager()
-        self.graph = graph
-        return terms
-
-    def replay(self) -> dict:
-        self.graph.replay()
-        return self.terms
-
-    def release(self) -> None:
-        """Back to an ordinary optimizer (float learning rates) for checkpoints and eager steps."""
-        plain_learning_rates(self.trainer.optimizer)
-        self.graph = self.terms = None
-
-
-def plain_learning_rates(optimizer: torch.optim.Optimizer) -> None:
-    """Learning rates held in tensors (a graphed step's) back to floats."""
-    for g in optimizer.param_groups:
-        if torch.is_tensor(g["lr"]):
-            g["lr"] = float(g["lr"])
-
-
-def default_threads(model: torch.nn.Module) -> int | None:
-    """Torch CPU threads when the configuration names none: 1 for grid-encoded models on up to 4 cores.
-
-    The 3D grid_sample kernel parallelises over its batch dimension only, which is 1 here, so more threads
-    speed up just the small MLP; meanwhile OpenMP's spinning workers made a default-model step 5x slower
-    (85 -> 500-1000 ms) on a 2-core machine shared with other work. None leaves torch's choice."""
-    enc = getattr(model, "encoding", None)
-    if enc is not None and hasattr(enc, "resolutions") and (os.cpu_count() or 1) <= 4:
-        return 1
-    return None
-
-
-@contextlib.contextmanager
-def matmul_precision(precision: str, device: torch.device):
-    """TensorFloat-32 matrix products on CUDA for the duration of a step when precision is 'tf32'."""
-    if precision != "tf32" or device.type != "cuda":
-        yield
-        return
-    before = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = True
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = before
-
-
-def autocast(precision: str, device: torch.device):
-    """bfloat16 autocast of the forward pass when precision is 'bf16' (the loss is reduced in fp32)."""
-    if precision == "bf16" and device.type in ("cuda", "cpu"):
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 #: Consecutive out-of-memory failures on an accelerator before training moves to the CPU.
 OOM_RETRIES = 3
 #: The batch is never halved below this.
 MIN_BATCH = 256
-
-
-def is_out_of_memory(err: BaseException) -> bool:
-    """CUDA's OutOfMemoryError, the same as a RuntimeError (MPS, older torch), or the CPU allocator's."""
-    if isinstance(err, (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))):
-        return True
-    text = str(err).lower()
-    return isinstance(err, RuntimeError) and ("out of memory" in text or "not enough memory" in text
-                                               or "can't allocate memory" in text)
 
 
 class Trainer:
@@ -306,15 +174,7 @@ class Trainer:
             t0 = time.perf_counter()
             factor = self._lr_factor()
             if graphed is not None:
-                try:
-                    terms = self._graph_step(graphed, factor)
-                except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
-                    if not is_out_of_memory(err):
-                        raise
-                    graphed.release()
-                    terms = None
-                    self._notices.append(f"out of memory replaying the CUDA graph ({str(err).splitlines()[0][:80]}): "
-                                         f"steps run one by one")
+                terms = self._replayed_step(graphed, factor)
                 if terms is None:  # no graph after all: this run goes on eagerly, saying why
                     graphed = None
                     if self._notices:
@@ -322,35 +182,13 @@ class Trainer:
                         self._notices.clear()
                     continue
             else:
-                for g in self.optimizer.param_groups:
-                    g["lr"] = g["initial_lr"] * factor
-                self.optimizer.zero_grad(set_to_none=True)
-                try:
-                    with matmul_precision(self.cfg.precision, self.device):
-                        with autocast(self.cfg.precision, self.device):
-                            terms = self.task.loss(self.model, self.generator)
-                        total = terms["total"]
-                        finite = bool(torch.isfinite(total))
-                        if finite:
-                            total.backward()
-                            self.optimizer.step()
-                except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
-                    if not is_out_of_memory(err):
-                        raise
-                    oom = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
-                else:
-                    oom = None
-                if oom is not None:
-                    terms = total = None  # drop every reference into the failed step before freeing memory
-                    message, go_on = self._out_of_memory(oom)
-                    yield self._snapshot(losses, done=not go_on, message=message)
+                terms, interrupt = self._eager_step(factor, losses)
+                if interrupt is not None:  # out of memory or a non-finite loss: report, maybe go on
+                    snap, go_on = interrupt
+                    yield snap
                     if not go_on:
                         return
                     continue
-                if not finite:
-                    yield self._recover(terms)
-                    return
-                self._oom_in_a_row = 0
             # one whole step done, replayed or eager
             self.state.step += 1
             steps_this_call += 1
@@ -378,8 +216,47 @@ class Trainer:
         if self._finished() and hasattr(self.task, "settle"):
             self.task.settle(self.model)  # a last adjustment once the budget is spent (see the task)
         pv = self._preview(preview) if preview is not None else None
-        yield self._snapshot(losses, pv, done=True,
-                             message="stopped" if self._stop else None)
+        yield self._snapshot(losses, pv, done=True, message="stopped" if self._stop else None)
+
+    def _eager_step(self, factor: float, losses: dict) -> tuple[dict | None, tuple[Snapshot, bool] | None]:
+        """One step run op by op. Returns (loss terms, None), or (None, (snapshot, go on)) when the step ran
+        out of memory (the batch is halved or training moves, see _out_of_memory) or its loss was not
+        finite (the last good weights are restored and training ends)."""
+        for g in self.optimizer.param_groups:
+            g["lr"] = g["initial_lr"] * factor
+        self.optimizer.zero_grad(set_to_none=True)
+        try:
+            with matmul_precision(self.cfg.precision, self.device):
+                with autocast(self.cfg.precision, self.device):
+                    terms = self.task.loss(self.model, self.generator)
+                total = terms["total"]
+                finite = bool(torch.isfinite(total))
+                if finite:
+                    total.backward()
+                    self.optimizer.step()
+        except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+            if not is_out_of_memory(err):
+                raise
+            oom = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
+            terms = total = None  # drop every reference into the failed step before freeing memory
+            message, go_on = self._out_of_memory(oom)
+            return None, (self._snapshot(losses, done=not go_on, message=message), go_on)
+        if not finite:
+            return None, (self._recover(terms), False)
+        self._oom_in_a_row = 0
+        return terms, None
+
+    def _replayed_step(self, graphed: GraphedStep, factor: float) -> dict | None:
+        """_graph_step, with running out of memory while replaying turned into eager steps (None)."""
+        try:
+            return self._graph_step(graphed, factor)
+        except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
+            if not is_out_of_memory(err):
+                raise
+            graphed.release()
+            self._notices.append(f"out of memory replaying the CUDA graph ({str(err).splitlines()[0][:80]}): "
+                                 f"steps run one by one")
+            return None
 
     def _graph_step(self, graphed: GraphedStep, factor: float) -> dict | None:
         """One replayed step; the first call captures the graph after GRAPH_WARMUP eager steps (counted as
@@ -490,6 +367,6 @@ class Trainer:
     def train(self, **kw) -> Snapshot:
         """Run to the end and return the last snapshot."""
         last = None
-        for last in self.run(**kw):
-            pass
+        for snap in self.run(**kw):
+            last = snap
         return last

@@ -27,7 +27,7 @@ def clouds(app_tmp, spot_path):
     """Spot sampled at N_POINTS points: a PLY without normals, one with them, and the true normals."""
     import inrview
     from inrview.io.export import save_points
-    from inrview.recon import sample_cloud
+    from inrview.io.surface import sample_cloud
 
     spot = inrview.load(spot_path)
     pts, nrm = sample_cloud(spot.vertices, spot.faces, N_POINTS, seed=3)
@@ -291,7 +291,8 @@ def test_large_cloud_is_subsampled_with_a_notice(win, app_tmp, spot_path, wait):
     import inrview
     from inrview.app.cloud import MAX_GLYPHS
     from inrview.io.export import save_points
-    from inrview.recon import MAX_POINTS, sample_cloud
+    from inrview.recon import MAX_POINTS
+    from inrview.io.surface import sample_cloud
 
     spot = inrview.load(spot_path)
     pts, nrm = sample_cloud(spot.vertices, spot.faces, MAX_POINTS + 10_000, seed=5)

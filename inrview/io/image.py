@@ -70,7 +70,7 @@ class ImageData:
         colour = np.where(a > 1e-6, p[..., :-1] / np.maximum(a, 1e-6), 0.0)
         return np.concatenate([np.clip(colour, 0, 1), a], axis=-1).astype(np.float32)
 
-    def crop(self, top: int, left: int, height: int, width: int) -> "ImageData":
+    def crop(self, top: int, left: int, height: int, width: int) -> ImageData:
         px = self.pixels[top:top + height, left:left + width]
         if px.shape[0] < 1 or px.shape[1] < 1:
             raise InrviewError(f"{self.source}: crop {height}x{width} at ({top}, {left}) is outside the image")
@@ -79,7 +79,7 @@ class ImageData:
 
     @staticmethod
     def from_array(array: np.ndarray, alpha: AlphaMode = "keep", background=(1.0, 1.0, 1.0),
-                   source: str = "array") -> "ImageData":
+                   source: str = "array") -> ImageData:
         """Build from (H, W) or (H, W, C) uint8/uint16/float data (straight, not premultiplied, alpha)."""
         arr = np.asarray(array)
         depth = _bit_depth(arr.dtype)
@@ -273,7 +273,7 @@ def save_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, 
     PNG and TIFF take bit_depth 8 or 16 (TIFF also 32 = float32); JPEG and BMP are 8-bit without alpha
     (transparency is composited over white there). The write is atomic.
     """
-    from ..io.export import atomic_path
+    from .export import atomic_path
 
     p = Path(path)
     ext = p.suffix.lower().lstrip(".")

@@ -7,9 +7,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from ..io.geometry import is_watertight
+from ..io.geometry import bbox_diagonal, is_watertight
 from ..sampling import MeshDistance, sample_surface
-from .synthetic import bbox_diagonal
 
 
 @dataclass

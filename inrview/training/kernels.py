@@ -81,7 +81,7 @@ def load_kernel(path: str | os.PathLike) -> np.ndarray:
         except Exception as e:
             raise LoadError(p, f"cannot read kernel array ({str(e).splitlines()[0][:120]})") from None
         return normalise_kernel(arr, str(p))
-    from .data import load_image
+    from ..io.image import load_image
 
     img = load_image(p, alpha="drop")
     return normalise_kernel(img.pixels, str(p))

@@ -1,4 +1,4 @@
-"""Surface and image quality measures.
+"""Surface quality measures: Chamfer-L1, normal consistency, F-score, IoU.
 
 Distances are reported in normalised units, where the reference's longest bounding-box side is 2, and in
 the input's units. Chamfer-L1 here is point-to-surface: points sampled on one surface, exact distances to
@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from .sampling import MeshDistance, face_normals_areas, sample_surface
+from ..sampling import MeshDistance, face_normals_areas, sample_surface
 
 
 @dataclass
@@ -104,8 +104,3 @@ def volume_iou(a: MeshDistance, b: MeshDistance, points: np.ndarray, n: int, rng
     ia, ib = a.inside(q), b.inside(q)
     union = np.logical_or(ia, ib).sum()
     return float(np.logical_and(ia, ib).sum() / union) if union else 0.0
-
-
-def psnr(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0) -> float:
-    mse = float(np.mean((np.asarray(pred, np.float64) - np.asarray(target, np.float64)) ** 2))
-    return float("inf") if mse == 0 else 10.0 * np.log10(data_range**2 / mse)

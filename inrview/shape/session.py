@@ -1,36 +1,28 @@
-"""The headless pipeline in a few calls: load, prepare samples, train, extract, measure, save.
+"""One shape being fitted, step by step: geometry, normalisation, samples, network, trainer, previews.
 
-    >>> import inrview
-    >>> result = inrview.fit("spot.obj", inrview.FitConfig(train=inrview.TrainConfig(seconds=30)))
-    >>> result.mesh.vertices.shape, result.metrics.chamfer_l1
-
-`ShapeSession` is the same pipeline step by step, for the app and for callers that want snapshots.
+The app's worker and the command line drive `ShapeSession.run()` (a generator of snapshots); nothing here
+touches a GUI.
 """
 from __future__ import annotations
 
 import dataclasses
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from .config import FitConfig, replace
-from .errors import CheckpointError, InrviewError
-from .extract import Mesh, extract_mesh, slice_field
-from .field import Field
-from .io.export import save_mesh
-from .io.geometry import Geometry, Normalization, report
-from .io.loaders import load
-from .metrics import SurfaceMetrics, surface_metrics
-from .models import build_model
-from .sampling import SampleSet
-from .sampling.cache import cached_mesh_samples
-from .training import checkpoint as ckpt
-from .training.tasks import SDFTask, Task
-from .training.trainer import Snapshot, Trainer
+from ..config import FitConfig
+from ..errors import InrviewError
+from ..extract import Mesh, extract_mesh, slice_field
+from ..field import Field
+from ..io.geometry import Geometry, Normalization
+from ..io.loaders import load
+from ..metrics import SurfaceMetrics, surface_metrics
+from ..models import build_model
+from ..sampling import SampleSet
+from ..sampling.cache import cached_mesh_samples
+from ..training import checkpoint as ckpt
+from ..training.tasks import SDFTask, Task
+from ..training.trainer import Trainer
 
 
 def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet | None]:
@@ -39,7 +31,7 @@ def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet 
     if geometry_unit.is_mesh:
         samples = cached_mesh_samples(geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed)
         return SDFTask(samples, cfg.target, cfg.train.batch_size, cfg.train.clamp, cfg.train.eikonal_weight), samples
-    from .sampling.pointcloud import make_pointcloud_task
+    from ..training.cloud_task import make_pointcloud_task
 
     return make_pointcloud_task(geometry_unit, cfg), None
 
@@ -55,6 +47,8 @@ class ShapeSession:
         self.unit = geometry.transformed(self.normalization)
         t0 = time.perf_counter()
         self.task, self.samples = make_task(self.unit, cfg)
+        if not geometry.is_mesh:  # record the loss the cloud trains with, defaults resolved
+            cfg = self.cfg = dataclasses.replace(cfg, cloud=self.task.cfg)
         self.sampling_seconds = time.perf_counter() - t0
         self.model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
         self.trainer = Trainer(self.model, self.task, cfg.train, device=device)
@@ -66,7 +60,7 @@ class ShapeSession:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, cfg: FitConfig = FitConfig(), device: str | None = None,
-                  max_points: int = 2_000_000) -> "ShapeSession":
+                  max_points: int = 2_000_000) -> ShapeSession:
         return cls(load(path, max_points=max_points, seed=cfg.train.seed), cfg, device=device)
 
     # -- training -----------------------------------------------------------------------------------
@@ -120,79 +114,3 @@ class ShapeSession:
         t = data.header.get("trainer", {})
         self.trainer.state.step = int(t.get("step", 0))
         self.trainer.state.elapsed = float(t.get("elapsed", 0.0))
-
-
-def config_from_header(data: ckpt.CheckpointData, path="checkpoint") -> FitConfig:
-    try:
-        return FitConfig.from_dict(data.header["config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(path, f"header has no usable configuration ({e})") from None
-
-
-def load_field(path: str | os.PathLike, device: str = "cpu") -> tuple[Field, dict]:
-    """A trained field from a checkpoint, without the training data; returns (field, header)."""
-    data = ckpt.read(path)
-    if data.header.get("task") != "shape":
-        raise CheckpointError(path, f"checkpoint holds a '{data.header.get('task')}' model, not a 3D shape")
-    cfg = config_from_header(data, path)
-    try:
-        norm = Normalization.from_dict(data.header["normalization"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(path, f"header has no valid normalisation ({e})") from None
-    try:
-        model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
-    except (ValueError, RuntimeError) as e:
-        raise CheckpointError(path, f"cannot build the network in the header ({e})") from None
-    ckpt.load_model_state(model, data, path)
-    model.to(device).eval()
-    return Field(model, norm, data.header.get("target", cfg.target)), data.header
-
-
-def resume_session(path: str | os.PathLike, source: str | os.PathLike | None = None, cfg: FitConfig | None = None,
-                   device: str | None = None) -> ShapeSession:
-    """Continue training from a checkpoint; the input file is taken from the header unless given."""
-    data = ckpt.read(path)
-    header_cfg = config_from_header(data, path)
-    src = source or data.header.get("source")
-    if not src:
-        raise CheckpointError(path, "checkpoint does not name its input file; give it explicitly")
-    geom = load(src, max_points=2_000_000, seed=header_cfg.train.seed)
-    norm = Normalization.from_dict(data.header["normalization"])
-    cfg = header_cfg if cfg is None else dataclasses.replace(cfg, model=header_cfg.model)
-    session = ShapeSession(geom, cfg, norm, device)
-    session.resume_from(data, path)
-    return session
-
-
-@dataclass
-class FitResult:
-    session: ShapeSession
-    mesh: Mesh
-    metrics: SurfaceMetrics | None
-    seconds: float
-    last: Snapshot
-
-    @property
-    def field(self) -> Field:
-        return self.session.field
-
-
-def fit(source: str | os.PathLike | Geometry, cfg: FitConfig = FitConfig(), output: str | os.PathLike | None = None,
-        measure: bool = True, progress=None, device: str | None = None) -> FitResult:
-    """Load, train, extract (and optionally save and measure) in one call.
-
-    progress: called with each Snapshot (e.g. to drive a progress bar)."""
-    t0 = time.perf_counter()
-    session = source if isinstance(source, ShapeSession) else (
-        ShapeSession(source, cfg, device=device) if isinstance(source, Geometry)
-        else ShapeSession.from_file(source, cfg, device))
-    last = None
-    for last in session.run(report_every=10):
-        if progress is not None:
-            progress(last)
-    mesh = session.extract()
-    if output is not None:
-        save_mesh(output, mesh.vertices, mesh.faces)
-    seconds = time.perf_counter() - t0
-    metrics = session.metrics(mesh) if measure else None
-    return FitResult(session, mesh, metrics, seconds, last)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .io.geometry import Normalization
+from ..io.geometry import Normalization
 
 DEFAULT_CHUNK = 4096  # small chunks keep activations in cache: about 2x faster than 64k-row chunks on CPU
 
@@ -62,14 +62,3 @@ class Field:
         """(N,) values at world-space points; SDF values are converted to world units."""
         v = self.evaluate_unit(self.normalization.to_unit(points_world)).astype(np.float64)
         return v / self.normalization.scale if self.is_distance else v
-
-    def gradient_unit(self, points: np.ndarray) -> np.ndarray:
-        """(N, 3) spatial gradient in normalised coordinates, by autograd."""
-        grads = []
-        for s in range(0, len(points), self.chunk):
-            x = torch.as_tensor(np.asarray(points[s:s + self.chunk], dtype=np.float32), device=self.device)
-            x.requires_grad_(True)
-            y = self.model(x).reshape(-1)
-            (g,) = torch.autograd.grad(y.sum(), x)
-            grads.append((-g if self.target == "occupancy" else g).detach().cpu().numpy())
-        return np.concatenate(grads) if grads else np.zeros((0, 3), np.float32)

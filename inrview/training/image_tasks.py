@@ -10,8 +10,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..training.tasks import Task
-from .render import pixel_centres, pixel_pitch, to_values
+from ..sampling.pixels import pixel_centres, pixel_pitch, to_values
+from .tasks import Task
 
 
 class PixelTask(Task):

@@ -1,4 +1,4 @@
-"""The image plane as a continuous domain, and a trained network rendered on any pixel grid.
+"""The image plane as a continuous domain: pixel centres and sizes on any pixel grid.
 
 Coordinates are (x, y) with x along columns and y down the rows. The longer side of the image spans
 [-1, 1] and the shorter one the matching fraction, so a unit of distance is the same along both axes
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-
-RENDER_CHUNK = 4096  # rows per forward pass; small chunks stay in cache on CPUs
 
 
 def extent(height: int, width: int) -> tuple[float, float]:
@@ -40,36 +38,6 @@ def pixel_pitch(height: int, width: int, ext: tuple[float, float]) -> tuple[floa
 def to_values(raw: torch.Tensor) -> torch.Tensor:
     """Network output to pixel values (see module docstring)."""
     return 0.5 * raw + 0.5
-
-
-def model_device(model: torch.nn.Module) -> torch.device:
-    try:
-        return next(model.parameters()).device
-    except StopIteration:
-        return torch.device("cpu")
-
-
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, coords: torch.Tensor, chunk: int = RENDER_CHUNK) -> torch.Tensor:
-    """Pixel values (N, C) at coordinates (N, 2), unclipped, on the CPU."""
-    dev = model_device(model)
-    was_training = model.training
-    model.eval()
-    chunk = chunk if dev.type == "cpu" else max(chunk, 262_144)
-    try:
-        outs = [to_values(model(coords[s:s + chunk].to(dev))).float().cpu() for s in range(0, len(coords), chunk)]
-    finally:
-        model.train(was_training)
-    return torch.cat(outs) if outs else torch.zeros(0, getattr(model, "out_dim", 1))
-
-
-def render(model: torch.nn.Module, height: int, width: int, ext: tuple[float, float], clip: bool = True,
-           chunk: int = RENDER_CHUNK) -> np.ndarray:
-    """The fitted image on a height x width grid: float32 (height, width, C), clipped to [0, 1] by default."""
-    if height < 1 or width < 1:
-        raise ValueError(f"cannot render {width}x{height} pixels")
-    out = evaluate(model, pixel_centres(height, width, ext), chunk).reshape(height, width, -1).numpy()
-    return np.clip(out, 0.0, 1.0) if clip else out
 
 
 def output_size(height: int, width: int, scale: float | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:

@@ -16,7 +16,9 @@ import torch
 from ..config import ModelConfig, model_config
 from ..errors import CheckpointError
 from ..models import build_model
-from .render import RENDER_CHUNK, output_size, pixel_centres, pixel_pitch, render, to_values
+from ..sampling.pixels import output_size, pixel_centres, pixel_pitch, to_values
+
+RENDER_CHUNK = 4096  # rows per forward pass; small chunks stay in cache on CPUs
 
 #: Luminance weights (Rec. 601) for derivative images of colour pictures.
 LUMA = {1: (1.0,), 2: (1.0, 0.0), 3: (0.299, 0.587, 0.114), 4: (0.299, 0.587, 0.114, 0.0)}
@@ -46,6 +48,37 @@ def image_model_config(kind: str, image_size: tuple[int, int], **overrides) -> M
         if overrides["grid_base_resolution"] > overrides["grid_max_resolution"]:
             overrides["grid_base_resolution"] = overrides["grid_max_resolution"]
     return model_config(kind, **overrides)
+
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
+@torch.no_grad()
+def evaluate(model: torch.nn.Module, coords: torch.Tensor, chunk: int = RENDER_CHUNK) -> torch.Tensor:
+    """Pixel values (N, C) at coordinates (N, 2), unclipped, on the CPU."""
+    dev = model_device(model)
+    was_training = model.training
+    model.eval()
+    chunk = chunk if dev.type == "cpu" else max(chunk, 262_144)
+    try:
+        outs = [to_values(model(coords[s:s + chunk].to(dev))).float().cpu() for s in range(0, len(coords), chunk)]
+    finally:
+        model.train(was_training)
+    return torch.cat(outs) if outs else torch.zeros(0, getattr(model, "out_dim", 1))
+
+
+def render(model: torch.nn.Module, height: int, width: int, ext: tuple[float, float], clip: bool = True,
+           chunk: int = RENDER_CHUNK) -> np.ndarray:
+    """The fitted image on a height x width grid: float32 (height, width, C), clipped to [0, 1] by default."""
+    if height < 1 or width < 1:
+        raise ValueError(f"cannot render {width}x{height} pixels")
+    out = evaluate(model, pixel_centres(height, width, ext), chunk).reshape(height, width, -1).numpy()
+    return np.clip(out, 0.0, 1.0) if clip else out
 
 
 @dataclass
@@ -79,7 +112,7 @@ class ImageField:
     def save(self, path: str | os.PathLike, scale: float | None = None, size: tuple[int, int] | None = None,
              bit_depth: int = 8) -> Path:
         """Render at the requested size and write it (format by extension)."""
-        from .data import save_image
+        from ..io.image import save_image
 
         return save_image(path, self.straight(self.render_scaled(scale, size)), bit_depth, self.has_alpha)
 
@@ -127,7 +160,7 @@ class ImageField:
                           "has_alpha": self.has_alpha, "extent": list(self.extent)}}
 
     @staticmethod
-    def from_checkpoint(path: str | os.PathLike, device: str | None = "cpu") -> tuple["ImageField", dict]:
+    def from_checkpoint(path: str | os.PathLike, device: str | None = "cpu") -> tuple[ImageField, dict]:
         """Rebuild a field from an image checkpoint; returns (field, header)."""
         from ..training import checkpoint as ckpt
 

@@ -1,0 +1,56 @@
+"""Shape checkpoints: a trained field without its data, or a session that continues training."""
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from ..config import FitConfig
+from ..errors import CheckpointError
+from ..field import Field
+from ..io.geometry import Normalization
+from ..io.loaders import load
+from ..models import build_model
+from ..training import checkpoint as ckpt
+from .session import ShapeSession
+
+
+def config_from_header(data: ckpt.CheckpointData, path="checkpoint") -> FitConfig:
+    try:
+        return FitConfig.from_dict(data.header["config"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(path, f"header has no usable configuration ({e})") from None
+
+
+def load_field(path: str | os.PathLike, device: str = "cpu") -> tuple[Field, dict]:
+    """A trained field from a checkpoint, without the training data; returns (field, header)."""
+    data = ckpt.read(path)
+    if data.header.get("task") != "shape":
+        raise CheckpointError(path, f"checkpoint holds a '{data.header.get('task')}' model, not a 3D shape")
+    cfg = config_from_header(data, path)
+    try:
+        norm = Normalization.from_dict(data.header["normalization"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(path, f"header has no valid normalisation ({e})") from None
+    try:
+        model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
+    except (ValueError, RuntimeError) as e:
+        raise CheckpointError(path, f"cannot build the network in the header ({e})") from None
+    ckpt.load_model_state(model, data, path)
+    model.to(device).eval()
+    return Field(model, norm, data.header.get("target", cfg.target)), data.header
+
+
+def resume_session(path: str | os.PathLike, source: str | os.PathLike | None = None, cfg: FitConfig | None = None,
+                   device: str | None = None) -> ShapeSession:
+    """Continue training from a checkpoint; the input file is taken from the header unless given."""
+    data = ckpt.read(path)
+    header_cfg = config_from_header(data, path)
+    src = source or data.header.get("source")
+    if not src:
+        raise CheckpointError(path, "checkpoint does not name its input file; give it explicitly")
+    geom = load(src, max_points=2_000_000, seed=header_cfg.train.seed)
+    norm = Normalization.from_dict(data.header["normalization"])
+    cfg = header_cfg if cfg is None else dataclasses.replace(cfg, model=header_cfg.model)
+    session = ShapeSession(geom, cfg, norm, device)
+    session.resume_from(data, path)
+    return session

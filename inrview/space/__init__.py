@@ -1,0 +1,1 @@
+"""Shape spaces: one network for a collection of shapes (see inrview.space.pipeline)."""
