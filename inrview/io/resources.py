@@ -5,13 +5,8 @@ from pathlib import Path
 
 
 def resource(name: str) -> str:
-    """Path (str) of a bundled resource file, from a source checkout or an installed wheel."""
-    here = Path(__file__).resolve().parent.parent.parent / "resources" / name
-    if here.exists():
-        return str(here)
-    from importlib.resources import files
-
-    return str(files("inrview.resources") / name)
+    """Path (str) of a bundled resource file (inrview/resources/, in a source checkout and in a wheel alike)."""
+    return str(Path(__file__).resolve().parent.parent / "resources" / name)
 
 
 def demo_shape() -> str:
