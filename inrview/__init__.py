@@ -6,18 +6,28 @@ __version__ = "0.1.0"
 
 from .config import FitConfig, ModelConfig, SamplingConfig, TrainConfig  # noqa: E402
 from .errors import CheckpointError, InrviewError, LoadError, NoSurfaceError  # noqa: E402
-from .io.geometry import Geometry, Normalization, report  # noqa: E402
-from .io.loaders import load  # noqa: E402
-from .io.export import save_mesh  # noqa: E402
-from .field import Field  # noqa: E402
-from .extract import Mesh, extract_mesh, slice_field  # noqa: E402
-from .metrics import surface_metrics  # noqa: E402
-from .api import FitResult, ShapeSession, fit, load_field, resume_session  # noqa: E402
-
 __all__ = ["FitConfig", "ModelConfig", "SamplingConfig", "TrainConfig", "InrviewError", "LoadError",
            "CheckpointError", "NoSurfaceError", "Geometry", "Normalization", "report", "load", "save_mesh",
            "Field", "Mesh", "extract_mesh", "slice_field", "surface_metrics", "fit", "FitResult",
            "ShapeSession", "load_field", "resume_session", "demo_shape"]
+
+
+#: Public names loaded on first use (PEP 562), so that `import inrview` and the command line's option
+#: checks do not pay for torch: name -> module.
+_LAZY = {"Geometry": ".io.geometry", "Normalization": ".io.geometry", "report": ".io.geometry", "load": ".io.loaders",
+         "save_mesh": ".io.export", "Field": ".field", "Mesh": ".extract", "extract_mesh": ".extract",
+         "slice_field": ".extract", "surface_metrics": ".metrics", "FitResult": ".api", "ShapeSession": ".api",
+         "fit": ".api", "load_field": ".api", "resume_session": ".api"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'inrview' has no attribute {name!r}")
 
 
 def resource(name: str) -> str:
