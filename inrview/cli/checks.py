@@ -20,31 +20,33 @@ def check_output(path, option: str, formats: tuple[str, ...] | None = None) -> N
         return
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise InrviewError(f"{option} {p}: folder {folder} does not exist")
-    if p.is_dir():
-        raise InrviewError(f"{option} {p}: is a folder")
-    if formats is not None:
-        ext = p.suffix.lower().lstrip(".")
-        if ext not in formats:
-            raise InrviewError(f"{option} {p}: cannot write '.{ext}' files (choose {', '.join(formats)})")
-    if not os.access(folder, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise InrviewError(f"{option} {p}: no permission to write there")
+    ext = p.suffix.lower().lstrip(".")
+    problem = (f"folder {folder} does not exist" if not folder.is_dir() else
+               "is a folder" if p.is_dir() else
+               f"cannot write '.{ext}' files (choose {', '.join(formats)})" if formats and ext not in formats else
+               "no permission to write there" if not _writable(folder, p) else None)
+    if problem:
+        raise InrviewError(f"{option} {p}: {problem}")
 
 
 def check_folder(path, option: str) -> None:
-    """Refuse a folder to be created whose parent is missing or not writable (an existing folder must be
-    writable)."""
+    """Refuse a folder that cannot be created or written in: a file of that name, a missing parent, no
+    permission."""
     if not path:
         return
     p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise InrviewError(f"{option} {p}: is a file, not a folder")
     parent = p if p.is_dir() else (p.parent if str(p.parent) else Path("."))
-    if not parent.is_dir():
-        raise InrviewError(f"{option} {p}: folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise InrviewError(f"{option} {p}: no permission to write there")
+    problem = ("is a file, not a folder" if p.exists() and not p.is_dir() else
+               f"folder {parent} does not exist" if not parent.is_dir() else
+               "no permission to write there" if not _writable(parent) else None)
+    if problem:
+        raise InrviewError(f"{option} {p}: {problem}")
+
+
+def _writable(folder: Path, file: Path | None = None) -> bool:
+    """Whether files can be created in folder (and file, if it exists, overwritten)."""
+    return os.access(folder, os.W_OK | os.X_OK) and not (file is not None and file.exists()
+                                                         and not os.access(file, os.W_OK))
 
 
 def check_input(path) -> None:

@@ -9,14 +9,16 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from ..config import FAMILY_SIZES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config, replace
+from ..config import (FAMILY_SIZES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config,
+                      replace)
 from ..errors import InrviewError
 
 
 class Parser(argparse.ArgumentParser):
     """An ArgumentParser whose usage errors are one line, `inrview: error: ...`, with exit status 2."""
 
-    def error(self, message: str):  # noqa: D102 - argparse's hook
+    def error(self, message: str):
+        """Print `inrview: error: message` on stderr and exit with status 2 (argparse's hook)."""
         self.exit(2, f"inrview: error: {message}\n")
 
 
@@ -169,9 +171,9 @@ class Progress:
 
         self.by_time = cfg.seconds is not None
         self.total = cfg.seconds if self.by_time else cfg.steps
+        fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} [{elapsed}<{remaining}{postfix}]"
         self.bar = None if quiet else tqdm(total=self.total, desc=desc, unit="s" if self.by_time else "step",
-                                           file=file or sys.stderr, dynamic_ncols=True,
-                                           bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} [{elapsed}<{remaining}{postfix}]")
+                                           file=file or sys.stderr, dynamic_ncols=True, bar_format=fmt)
 
     def __call__(self, snap) -> None:
         """Show one trainer Snapshot (step, elapsed, losses, preview floats such as PSNR)."""

@@ -11,8 +11,8 @@ from inspect import signature
 
 from ..config import ModelConfig, TrainConfig
 from . import image_run as run
-from .common import (DEVICE_HELP, Parser, TrainingDefaults, add_quiet, add_training_args, device_name, non_negative_float,
-                     positive_float, positive_int)
+from .common import (DEVICE_HELP, Parser, TrainingDefaults, add_quiet, add_training_args, device_name,
+                     non_negative_float, positive_float, positive_int)
 from .image_run import IMAGE_STEPS, MAX_PIXELS
 
 
@@ -46,7 +46,8 @@ def _sr_args(sub) -> None:
     s.add_argument("--scale", type=positive_int, default=4, help="downsampling factor k (default 4)")
     s.add_argument("--bicubic-out", metavar="PATH", help="bicubic upsampling of the same input")
     s.add_argument("--small-out", metavar="PATH", help="the downsampled input")
-    s.add_argument("--footprint", choices=["point", "area"], default="area", help="pixel model of the fit (default area)")
+    s.add_argument("--footprint", choices=["point", "area"], default="area",
+                   help="pixel model of the fit (default area)")
     s.add_argument("--supersample", type=positive_int, default=2,
                    help="samples per cell side for the area footprint (default 2)")
     _common(s, run.cmd_sr, "siren", batch_help="network evaluations per step (default {}; 4 per pixel with the area "
@@ -61,14 +62,18 @@ def _deblur_args(sub) -> None:
     d.add_argument("--kernel", required=True,
                    help="gaussian:SIGMA, motion:LENGTH[:ANGLE_DEG], or a kernel image / .npy file")
     d.add_argument("--synthetic", action="store_true",
-                   help="blur the input with the kernel, deblur that, and compare with the input, blurred and Richardson-Lucy")
-    d.add_argument("--noise", type=non_negative_float, default=0.0, help="--synthetic: Gaussian noise std added after blurring (default 0)")
-    d.add_argument("--no-quantize", action="store_true", help="--synthetic: keep the blurred image in float (no 8-bit rounding)")
+                   help="blur the input with the kernel, deblur that, and compare with the input, blurred and "
+                        "Richardson-Lucy")
+    d.add_argument("--noise", type=non_negative_float, default=0.0,
+                   help="--synthetic: Gaussian noise std added after blurring (default 0)")
+    d.add_argument("--no-quantize", action="store_true",
+                   help="--synthetic: keep the blurred image in float (no 8-bit rounding)")
     d.add_argument("--rl-iterations", type=positive_int, default=30, help="Richardson-Lucy iterations (default 30)")
     d.add_argument("--rl-out", metavar="PATH", help="write the Richardson-Lucy result")
     d.add_argument("--blurred-out", metavar="PATH", help="--synthetic: write the blurred input")
     d.add_argument("--patch", type=positive_int, default=64, help="side of the training windows in pixels (default 64)")
-    d.add_argument("--tv", type=non_negative_float, default=0.0, help="total-variation weight (helps with noise; default 0)")
+    d.add_argument("--tv", type=non_negative_float, default=0.0,
+                   help="total-variation weight (helps with noise; default 0)")
     _common(d, run.cmd_deblur, "grid", batch=DEFAULT_BATCH,
             batch_help="observed pixels per step, drawn as --patch windows (default {})")
 
@@ -134,7 +139,8 @@ def _render_size_args(p) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--scale", type=positive_float, help="render at this multiple of the input size (default 1)")
     g.add_argument("--render-size", type=render_size, metavar="WxH", help="render at exactly this size")
-    p.add_argument("--bit-depth", type=int, choices=[8, 16], default=8, help="bits per sample of PNG/TIFF output (default 8)")
+    p.add_argument("--bit-depth", type=int, choices=[8, 16], default=8,
+                   help="bits per sample of PNG/TIFF output (default 8)")
 
 
 # -- option types (argparse reports their errors as "argument --NAME: ...") ---------------------------

@@ -38,7 +38,8 @@ def _load(a):
     if a.crop:
         x, y, w, h = a.crop
         if x + w > img.width or y + h > img.height:
-            raise InrviewError(f"--crop {','.join(map(str, a.crop))} reaches outside the {img.width}x{img.height} image")
+            box = ",".join(map(str, a.crop))
+            raise InrviewError(f"--crop {box} reaches outside the {img.width}x{img.height} image")
         img = img.crop(y, x, h, w)
     for n in img.notices:
         Say(a.quiet).notice(n)
@@ -167,7 +168,8 @@ def cmd_sr(a) -> int:
     problems = [_save(path, straight(px), img.has_alpha, what=what) for path, px, what in
                 ((a.output, res.inr, "image"), (a.bicubic_out, res.bicubic, "bicubic image"),
                  (a.small_out, res.small, "small image"))]
-    Say(a.quiet)(f"{res.summary()}; {_describe(model)} {a.footprint}, {last.step} steps in {last.elapsed:.1f} s training")
+    Say(a.quiet)(f"{res.summary()}; {_describe(model)} {a.footprint}, {last.step} steps in {last.elapsed:.1f} s "
+                 "training")
     _finish(a, session, problems, {"command": "image sr", **_run_info(a, session, model, train, last, t0),
                                    **res.to_dict(), "footprint": a.footprint})
     return 0

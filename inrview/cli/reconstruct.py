@@ -108,8 +108,8 @@ def _measure(points, vertices, faces, reference):
 
 def _line(name, m) -> str:
     d = m["data_fit"]
-    s = (f"{name}: data->surface mean {d['mean_rel']:.2e} of the diagonal, far area {100 * d['far_area_fraction']:.2f}%, "
-         f"{'watertight' if d['watertight'] else 'NOT watertight'}")
+    s = (f"{name}: data->surface mean {d['mean_rel']:.2e} of the diagonal, far area "
+         f"{100 * d['far_area_fraction']:.2f}%, {'watertight' if d['watertight'] else 'NOT watertight'}")
     if "reference" in m:
         r = m["reference"]
         s += f"; vs reference: Chamfer-L1 {r['chamfer_l1']:.3e}, F@{r['threshold']:g} {r['f_score']:.4f}"

@@ -9,7 +9,8 @@ from ..config import FitConfig, SamplingConfig, TrainConfig
 from ..errors import InrviewError
 from .checks import (CHECKPOINT_FORMATS, check_input, check_output, check_training_memory, grid_bytes, need_memory,
                      raise_problems, save_safely)
-from .common import DEVICE_HELP, Progress, Say, add_quiet, add_training_args, config_from_args, device_name, positive_int, write_json
+from .common import (DEVICE_HELP, Progress, Say, add_quiet, add_training_args, config_from_args, device_name,
+                     positive_int, write_json)
 
 MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
