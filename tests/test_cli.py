@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
+import pytest
 
 import inrview
 
@@ -49,3 +51,156 @@ def test_bad_input_exits_2_with_one_line(tmp_path):
     assert r.returncode == 2 and "broken.stl" in r.stderr and len(r.stderr.strip().splitlines()) == 1
     r = run("fit", tmp_path / "nope.obj", "-o", tmp_path / "o.ply", "--steps", "0")
     assert r.returncode == 2
+
+
+# -- one command line: did-you-mean, help defaults, early checks, honest progress -----------------------
+def call(capsys, *args):
+    """Run the command line in this process; (exit status, stdout, stderr)."""
+    from inrview.cli import main
+
+    try:
+        rc = main([str(a) for a in args])
+    except SystemExit as e:  # argparse's --help and usage errors
+        rc = e.code
+    out, err = capsys.readouterr()
+    return rc, out, err
+
+
+def test_unknown_command_suggests_the_nearest(capsys):
+    rc, out, err = call(capsys, "fti", "x")
+    assert rc == 2 and out == "" and err == "inrview: error: unknown command 'fti' (did you mean 'fit'?)\n"
+    rc, _, err = call(capsys, "reconstrct", "x")
+    assert rc == 2 and "did you mean 'reconstruct'?" in err
+    rc, _, err = call(capsys, "missing.obj")  # a file name goes to the app, which says it is not there
+    assert rc == 2 and err == "inrview: error: missing.obj: file not found\n"
+
+
+def test_top_level_help_lists_commands_and_app_options(capsys):
+    rc, out, _ = call(capsys, "--help")
+    assert rc == 0
+    for word in ("fit", "extract", "info", "image", "reconstruct", "[FILE]", "--fit-seconds", "--screenshot",
+                 "--quit", "--window-size"):
+        assert word in out, word
+
+
+def _help_defaults(capsys, *command) -> dict:
+    """{option: the text after 'default ' in its help} for one command, as `--help` prints it."""
+    import re
+
+    from inrview.cli import build_parser
+
+    parser = build_parser()[1].build(command[0])
+    for name in command[1:]:
+        parser = next(a for a in parser._actions if a.dest == "image_command").choices[name]
+    rc, out, _ = call(capsys, *command, "--help")
+    assert rc == 0
+    found = {}
+    for action in parser._actions:
+        m = re.search(r"\(default ([^)]*)\)", action.help or "")
+        if m and action.option_strings:
+            assert " ".join(m.group(0).split()) in " ".join(out.split())  # printed as such
+            found[action.option_strings[-1]] = m.group(1)
+    return found
+
+
+def test_shape_help_defaults_are_the_configuration(capsys):
+    from inrview.config import FAMILY_SIZES, FitConfig
+
+    cfg, d = FitConfig(), _help_defaults(capsys, "fit")
+    assert int(d["--steps"]) == cfg.train.steps and int(d["--batch-size"]) == cfg.train.batch_size
+    assert int(d["--resolution"]) == cfg.resolution and int(d["--samples"]) == cfg.sampling.n_samples
+    assert int(d["--grid-levels"]) == cfg.model.grid_levels == 4
+    assert int(d["--grid-max-res"]) == cfg.model.grid_max_resolution
+    assert float(d["--omega0"]) == cfg.model.omega0 and d["--model"] == cfg.model.kind
+    assert d["--device"] == cfg.train.device == "auto" and int(d["--seed"]) == cfg.train.seed
+    assert d["--width"] == "by --model: " + ", ".join(f"{k} {w}" for k, (w, _) in FAMILY_SIZES.items())
+    assert int(_help_defaults(capsys, "extract")["--resolution"]) == cfg.resolution
+
+
+def test_image_and_reconstruct_help_defaults_are_the_pipelines(capsys):
+    from inrview.image.deblur import DEFAULT_BATCH
+    from inrview.field.image import IMAGE_LR
+    from inrview.recon import pipeline
+
+    d = _help_defaults(capsys, "image", "fit")
+    assert d["--model"] == "grid" and int(d["--batch-size"]) == 16384 and int(d["--steps"]) == 1000
+    assert d["--lr"] == "by --model: " + ", ".join(f"{k} {v:g}" for k, v in IMAGE_LR.items())
+    assert _help_defaults(capsys, "image", "deblur")["--batch-size"] == str(DEFAULT_BATCH)
+    assert _help_defaults(capsys, "image", "sweep")["--steps"] == "300"
+    assert _help_defaults(capsys, "image", "render")["--device"] == "auto"
+    r = _help_defaults(capsys, "reconstruct")
+    assert int(r["--batch-size"]) == pipeline.DEFAULT_BATCH and r["--model"] == pipeline.DEFAULT_MODEL
+    assert r["--seconds"] == f"{pipeline.DEFAULT_SECONDS:g} unless --steps is given"
+    assert "--steps" not in r  # no step default: the time budget decides
+    cfg = pipeline.config_for(np.zeros((10, 3)), "siren")
+    assert f"siren {cfg.model.width}" in r["--width"] and r["--omega0"].startswith(f"{cfg.model.omega0:g},")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["fit", "SHAPE", "-o", "/missing/dir/o.ply"], "folder /missing/dir does not exist"),
+    (["fit", "SHAPE", "-o", "o.txt2"], "cannot write '.txt2'"),
+    (["fit", "SHAPE", "-o", "o.ply", "--resolution", "100000"], "--resolution"),
+    (["fit", "SHAPE", "-o", "o.ply", "--width", "100000000"], "--width"),
+    (["fit", "SHAPE", "-o", "o.ply", "--batch-size", "0"], "--batch-size"),
+    (["fit", "SHAPE", "-o", "o.ply", "--seconds", "-3"], "--seconds"),
+    (["fit", "SHAPE", "-o", "o.ply", "--checkpoint", "c.ckpt"], "--checkpoint c.ckpt"),
+    (["fit", "SHAPE", "-o", "o.ply", "--device", "gpu"], "--device"),
+    (["fit", "SHAPE"], "-o/--output"),
+    (["extract", "c.safetensors", "-o", "o.ply", "--resolution", "100000"], "--resolution"),
+    (["extract", "c.safetensors", "-o", "o.xyz"], "cannot write '.xyz'"),
+    (["info"], "file"),
+    (["reconstruct", "SHAPE", "-o", "/missing/dir/o.ply"], "folder /missing/dir does not exist"),
+    (["reconstruct", "SHAPE", "-o", "o.ply", "--batch-size", "100000000000"], "--batch-size"),
+    (["reconstruct", "SHAPE", "-o", "o.ply", "--baseline", "poisson", "--baseline-output", "b.txt"], "b.txt"),
+    (["--fit-seconds", "0"], "--fit-seconds"),
+    (["SHAPE", "--screenshot", "/missing/dir/s.png"], "folder /missing/dir does not exist"),
+])
+def test_bad_options_stop_before_any_work(tmp_path, capsys, monkeypatch, demo_shape, args, needle):
+    """One line, exit 2, and nothing loaded or trained (the training modules are never imported)."""
+    import sys as _sys
+
+    monkeypatch.chdir(tmp_path)
+    for name in [m for m in _sys.modules if m.startswith("inrview.shape") or m.startswith("inrview.training.trainer")]:
+        monkeypatch.delitem(_sys.modules, name)
+    rc, out, err = call(capsys, *[demo_shape if a == "SHAPE" else a for a in args])
+    assert rc == 2 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert err.startswith("inrview: error: ") and needle in err
+    assert "inrview.shape" not in _sys.modules and "inrview.training.trainer" not in _sys.modules
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_write_keeps_the_result(tmp_path):
+    from inrview.cli.checks import save_safely
+
+    def write(path):
+        if "inrview-" not in str(path):
+            raise OSError(28, "No space left on device")
+        Path(path).write_text("mesh")
+
+    msg = save_safely(tmp_path / "out.ply", write, "mesh")
+    saved = msg.split("saved as ")[1].split(" instead")[0]
+    assert "out.ply: could not write the mesh" in msg and Path(saved).read_text() == "mesh"
+    Path(saved).unlink()
+
+
+def test_progress_bar_ends_at_100_percent_without_warnings(recwarn):
+    import io
+
+    from inrview.cli.common import Progress
+    from inrview.config import TrainConfig
+    from inrview.training.trainer import Snapshot
+
+    for cfg, snaps in ((TrainConfig(seconds=2.0), [(5, 1.0, 0.5), (11, 2.3, 1.0)]),
+                       (TrainConfig(steps=10), [(5, 0.1, 0.5), (10, 0.2, 1.0)])):
+        out = io.StringIO()
+        bar = Progress(cfg, desc="t", file=out)
+        for step, elapsed, progress in snaps:
+            bar(Snapshot(step, None, {"total": 1.0}, elapsed, 1e-3, progress, done=progress >= 1))
+        assert bar.bar.n == bar.total  # an overshooting time budget is shown as exactly the budget
+        bar.close()
+        last = out.getvalue().split("\r")[-1]
+        assert "100%" in last and "<-" not in out.getvalue()
+    assert not [w for w in recwarn if "clamping" in str(w.message)]
+    quiet = Progress(TrainConfig(seconds=1.0), quiet=True)
+    quiet(Snapshot(1, None, {}, 2.0, 1e-3, 1.0))
+    assert quiet.bar is None

@@ -9,7 +9,7 @@ import pytest
 from inrview.cli import main
 from inrview.image import demo_image, load_image
 
-CROP = ["--crop", "96,96,32,32", "--quiet", "--threads", "1"]
+CROP = ["--crop", "96,96,32,32", "--threads", "1"]
 
 
 def run(capsys, *args):
@@ -30,15 +30,23 @@ def test_fit_scale_views_checkpoint_and_render(tmp_path, capsys):
     assert load_image(out).shape == (96, 96, 3)
     assert {p.name for p in (tmp_path / "views").iterdir()} >= {"fitted.png", "target.png", "error.png",
                                                                 "gradient.png", "laplacian.png"}
-    rc, so, _ = run(capsys, "render", ck, "-o", tmp_path / "r.tif", "--size", "50x20", "--bit-depth", 16)
+    rc, so, _ = run(capsys, "render", ck, "-o", tmp_path / "r.tif", "--render-size", "50x20", "--bit-depth", 16)
     assert rc == 0 and "50x20" in so
     r = load_image(tmp_path / "r.tif")
     assert r.shape == (20, 50, 3) and r.bit_depth == 16
 
 
+def test_quiet_prints_nothing(tmp_path, capsys):
+    js = tmp_path / "q.json"
+    rc, so, se = run(capsys, "fit", demo_image(), "-o", tmp_path / "q.png", "--width", 8, "--steps", 5,
+                     "--metrics-json", js, "--quiet", *CROP)
+    assert rc == 0 and so == "" and se == ""
+    assert json.loads(js.read_text())["steps"] == 5
+
+
 def test_sr_deblur_sweep(tmp_path, capsys):
     js = tmp_path / "sr.json"
-    rc, so, _ = run(capsys, "sr", demo_image(), "--factor", 4, "--width", 16, "--steps", 20, "-o", tmp_path / "sr.png",
+    rc, so, _ = run(capsys, "sr", demo_image(), "--scale", 4, "--width", 16, "--steps", 20, "-o", tmp_path / "sr.png",
                     "--bicubic-out", tmp_path / "bic.png", "--metrics-json", js, *CROP)
     assert rc == 0 and "x4 super-resolution 8x8 -> 32x32" in so and "bicubic" in so
     d = json.loads(js.read_text())
@@ -54,11 +62,11 @@ def test_sr_deblur_sweep(tmp_path, capsys):
     assert {"inr_psnr", "blurred_psnr", "rl_psnr", "reblurred_psnr"} <= set(d)
     # a real blurred photo: no ground truth, the data term is reported instead
     rc, so, _ = run(capsys, "deblur", tmp_path / "bl.png", "--kernel", "motion:5:30", "--steps", 10, "--width", 16,
-                    "-o", tmp_path / "db2.png", "--quiet")
+                    "-o", tmp_path / "db2.png")
     assert rc == 0 and "blur(result) matches the input" in so
 
     rc, so, _ = run(capsys, "sweep", demo_image(), "--widths", "8,16", "--depths", "1,2", "--steps", 10,
-                    "-o", tmp_path / "t.md", "--plot", tmp_path / "p.png", *CROP)
+                    "--table", tmp_path / "t.md", "--plot", tmp_path / "p.png", *CROP)
     assert rc == 0 and "4 networks" in so
     assert (tmp_path / "t.md").read_text().count("| siren |") == 4
     assert (tmp_path / "p.png").stat().st_size > 1000
@@ -66,8 +74,18 @@ def test_sr_deblur_sweep(tmp_path, capsys):
 
 @pytest.mark.parametrize("args,message", [
     (["fit", "missing.png", "-o", "x.png"], "missing.png: file not found"),
-    (["deblur", "IMG", "--kernel", "boxy:3"], "kernel 'boxy:3'"),
-    (["fit", "IMG", "-o", "x.png", "--size", "12by7"], "--size '12by7'"),
+    (["deblur", "IMG", "-o", "x.png", "--kernel", "boxy:3"], "kernel 'boxy:3'"),
+    (["deblur", "IMG", "--kernel", "gaussian:1"], "-o/--output"),
+    (["fit", "IMG", "-o", "x.png", "--render-size", "12by7"], "--render-size: '12by7'"),
+    (["fit", "IMG", "-o", "x.webp"], "cannot write '.webp'"),
+    (["fit", "IMG", "-o", "nowhere/x.png"], "folder nowhere does not exist"),
+    (["fit", "IMG", "-o", "x.png", "--checkpoint", "c.pt"], "--checkpoint c.pt"),
+    (["fit", "IMG", "-o", "x.png", "--width", "100000000"], "--width"),
+    (["fit", "IMG", "-o", "x.png", "--batch-size", "0"], "--batch-size"),
+    (["fit", "IMG", "-o", "x.png", "--scale", "100000"], "--scale"),
+    (["sr", "IMG", "-o", "x.png", "--scale", "0"], "--scale"),
+    (["sweep", "IMG", "--table", "t.txt"], "--table t.txt"),
+    (["render", "nope.safetensors", "-o", "x.png"], "nope.safetensors: file not found"),
     (["fit", "IMG", "-o", "x.png", "--crop", "0,0,9999,5"], "outside"),
     (["fit", "IMG", "-o", "x.png", "--steps", "0"], "--steps"),
     (["sweep", "IMG", "--widths", "8,x"], "--widths"),

@@ -74,7 +74,7 @@ def test_cli_reconstruct_end_to_end(tmp_path, spot):
     out, js = tmp_path / "out.ply", tmp_path / "m.json"
     r = subprocess.run([sys.executable, "-m", "inrview", "reconstruct", str(cloud_path), "-o", str(out), "--steps", "150",
                         "--batch-size", "1024", "--resolution", "64", "--baseline", "poisson", "--reference", str(ref_path),
-                        "--metrics-json", str(js), "--max-points", "2500", "--quiet"],
+                        "--metrics-json", str(js), "--max-points", "2500"],
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
     assert "subsampled 3000 points to 2500" in r.stderr and "flipped by orientation" in r.stderr

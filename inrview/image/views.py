@@ -69,3 +69,23 @@ def error_view(fitted: np.ndarray, target: np.ndarray, vmax: float = 0.1) -> np.
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
     return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+
+
+def write_views(session, folder) -> list:
+    """Write fitted / target / error / gradient / laplacian PNGs of an ImageSession (and the target's
+    finite-difference maps, on the same scales) into folder, created if need be; returns their paths."""
+    from pathlib import Path
+
+    from ..io.image import save_image
+    from ..field.image import finite_difference_maps
+
+    d = Path(folder)
+    d.mkdir(parents=True, exist_ok=True)
+    fitted, target, alpha = session.field.render(), session.reference, session.image.has_alpha
+    der, ref = session.field.derivatives(), finite_difference_maps(target)
+    gmax, lmax = max(1e-6, robust_max(ref["gradient"])), max(1e-6, robust_max(ref["laplacian"]))
+    views = {"fitted": to_rgb(fitted, alpha), "target": to_rgb(target, alpha), "error": error_view(fitted, target),
+             "gradient": magnitude_view(der["gradient"], gmax), "laplacian": signed_view(der["laplacian"], lmax),
+             "target_gradient": magnitude_view(ref["gradient"], gmax),
+             "target_laplacian": signed_view(ref["laplacian"], lmax)}
+    return [save_image(d / f"{k}.png", v) for k, v in views.items()]

@@ -1,0 +1,102 @@
+"""The command line: `inrview COMMAND ...` for headless work, `inrview [FILE] [options]` for the app.
+
+One module per command group (shape: fit, extract, info; image; reconstruct; app: the window's options),
+each with `register(commands)`. A group's options are built only when that command runs (their defaults
+come from the pipeline modules, which load torch), so `inrview --help` and early errors stay fast. Bad
+options and bad input print one line, `inrview: error: ...`, and exit with status 2.
+"""
+from __future__ import annotations
+
+import argparse
+import difflib
+import sys
+from pathlib import Path
+
+from ..errors import InrviewError
+from . import app, image, reconstruct, shape
+from .common import Parser
+
+#: Command groups in the order `inrview --help` lists them; a new group is one more entry.
+GROUPS = (shape, image, reconstruct)
+
+
+class Commands(argparse._SubParsersAction):
+    """Sub-commands whose options are added by a builder only when that command is parsed."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.builders = {}
+
+    def add_command(self, name: str, help: str, build, **kwargs) -> None:
+        """A command `name` whose parser build(parser) fills in when it is used."""
+        self.builders[name] = (self.add_parser(name, help=help, description=help, **kwargs), build)
+
+    def build(self, name: str) -> argparse.ArgumentParser:
+        """The complete parser of command `name`."""
+        parser, build = self.builders[name]
+        if build is not None:
+            build(parser)
+            self.builders[name] = (parser, None)
+        return parser
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        if values and values[0] in self.builders:
+            self.build(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, Commands]:
+    """The top-level parser (its help lists every command and the app's options) and its commands."""
+    p = Parser(prog="inrview", formatter_class=argparse.RawDescriptionHelpFormatter,
+               description="Implicit neural representations: fit, view, export.",
+               epilog=app.help_text())
+    p.add_argument("--version", action="version", version=f"inrview {__import__('inrview').__version__}")
+    commands = p.add_subparsers(dest="command", metavar="COMMAND", action=Commands, parser_class=Parser)
+    for group in GROUPS:
+        group.register(commands)
+    return p, commands
+
+
+def command_names() -> list[str]:
+    """Every top-level command."""
+    return list(build_parser()[1].builders)
+
+
+def unknown_command(word: str) -> str | None:
+    """The error for a first word that is neither a command nor an existing file, or None when it may be a
+    file the app should report (it has a suffix or a folder)."""
+    if Path(word).exists() or Path(word).suffix or "/" in word or "\\" in word:
+        return None
+    names = command_names()
+    close = difflib.get_close_matches(word, names, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"choose from {', '.join(names)}, or give a FILE"
+    return f"unknown command '{word}' ({hint})"
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """The parsed options, or the exit status where argparse ends the run (--help, a usage error)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line on argv (default sys.argv[1:]); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        first = argv[0] if argv else ""
+        if first in ("-h", "--help", "--version") or first in command_names():
+            args = parse(build_parser()[0], argv)
+            return args if isinstance(args, int) else int(args.func(args) or 0)
+        if first and not first.startswith("-"):
+            problem = unknown_command(first)
+            if problem:
+                raise InrviewError(problem)
+        return int(app.launch(argv) or 0)
+    except InrviewError as err:
+        print(f"inrview: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("inrview: interrupted", file=sys.stderr)
+        return 130

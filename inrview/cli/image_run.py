@@ -1,0 +1,267 @@
+"""The `inrview image ...` commands (their options are in cli.image): load, check, train, render, save."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from pathlib import Path
+
+from ..errors import InrviewError
+from .checks import (CHECKPOINT_FORMATS, check_folder, check_input, check_output, check_training_memory, need_memory,
+                     raise_problems, save_safely)
+from .common import Progress, Say, config_from_args, write_json
+
+#: Steps of an image fit when neither --steps nor --seconds is given (the app's image mode uses the same).
+IMAGE_STEPS = 1000
+#: Largest rendering, in pixels.
+MAX_PIXELS = 200_000_000
+TABLE_FORMATS = ("md", "csv")
+
+
+def _check(a, *images: str) -> None:
+    """Refuse bad output paths and options before the image is loaded (images: the image-output options)."""
+    from ..io.image import IMAGE_FORMATS
+
+    for option in ("output", *images):
+        check_output(getattr(a, option, None), "-o/--output" if option == "output" else f"--{option.replace('_', '-')}",
+                     IMAGE_FORMATS)
+    check_output(getattr(a, "checkpoint", None), "--checkpoint", CHECKPOINT_FORMATS)
+    check_output(getattr(a, "metrics_json", None), "--metrics-json")
+    if getattr(a, "input", None):
+        check_input(a.input)
+
+
+def _load(a):
+    from ..io.image import load_image
+
+    img = load_image(a.input, alpha=a.alpha)
+    if a.crop:
+        x, y, w, h = a.crop
+        if x + w > img.width or y + h > img.height:
+            box = ",".join(map(str, a.crop))
+            raise InrviewError(f"--crop {box} reaches outside the {img.width}x{img.height} image")
+        img = img.crop(y, x, h, w)
+    for n in img.notices:
+        Say(a.quiet).notice(n)
+    return img
+
+
+def _configs(a, image_size):
+    """(model, train) configurations the options ask for, for an image of image_size (height, width)."""
+    from ..field.image import image_model_config
+
+    base = config_from_args(a, default_steps=a.default_steps)
+    train = dataclasses.replace(base.train, batch_size=a.batch_size or a.batch_default)
+    try:
+        model = image_model_config(a.model, image_size, width=a.width, depth=a.depth, omega0=a.omega0,
+                                   grid_levels=a.grid_levels, grid_max_resolution=a.grid_max_res,
+                                   fourier_scale=a.fourier_scale, fourier_features=a.fourier_features)
+    except ValueError as e:
+        raise InrviewError(str(e)) from None
+    check_training_memory(model, 2, train.batch_size)
+    return model, train
+
+
+def _device(a):
+    return None if a.device == "auto" else a.device
+
+
+def _render_hw(a, height: int, width: int) -> tuple[int, int]:
+    """(height, width) of the rendering --scale or --render-size asks for, if it fits in memory."""
+    from ..sampling.pixels import output_size
+
+    h, w = output_size(height, width, a.scale, a.render_size)
+    need_memory(48.0 * w * h, "--render-size" if a.render_size else "--scale", f"a {w}x{h} rendering")
+    return h, w
+
+
+def _train(session, a, desc: str):
+    bar = Progress(session.train_cfg, a.quiet, desc)
+    interval = a.preview_every if a.preview_every and a.preview_every > 0 else None
+    shown = None  # the last measured PSNR stays on the bar between measurements
+    try:
+        last = None
+        for last in session.run(report_every=10, preview_interval=interval):
+            if last.preview is not None:
+                shown = {k: float(last.preview[k]) for k in ("psnr", "ssim") if k in last.preview}
+            bar(dataclasses.replace(last, preview=shown) if shown else last)
+    finally:
+        bar.close()
+    if last is not None and last.message:
+        Say(a.quiet).notice(last.message)
+    return last
+
+
+def _describe(cfg) -> str:
+    return f"{cfg.kind} {cfg.width}x{cfg.depth}"
+
+
+def _save(path, pixels, has_alpha, bit_depth=8, what="image"):
+    from ..io.image import save_image
+
+    return save_safely(path, lambda p: save_image(p, pixels, bit_depth, has_alpha), what)
+
+
+def _finish(a, session, problems: list, data: dict) -> None:
+    """Save the checkpoint and the JSON (each rescued to the temporary folder if need be); raise one error
+    for the writes that failed."""
+    problems.append(save_safely(a.checkpoint, session.save_checkpoint, "checkpoint"))
+    problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
+    raise_problems(problems)
+
+
+def _run_info(a, session, model, train, last, t0) -> dict:
+    return {"input": str(a.input), "output": str(a.output), "steps": last.step, "train_seconds": last.elapsed,
+            "seconds": time.perf_counter() - t0, "device": str(session.trainer.device), "model": model.to_dict(),
+            "train": train.to_dict()}
+
+
+# -- commands ----------------------------------------------------------------------------------------
+def cmd_fit(a) -> int:
+    """Fit the image, render it at the asked size; one summary line."""
+    _check(a)
+    check_folder(a.views, "--views")
+    from ..sampling.pixels import extent
+    from ..image.session import ImageSession
+    from ..training.image_tasks import PixelTask
+    from ..image.views import write_views
+
+    img = _load(a)
+    model, train = _configs(a, img.shape[:2])
+    h, w = _render_hw(a, img.height, img.width)
+    t0 = time.perf_counter()
+    task = PixelTask(img.pixels, extent(img.height, img.width), train.batch_size, a.footprint)
+    session = ImageSession(img, model, train, device=_device(a), task=task)
+    last = _train(session, a, f"fit {_describe(model)}")
+    out = session.field.render(h, w)
+    problems = [_save(a.output, session.field.straight(out), img.has_alpha, a.bit_depth)]
+    m = session.metrics(out if (h, w) == (img.height, img.width) else None)
+    if a.views:
+        write_views(session, a.views)
+    data = {"command": "image fit", **_run_info(a, session, model, train, last, t0), "output_size": [w, h],
+            "input_size": [img.width, img.height], "mode": img.mode, "final_loss": last.losses.get("total"), **m}
+    Say(a.quiet)(f"{a.output}: {w}x{h} from {img.width}x{img.height} {img.mode} ({_describe(model)}), {last.step} "
+                 f"steps in {last.elapsed:.1f} s training ({data['seconds']:.1f} s total) on "
+                 f"{session.trainer.device.type}; PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f} at the input size")
+    _finish(a, session, problems, data)
+    return 0
+
+
+def cmd_sr(a) -> int:
+    """Downsample by --scale, fit, render at full size; compare with bicubic."""
+    _check(a, "bicubic_out", "small_out")
+    from ..image.superres import finish_super_resolution, super_resolution_session
+
+    img = _load(a)
+    if a.scale < 2:
+        raise InrviewError("--scale must be at least 2")
+    model, train = _configs(a, (img.height // a.scale, img.width // a.scale))
+    t0 = time.perf_counter()
+    try:
+        session, original = super_resolution_session(img, a.scale, model, train=train, device=_device(a),
+                                                      footprint=a.footprint, supersample=a.supersample)
+    except ValueError as e:
+        raise InrviewError(str(e)) from None
+    last = _train(session, a, f"sr x{a.scale} {_describe(model)}")
+    res = finish_super_resolution(session, original, a.scale)
+    straight = session.field.straight
+    problems = [_save(path, straight(px), img.has_alpha, what=what) for path, px, what in
+                ((a.output, res.inr, "image"), (a.bicubic_out, res.bicubic, "bicubic image"),
+                 (a.small_out, res.small, "small image"))]
+    Say(a.quiet)(f"{res.summary()}; {_describe(model)} {a.footprint}, {last.step} steps in {last.elapsed:.1f} s "
+                 "training")
+    _finish(a, session, problems, {"command": "image sr", **_run_info(a, session, model, train, last, t0),
+                                   **res.to_dict(), "footprint": a.footprint})
+    return 0
+
+
+def cmd_deblur(a) -> int:
+    """Deblur with a known kernel (a synthetic check with --synthetic); one summary line."""
+    _check(a, "rl_out", "blurred_out")
+    from ..io.image import ImageData
+    from ..image.deblur import deblur_session, finish_synthetic, reblurred_psnr, richardson_lucy, synthetic_blur
+    from ..training.kernels import parse_kernel
+
+    kernel, kdesc = parse_kernel(a.kernel)
+    img = _load(a)
+    model, train = _configs(a, img.shape[:2])
+    t0 = time.perf_counter()
+    obs, reference = img, None
+    if a.synthetic:
+        observed = synthetic_blur(img.pixels, kernel, a.noise, not a.no_quantize, train.seed + 1)
+        obs, reference = ImageData(observed, img.has_alpha, img.bit_depth, f"{img.source} (blurred)"), img.pixels
+    session = deblur_session(obs, kernel, model, train=train, device=_device(a), reference=reference,
+                             patch=a.patch, tv_weight=a.tv, kernel_name=kdesc)
+    last = _train(session, a, f"deblur {_describe(model)}")
+    fit_db = reblurred_psnr(session, kernel)
+    straight = session.field.straight
+    problems = [_save(a.output, straight(session.field.render()), img.has_alpha)]
+    data = {"command": "image deblur", "kernel": kdesc, "synthetic": a.synthetic, "noise": a.noise,
+            "reblurred_psnr": fit_db}
+    trained = f"{_describe(model)}, {last.step} steps in {last.elapsed:.1f} s training"
+    if a.synthetic:
+        res = finish_synthetic(session, img.pixels, obs.pixels, kernel, a.rl_iterations)
+        problems += [_save(a.blurred_out, straight(res.blurred), img.has_alpha, what="blurred image"),
+                     _save(a.rl_out, straight(res.rl), img.has_alpha, what="Richardson-Lucy image")]
+        line = f"{res.summary()}; {kdesc}, {trained}"
+        data.update(res.to_dict())
+    else:
+        if a.rl_out:
+            rl = richardson_lucy(obs.pixels, kernel, a.rl_iterations)
+            problems.append(_save(a.rl_out, straight(rl), img.has_alpha, what="Richardson-Lucy image"))
+        line = (f"{a.output}: {img.width}x{img.height}, {kdesc}, {trained}; "
+                f"blur(result) matches the input at {fit_db:.2f} dB PSNR")
+    Say(a.quiet)(line)
+    _finish(a, session, problems, {**_run_info(a, session, model, train, last, t0), **data})
+    return 0
+
+
+def cmd_sweep(a) -> int:
+    """Train each width x depth for the same budget; a table of PSNR."""
+    check_output(a.table, "--table", TABLE_FORMATS)
+    check_output(a.plot, "--plot", ("png",))
+    check_output(a.metrics_json, "--metrics-json")
+    check_input(a.input)
+    widths, depths = a.widths, a.depths
+    from ..image import sweep as sw
+
+    img = _load(a)
+    _, train = _configs(a, img.shape[:2])
+    overrides = {k: v for k, v in (("omega0", a.omega0), ("grid_levels", a.grid_levels),
+                                   ("grid_max_resolution", a.grid_max_res), ("fourier_scale", a.fourier_scale),
+                                   ("fourier_features", a.fourier_features)) if v is not None}
+    t0 = time.perf_counter()
+    rows = sw.capacity_sweep(img, a.model, widths, depths, train, device=_device(a),
+                             progress_factory=lambda label: Progress(train, a.quiet, label), **overrides)
+    text = sw.table(rows, "csv" if a.table and a.table.lower().endswith(".csv") else "markdown")
+    problems = [save_safely(a.table, lambda p: Path(p).write_text(text), "table")]
+    if a.plot:
+        sw.plot(rows, a.plot)
+    best = max(rows, key=lambda r: r.psnr)
+    if not a.quiet:
+        print(sw.table(rows), file=sys.stderr)
+    Say(a.quiet)(f"sweep {a.model}: {len(rows)} networks ({len(widths)} widths x {len(depths)} depths), "
+        f"{rows[0].steps} steps each; best {best.width}x{best.depth} at {best.psnr:.2f} dB; "
+        f"{time.perf_counter() - t0:.1f} s" + (f"; table {a.table}" if a.table else "") +
+        (f"; plot {a.plot}" if a.plot else ""))
+    data = {"command": "image sweep", "input": str(a.input), "family": a.model,
+            "rows": [r.__dict__ for r in rows], "train": train.to_dict()}
+    problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
+    raise_problems(problems)
+    return 0
+
+
+def cmd_render(a) -> int:
+    """Render an image checkpoint at --scale or --render-size."""
+    _check(a)
+    check_input(a.checkpoint)
+    from ..field.image import ImageField
+    from .shape import pick_device
+
+    field, head = ImageField.from_checkpoint(a.checkpoint, pick_device(a.device))
+    h, w = _render_hw(a, field.height, field.width)
+    t0 = time.perf_counter()
+    raise_problems([_save(a.output, field.straight(field.render(h, w)), field.has_alpha, a.bit_depth)])
+    Say(a.quiet)(f"{a.output}: {w}x{h} rendered from {a.checkpoint} ({head['model']['kind']}, fitted on "
+          f"{field.width}x{field.height}) in {time.perf_counter() - t0:.2f} s")
+    return 0
