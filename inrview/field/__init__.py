@@ -3,6 +3,8 @@
 Values follow the one sign convention: negative inside. For SDF targets they are distances (in world units
 through `__call__`, normalised units through `evaluate_unit`); for occupancy targets they are the negated
 logit, so the surface is the zero level in both cases.
+
+`image.ImageField` is the 2D counterpart: a fitted image network rendered at any size.
 """
 from __future__ import annotations
 

@@ -1,4 +1,10 @@
-"""Training samples: points with signed-distance or occupancy targets, and oriented surface points."""
+"""Training samples: points with signed-distance or occupancy targets, and oriented surface points.
+
+- here: `mesh_samples(vertices, faces, cfg) -> SampleSet` for meshes; `targets`: their signed distances;
+  `cache`: the per-user cache of such samples;
+- `cloud`: volume samples around a point cloud (point scales, winding-number sign, distance band);
+- `pixels`: the image plane as a continuous domain (pixel centres and sizes).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
