@@ -28,6 +28,9 @@ FORMATS = {"ascii": None, "binary_little_endian": "<", "binary_big_endian": ">"}
 
 @dataclass
 class Prop:
+    """One header property: name, numpy dtype code (e.g. 'f4') and, for list properties, the dtype of
+    the list length."""
+
     name: str
     dtype: str
     count_dtype: str | None = None  # set for list properties
@@ -35,28 +38,36 @@ class Prop:
 
 @dataclass
 class Element:
+    """One header element: name, row count and properties, in file order."""
+
     name: str
     count: int
     props: list = field(default_factory=list)
 
     @property
     def has_list(self) -> bool:
+        """Whether any property is a list (rows then have variable length)."""
         return any(p.count_dtype for p in self.props)
 
     def row_dtype(self, order: str) -> np.dtype:
+        """Structured numpy dtype of a fixed-size binary row in byte order `order` ('<' or '>')."""
         return np.dtype([(p.name, order + p.dtype) for p in self.props])
 
     def min_row_bytes(self) -> int:
+        """Fewest bytes one binary row can take (lists counted as empty)."""
         return sum(np.dtype(p.count_dtype or p.dtype).itemsize for p in self.props)
 
 
 @dataclass
 class Header:
+    """A parsed PLY header: format name, elements in file order, and its length in bytes."""
+
     fmt: str
     elements: list
     length: int  # bytes up to and including the end_header line
 
     def element(self, name: str) -> Element | None:
+        """The element called name, or None."""
         return next((e for e in self.elements if e.name == name), None)
 
 

@@ -25,10 +25,14 @@ VERSION = 1
 
 @dataclass
 class CheckpointData:
+    """A checkpoint as read: its JSON header (dict) and its tensors by name ('model/...', 'optim/...',
+    'rng/batch')."""
+
     header: dict
     tensors: dict
 
     def model_state(self) -> dict:
+        """The network's state dict: the 'model/' tensors with that prefix removed."""
         return {k[len("model/"):]: v for k, v in self.tensors.items() if k.startswith("model/")}
 
 
