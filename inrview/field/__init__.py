@@ -17,6 +17,10 @@ DEFAULT_CHUNK = 4096  # small chunks keep activations in cache: about 2x faster 
 
 
 class Field:
+    """A network as a field over world space: `field(points)` maps (N, 3) world points to (N,) float64
+    values, negative inside (distances for 'sdf' targets, the negated logit for 'occupancy'), evaluated in
+    chunks of `chunk` rows without gradients."""
+
     def __init__(self, model: torch.nn.Module, normalization: Normalization = Normalization(),
                  target: str = "sdf", chunk: int = DEFAULT_CHUNK):
         self.model = model
@@ -26,6 +30,7 @@ class Field:
 
     @property
     def device(self) -> torch.device:
+        """The device of the network's weights (the CPU for a network without any)."""
         try:
             return next(self.model.parameters()).device
         except StopIteration:
@@ -33,6 +38,7 @@ class Field:
 
     @property
     def is_distance(self) -> bool:
+        """Whether values are signed distances (target 'sdf') rather than negated occupancy logits."""
         return self.target == "sdf"
 
     def evaluate_unit(self, points: np.ndarray | torch.Tensor) -> np.ndarray:
