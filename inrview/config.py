@@ -11,6 +11,8 @@ Target = Literal["sdf", "occupancy"]
 
 @dataclass(frozen=True)
 class ModelConfig:
+    """The network: its family and size, and the family's own settings (fields documented one by one)."""
+
     kind: ModelKind = "grid"
     """Network family: 'grid' multi-resolution feature grid + small MLP, 'siren' sine MLP,
     'relu' DeepSDF-style ReLU MLP, 'fourier' ReLU MLP on a Fourier-feature encoding."""
@@ -51,6 +53,9 @@ class ModelConfig:
 
 @dataclass(frozen=True)
 class SamplingConfig:
+    """How the training pool of a mesh is drawn: its size and the shares of surface, near, far and
+    uniform samples (distances in normalised units)."""
+
     n_samples: int = 500_000
     """Size of the training pool drawn once per shape (batches are drawn from it)."""
     surface_fraction: float = 0.3
@@ -72,6 +77,9 @@ class SamplingConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """The optimisation: step or time budget, batch, learning-rate schedule, loss settings, seed, device,
+    threads and arithmetic precision."""
+
     steps: int = 3000
     """Number of optimisation steps (ignored when seconds is set and reached first)."""
     seconds: float | None = None
@@ -181,6 +189,9 @@ SHAPE_STEPS = 200
 
 @dataclass(frozen=True)
 class FitConfig:
+    """Everything a shape fit depends on (network, target, sampling, training, extraction resolution,
+    margin, point-cloud losses); recorded in every checkpoint header (to_dict / from_dict)."""
+
     model: ModelConfig = field(default_factory=ModelConfig)
     """The network."""
     target: Target = "sdf"

@@ -1,4 +1,9 @@
-"""From a field to a mesh (marching cubes) and to slice images."""
+"""From a field to a mesh (marching cubes) and to slice images.
+
+`extract_mesh(field, resolution) -> Mesh` evaluates the field on a grid (`grid`: dense or coarse to fine)
+and meshes its zero level (`mc`: VTK or scikit-image on the CPU, `mc_torch` on a GPU);
+`slice_field(field, axis, offset) -> SliceImage` samples one axis-aligned plane.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass

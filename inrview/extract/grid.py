@@ -30,6 +30,9 @@ _FINE = torch.tensor([[i, j, k] for i in range(3) for j in range(3) for k in ran
 
 @dataclass
 class GridResult:
+    """A field sampled on a regular grid over [lo, hi]^3: values (R+1, R+1, R+1) float32, indexed
+    [i, j, k] <-> (x, y, z) (a torch tensor when kept on a GPU), and how many network evaluations it took."""
+
     values: np.ndarray  # (R+1, R+1, R+1) float32, C-contiguous (a torch tensor on a GPU when asked for)
     evaluations: int
     lo: float = -1.0
@@ -37,10 +40,12 @@ class GridResult:
 
     @property
     def resolution(self) -> int:
+        """R, the number of cells per side."""
         return self.values.shape[0] - 1
 
     @property
     def spacing(self) -> float:
+        """Edge length of one cell, in the grid's units."""
         return (self.hi - self.lo) / self.resolution
 
 

@@ -38,6 +38,7 @@ def _vtk():
 
 
 def vtk_available() -> bool:
+    """Whether VTK's Flying Edges can be used (vtkmodules importable)."""
     return bool(_vtk())
 
 
@@ -92,6 +93,8 @@ def _drop_degenerate(pts: np.ndarray, faces: np.ndarray) -> np.ndarray:
 
 def skimage_marching_cubes(values: np.ndarray, lo: float, spacing: float,
                            level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Level set of an (n0, n1, n2) grid with vertex [i, j, k] at lo + spacing * (i, j, k), by
+    scikit-image. Returns vertices (V, 3) float64 and faces (F, 3) int64, oriented towards increasing values."""
     from skimage.measure import marching_cubes as _mc
 
     # "descent" gives triangles facing increasing values (outward for negative-inside fields)

@@ -3,6 +3,8 @@
 Values follow the one sign convention: negative inside. For SDF targets they are distances (in world units
 through `__call__`, normalised units through `evaluate_unit`); for occupancy targets they are the negated
 logit, so the surface is the zero level in both cases.
+
+`image.ImageField` is the 2D counterpart: a fitted image network rendered at any size.
 """
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ DEFAULT_CHUNK = 4096  # small chunks keep activations in cache: about 2x faster 
 
 
 class Field:
+    """A network as a field over world space: `field(points)` maps (N, 3) world points to (N,) float64
+    values, negative inside (distances for 'sdf' targets, the negated logit for 'occupancy'), evaluated in
+    chunks of `chunk` rows without gradients."""
+
     def __init__(self, model: torch.nn.Module, normalization: Normalization = Normalization(),
                  target: str = "sdf", chunk: int = DEFAULT_CHUNK):
         self.model = model
@@ -24,6 +30,7 @@ class Field:
 
     @property
     def device(self) -> torch.device:
+        """The device of the network's weights (the CPU for a network without any)."""
         try:
             return next(self.model.parameters()).device
         except StopIteration:
@@ -31,6 +38,7 @@ class Field:
 
     @property
     def is_distance(self) -> bool:
+        """Whether values are signed distances (target 'sdf') rather than negated occupancy logits."""
         return self.target == "sdf"
 
     def evaluate_unit(self, points: np.ndarray | torch.Tensor) -> np.ndarray:

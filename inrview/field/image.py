@@ -34,6 +34,7 @@ IMAGE_LR = {"grid": 1e-2, "siren": 1e-3, "relu": 1e-3, "fourier": 1e-3}
 
 
 def image_default_lr(kind: str) -> float:
+    """Adam learning rate for an image fit with a network of this family (IMAGE_LR; 1e-3 otherwise)."""
     return IMAGE_LR.get(kind, 1e-3)
 
 
@@ -52,6 +53,7 @@ def image_model_config(kind: str, image_size: tuple[int, int], **overrides) -> M
 
 
 def model_device(model: torch.nn.Module) -> torch.device:
+    """The device of the model's weights (the CPU for a model without any)."""
     try:
         return next(model.parameters()).device
     except StopIteration:
@@ -155,6 +157,8 @@ class ImageField:
 
     # -- checkpoints --------------------------------------------------------------------------------
     def header(self, model_cfg: ModelConfig) -> dict:
+        """The checkpoint header of this field: task, input/output sizes, model_cfg as a dict and the image's
+        height, width, channels, alpha and extent."""
         return {"task": "image", "in_dim": 2, "out_dim": self.channels, "model": model_cfg.to_dict(),
                 "image": {"height": self.height, "width": self.width, "channels": self.channels,
                           "has_alpha": self.has_alpha, "extent": list(self.extent)}}

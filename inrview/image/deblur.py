@@ -93,6 +93,7 @@ class DeblurResult:
     session: ImageSession
 
     def summary(self) -> str:
+        """One line: PSNR and SSIM of the fit, the blurred input and Richardson-Lucy against the sharp image."""
         return (f"deblur: INR PSNR {self.inr_metrics['psnr']:.2f} dB SSIM {self.inr_metrics['ssim']:.4f} | "
                 f"blurred input {self.blurred_metrics['psnr']:.2f} dB SSIM {self.blurred_metrics['ssim']:.4f} | "
                 f"Richardson-Lucy ({self.rl_iterations} it.) {self.rl_metrics['psnr']:.2f} dB SSIM {self.rl_metrics['ssim']:.4f} "
@@ -118,11 +119,14 @@ def synthetic_deblur_check(sharp: ImageData, kernel: np.ndarray, noise: float = 
 
 
 def sharp_seed(train: TrainConfig) -> int:
+    """Seed of the synthetic noise for a training configuration (its seed + 1, apart from the weights')."""
     return int(train.seed) + 1
 
 
 def finish_synthetic(session: ImageSession, sharp: np.ndarray, observed: np.ndarray, kernel: np.ndarray,
                      rl_iterations: int = 30) -> DeblurResult:
+    """Render the trained deblurring session, run Richardson-Lucy on observed (H, W, C) float32 with the
+    kernel, and measure both and the input against sharp (H, W, C) float32; returns a DeblurResult."""
     inr = session.field.render()
     rl = richardson_lucy(observed, kernel, rl_iterations)
     return DeblurResult(sharp, observed, inr, rl, image_metrics(observed, sharp), image_metrics(inr, sharp),

@@ -77,6 +77,7 @@ class ImageSession:
     @classmethod
     def from_file(cls, path: str | os.PathLike, kind: str = "grid", train: TrainConfig = TrainConfig(),
                   **kw) -> ImageSession:
+        """A session fitting the image file at path (see load_image); other arguments as for the constructor."""
         from ..io.image import load_image
 
         return cls(load_image(path), kind=kind, train=train, **kw)
@@ -110,6 +111,8 @@ class ImageSession:
         return last
 
     def preview(self, with_ssim: bool = True) -> dict:
+        """A rendering at preview_size: {'image': (h, w, C) float32, 'psnr': dB and, with_ssim, 'ssim'}
+        against the reference at that size."""
         img = self.field.render(*self.preview_size)
         out = {"image": img, "psnr": psnr(img, self._preview_ref)}
         if with_ssim:
@@ -117,6 +120,7 @@ class ImageSession:
         return out
 
     def stop(self) -> None:
+        """Ask the trainer to stop after the current step."""
         self.trainer.stop()
 
     # -- results ------------------------------------------------------------------------------------
@@ -126,6 +130,8 @@ class ImageSession:
         return image_metrics(out, self.reference)
 
     def checkpoint_header(self) -> dict:
+        """The JSON header a checkpoint of this session records: the field's, bit depth, source, mode, training
+        configuration and trainer counters."""
         head = self.field.header(self.model_cfg)
         head["image"].update(bit_depth=self.image.bit_depth, source=self.image.source)
         head.update(mode=self.mode, train=self.train_cfg.to_dict(), **self.extra_header,
@@ -133,5 +139,6 @@ class ImageSession:
         return head
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write weights, Adam state, batch RNG and header to path (safetensors); returns the path."""
         return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer, self.trainer.generator)
 

@@ -56,6 +56,7 @@ class SuperResolutionResult:
     session: ImageSession
 
     def summary(self) -> str:
+        """One line: sizes, and PSNR and SSIM of the fit and of bicubic upsampling against the original."""
         h, w = self.original.shape[:2]
         sh, sw = self.small.shape[:2]
         return (f"x{self.factor} super-resolution {sw}x{sh} -> {w}x{h}: INR PSNR {self.inr_metrics['psnr']:.2f} dB "
@@ -86,6 +87,8 @@ def super_resolution_session(image: ImageData, factor: int, model: ModelConfig |
 
 
 def finish_super_resolution(session: ImageSession, original: np.ndarray, factor: int) -> SuperResolutionResult:
+    """Render the trained session at the size of original (H, W, C) float32, upsample its small image
+    bicubically, and measure both against the original; returns a SuperResolutionResult."""
     h, w = original.shape[:2]
     inr = session.field.render(h, w)
     small = session.image.pixels

@@ -23,6 +23,9 @@ from .session import ImageSession
 
 @dataclass
 class SweepRow:
+    """One network of a capacity sweep: family, width, depth, parameter count, steps and training
+    seconds, and the PSNR (dB) and SSIM it reached."""
+
     kind: str
     width: int
     depth: int
@@ -78,6 +81,8 @@ def table(rows: list[SweepRow], fmt: str = "markdown") -> str:
 
 
 def grid_of(rows: list[SweepRow], key: str = "psnr") -> tuple[list[int], list[int], np.ndarray]:
+    """The sweep as a table: (sorted widths, sorted depths, (depths, widths) float64 array of `key`,
+    NaN where no row)."""
     widths = sorted({r.width for r in rows})
     depths = sorted({r.depth for r in rows})
     g = np.full((len(depths), len(widths)), np.nan)

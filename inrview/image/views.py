@@ -8,6 +8,7 @@ import numpy as np
 
 
 def checkerboard(height: int, width: int, cell: int = 8) -> np.ndarray:
+    """(height, width, 3) float32 grey checkerboard with cell-pixel squares (the backdrop of transparency)."""
     yy, xx = np.mgrid[0:height, 0:width]
     board = (((yy // cell) + (xx // cell)) % 2).astype(np.float32)
     return (0.8 + 0.15 * board)[..., None].repeat(3, axis=2)
@@ -40,6 +41,8 @@ _DIVERGING = [(0.0, (0.02, 0.19, 0.38)), (0.25, (0.40, 0.65, 0.81)), (0.5, (0.97
 
 
 def robust_max(values: np.ndarray, percentile: float = 99.0) -> float:
+    """The `percentile` of |values| as a display maximum (the largest |value| when that is ~0; at least
+    1e-12)."""
     v = np.abs(np.asarray(values, np.float64))
     m = float(np.percentile(v, percentile)) if v.size else 0.0
     return m if m > 1e-12 else max(float(v.max(initial=0.0)), 1e-12)
@@ -68,6 +71,7 @@ def error_view(fitted: np.ndarray, target: np.ndarray, vmax: float = 0.1) -> np.
 
 
 def to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """RGB floats in [0, 1] (clipped) -> uint8 of the same shape."""
     return np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
 

@@ -27,6 +27,7 @@ class Reservoir:
             self._pick = np.sort(self.rng.choice(total, limit, replace=False))
 
     def add(self, rows: np.ndarray) -> None:
+        """Feed the next rows (an (n, W) array, in file order); keeps at most `limit` of all rows fed."""
         rows = np.asarray(rows)
         n = len(rows)
         if n == 0:
@@ -53,9 +54,11 @@ class Reservoir:
 
     @property
     def subsampled(self) -> bool:
+        """Whether more rows were fed than kept."""
         return self.limit is not None and self.seen > self.limit
 
     def result(self, width: int) -> np.ndarray:
+        """The kept rows as one (K, width) array, in the order fed ((0, width) float64 when none)."""
         if not self._rows:
             return np.empty((0, width))
         return self._rows[0] if len(self._rows) == 1 else np.concatenate(self._rows)

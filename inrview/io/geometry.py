@@ -27,10 +27,12 @@ class Geometry:
 
     @property
     def kind(self) -> Literal["mesh", "points"]:
+        """'mesh' when there are faces, else 'points'."""
         return "mesh" if self.faces is not None and len(self.faces) else "points"
 
     @property
     def is_mesh(self) -> bool:
+        """Whether the geometry has faces."""
         return self.kind == "mesh"
 
     @property
@@ -68,6 +70,8 @@ class Normalization:
 
     @staticmethod
     def fit(points: np.ndarray, margin: float = 0.1) -> Normalization:
+        """The normalisation of (N, 3) points: their bounding box centred at the origin, its longest side
+        scaled to 2 * (1 - margin)."""
         pts = np.asarray(points, dtype=np.float64)
         lo, hi = pts.min(axis=0), pts.max(axis=0)
         extent = float((hi - lo).max())
@@ -75,9 +79,11 @@ class Normalization:
         return Normalization(tuple(float(c) for c in (lo + hi) / 2.0), scale)
 
     def to_unit(self, x: np.ndarray) -> np.ndarray:
+        """(N, 3) world points -> (N, 3) float64 normalised points."""
         return (np.asarray(x, dtype=np.float64) - np.asarray(self.center)) * self.scale
 
     def to_world(self, x: np.ndarray) -> np.ndarray:
+        """(N, 3) normalised points -> (N, 3) float64 world points."""
         return np.asarray(x, dtype=np.float64) / self.scale + np.asarray(self.center)
 
     def to_dict(self) -> dict:
@@ -108,9 +114,11 @@ class LoadReport:
 
     @property
     def diagonal(self) -> float:
+        """Length of the bounding-box diagonal, in input units."""
         return float(np.linalg.norm(np.subtract(self.bounds_max, self.bounds_min)))
 
     def lines(self) -> list[str]:
+        """The report as aligned 'name: value' lines for printing."""
         size = np.subtract(self.bounds_max, self.bounds_min)
         out = [f"file:        {self.path}", f"kind:        {self.kind}"]
         if self.kind == "mesh":

@@ -43,22 +43,27 @@ class ImageData:
 
     @property
     def height(self) -> int:
+        """Rows of pixels (H)."""
         return self.pixels.shape[0]
 
     @property
     def width(self) -> int:
+        """Columns of pixels (W)."""
         return self.pixels.shape[1]
 
     @property
     def channels(self) -> int:
+        """Channels per pixel (C: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA)."""
         return self.pixels.shape[2]
 
     @property
     def shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of the pixels."""
         return tuple(self.pixels.shape)
 
     @property
     def mode(self) -> str:
+        """The Pillow mode of the channel layout: 'L', 'LA', 'RGB' or 'RGBA'."""
         return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[self.channels]
 
     def to_straight(self, pixels: np.ndarray | None = None) -> np.ndarray:
@@ -71,6 +76,8 @@ class ImageData:
         return np.concatenate([np.clip(colour, 0, 1), a], axis=-1).astype(np.float32)
 
     def crop(self, top: int, left: int, height: int, width: int) -> ImageData:
+        """A copy holding pixels[top:top + height, left:left + width] (clipped to the image); raises
+        InrviewError when nothing of the image is left."""
         px = self.pixels[top:top + height, left:left + width]
         if px.shape[0] < 1 or px.shape[1] < 1:
             raise InrviewError(f"{self.source}: crop {height}x{width} at ({top}, {left}) is outside the image")

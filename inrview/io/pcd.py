@@ -26,24 +26,8 @@ def read_pcd(p: Path, max_points: int | None, seed: int):
     with open(p, "rb") as fh:
         head = fh.read(MAX_HEADER_BYTES)
         h, data_start = _header(p, head)
-        fields, sizes, types, counts = h["FIELDS"], h["SIZE"], h["TYPE"], h["COUNT"]
-        if not (len(fields) == len(sizes) == len(types) == len(counts)):
-            raise LoadError(p, f"PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths "
-                               f"({len(fields)}, {len(sizes)}, {len(types)}, {len(counts)})")
-        cols = []  # (name, numpy dtype, count)
-        for name, s, t, c in zip(fields, sizes, types, counts):
-            try:
-                s, c = int(s), int(c)
-            except ValueError:
-                raise LoadError(p, f"PCD header: SIZE/COUNT of field {name!r} is not a number") from None
-            kind = {"F": "f", "I": "i", "U": "u"}.get(t.upper())
-            if kind is None or s not in (1, 2, 4, 8) or (kind == "f" and s not in (4, 8)) or not 1 <= c <= 1 << 16:
-                raise LoadError(p, f"PCD header: field {name!r} has an unsupported type {t}{s} x {c}")
-            cols.append((name, np.dtype(f"<{kind}{s}"), c))
+        cols = _columns(p, h)
         names = [c[0] for c in cols]
-        for axis in "xyz":
-            if axis not in names or dict((n, c) for n, _, c in cols)[axis] != 1:
-                raise LoadError(p, f"PCD file has no single-valued '{axis}' field")
         npts = _points(p, h)
         if npts == 0:
             raise LoadError(p, "PCD file contains no points (POINTS 0)")
@@ -62,33 +46,9 @@ def read_pcd(p: Path, max_points: int | None, seed: int):
         if mode == "ascii":
             _ascii(p, fh, npts, cols, want, res)
         elif mode == "binary":
-            if npts * dt.itemsize > body:
-                raise LoadError(p, f"PCD file is truncated: {npts} points need {npts * dt.itemsize} bytes, "
-                                   f"{body} follow the header")
-            left = npts
-            while left:
-                n = min(left, CHUNK_ROWS)
-                arr = np.frombuffer(fh.read(n * dt.itemsize), dtype=dt)
-                res.add(np.stack([arr[k].astype(np.float64) for k in keys], axis=1))
-                left -= n
+            _binary(p, fh, npts, dt, keys, body, res)
         elif mode == "binary_compressed":
-            raw = fh.read(8)
-            if len(raw) < 8:
-                raise LoadError(p, "PCD file is truncated (no compressed block sizes)")
-            csize, usize = struct.unpack("<II", raw)
-            if usize != npts * dt.itemsize:
-                raise LoadError(p, f"PCD compressed block says {usize} bytes uncompressed, {npts} points need "
-                                   f"{npts * dt.itemsize}")
-            if csize > body - 8:
-                raise LoadError(p, f"PCD file is truncated: compressed block of {csize} bytes, {body - 8} follow")
-            check_memory(p, 3 * usize)
-            flat = lzf_decompress(fh.read(csize), usize, p)
-            # binary_compressed stores each field as a column (all x, then all y, ...)
-            out, off = {}, 0
-            for i, (_, d, c) in enumerate(cols):
-                out[f"f{i}"] = np.frombuffer(flat, dtype=d, count=npts * c, offset=off).reshape(npts, c)[:, 0]
-                off += npts * d.itemsize * c
-            res.add(np.stack([out[k].astype(np.float64) for k in keys], axis=1))
+            _binary_compressed(p, fh, npts, cols, dt, keys, body, res)
         else:
             raise LoadError(p, f"PCD DATA {h['DATA'][0]!r} is not ascii, binary or binary_compressed")
     arr = res.result(len(want))
@@ -96,6 +56,65 @@ def read_pcd(p: Path, max_points: int | None, seed: int):
     if res.subsampled:
         notices.append(f"subsampled {res.seen} points to {len(arr)} (read in chunks, bounded memory)")
     return arr[:, :3], (arr[:, 3:6] if arr.shape[1] == 6 else None), notices
+
+
+def _columns(p: Path, h: dict) -> list:
+    """The header's fields as (name, numpy dtype, count) tuples, checked for supported types and a
+    single-valued x, y and z."""
+    fields, sizes, types, counts = h["FIELDS"], h["SIZE"], h["TYPE"], h["COUNT"]
+    if not (len(fields) == len(sizes) == len(types) == len(counts)):
+        raise LoadError(p, f"PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths "
+                           f"({len(fields)}, {len(sizes)}, {len(types)}, {len(counts)})")
+    cols = []  # (name, numpy dtype, count)
+    for name, s, t, c in zip(fields, sizes, types, counts):
+        try:
+            s, c = int(s), int(c)
+        except ValueError:
+            raise LoadError(p, f"PCD header: SIZE/COUNT of field {name!r} is not a number") from None
+        kind = {"F": "f", "I": "i", "U": "u"}.get(t.upper())
+        if kind is None or s not in (1, 2, 4, 8) or (kind == "f" and s not in (4, 8)) or not 1 <= c <= 1 << 16:
+            raise LoadError(p, f"PCD header: field {name!r} has an unsupported type {t}{s} x {c}")
+        cols.append((name, np.dtype(f"<{kind}{s}"), c))
+    names = [c[0] for c in cols]
+    for axis in "xyz":
+        if axis not in names or dict((n, c) for n, _, c in cols)[axis] != 1:
+            raise LoadError(p, f"PCD file has no single-valued '{axis}' field")
+    return cols
+
+
+def _binary(p: Path, fh, npts: int, dt: np.dtype, keys: list, body: int, res: Reservoir) -> None:
+    """Binary rows of dtype dt, read in chunks; the columns named by keys go into the reservoir."""
+    if npts * dt.itemsize > body:
+        raise LoadError(p, f"PCD file is truncated: {npts} points need {npts * dt.itemsize} bytes, "
+                           f"{body} follow the header")
+    left = npts
+    while left:
+        n = min(left, CHUNK_ROWS)
+        arr = np.frombuffer(fh.read(n * dt.itemsize), dtype=dt)
+        res.add(np.stack([arr[k].astype(np.float64) for k in keys], axis=1))
+        left -= n
+
+
+def _binary_compressed(p: Path, fh, npts: int, cols: list, dt: np.dtype, keys: list, body: int,
+                       res: Reservoir) -> None:
+    """One LZF block holding each field as a column; the columns named by keys go into the reservoir."""
+    raw = fh.read(8)
+    if len(raw) < 8:
+        raise LoadError(p, "PCD file is truncated (no compressed block sizes)")
+    csize, usize = struct.unpack("<II", raw)
+    if usize != npts * dt.itemsize:
+        raise LoadError(p, f"PCD compressed block says {usize} bytes uncompressed, {npts} points need "
+                           f"{npts * dt.itemsize}")
+    if csize > body - 8:
+        raise LoadError(p, f"PCD file is truncated: compressed block of {csize} bytes, {body - 8} follow")
+    check_memory(p, 3 * usize)
+    flat = lzf_decompress(fh.read(csize), usize, p)
+    # binary_compressed stores each field as a column (all x, then all y, ...)
+    out, off = {}, 0
+    for i, (_, d, c) in enumerate(cols):
+        out[f"f{i}"] = np.frombuffer(flat, dtype=d, count=npts * c, offset=off).reshape(npts, c)[:, 0]
+        off += npts * d.itemsize * c
+    res.add(np.stack([out[k].astype(np.float64) for k in keys], axis=1))
 
 
 def _header(p: Path, head: bytes):

@@ -28,6 +28,9 @@ FORMATS = {"ascii": None, "binary_little_endian": "<", "binary_big_endian": ">"}
 
 @dataclass
 class Prop:
+    """One header property: name, numpy dtype code (e.g. 'f4') and, for list properties, the dtype of
+    the list length."""
+
     name: str
     dtype: str
     count_dtype: str | None = None  # set for list properties
@@ -35,33 +38,75 @@ class Prop:
 
 @dataclass
 class Element:
+    """One header element: name, row count and properties, in file order."""
+
     name: str
     count: int
     props: list = field(default_factory=list)
 
     @property
     def has_list(self) -> bool:
+        """Whether any property is a list (rows then have variable length)."""
         return any(p.count_dtype for p in self.props)
 
     def row_dtype(self, order: str) -> np.dtype:
+        """Structured numpy dtype of a fixed-size binary row in byte order `order` ('<' or '>')."""
         return np.dtype([(p.name, order + p.dtype) for p in self.props])
 
     def min_row_bytes(self) -> int:
+        """Fewest bytes one binary row can take (lists counted as empty)."""
         return sum(np.dtype(p.count_dtype or p.dtype).itemsize for p in self.props)
 
 
 @dataclass
 class Header:
+    """A parsed PLY header: format name, elements in file order, and its length in bytes."""
+
     fmt: str
     elements: list
     length: int  # bytes up to and including the end_header line
 
     def element(self, name: str) -> Element | None:
+        """The element called name, or None."""
         return next((e for e in self.elements if e.name == name), None)
 
 
 def read_header(p: Path, head: bytes) -> Header:
     """Parse the header from the file's first bytes (at least MAX_HEADER_BYTES + 16 of them, or all)."""
+    lines, length = _header_lines(p, head)
+    fmt = None
+    elements: list[Element] = []
+    for no, raw in enumerate(lines[1:], 2):
+        words = raw.split()
+        if not words or words[0] in ("comment", "obj_info"):
+            continue
+        key = words[0]
+        if key == "format":
+            if len(words) < 2 or words[1] not in FORMATS:
+                raise LoadError(p, f"PLY header line {no}: unknown format {' '.join(words[1:])[:40]!r}")
+            fmt = words[1]
+        elif key == "element":
+            elements.append(_element(p, no, words))
+        elif key == "property":
+            if not elements:
+                raise LoadError(p, f"PLY header line {no}: property before any element")
+            el = elements[-1]
+            prop = _property(p, no, words)
+            if any(q.name == prop.name for q in el.props):
+                raise LoadError(p, f"PLY header line {no}: property {prop.name!r} appears twice in element {el.name!r}")
+            el.props.append(prop)
+        else:
+            raise LoadError(p, f"PLY header line {no}: unknown keyword {key[:30]!r}")
+    if fmt is None:
+        raise LoadError(p, "PLY header has no format line")
+    for el in elements:
+        if el.count and not el.props:
+            raise LoadError(p, f"PLY element {el.name!r} has {el.count} rows but no properties")
+    return Header(fmt, elements, length)
+
+
+def _header_lines(p: Path, head: bytes) -> tuple[list[str], int]:
+    """The header's lines (the first being 'ply') and its length in bytes up to and including end_header."""
     end = None
     for marker in (b"end_header\r\n", b"end_header\n", b"end_header\r"):
         i = head.find(marker)
@@ -77,51 +122,32 @@ def read_header(p: Path, head: bytes) -> Header:
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines[0].strip() != "ply":
         raise LoadError(p, "not a PLY file (it does not start with 'ply')")
-    fmt = None
-    elements: list[Element] = []
-    for no, raw in enumerate(lines[1:], 2):
-        words = raw.split()
-        if not words or words[0] in ("comment", "obj_info"):
-            continue
-        key = words[0]
-        if key == "format":
-            if len(words) < 2 or words[1] not in FORMATS:
-                raise LoadError(p, f"PLY header line {no}: unknown format {' '.join(words[1:])[:40]!r}")
-            fmt = words[1]
-        elif key == "element":
-            if len(words) != 3:
-                raise LoadError(p, f"PLY header line {no}: expected 'element NAME COUNT'")
-            try:
-                count = int(words[2])
-            except ValueError:
-                raise LoadError(p, f"PLY header line {no}: element count {words[2][:30]!r} is not a number") from None
-            if count < 0:
-                raise LoadError(p, f"PLY header line {no}: negative element count {count}")
-            elements.append(Element(words[1], count))
-        elif key == "property":
-            if not elements:
-                raise LoadError(p, f"PLY header line {no}: property before any element")
-            el = elements[-1]
-            if len(words) == 5 and words[1] == "list":
-                ct, it = TYPES.get(words[2]), TYPES.get(words[3])
-                if ct is None or it is None or ct[0] == "f" or it[0] == "f":
-                    raise LoadError(p, f"PLY header line {no}: bad list property types {words[2]!r} {words[3]!r}")
-                prop = Prop(words[4], it, ct)
-            elif len(words) == 3 and words[1] in TYPES:
-                prop = Prop(words[2], TYPES[words[1]])
-            else:
-                raise LoadError(p, f"PLY header line {no}: bad property {' '.join(words[1:])[:60]!r}")
-            if any(q.name == prop.name for q in el.props):
-                raise LoadError(p, f"PLY header line {no}: property {prop.name!r} appears twice in element {el.name!r}")
-            el.props.append(prop)
-        else:
-            raise LoadError(p, f"PLY header line {no}: unknown keyword {key[:30]!r}")
-    if fmt is None:
-        raise LoadError(p, "PLY header has no format line")
-    for el in elements:
-        if el.count and not el.props:
-            raise LoadError(p, f"PLY element {el.name!r} has {el.count} rows but no properties")
-    return Header(fmt, elements, end[1])
+    return lines, end[1]
+
+
+def _element(p: Path, no: int, words: list[str]) -> Element:
+    """The Element of an 'element NAME COUNT' header line (number no), without properties yet."""
+    if len(words) != 3:
+        raise LoadError(p, f"PLY header line {no}: expected 'element NAME COUNT'")
+    try:
+        count = int(words[2])
+    except ValueError:
+        raise LoadError(p, f"PLY header line {no}: element count {words[2][:30]!r} is not a number") from None
+    if count < 0:
+        raise LoadError(p, f"PLY header line {no}: negative element count {count}")
+    return Element(words[1], count)
+
+
+def _property(p: Path, no: int, words: list[str]) -> Prop:
+    """The Prop of a 'property TYPE NAME' or 'property list COUNT_TYPE ITEM_TYPE NAME' header line."""
+    if len(words) == 5 and words[1] == "list":
+        ct, it = TYPES.get(words[2]), TYPES.get(words[3])
+        if ct is None or it is None or ct[0] == "f" or it[0] == "f":
+            raise LoadError(p, f"PLY header line {no}: bad list property types {words[2]!r} {words[3]!r}")
+        return Prop(words[4], it, ct)
+    if len(words) == 3 and words[1] in TYPES:
+        return Prop(words[2], TYPES[words[1]])
+    raise LoadError(p, f"PLY header line {no}: bad property {' '.join(words[1:])[:60]!r}")
 
 
 def read_ply(p: Path, max_points: int | None, seed: int):

@@ -17,6 +17,9 @@ MAX_JSON_BYTES = 64 << 20
 
 
 def read_scene(p: Path, fmt: str) -> Geometry:
+    """Read a GLB or glTF file (fmt 'glb' or 'gltf') at p as Geometry: a scene's meshes concatenated
+    (float64 vertices, faces, vertex normals when the file has them), or its first point cloud. Raises
+    LoadError."""
     import trimesh
 
     size = p.stat().st_size

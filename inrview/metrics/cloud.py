@@ -36,6 +36,7 @@ class DataFit:
         return asdict(self)
 
     def summary(self) -> str:
+        """One line: relative mean and p90 distance, far area, watertightness and pieces."""
         return (f"data->surface mean {self.mean_rel:.2e} p90 {self.p90_rel:.2e} of diag, far area "
                 f"{100 * self.far_area_fraction:.2f}% (>{100 * self.far_threshold:g}% diag), "
                 f"{'watertight' if self.watertight else 'not watertight'}, {self.components} piece(s)")

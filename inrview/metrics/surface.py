@@ -15,6 +15,10 @@ from ..sampling import MeshDistance, face_normals_areas, sample_surface
 
 @dataclass
 class SurfaceMetrics:
+    """A surface against a reference: Chamfer-L1 (mean of accuracy and completeness) in normalised units
+    and in input units, F-score with its precision and recall at `threshold`, normal consistency, volume
+    IoU (None unless the reference is a watertight mesh), and `scale`, normalised units per input unit."""
+
     chamfer_l1: float
     accuracy: float
     completeness: float
@@ -31,6 +35,7 @@ class SurfaceMetrics:
         return asdict(self)
 
     def summary(self) -> str:
+        """One line: Chamfer-L1, F-score, normal consistency and IoU."""
         iou = f"  IoU {self.iou:.4f}" if self.iou is not None else ""
         return (f"Chamfer-L1 {self.chamfer_l1:.3e} ({self.chamfer_l1_input_units:.3e} input units)  "
                 f"F@{self.threshold:g} {self.f_score:.4f}  NC {self.normal_consistency:.4f}{iou}")

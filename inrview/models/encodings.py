@@ -98,4 +98,6 @@ class MultiResGrid(nn.Module):
 
 
 def grid_entries(resolutions, in_dim, max_entries) -> int:
+    """Table entries of a grid encoding summed over its levels: (r + 1)^in_dim vertices per level of
+    r cells per side, capped at max_entries (the hash-table size)."""
     return int(sum(min((r + 1) ** in_dim, max_entries) for r in resolutions))

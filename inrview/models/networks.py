@@ -75,6 +75,9 @@ class SineLayer(nn.Module):
 
 
 class Siren(nn.Module):
+    """SIREN MLP (Sitzmann et al. 2020): `depth` sine layers of `width` units and a linear output,
+    (N, in_dim) float32 coordinates -> (N, out_dim) float32. The seed fixes the initialisation."""
+
     def __init__(self, in_dim: int, out_dim: int = 1, width: int = 256, depth: int = 3, omega0: float = 30.0,
                  seed: int = 0):
         super().__init__()

@@ -1,5 +1,6 @@
 """Surfaces from raw scans: normals (estimation, orientation, a flip report), the neural fit of a point
-cloud, the screened Poisson baseline, and measures of how well a surface explains its data.
+cloud, the screened Poisson baseline and mesh clean-up. The measures of how well a surface explains its
+data live in `inrview.metrics.cloud` and are re-exported here.
 
 Functions the app and other callers use:
 
@@ -10,7 +11,7 @@ Functions the app and other callers use:
 - `poisson_reconstruct(points, normals, depth, trim_quantile) -> PoissonResult` (vertices, faces, ...)
   and `poisson_for(geometry, normals) -> (PoissonResult, NormalReport)`;
 - `data_fit(points, vertices, faces) -> DataFit`: one-sided distance from the data to a surface, the share
-  of its area far from every input point, watertightness; `compare(...)` for both surfaces at once.
+  of its area far from every input point, watertightness.
 """
 from ..metrics.cloud import DataFit, data_fit, far_area_fraction, point_to_surface
 from .cleanup import drop_small_components, trim_far, weld

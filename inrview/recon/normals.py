@@ -41,6 +41,7 @@ class NormalReport:
         return asdict(self)
 
     def summary(self) -> str:
+        """One line: where the normals came from, how many were flipped and how many agree with the file's."""
         if self.source in ("file", "none"):
             return f"normals: {self.source} ({self.points} points)"
         s = f"normals: {self.source} for {self.points} points (k={self.k}), {self.flipped} flipped by orientation"

@@ -111,6 +111,7 @@ def cloud_model_config(kind: str = "siren", **overrides):
 
 
 def small_cpu() -> bool:
+    """Whether this machine has at most 4 CPU cores."""
     return (os.cpu_count() or 1) <= 4
 
 
@@ -171,6 +172,7 @@ class Reconstruction:
 
     @property
     def field(self):
+        """The trained Field of the session."""
         return self.session.field
 
 

@@ -1,4 +1,10 @@
-"""Training samples: points with signed-distance or occupancy targets, and oriented surface points."""
+"""Training samples: points with signed-distance or occupancy targets, and oriented surface points.
+
+- here: `mesh_samples(vertices, faces, cfg) -> SampleSet` for meshes; `targets`: their signed distances;
+  `cache`: the per-user cache of such samples;
+- `cloud`: volume samples around a point cloud (point scales, winding-number sign, distance band);
+- `pixels`: the image plane as a continuous domain (pixel centres and sizes).
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,6 +41,8 @@ class SampleSet:
 
 
 def split_counts(n: int, cfg: SamplingConfig) -> tuple[int, int, int, int]:
+    """n split into (surface, near, far, uniform) sample counts by the configured fractions; the counts
+    sum to n. Raises ValueError for negative or all-zero fractions."""
     fr = np.array([cfg.surface_fraction, cfg.near_fraction, cfg.far_fraction, cfg.uniform_fraction], float)
     if (fr < 0).any() or fr.sum() <= 0:
         raise ValueError("sample fractions must be non-negative and not all zero")

@@ -43,6 +43,7 @@ def cache_dir() -> Path:
 
 
 def enabled() -> bool:
+    """Whether the sample cache is on (INRVIEW_NO_CACHE unset, empty, 0, false or no)."""
     return os.environ.get("INRVIEW_NO_CACHE", "").strip().lower() in ("", "0", "false", "no")
 
 

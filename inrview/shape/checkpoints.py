@@ -15,6 +15,8 @@ from .session import ShapeSession
 
 
 def config_from_header(data: ckpt.CheckpointData, path="checkpoint") -> FitConfig:
+    """The FitConfig a shape checkpoint's header records; raises CheckpointError naming path when it is
+    missing or unusable."""
     try:
         return FitConfig.from_dict(data.header["config"])
     except (KeyError, TypeError, ValueError) as e:

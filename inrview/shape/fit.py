@@ -22,6 +22,9 @@ from .session import ShapeSession
 
 @dataclass
 class FitResult:
+    """What fit() returns: the session (field, model, trainer), the extracted mesh in world units, its
+    metrics against the input (None unless measured), wall-clock seconds and the last snapshot."""
+
     session: ShapeSession
     mesh: Mesh
     metrics: SurfaceMetrics | None
@@ -30,6 +33,7 @@ class FitResult:
 
     @property
     def field(self) -> Field:
+        """The trained Field of the session."""
         return self.session.field
 
 

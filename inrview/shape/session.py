@@ -56,11 +56,13 @@ class ShapeSession:
 
     @property
     def target(self) -> str:
+        """What the network learns: the configured target for meshes, always 'sdf' for point clouds."""
         return self.cfg.target if self.geometry.is_mesh else "sdf"
 
     @classmethod
     def from_file(cls, path: str | os.PathLike, cfg: FitConfig = FitConfig(), device: str | None = None,
                   max_points: int = 2_000_000) -> ShapeSession:
+        """A session for the mesh or point cloud at path (point clouds subsampled to max_points)."""
         return cls(load(path, max_points=max_points, seed=cfg.train.seed), cfg, device=device)
 
     # -- training -----------------------------------------------------------------------------------
@@ -75,6 +77,8 @@ class ShapeSession:
         return self.trainer.run(report_every, preview, preview_interval, max_steps)
 
     def preview(self, resolution: int | None, slices: dict | None = None) -> dict:
+        """A quick look at the field: {'vertices' (V, 3), 'faces' (F, 3)} in world units at resolution (None
+        when there is no surface yet) and {'slices': {axis: SliceImage}} for the {axis: world offset} asked."""
         out: dict = {}
         if resolution:
             try:
@@ -87,22 +91,28 @@ class ShapeSession:
         return out
 
     def stop(self) -> None:
+        """Ask the trainer to stop after the current step."""
         self.trainer.stop()
 
     # -- results ------------------------------------------------------------------------------------
     def extract(self, resolution: int | None = None) -> Mesh:
+        """The field's surface as a Mesh in world units, at resolution (default: cfg.resolution) cells per side."""
         return extract_mesh(self.field, resolution or self.cfg.resolution)
 
     def metrics(self, mesh: Mesh) -> SurfaceMetrics:
+        """SurfaceMetrics of mesh against the input geometry (its faces when it is a mesh)."""
         g = self.geometry
         return surface_metrics(mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, g.normals)
 
     def checkpoint_header(self) -> dict:
+        """The JSON header a checkpoint of this session records: config, normalisation, target, source and
+        trainer counters."""
         return {"task": "shape", "config": self.cfg.to_dict(), "normalization": self.normalization.to_dict(),
                 "target": self.target, "source": self.geometry.source, "in_dim": 3, "out_dim": 1,
                 "trainer": {"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed}}
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
+        """Write weights, Adam state, batch RNG and header to path (safetensors); returns the path."""
         return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer, self.trainer.generator)
 
     def resume_from(self, data: ckpt.CheckpointData, path="checkpoint") -> None:

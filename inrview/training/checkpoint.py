@@ -25,10 +25,14 @@ VERSION = 1
 
 @dataclass
 class CheckpointData:
+    """A checkpoint as read: its JSON header (dict) and its tensors by name ('model/...', 'optim/...',
+    'rng/batch')."""
+
     header: dict
     tensors: dict
 
     def model_state(self) -> dict:
+        """The network's state dict: the 'model/' tensors with that prefix removed."""
         return {k[len("model/"):]: v for k, v in self.tensors.items() if k.startswith("model/")}
 
 
@@ -78,11 +82,24 @@ def read(path: str | os.PathLike) -> CheckpointData:
     a bad random-number state or optimizer state) is refused here, before anything big is allocated or
     trained.
     """
+    p = Path(path)
+    meta, tensors = _read_file(p)
+    header = _parse_header(p, meta)
+    _check_tensor_names(p, tensors)
+    data = CheckpointData(header, tensors)
+    _check_common(p, data)
+    if header.get("task") == "shape":
+        _check_shape(p, data)
+    return data
+
+
+def _read_file(p: Path) -> tuple[dict, dict]:
+    """The safetensors metadata and tensors of the file at p, refusing a missing file, a pickle/zip, a file
+    too big for free memory and anything safetensors cannot read."""
     from safetensors import safe_open
 
     from ..io.limits import available_memory
 
-    p = Path(path)
     if not p.exists():
         raise CheckpointError(p, "checkpoint not found")
     if not p.is_file():
@@ -107,6 +124,11 @@ def read(path: str | os.PathLike) -> CheckpointData:
     except Exception as e:  # safetensors raises several types for corrupt files
         msg = str(e).strip().splitlines()[0][:160] if str(e).strip() else type(e).__name__
         raise CheckpointError(p, f"not a valid inrview checkpoint ({msg})") from None
+    return meta, tensors
+
+
+def _parse_header(p: Path, meta: dict) -> dict:
+    """The inrview JSON header from the safetensors metadata, checked for format and version."""
     if "inrview" not in meta:
         raise CheckpointError(p, "safetensors file without an inrview header")
     try:
@@ -120,16 +142,16 @@ def read(path: str | os.PathLike) -> CheckpointData:
         raise CheckpointError(p, f"header version {str(version)[:20]!r} is not a number")
     if version > VERSION:
         raise CheckpointError(p, f"checkpoint version {version} is newer than this inrview reads ({VERSION})")
+    return header
+
+
+def _check_tensor_names(p: Path, tensors: dict) -> None:
+    """Every tensor is model/, optim/ or rng/, and the model's floating-point weights are finite."""
     for k, v in tensors.items():
         if not k.startswith(("model/", "optim/", "rng/")):
             raise CheckpointError(p, f"unexpected tensor {k[:60]!r}")
         if v.is_floating_point() and k.startswith("model/") and not torch.isfinite(v).all():
             raise CheckpointError(p, f"tensor {k[6:]} holds NaN or infinite values")
-    data = CheckpointData(header, tensors)
-    _check_common(p, data)
-    if header.get("task") == "shape":
-        _check_shape(p, data)
-    return data
 
 
 def _check_common(p: Path, data: CheckpointData) -> None:

@@ -104,6 +104,7 @@ class BlurTask(Task):
 
     @batch_size.setter
     def batch_size(self, n: int) -> None:
+        """Draw as many whole windows as fit in n pixels (at least one, at most every window)."""
         self.patches = max(1, min(int(n) // (self.patch_h * self.patch_w), self.positions))
 
     def to(self, device):

@@ -29,14 +29,17 @@ def clamped_l1(pred: torch.Tensor, target: torch.Tensor, clamp: float) -> torch.
 
 
 def occupancy_bce(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of (N,) logits against (N,) labels in [0, 1]; a scalar tensor."""
     return F.binary_cross_entropy_with_logits(logits, labels)
 
 
 def eikonal(grad: torch.Tensor) -> torch.Tensor:
+    """Mean of (|grad| - 1)^2 over (N, d) gradients; a scalar tensor."""
     return ((grad.norm(dim=-1) - 1.0) ** 2).mean()
 
 
 def normal_alignment(grad: torch.Tensor, normals: torch.Tensor) -> torch.Tensor:
+    """Mean of 1 - cos(grad, normal) over (N, d) gradients and (N, d) normals; a scalar tensor."""
     return (1.0 - F.cosine_similarity(grad, normals, dim=-1)).mean()
 
 

@@ -13,6 +13,10 @@ from . import losses as L
 
 
 class Task:
+    """What a training step optimises. `to(device)` moves the task's data and returns the task;
+    `loss(model, generator)` draws a batch of `batch_size` and returns named scalar loss tensors with a
+    'total' entry."""
+
     batch_size: int = 16384
 
     def to(self, device: torch.device) -> Task:

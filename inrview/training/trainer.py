@@ -66,6 +66,10 @@ MIN_BATCH = 256
 
 
 class Trainer:
+    """Trains `model` on `task` with Adam and a cosine learning-rate decay under `cfg`, on `device` (None:
+    cfg.device). `run(...)` yields Snapshots; `stop()` ends it between steps; `optimizer`, `generator`
+    (the batch RNG) and `state` (step, elapsed) are what a checkpoint saves."""
+
     def __init__(self, model: torch.nn.Module, task: Task, cfg: TrainConfig = TrainConfig(),
                  device: torch.device | str | None = None):
         self.cfg = cfg
