@@ -1,4 +1,4 @@
-"""`inrview [FILE] [options]`: open the desktop app, optionally as a scripted run.
+"""`inrview [FILE] [options]`: open the desktop app, optionally as a scripted run (`run(options)`).
 
     inrview                                  the bundled demo shape
     inrview spot.obj                         open a mesh, point cloud or checkpoint
@@ -11,6 +11,8 @@ import argparse
 import os
 import sys
 from pathlib import Path
+
+from .image import IMAGE_SUFFIXES
 
 EPILOG = """scripted runs: --fit-seconds trains for that many seconds of training time as soon as the file
 is open (the live view updates as usual); --screenshot saves the viewport once training has finished (or once
@@ -59,24 +61,35 @@ def _check_display() -> str | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """`inrview [FILE] [options]`: parse the app's options and run it."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    if args.fit_seconds is not None and not (0 < args.fit_seconds < 1e7):
-        print("inrview: error: --fit-seconds must be a positive number", file=sys.stderr)
-        return 2
-    if args.file and not Path(args.file).exists():
-        print(f"inrview: error: {args.file}: file not found", file=sys.stderr)
-        return 2
-    scripted = bool(args.fit_seconds or args.screenshot or args.window_screenshot or args.quit)
-    if scripted and args.file and Path(args.file).suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"):
-        print(f"inrview: error: {args.file}: scripted runs of the window are for shapes; for pictures use "
-              "`inrview image ...`", file=sys.stderr)
-        return 2
-    problem = _check_display()
+    return run(build_parser().parse_args(argv))
+
+
+def _problem(options) -> str | None:
+    """Why these options cannot run the window (None when they can)."""
+    if options.fit_seconds is not None and not (0 < options.fit_seconds < 1e7):
+        return "--fit-seconds must be a positive number"
+    if options.file and not Path(options.file).exists():
+        return f"{options.file}: file not found"
+    if scripted(options) and options.file and Path(options.file).suffix.lower() in IMAGE_SUFFIXES:
+        return (f"{options.file}: scripted runs of the window are for shapes; for pictures use "
+                "`inrview image ...`")
+    return _check_display()
+
+
+def scripted(options) -> bool:
+    return bool(options.fit_seconds or options.screenshot or options.window_screenshot or options.quit)
+
+
+def run(options) -> int:
+    """Open the window for the parsed options (file, fit_seconds, screenshot, screenshot_size, transparent,
+    window_screenshot, quit, size, model, settings, no_restore); returns the exit status."""
+    problem = _problem(options)
     if problem:
         print(f"inrview: error: {problem}", file=sys.stderr)
         return 2
-    from .memory import limit_arenas
+    from .common.memory import limit_arenas
 
     limit_arenas()  # before any thread starts: keeps the resident size flat over long sessions
     import torch
@@ -87,24 +100,16 @@ def main(argv: list[str] | None = None) -> int:
 
     import inrview
 
+    from . import make_window
     from .scripted import ScriptedRun
-    from .settings import Settings
-    from .theme import apply_theme
-    from .window import MainWindow
 
-    QtCore.QCoreApplication.setOrganizationName("inrview")
-    QtCore.QCoreApplication.setApplicationName("inrview")
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["inrview"])
-    apply_theme(app)
-    win = MainWindow(Settings(args.settings), restore=not args.no_restore)
-    if args.size:
-        win.resize(*args.size)
-    if args.model:
-        i = win.model_panel.kind.findData(args.model)
-        win.model_panel.kind.setCurrentIndex(i)
+    win = make_window(options.settings, restore=not options.no_restore, size=options.size)
+    if options.model:
+        panel = win.shape.model_panel
+        panel.kind.setCurrentIndex(panel.kind.findData(options.model))
     win.show()
-    run = ScriptedRun(win, args) if scripted else None
-    path = args.file or inrview.demo_shape()
+    script = ScriptedRun(win, options) if scripted(options) else None
+    path = options.file or inrview.demo_shape()
     QtCore.QTimer.singleShot(0, lambda: win.open_path(path))
-    code = app.exec()
-    return run.exit_code if run is not None and run.exit_code else code
+    code = QtWidgets.QApplication.instance().exec()
+    return script.exit_code if script is not None and script.exit_code else code

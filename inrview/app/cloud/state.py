@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import FitConfig
+from ...config import FitConfig
 
 #: The normals choices of the Data dock: mode (as `inrview reconstruct --normals`) -> label.
 NORMAL_CHOICES = {"auto": "auto (file's, else estimated)", "file": "from the file", "orient": "file's, re-oriented",
@@ -103,8 +103,8 @@ def prepare(geometry, mode: str, k: int = 30):
 
     Raises InrviewError naming the file when the mode cannot be used (e.g. 'file' on a cloud without
     normals)."""
-    from ..errors import InrviewError
-    from ..recon import prepare_cloud
+    from ...errors import InrviewError
+    from ...recon import prepare_cloud
 
     try:
         return prepare_cloud(geometry, mode, k=k)
@@ -116,7 +116,7 @@ def suggested_config(points: np.ndarray, has_normals: bool, panel: FitConfig) ->
     """What the model dock should show for a cloud: the network `recon.config_for` picks for it (by density
     and noise; the ReLU network with geometric initialisation, IGR, without normals), its batch size and the automatic
     learning rate; the budget, device and threads stay the user's."""
-    from ..recon import config_for
+    from ...recon import config_for
 
     auto = config_for(points, "auto", normals=has_normals)
     model = dataclasses.replace(auto.model, geometric_init=False, activation="relu")  # what the dock can show
@@ -129,8 +129,8 @@ def cloud_config(cfg: FitConfig):
     Fourier MLPs get IGR's geometric initialisation and softplus (the eikonal and normal-free losses need
     them) and, with the automatic rate, the recon's learning rate for them; the target is the signed
     distance; the loss is the recon's default for the family and the normals."""
-    from ..recon import cloud_model_config, default_config
-    from ..sampling.pointcloud import CloudFitConfig
+    from ...recon import cloud_model_config, default_config
+    from ...sampling.pointcloud import CloudFitConfig
 
     m = cfg.model
     if m.kind in ("relu", "fourier"):
@@ -186,13 +186,13 @@ class Scores:
 
 def score(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, seconds: float, reference=None) -> Scores:
     """`recon.data_fit` of a surface, plus `metrics.surface_metrics` against a reference mesh when given."""
-    from ..recon import data_fit
+    from ...recon import data_fit
 
     t0 = time.perf_counter()
     d = data_fit(points, vertices, faces)
     chamfer = f = thr = None
     if reference is not None:
-        from ..metrics import surface_metrics
+        from ...metrics import surface_metrics
 
         m = surface_metrics(vertices, faces, reference.vertices, reference.faces, n_samples=100_000)
         chamfer, f, thr = float(m.chamfer_l1), float(m.f_score), float(m.threshold)
@@ -203,8 +203,8 @@ def score(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, seconds: 
 def clean_surface(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The neural surface as `inrview reconstruct` measures it: coinciding vertices welded and small closed
     pieces removed."""
-    from ..recon import drop_small_components, weld
-    from ..recon.pipeline import MIN_COMPONENT
+    from ...recon import drop_small_components, weld
+    from ...recon.pipeline import MIN_COMPONENT
 
     v, f = weld(vertices, faces)
     v, f, _ = drop_small_components(v, f, MIN_COMPONENT)
