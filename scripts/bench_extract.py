@@ -15,7 +15,7 @@ cache when present), prints:
 Runtime on a 2-core CPU: about 1 min for training + 256^3 + preview; the dense 512^3 grid alone takes
 1-3 minutes (135M evaluations), so 512 is measured only when listed in --resolutions.
 
-    .venv/bin/python scripts/bench_extract.py --resolutions 256,512
+    .venv/bin/python -m scripts.bench_extract --resolutions 256,512
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

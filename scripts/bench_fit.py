@@ -25,7 +25,7 @@ Runtime on a 2-core CPU: the targets take 5-25 s per mesh, the defaults 10-20 s 
 plus about 30 s: about 15 minutes for the 6 dev meshes with --baseline-cap 90 on three of them. Subsets: --meshes spot,bob_tri
 --configs default. On a GPU: --device cuda --first-check 0.2.
 
-    .venv/bin/python scripts/bench_fit.py --meshes spot,bob_tri --cap 30 --baseline-cap 60
+    .venv/bin/python -m scripts.bench_fit --meshes spot,bob_tri --cap 30 --baseline-cap 60
 """
 from __future__ import annotations
 
@@ -39,7 +39,6 @@ from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -15,7 +15,7 @@ are not counted, so they only lower the achieved figure. Rows:
 Measurements are interleaved (reference, row, reference, ...) and the median of each is kept, so that a
 machine shared with other jobs slows both alike. Runtime: about 30 s on a 2-core CPU.
 
-    .venv/bin/python scripts/bench_flops.py [--device cuda] [--amp bf16]
+    .venv/bin/python -m scripts.bench_flops [--device cuda] [--amp bf16]
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Measure the image acceptance figures on a CPU (or any device) and write them as JSON and Markdown.
 
-    .venv/bin/python scripts/bench_image.py                      # kodim23 from ../shared/data, all parts
-    .venv/bin/python scripts/bench_image.py IMG --only grid,sr   # another picture, some parts
-    .venv/bin/python scripts/bench_image.py --quick              # small budgets, to try the script
+    .venv/bin/python -m scripts.bench_image                      # kodim23 from ../shared/data, all parts
+    .venv/bin/python -m scripts.bench_image IMG --only grid,sr   # another picture, some parts
+    .venv/bin/python -m scripts.bench_image --quick              # small budgets, to try the script
 
 Parts: siren_relu (equal steps and batch), grid (PSNR over a 60 s budget), sr (x4 fair check vs
 bicubic), deblur (Gaussian sigma 2 vs the blurred input and Richardson-Lucy), sweep (width x depth),
@@ -24,7 +24,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from inrview.config import TrainConfig  # noqa: E402
 from inrview.image import (ImageSession, finite_difference_maps, gaussian_kernel, image_model_config,  # noqa: E402

@@ -11,9 +11,9 @@ distance, share of the surface area farther than 2% of the diagonal from any poi
 Runs in parts: results go to a JSON-lines file (--results) and cases already there are skipped, so
 `--shapes spot,bob_tri` now and `--shapes armadillo` later fill one table; `--table` prints it.
 
-    .venv/bin/python scripts/bench_reconstruct.py --shapes spot --sizes 2000 --noise 0,0.005
-    .venv/bin/python scripts/bench_reconstruct.py --no-synthetic --scan-normals file,estimate,none
-    .venv/bin/python scripts/bench_reconstruct.py --table
+    .venv/bin/python -m scripts.bench_reconstruct --shapes spot --sizes 2000 --noise 0,0.005
+    .venv/bin/python -m scripts.bench_reconstruct --no-synthetic --scan-normals file,estimate,none
+    .venv/bin/python -m scripts.bench_reconstruct --table
 """
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 DEFAULT_DATA = Path(os.environ.get("INRVIEW_SHARED_DATA", ROOT.parent / "shared" / "data"))
 DEFAULT_RESULTS = ROOT / "scripts" / "bench_reconstruct_results.jsonl"

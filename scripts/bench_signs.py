@@ -23,7 +23,7 @@ sign of each off-surface target with a reference made by a different method:
 Also printed, for comparison: the same fraction for single-ray parity and for the plain winding number
 (w > 0.5), the two rules used before.
 
-    python scripts/bench_signs.py [--samples 200000] [--json out.json]
+    python -m scripts.bench_signs [--samples 200000] [--json out.json]
 """
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 from inrview.config import SamplingConfig  # noqa: E402
 from inrview.io.geometry import Normalization  # noqa: E402

@@ -9,7 +9,7 @@ live preview on, and meanwhile:
   - the window records when each new live surface was drawn (update interval), how long each frame slot and
     each render took on the GUI thread, and the worker records each preview's cost.
 
-    .venv/bin/python scripts/bench_ui.py --seconds 30 --orbit --json out/bench_ui.json
+    .venv/bin/python -m scripts.bench_ui --seconds 30 --orbit --json out/bench_ui.json
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def pct(a, q):
@@ -32,7 +31,7 @@ def pct(a, q):
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    ap.add_argument("--file", default=str(ROOT / "resources" / "spot.obj"))
+    ap.add_argument("--file", default=str(ROOT / "inrview" / "resources" / "spot.obj"))
     ap.add_argument("--seconds", type=float, default=30.0, help="training budget")
     ap.add_argument("--size", default="1280x800")
     ap.add_argument("--preview", type=int, default=64, help="live preview resolution")
@@ -41,7 +40,7 @@ def main() -> int:
     ap.add_argument("--json", help="write the figures here")
     args = ap.parse_args()
 
-    from inrview.app.xvfb import virtual_display
+    from tests.support.xvfb import virtual_display
 
     virtual_display()
     import tempfile
@@ -52,16 +51,12 @@ def main() -> int:
     torch.set_num_threads(1)
     from PyQt6 import QtCore, QtWidgets
 
-    from inrview.app.probe import LatencyProbe
-    from inrview.app.settings import Settings
-    from inrview.app.theme import apply_theme
-    from inrview.app.window import MainWindow
+    from tests.support.probe import LatencyProbe
+    from inrview.app import make_window
 
-    app = QtWidgets.QApplication(["inrview-bench"])
-    apply_theme(app)
-    win = MainWindow(Settings(), restore=False)
-    win.resize(*(int(v) for v in args.size.split("x")))
-    mp = win.model_panel
+    win = make_window(restore=False, size=tuple(int(v) for v in args.size.split("x")), app_name="inrview-bench")
+    app = QtWidgets.QApplication.instance()
+    mp = win.shape.model_panel
     mp.kind.setCurrentIndex(mp.kind.findData(args.model))
     mp.preview.setCurrentIndex(mp.preview.findData(args.preview))
     mp.set_budget(seconds=args.seconds)
@@ -82,7 +77,7 @@ def main() -> int:
     orbit.timeout.connect(turn)
 
     def opened(_):
-        win.start_training(fresh=True)
+        win.shape.start_training(fresh=True)
 
     def on_state(s):
         if s == "training" and state["t_start"] is None:
@@ -98,14 +93,14 @@ def main() -> int:
         QtCore.QTimer.singleShot(200, win.close)
         QtCore.QTimer.singleShot(300, app.quit)
 
-    win.file_opened.connect(opened)
+    win.shape.file_opened.connect(opened)
     win.worker.state.connect(on_state)
-    win.final_drawn.connect(final)
+    win.shape.final_drawn.connect(final)
     QtCore.QTimer.singleShot(0, lambda: win.open_path(args.file))
     app.exec()
 
     t0, t1 = state["t_start"], state["t_end"]
-    ups = [t for t in win.surface_updates if t0 <= t <= t1]
+    ups = [t for t in win.shape.surface_updates if t0 <= t <= t1]
     gaps = np.diff([t0] + ups) if ups else np.array([])
     trainer = win.worker.session.trainer
     lat = probe.summary()
@@ -119,8 +114,8 @@ def main() -> int:
             "mean": float(np.mean(gaps)) if len(gaps) else None, "p50": float(np.median(gaps)) if len(gaps) else None,
             "p95": float(np.percentile(gaps, 95)) if len(gaps) else None,
             "max": float(np.max(gaps)) if len(gaps) else None},
-        "gui_frame_slot_ms": {"p50": pct(win.slot_seconds, 50), "p95": pct(win.slot_seconds, 95),
-                              "max": float(np.max(win.slot_seconds) * 1000) if win.slot_seconds else None},
+        "gui_frame_slot_ms": {"p50": pct(win.shape.slot_seconds, 50), "p95": pct(win.shape.slot_seconds, 95),
+                              "max": float(np.max(win.shape.slot_seconds) * 1000) if win.shape.slot_seconds else None},
         "render_ms": {"p50": pct(win.viewport.render_seconds, 50), "p95": pct(win.viewport.render_seconds, 95)},
         "orbit_render_ms": {"n": len(renders_orbit), "p50": pct(renders_orbit, 50), "p95": pct(renders_orbit, 95)},
         "preview_cost_s": {"p50": float(np.median(win.worker.preview_seconds)) if win.worker.preview_seconds else None,

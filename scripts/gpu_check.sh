@@ -59,16 +59,16 @@ timeout 170 $PY -m pytest -q -s -p no:cacheprovider -rs --continue-on-collection
   --ignore=tests/app || rc=1
 
 step "MLP throughput (fp32)"
-timeout 40 $PY scripts/bench_flops.py --device cuda --rounds 2 || rc=1
+timeout 40 $PY -m scripts.bench_flops --device cuda --rounds 2 || rc=1
 
 step "extraction on the GPU"
-timeout 80 $PY scripts/bench_extract.py --device cuda --resolutions 256,512 --preview 64 \
+timeout 80 $PY -m scripts.bench_extract --device cuda --resolutions 256,512 --preview 64 \
   --preview-interval 0 || rc=1
 
 step "time to the exact-SDF quality on the GPU: cold (samples generated), then again with the sample cache"
 TARGETS=""
 [ -f .gpu/targets.json ] && TARGETS="--targets .gpu/targets.json"
-timeout 200 $PY scripts/bench_fit.py --device cuda --cap 6 --baseline-cap 15 --baseline-meshes bob_tri \
+timeout 200 $PY -m scripts.bench_fit --device cuda --cap 6 --baseline-cap 15 --baseline-meshes bob_tri \
   --baseline-checks end --check-steps 100:200:10 --cache --cached-rerun $TARGETS \
   --json "$OUTDIR/bench_fit_gpu.json" || rc=1
 

@@ -9,8 +9,8 @@ With --compare it instead samples a noisy point cloud without normals from the d
 normals are estimated and oriented), trains for the budget, runs Compare with Poisson and saves the window
 in side-by-side mode as compare_poisson.png.
 
-    .venv/bin/python scripts/screenshot_readme.py --out docs/images
-    .venv/bin/python scripts/screenshot_readme.py --compare --seconds 30 --out docs/images
+    .venv/bin/python -m scripts.screenshot_readme --out docs/images
+    .venv/bin/python -m scripts.screenshot_readme --compare --seconds 30 --out docs/images
 """
 from __future__ import annotations
 
@@ -21,12 +21,11 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
-    ap.add_argument("--file", default=str(ROOT / "resources" / "spot.obj"))
+    ap.add_argument("--file", default=str(ROOT / "inrview" / "resources" / "spot.obj"))
     ap.add_argument("--seconds", type=float, default=60.0, help="training budget")
     ap.add_argument("--at", type=float, default=0.6, help="fraction of the budget at which the window is saved")
     ap.add_argument("--size", default="1440x900", help="window size")
@@ -38,7 +37,7 @@ def main() -> int:
     ap.add_argument("--noise", type=float, default=0.0025, help="--compare: noise, fraction of the diagonal")
     args = ap.parse_args()
 
-    from inrview.app.xvfb import virtual_display
+    from tests.support.xvfb import virtual_display
 
     virtual_display()
     os.environ["INRVIEW_SETTINGS"] = str(Path(tempfile.mkdtemp(prefix="inrview-shots-")) / "settings.ini")
@@ -47,17 +46,13 @@ def main() -> int:
     torch.set_num_threads(1)
     from PyQt6 import QtCore, QtWidgets
 
-    from inrview.app.settings import Settings
-    from inrview.app.theme import apply_theme
-    from inrview.app.window import MainWindow
+    from inrview.app import make_window
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    app = QtWidgets.QApplication(["inrview"])
-    apply_theme(app)
-    win = MainWindow(Settings(), restore=False)
-    win.resize(*(int(v) for v in args.size.split("x")))
-    win.model_panel.set_budget(seconds=args.seconds)
+    win = make_window(restore=False, size=tuple(int(v) for v in args.size.split("x")), app_name="inrview")
+    app = QtWidgets.QApplication.instance()
+    win.shape.model_panel.set_budget(seconds=args.seconds)
     win.show()
     if args.compare:
         return compare_shot(app, win, args, out)
@@ -71,25 +66,25 @@ def main() -> int:
     def grab_window():
         if "window" in saved:
             return
-        win.loss_panel._redraw()
+        win.shape.loss_panel._redraw()
         path = out / "app_training.png"
         if not win.grab().save(str(path), "PNG"):
             raise SystemExit(f"cannot write {path}")
         saved["window"] = path
-        print(f"{path}: the window at {win.status_step.text()}, {win.status_time.text()}")
+        print(f"{path}: the window at {win.status.step_label.text()}, {win.status.time_label.text()}")
 
     def final():
         w, h = (int(v) for v in args.view_size.split("x"))
         path = out / "app_view.png"
         win.export_screenshot(str(path), w, h)
         saved["view"] = path
-        print(f"{path}: the view after {win.status_step.text()}")
+        print(f"{path}: the view after {win.status.step_label.text()}")
         QtCore.QTimer.singleShot(100, win.close)
         QtCore.QTimer.singleShot(300, app.quit)
 
     win.worker.frame.connect(on_frame)
-    win.file_opened.connect(lambda _: win.start_training(fresh=True))
-    win.final_drawn.connect(final)
+    win.shape.file_opened.connect(lambda _: win.shape.start_training(fresh=True))
+    win.shape.final_drawn.connect(final)
     QtCore.QTimer.singleShot(0, lambda: win.open_path(args.file))
     app.exec()
     return 0 if len(saved) == 2 else 1
@@ -107,10 +102,10 @@ def compare_shot(app, win, args, out: Path) -> int:
     pts, _ = sample_cloud(shape.vertices, shape.faces, args.points, noise=args.noise, seed=0)
     cloud = Path(tempfile.mkdtemp(prefix="inrview-shots-")) / f"{Path(args.file).stem}_scan.ply"
     save_points(cloud, pts)  # no normals: the app estimates and orients them
-    win.data_panel.set_normals_mode("auto")
-    for toggle in win.slices_panel.toggles:  # the two surfaces alone
+    win.shape.data_panel.set_normals_mode("auto")
+    for toggle in win.shape.slices_panel.toggles:  # the two surfaces alone
         toggle.setChecked(False)
-    win.data_panel.show_domain.setChecked(False)
+    win.shape.data_panel.show_domain.setChecked(False)
     saved = {}
 
     def compared(tag, result):
@@ -125,15 +120,15 @@ def compare_shot(app, win, args, out: Path) -> int:
         if not win.grab().save(str(path), "PNG"):
             raise SystemExit(f"cannot write {path}")
         saved["window"] = path
-        for line in win.comparison.lines:
+        for line in win.cloud.comparison.lines:
             print(line)
-        print(f"{path}: side by side after {win.status_step.text()}; Compare took {win.compare_seconds[-1]:.1f} s")
+        print(f"{path}: side by side after {win.status.step_label.text()}; Compare took {win.cloud.compare_seconds[-1]:.1f} s")
         QtCore.QTimer.singleShot(100, win.close)
         QtCore.QTimer.singleShot(300, app.quit)
 
     win.worker.done.connect(compared)
-    win.file_opened.connect(lambda _: win.start_training(fresh=True))
-    win.final_drawn.connect(lambda: QtCore.QTimer.singleShot(200, win.compare_poisson))
+    win.shape.file_opened.connect(lambda _: win.shape.start_training(fresh=True))
+    win.shape.final_drawn.connect(lambda: QtCore.QTimer.singleShot(200, win.cloud.compare_poisson))
     QtCore.QTimer.singleShot(0, lambda: win.open_path(cloud))
     app.exec()
     return 0 if saved.get("window") else 1

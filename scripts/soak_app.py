@@ -11,7 +11,7 @@ Every --interval seconds it samples the process's resident memory, the props in 
 actors Python still holds. After a warm-up (the first 20% of the run, at least a minute) memory must not grow
 by more than 10% and the actor counts must not grow at all.
 
-    .venv/bin/python scripts/soak_app.py --minutes 10 --json out/soak.json
+    .venv/bin/python -m scripts.soak_app --minutes 10 --json out/soak.json
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def vtk_actor_objects() -> int:
@@ -44,14 +43,14 @@ def vtk_actor_objects() -> int:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
     ap.add_argument("--minutes", type=float, default=10.0)
-    ap.add_argument("--file", default=str(ROOT / "resources" / "spot.obj"))
+    ap.add_argument("--file", default=str(ROOT / "inrview" / "resources" / "spot.obj"))
     ap.add_argument("--interval", type=float, default=10.0, help="seconds between samples")
     ap.add_argument("--run-seconds", type=float, default=90.0, help="training budget of each run")
     ap.add_argument("--size", default="1280x800")
     ap.add_argument("--json", help="write the samples and the verdict here")
     args = ap.parse_args()
 
-    from inrview.app.xvfb import virtual_display
+    from tests.support.xvfb import virtual_display
 
     virtual_display()
     tmp = Path(tempfile.mkdtemp(prefix="inrview-soak-"))
@@ -61,17 +60,13 @@ def main() -> int:
     torch.set_num_threads(1)
     from PyQt6 import QtCore, QtWidgets
 
-    from inrview.app.probe import LatencyProbe, rss_bytes
-    from inrview.app.settings import Settings
-    from inrview.app.theme import apply_theme
-    from inrview.app.window import MainWindow
+    from tests.support.probe import LatencyProbe, rss_bytes
+    from inrview.app import make_window
 
-    app = QtWidgets.QApplication(["inrview-soak"])
-    apply_theme(app)
-    win = MainWindow(Settings(), restore=False)
-    win.resize(*(int(v) for v in args.size.split("x")))
-    win.model_panel.set_budget(seconds=args.run_seconds)
-    win.set_autosave_interval(60)
+    win = make_window(restore=False, size=tuple(int(v) for v in args.size.split("x")), app_name="inrview-soak")
+    app = QtWidgets.QApplication.instance()
+    win.shape.model_panel.set_budget(seconds=args.run_seconds)
+    win.shape.exports.set_autosave_interval(60)
     win.show()
     probe = LatencyProbe(20)
     duration = args.minutes * 60.0
@@ -85,9 +80,9 @@ def main() -> int:
         return time.perf_counter() - t0[0] if t0[0] is not None else 0.0
 
     def start_run():
-        if win.state == "idle" and not win.worker.training:
+        if win.shape.state == "idle" and not win.worker.training:
             events["runs"] += 1
-            win.start_training(fresh=True)
+            win.shape.start_training(fresh=True)
 
     def sample():
         gc.collect()
@@ -95,7 +90,7 @@ def main() -> int:
         samples.append({"t": round(elapsed(), 1), "rss_mb": rss_bytes() / 2**20,
                         "renderer_props": win.viewport.actor_count(), "layers": len(win.viewport.layers),
                         "vtk_prop_objects": vtk_actor_objects(), "step": s.trainer.state.step if s else 0,
-                        "surface_updates": len(win.surface_updates), "state": win.state})
+                        "surface_updates": len(win.shape.surface_updates), "state": win.shape.state})
         print(f"[{samples[-1]['t']:6.0f} s] rss {samples[-1]['rss_mb']:7.1f} MB  props {samples[-1]['renderer_props']}"
               f"  vtk objects {samples[-1]['vtk_prop_objects']}  step {samples[-1]['step']}"
               f"  surfaces {samples[-1]['surface_updates']}", flush=True)
@@ -106,15 +101,15 @@ def main() -> int:
         k = int(t // 3)
         if k % 5 == 0:
             a = int(rng.integers(0, 2))
-            win.slices_panel.sliders[a].setValue(int(rng.integers(200, 800)))
+            win.shape.slices_panel.sliders[a].setValue(int(rng.integers(200, 800)))
             events["slider_moves"] += 1
         if k % 17 == 0:
-            cb = win.slices_panel.toggles[2]
+            cb = win.shape.slices_panel.toggles[2]
             cb.setChecked(not cb.isChecked())
             events["toggles"] += 1
-        if k % 23 == 0 and win.state == "training":
-            win.toggle_pause()
-            QtCore.QTimer.singleShot(1500, lambda: win.toggle_pause() if win.state == "paused" else None)
+        if k % 23 == 0 and win.shape.state == "training":
+            win.shape.toggle_pause()
+            QtCore.QTimer.singleShot(1500, lambda: win.shape.toggle_pause() if win.shape.state == "paused" else None)
             events["pauses"] += 1
         if k % 41 == 0:
             win.export_screenshot(str(tmp / "soak.png"), 640, 480)
@@ -140,8 +135,8 @@ def main() -> int:
     sampler.timeout.connect(sample)
     actor = QtCore.QTimer()
     actor.timeout.connect(act)
-    win.file_opened.connect(opened)
-    win.open_failed.connect(lambda m: (print("error:", m), app.quit()))
+    win.shape.file_opened.connect(opened)
+    win.shape.open_failed.connect(lambda m: (print("error:", m), app.quit()))
     QtCore.QTimer.singleShot(0, lambda: win.open_path(args.file))
     app.exec()
 

@@ -25,7 +25,7 @@ def run(args) -> int:
     if problem:
         print(f"inrview: error: {problem}", file=sys.stderr)
         return 2
-    from .memory import limit_arenas
+    from .common.memory import limit_arenas
 
     limit_arenas()  # before any thread starts: keeps the resident size flat over long sessions
     import torch
@@ -34,26 +34,17 @@ def run(args) -> int:
 
     from PyQt6 import QtCore, QtWidgets
 
-    import inrview
-
+    from ..io.resources import demo_shape
+    from . import make_window
     from .scripted import ScriptedRun
-    from .settings import Settings
-    from .theme import apply_theme
-    from .window import MainWindow
 
-    QtCore.QCoreApplication.setOrganizationName("inrview")
-    QtCore.QCoreApplication.setApplicationName("inrview")
-    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication(["inrview"])
-    apply_theme(app)
-    win = MainWindow(Settings(args.settings), restore=not args.no_restore)
-    if args.window_size:
-        win.resize(*args.window_size)
+    win = make_window(args.settings, restore=not args.no_restore, size=args.window_size)
     if args.model:
-        i = win.model_panel.kind.findData(args.model)
-        win.model_panel.kind.setCurrentIndex(i)
+        panel = win.shape.model_panel
+        panel.kind.setCurrentIndex(panel.kind.findData(args.model))
     win.show()
-    scripted = ScriptedRun(win, args) if args.scripted else None
-    path = args.file or inrview.demo_shape()
+    script = ScriptedRun(win, args) if args.scripted else None
+    path = args.file or demo_shape()
     QtCore.QTimer.singleShot(0, lambda: win.open_path(path))
-    code = app.exec()
-    return scripted.exit_code if scripted is not None and scripted.exit_code else code
+    code = QtWidgets.QApplication.instance().exec()
+    return script.exit_code if script is not None and script.exit_code else code

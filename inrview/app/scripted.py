@@ -19,18 +19,18 @@ class ScriptedRun(QtCore.QObject):
         self.finished = False
         self.t0 = time.perf_counter()
         window.quiet_errors = bool(args.quit)
-        window.file_opened.connect(self._opened)
-        window.open_failed.connect(self._failed)
-        window.training_failed.connect(self._failed)
-        window.final_drawn.connect(self._final)
+        window.shape.file_opened.connect(self._opened)
+        window.shape.open_failed.connect(self._failed)
+        window.shape.training_failed.connect(self._failed)
+        window.shape.final_drawn.connect(self._final)
         if args.quit:  # never hang: give up well after the run should have ended
             budget = (args.fit_seconds or 0) * 3 + 180
             QtCore.QTimer.singleShot(int(budget * 1000), self._timeout)
 
     def _opened(self, path: str) -> None:
         if self.args.fit_seconds:
-            self.w.model_panel.set_budget(seconds=self.args.fit_seconds)
-            self.w.start_training(fresh=True)
+            self.w.shape.model_panel.set_budget(seconds=self.args.fit_seconds)
+            self.w.shape.start_training(fresh=True)
         elif not path.lower().endswith(".safetensors"):  # a checkpoint's surface arrives as a final frame
             QtCore.QTimer.singleShot(300, self._finish)
 

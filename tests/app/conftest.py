@@ -22,7 +22,7 @@ SETTINGS = _TMP / "settings.ini"
 
 def pytest_configure(config):
     global _XVFB
-    from inrview.app.xvfb import start_xvfb
+    from tests.support.xvfb import start_xvfb
 
     started = start_xvfb("1280x1024x24")  # always a private display: no windows pop up on a desktop
     if started is None and not os.environ.get("DISPLAY"):
@@ -37,7 +37,7 @@ def pytest_configure(config):
 
 def pytest_unconfigure(config):
     global _XVFB
-    from inrview.app.xvfb import stop
+    from tests.support.xvfb import stop
 
     stop(_XVFB)
     _XVFB = None
@@ -101,6 +101,19 @@ def wait_until(condition, timeout: float = 30.0, what: str = "condition") -> Non
 @pytest.fixture(scope="session")
 def wait():
     return wait_until
+
+
+def new_window(settings_path, size: tuple[int, int]):
+    """The real main window as the app builds it (inrview.app.make_window), with its own settings file and
+    without restoring a saved layout."""
+    from inrview.app import make_window
+
+    return make_window(settings_path, restore=False, size=size)
+
+
+@pytest.fixture(scope="session")
+def window():
+    return new_window
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from inrview.app import frames
+from inrview.app.common import frames
 from inrview.extract import SliceImage
 
 

@@ -11,7 +11,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no 3D viewport here (th
 
 from PyQt6 import QtCore, QtGui  # noqa: E402
 
-from inrview.app.image_mode import ImageModeWidget  # noqa: E402
+from inrview.app.image.panel import ImageModeWidget  # noqa: E402
 from inrview.image import demo_image, load_image, save_image  # noqa: E402
 
 

@@ -12,23 +12,22 @@ pytestmark = pytest.mark.gui
 
 
 def test_close_during_training_stops_worker_and_keeps_work(qapp, app_tmp, spot_path, small_config, wait):
-    from inrview.app.settings import Settings
-    from inrview.app.window import MainWindow
+    from inrview.app import make_window
+    from inrview.app.common.settings import Settings
     from inrview.training.checkpoint import read
 
     settings = Settings(app_tmp / "close.ini")
-    w = MainWindow(settings, restore=False)
-    w.resize(640, 480)
-    small_config(w.model_panel)
-    w.model_panel.set_budget(steps=1_000_000)
+    w = make_window(settings, restore=False, size=(640, 480))
+    small_config(w.shape.model_panel)
+    w.shape.model_panel.set_budget(steps=1_000_000)
     w.show()
     opened = []
-    w.file_opened.connect(opened.append)
+    w.shape.file_opened.connect(opened.append)
     w.open_path(spot_path)
     wait(lambda: opened, 60, "the file")
-    w.start_training()
+    w.shape.start_training()
     trainer = lambda: w.worker.session.trainer  # noqa: E731
-    wait(lambda: w.state == "training" and trainer().state.step > 5, 30, "training")
+    wait(lambda: w.shape.state == "training" and trainer().state.step > 5, 30, "training")
     size = (w.width(), w.height())
     w.close()
     assert not w.worker.isRunning(), "the worker outlived the window"
@@ -38,11 +37,11 @@ def test_close_during_training_stops_worker_and_keeps_work(qapp, app_tmp, spot_p
     assert auto.exists(), "closing while training lost the running work"
     assert 0 < read(auto).header["trainer"]["step"] <= step
     # the window remembered its geometry and the dock layout; a new window restores them
-    w2 = MainWindow(Settings(app_tmp / "close.ini"), restore=True)
+    w2 = make_window(app_tmp / "close.ini", restore=True)
     try:
         assert (w2.width(), w2.height()) == size
-        assert w2.model_panel.budget() == (1_000_000, None)
-        assert w2.model_panel.samples.value() == 20_000
+        assert w2.shape.model_panel.budget() == (1_000_000, None)
+        assert w2.shape.model_panel.samples.value() == 20_000
         assert settings.recent_files()[0] == str(spot_path.resolve())
         assert [a.text() for a in w2.recent_menu.actions()][0] == "spot.obj"
     finally:
@@ -50,9 +49,10 @@ def test_close_during_training_stops_worker_and_keeps_work(qapp, app_tmp, spot_p
 
 
 def test_widgets_round_trip_settings(qapp, app_tmp):
-    from inrview.app.dialogs import MeshExportDialog, ScreenshotDialog
-    from inrview.app.panels import ModelPanel, SlicesPanel
-    from inrview.app.settings import Settings
+    from inrview.app.common.dialogs import MeshExportDialog, ScreenshotDialog
+    from inrview.app.common.settings import Settings
+    from inrview.app.common.slices_panel import SlicesPanel
+    from inrview.app.shape.model_panel import ModelPanel
     from inrview.config import FitConfig, SamplingConfig, TrainConfig, model_config
 
     s = Settings(app_tmp / "widgets.ini")
@@ -89,8 +89,8 @@ def test_widgets_round_trip_settings(qapp, app_tmp):
 
 def _run_app(args, app_tmp, small_config, timeout=240):
     """Run `python -m inrview ...` as a user would, with settings that ask for a small, fast network."""
-    from inrview.app.panels import ModelPanel
-    from inrview.app.settings import Settings
+    from inrview.app.common.settings import Settings
+    from inrview.app.shape.model_panel import ModelPanel
 
     ini = app_tmp / "cli.ini"
     if not ini.exists():

@@ -38,14 +38,10 @@ def clouds(app_tmp, spot_path):
 
 
 @pytest.fixture(scope="module")
-def win(qapp, app_tmp, wait):
-    from inrview.app.settings import Settings
-    from inrview.app.window import MainWindow
-
-    w = MainWindow(Settings(app_tmp / "cloud.ini"), restore=False)
-    w.resize(900, 640)
-    w.model_panel.threads.setValue(1)
-    w.model_panel.preview.setCurrentIndex(w.model_panel.preview.findData(32))
+def win(qapp, app_tmp, wait, window):
+    w = window(app_tmp / "cloud.ini", (900, 640))
+    w.shape.model_panel.threads.setValue(1)
+    w.shape.model_panel.preview.setCurrentIndex(w.shape.model_panel.preview.findData(32))
     w.confirm = lambda title, question: True  # a modal question would block the test run
     w.quiet_errors = True  # errors are recorded in w.errors instead of a dialog
     w.show()
@@ -57,12 +53,12 @@ def win(qapp, app_tmp, wait):
 
 def open_and_wait(win, path, wait, timeout=60):
     opened = []
-    win.file_opened.connect(opened.append)
+    win.shape.file_opened.connect(opened.append)
     try:
         assert win.open_path(path)
         wait(lambda: opened, timeout, f"{path} to open")
     finally:
-        win.file_opened.disconnect(opened.append)
+        win.shape.file_opened.disconnect(opened.append)
 
 
 def glyph_directions(win) -> np.ndarray:
@@ -72,11 +68,11 @@ def glyph_directions(win) -> np.ndarray:
 
 
 def test_cloud_without_normals_estimates_orients_and_reports_flips(win, clouds, wait):
-    win.data_panel.set_normals_mode("auto")
+    win.shape.data_panel.set_normals_mode("auto")
     open_and_wait(win, clouds["bare"], wait)
-    st = win.cloud
+    st = win.cloud.state
     assert st is not None and st.report.source == "estimated" and st.points == N_POINTS
-    report = win.data_panel.report.toPlainText()
+    report = win.shape.data_panel.report.toPlainText()
     assert "training:    estimated (k=30)" in report, report
     m = re.search(r"flipped:\s+(\d+) of (\d+)\n", report)
     assert m, report
@@ -87,7 +83,7 @@ def test_cloud_without_normals_estimates_orients_and_reports_flips(win, clouds, 
     vp = win.viewport
     layer = vp.layers["normals"]
     assert layer.data.n_cells == N_POINTS and layer.data.n_points == 2 * N_POINTS
-    assert not layer.actor.visibility and win.data_panel.show_normals.isEnabled()
+    assert not layer.actor.visibility and win.shape.data_panel.show_normals.isEnabled()
     # the glyphs show the normals training uses: oriented outward like the mesh's own normals
     d = glyph_directions(win)
     agree = np.einsum("ij,ij->i", d, clouds["true_normals"])
@@ -97,12 +93,12 @@ def test_cloud_without_normals_estimates_orients_and_reports_flips(win, clouds, 
     diag = np.linalg.norm(np.ptp(clouds["points"], axis=0))
     assert 0.002 * diag <= lengths.mean() <= 0.03 * diag
     before = vp.grab_pixels()
-    win.data_panel.show_normals.setChecked(True)
+    win.shape.data_panel.show_normals.setChecked(True)
     assert layer.actor.visibility
     after = vp.grab_pixels()
     assert (np.abs(after.astype(int) - before.astype(int)).sum(-1) > 24).mean() > 0.005, "no glyphs on screen"
     # the network the recon picks for a sparse cloud with normals, and the dock in cloud mode
-    mp = win.model_panel
+    mp = win.shape.model_panel
     assert mp.kind.currentData() == win.worker.session.cfg.model.kind
     assert not mp.target.isEnabled() and not mp.samples.isEnabled()
     assert win.worker.session.task.use_normals
@@ -110,72 +106,72 @@ def test_cloud_without_normals_estimates_orients_and_reports_flips(win, clouds, 
 
 def test_normals_none_trains_the_normal_free_igr_network(win, clouds, wait):
     prepared = []
-    win.worker.prepared.connect(prepared.append)
-    win.model_panel.set_budget(steps=15)
-    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("none"))
+    win.worker.cloud.prepared.connect(prepared.append)
+    win.shape.model_panel.set_budget(steps=15)
+    win.shape.data_panel.normals.setCurrentIndex(win.shape.data_panel.normals.findData("none"))
     wait(lambda: prepared, 60, "the normals to be prepared again")
-    st = win.cloud
+    st = win.cloud.state
     assert st.mode == "none" and st.glyphs is None and st.report.source == "none"
-    assert "training:    no normals (IGR)" in win.data_panel.report.toPlainText()
+    assert "training:    no normals (IGR)" in win.shape.data_panel.report.toPlainText()
     assert "normals" not in win.viewport.layers
-    assert not win.data_panel.show_normals.isEnabled() and not win.data_panel.show_normals.isChecked()
+    assert not win.shape.data_panel.show_normals.isEnabled() and not win.shape.data_panel.show_normals.isChecked()
     s = win.worker.session
     assert not s.task.use_normals and s.cfg.model.kind == "relu"
     assert s.cfg.model.geometric_init and s.cfg.model.activation == "softplus" and s.cfg.train.lr == pytest.approx(3e-3)
-    assert win.model_panel.kind.currentData() == "relu"
+    assert win.shape.model_panel.kind.currentData() == "relu"
     # it trains: no normal term among the losses, and a surface (IGR starts from a sphere)
     finals = []
-    win.final_drawn.connect(lambda: finals.append(1))
-    win.start_training(fresh=True)
-    wait(lambda: finals and win.state == "idle", 60, "the normal-free run")
+    win.shape.final_drawn.connect(lambda: finals.append(1))
+    win.shape.start_training(fresh=True)
+    wait(lambda: finals and win.shape.state == "idle", 60, "the normal-free run")
     assert win.worker.session is s, "the dock's settings should have matched the prepared session"
-    assert s.trainer.state.step == 15 and "normal" not in win.loss_panel.values and "eikonal" in win.loss_panel.values
+    assert s.trainer.state.step == 15 and "normal" not in win.shape.loss_panel.values and "eikonal" in win.shape.loss_panel.values
     assert win.viewport.visible("surface")
     # a choice the cloud cannot honour: an error naming the file, and the previous state is kept
     win.errors.clear()
-    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("file"))
+    win.shape.data_panel.normals.setCurrentIndex(win.shape.data_panel.normals.findData("file"))
     wait(lambda: win.errors, 30, "the error")
     assert "spot_cloud.ply" in win.errors[-1] and "normals" in win.errors[-1]
-    assert win.worker.session is s and win.cloud is st and win.data_panel.normals_mode() == "none"
+    assert win.worker.session is s and win.cloud.state is st and win.shape.data_panel.normals_mode() == "none"
     # back to estimated normals (the default choice)
     prepared.clear()
-    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("auto"))
+    win.shape.data_panel.normals.setCurrentIndex(win.shape.data_panel.normals.findData("auto"))
     wait(lambda: prepared, 60, "the normals to be prepared again")
-    win.worker.prepared.disconnect(prepared.append)
-    assert win.cloud.report.source == "estimated" and win.worker.session.task.use_normals
+    win.worker.cloud.prepared.disconnect(prepared.append)
+    assert win.cloud.state.report.source == "estimated" and win.worker.session.task.use_normals
     assert win.viewport.layers["normals"].data.n_cells == N_POINTS
 
 
 def test_train_compare_with_poisson_side_by_side(win, wait):
     finals = []
     win.errors.clear()
-    win.final_drawn.connect(lambda: finals.append(1))
-    win.model_panel.set_budget(seconds=5)
-    win.start_training(fresh=True)
+    win.shape.final_drawn.connect(lambda: finals.append(1))
+    win.shape.model_panel.set_budget(seconds=5)
+    win.shape.start_training(fresh=True)
     trainer = lambda: win.worker.session.trainer  # noqa: E731
-    wait(lambda: win.state == "training" and win.surface_shown(), 60, "a live surface")
-    assert win.act_compare.isEnabled()
+    wait(lambda: win.shape.state == "training" and win.shape.surface_shown(), 60, "a live surface")
+    assert win.cloud.act_compare.isEnabled()
     # compare while training: the worker runs Poisson between two steps, and training goes on afterwards
     results = []
     win.worker.done.connect(lambda tag, r: tag == "compare" and results.append(r))
-    win.act_compare.trigger()
-    assert not win.act_compare.isEnabled()  # one comparison at a time
+    win.cloud.act_compare.trigger()
+    assert not win.cloud.act_compare.isEnabled()  # one comparison at a time
     wait(lambda: results, 60, "the comparison")
     step = trainer().state.step
     wait(lambda: finals, 60, "the end of the run")
     assert trainer().state.step > step, "training did not go on after the comparison"
     assert not win.errors, win.errors
-    r = win.comparison
+    r = win.cloud.comparison
     p, n = r.scores["poisson"], r.scores["inrview"]
     assert p.mean_rel < 0.01 and p.faces > 1000 and 0 <= p.far_area < 0.05 and p.seconds > 0
     assert n is not None and n.faces > 0 and np.isfinite(n.mean_rel)  # an early surface, measured as it was
-    assert win.compare_seconds and win.compare_seconds[0] < 60
+    assert win.cloud.compare_seconds and win.cloud.compare_seconds[0] < 60
     # the end of the run measured the final surface again
-    wait(lambda: win.comparison is not r, 30, "the final surface's measures")
-    n2 = win.comparison.scores["inrview"]
-    print(f"\ncompare took {win.compare_seconds[0]:.2f} s; Poisson {p}; inrview (final) {n2}")
+    wait(lambda: win.cloud.comparison is not r, 30, "the final surface's measures")
+    n2 = win.cloud.comparison.scores["inrview"]
+    print(f"\ncompare took {win.cloud.compare_seconds[0]:.2f} s; Poisson {p}; inrview (final) {n2}")
     assert n2.seconds > n.seconds and n2.faces > 1000 and n2.mean_rel < 0.02 and n2.watertight
-    table = win.compare_panel
+    table = win.cloud.panel
     for row in ("inrview", "poisson"):
         for col in ("data→surface mean", "far area", "watertight", "faces", "time"):
             assert table.value(row, col) not in ("", "–"), (row, col)
@@ -183,26 +179,26 @@ def test_train_compare_with_poisson_side_by_side(win, wait):
     assert table.value("inrview", "Chamfer-L1") == "–"  # no reference yet
     # side by side: the network's surface on the left, Poisson's on the right, one camera
     vp = win.viewport
-    assert table.mode() == "side" and vp.compare.side_by_side and win.view_mode_actions["side"].isChecked()
-    assert vp.visible("surface") and vp.compare.actor.visibility
-    win.data_panel.show_normals.setChecked(False)
-    for toggle in win.slices_panel.toggles:  # the surfaces alone (a slice plane is salmon, warm too)
+    assert table.mode() == "side" and win.cloud.view.side_by_side and win.cloud.view_mode_actions["side"].isChecked()
+    assert vp.visible("surface") and win.cloud.view.actor.visibility
+    win.shape.data_panel.show_normals.setChecked(False)
+    for toggle in win.shape.slices_panel.toggles:  # the surfaces alone (a slice plane is salmon, warm too)
         toggle.setChecked(False)
-    win.data_panel.show_domain.setChecked(False)
+    win.shape.data_panel.show_domain.setChecked(False)
     vp.reset_view()
     px = vp.grab_pixels()
     h, w = px.shape[:2]
     left, right = surface_pixels(px[:, : w // 2]).mean(), surface_pixels(px[:, w // 2:]).mean()
     assert left > 0.02 and right > 0.02, (left, right)
-    assert vp.compare._right.GetActiveCamera() is vp.renderer.GetActiveCamera()
+    assert win.cloud.view._right.GetActiveCamera() is vp.renderer.GetActiveCamera()
     # Poisson alone, inrview alone
-    win.set_view_mode("poisson")
-    assert not vp.layers["surface"].actor.visibility and vp.compare.actor.visibility
+    win.cloud.set_view_mode("poisson")
+    assert not vp.layers["surface"].actor.visibility and win.cloud.view.actor.visibility
     assert surface_pixels(vp.grab_pixels()).mean() > 0.03
-    win.set_view_mode("inrview")
-    assert vp.layers["surface"].actor.visibility and not vp.compare.actor.visibility
-    win.set_view_mode("side")
-    assert vp.compare.side_by_side
+    win.cloud.set_view_mode("inrview")
+    assert vp.layers["surface"].actor.visibility and not win.cloud.view.actor.visibility
+    win.cloud.set_view_mode("side")
+    assert win.cloud.view.side_by_side
 
 
 def test_side_by_side_screenshot_export(win, app_tmp):
@@ -218,31 +214,31 @@ def test_side_by_side_screenshot_export(win, app_tmp):
 
 
 def test_reference_mesh_bad_then_good(win, app_tmp, spot_path, wait):
-    before = win.comparison
+    before = win.cloud.comparison
     steps = win.worker.session.trainer.state.step
     bad = app_tmp / "broken_reference.ply"
     bad.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n"
                     b"property float y\nproperty float z\nelement face 10\n"
                     b"property list uchar int vertex_indices\nend_header\n" + b"\0" * 100)
     win.errors.clear()
-    win.set_reference(str(bad))
+    win.cloud.set_reference(str(bad))
     wait(lambda: win.errors, 30, "the error")
     assert "broken_reference.ply" in win.errors[-1]
-    assert win.comparison is before and win.viewport.compare.has_poisson
-    assert win.worker.session.trainer.state.step == steps and win.compare_panel.value("poisson", "Chamfer-L1") == "–"
+    assert win.cloud.comparison is before and win.cloud.view.has_poisson
+    assert win.worker.session.trainer.state.step == steps and win.cloud.panel.value("poisson", "Chamfer-L1") == "–"
     cloud = app_tmp / "spot_cloud.ply"  # a point cloud is not a reference mesh
     win.errors.clear()
-    win.set_reference(str(cloud))
+    win.cloud.set_reference(str(cloud))
     wait(lambda: win.errors, 30, "the error")
     assert "spot_cloud.ply" in win.errors[-1] and "mesh" in win.errors[-1]
     win.errors.clear()
-    win.set_reference(str(spot_path))
-    wait(lambda: win.comparison is not before and win.comparison.reference, 60, "the measures against the reference")
+    win.cloud.set_reference(str(spot_path))
+    wait(lambda: win.cloud.comparison is not before and win.cloud.comparison.reference, 60, "the measures against the reference")
     assert not win.errors
-    p, n = win.comparison.scores["poisson"], win.comparison.scores["inrview"]
+    p, n = win.cloud.comparison.scores["poisson"], win.cloud.comparison.scores["inrview"]
     assert p.chamfer < 0.01 and p.f_score > 0.9, (p.chamfer, p.f_score)
     assert n.chamfer is not None and n.f_score is not None
-    assert win.compare_panel.value("poisson", "Chamfer-L1") == f"{p.chamfer:.3e}"
+    assert win.cloud.panel.value("poisson", "Chamfer-L1") == f"{p.chamfer:.3e}"
 
 
 def test_export_poisson_mesh(win, app_tmp, wait):
@@ -251,45 +247,45 @@ def test_export_poisson_mesh(win, app_tmp, wait):
     out = app_tmp / "spot_poisson.ply"
     done = []
     win.worker.done.connect(lambda tag, r: tag == "export_poisson" and done.append(r))
-    win.worker.export_poisson(str(out))
+    win.worker.cloud.export_poisson(str(out))
     wait(lambda: done, 30, "the export")
     mesh = inrview.load(out)
-    assert len(mesh.faces) == win.comparison.scores["poisson"].faces == done[0]["faces"]
+    assert len(mesh.faces) == win.cloud.comparison.scores["poisson"].faces == done[0]["faces"]
     win.errors.clear()
-    win.worker.export_poisson(str(app_tmp / "no_such_folder" / "p.ply"))
+    win.worker.cloud.export_poisson(str(app_tmp / "no_such_folder" / "p.ply"))
     wait(lambda: win.errors, 30, "the error")
     assert "no_such_folder" in win.errors[-1]
 
 
 def test_cloud_with_normals_then_a_mesh(win, clouds, spot_path, wait):
-    win.set_view_mode("poisson")  # a new file ends the comparison and shows no stale surface
+    win.cloud.set_view_mode("poisson")  # a new file ends the comparison and shows no stale surface
     open_and_wait(win, clouds["normals"], wait)
-    assert not win.viewport.visible("surface") and not win.viewport.compare.has_poisson
-    assert win.compare_panel.mode() == "inrview" and win.view_mode_actions["inrview"].isChecked()
-    st = win.cloud
+    assert not win.viewport.visible("surface") and not win.cloud.view.has_poisson
+    assert win.cloud.panel.mode() == "inrview" and win.cloud.view_mode_actions["inrview"].isChecked()
+    st = win.cloud.state
     assert st.report.source == "file" and st.report.flipped == 0
-    assert "training:    file's normals" in win.data_panel.report.toPlainText()
-    assert not win.viewport.compare.has_poisson and win.compare_panel.value("poisson", "faces") == "–"
+    assert "training:    file's normals" in win.shape.data_panel.report.toPlainText()
+    assert not win.cloud.view.has_poisson and win.cloud.panel.value("poisson", "faces") == "–"
     d = glyph_directions(win)
     np.testing.assert_allclose(d, clouds["true_normals"], atol=1e-5)
     # re-orienting normals that are already consistent flips (almost) none of them
     prepared = []
-    win.worker.prepared.connect(prepared.append)
-    win.data_panel.normals.setCurrentIndex(win.data_panel.normals.findData("orient"))
+    win.worker.cloud.prepared.connect(prepared.append)
+    win.shape.data_panel.normals.setCurrentIndex(win.shape.data_panel.normals.findData("orient"))
     wait(lambda: prepared, 60, "the re-oriented normals")
-    win.worker.prepared.disconnect(prepared.append)
-    assert win.cloud.report.source == "file, re-oriented" and win.cloud.report.flipped < 0.01 * N_POINTS
-    assert f"flipped:     {win.cloud.report.flipped} of {N_POINTS}" in win.data_panel.report.toPlainText()
+    win.worker.cloud.prepared.disconnect(prepared.append)
+    assert win.cloud.state.report.source == "file, re-oriented" and win.cloud.state.report.flipped < 0.01 * N_POINTS
+    assert f"flipped:     {win.cloud.state.report.flipped} of {N_POINTS}" in win.shape.data_panel.report.toPlainText()
     # a mesh: no normals choice, no glyphs, the model dock's mesh settings back
     open_and_wait(win, spot_path, wait)
-    assert win.cloud is None and "normals" not in win.viewport.layers
-    assert not win.data_panel.normals.isEnabled() and not win.act_compare.isEnabled()
-    assert win.model_panel.target.isEnabled() and win.model_panel.cloud_points is None
+    assert win.cloud.state is None and "normals" not in win.viewport.layers
+    assert not win.shape.data_panel.normals.isEnabled() and not win.cloud.act_compare.isEnabled()
+    assert win.shape.model_panel.target.isEnabled() and win.shape.model_panel.cloud_points is None
 
 
 def test_large_cloud_is_subsampled_with_a_notice(win, app_tmp, spot_path, wait):
     import inrview
-    from inrview.app.cloud import MAX_GLYPHS
+    from inrview.app.cloud.state import MAX_GLYPHS
     from inrview.io.export import save_points
     from inrview.recon import MAX_POINTS
     from inrview.io.surface import sample_cloud
@@ -299,11 +295,11 @@ def test_large_cloud_is_subsampled_with_a_notice(win, app_tmp, spot_path, wait):
     big = app_tmp / "big_cloud.ply"
     save_points(big, pts, nrm)
     open_and_wait(win, big, wait)
-    assert win.cloud.points == MAX_POINTS and len(win.worker.session.geometry.vertices) == MAX_POINTS
+    assert win.cloud.state.points == MAX_POINTS and len(win.worker.session.geometry.vertices) == MAX_POINTS
     assert f"subsampled {MAX_POINTS + 10_000} points to {MAX_POINTS}" in win.log_panel.text.toPlainText()
-    assert "notice:" in win.data_panel.report.toPlainText()
+    assert "notice:" in win.shape.data_panel.report.toPlainText()
     assert win.viewport.layers["normals"].data.n_cells == MAX_GLYPHS  # a display subset of the normals
-    assert win.model_panel.kind.currentData() == "grid"  # dense: the recon picks the grid
+    assert win.shape.model_panel.kind.currentData() == "grid"  # dense: the recon picks the grid
 
 
 def test_a_failed_comparison_leaves_training_running(win, spot_path, wait, small_config):
@@ -312,18 +308,18 @@ def test_a_failed_comparison_leaves_training_running(win, spot_path, wait, small
     here is the worker's own refusal: a comparison that reaches it while a mesh trains (as after a race
     with opening a file)."""
     open_and_wait(win, spot_path, wait)
-    small_config(win.model_panel)
-    win.model_panel.set_budget(steps=100_000)
-    win.start_training(fresh=True)
-    wait(lambda: win.state == "training" and win.worker.session.trainer.state.step > 3, 60, "training")
+    small_config(win.shape.model_panel)
+    win.shape.model_panel.set_budget(steps=100_000)
+    win.shape.start_training(fresh=True)
+    wait(lambda: win.shape.state == "training" and win.worker.session.trainer.state.step > 3, 60, "training")
     trainer = win.worker.session.trainer
     win.errors.clear()
-    win.worker.compare_poisson()
+    win.worker.cloud.compare_poisson()
     wait(lambda: win.errors, 60, "the error")
     assert "point cloud" in win.errors[-1], win.errors[-1]
-    assert win.comparison is None and not win.viewport.compare.has_poisson and not win.comparing
+    assert win.cloud.comparison is None and not win.cloud.view.has_poisson and not win.cloud.comparing
     step = trainer.state.step
     wait(lambda: trainer.state.step > step + 3, 30, "training to go on after the failure")
-    assert win.state == "training" and win.worker.session.trainer is trainer
-    win.stop_training()
-    wait(lambda: win.state == "idle", 60, "the stop")
+    assert win.shape.state == "training" and win.worker.session.trainer is trainer
+    win.shape.stop_training()
+    wait(lambda: win.shape.state == "idle", 60, "the stop")

@@ -32,14 +32,10 @@ def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def win(qapp, app_tmp, small_config, wait):
-    from inrview.app.settings import Settings
-    from inrview.app.window import MainWindow
-
-    w = MainWindow(Settings(app_tmp / "window.ini"), restore=False)
-    w.resize(720, 540)
-    small_config(w.model_panel)
-    w.model_panel.set_budget(steps=60)
+def win(qapp, app_tmp, small_config, wait, window):
+    w = window(app_tmp / "window.ini", (720, 540))
+    small_config(w.shape.model_panel)
+    w.shape.model_panel.set_budget(steps=60)
     w.confirm = lambda title, question: True  # a modal question would block the test run
     w.show()
     wait(lambda: w.viewport.isVisible(), 10, "the window to show")
@@ -64,15 +60,15 @@ def drop_file(target: QtWidgets.QWidget, path) -> None:
 
 def train_to_end(win, wait, timeout=60):
     finals = []
-    win.final_drawn.connect(lambda: finals.append(1))
-    win.start_training(fresh=True)
+    win.shape.final_drawn.connect(lambda: finals.append(1))
+    win.shape.start_training(fresh=True)
     wait(lambda: finals, timeout, "the final surface")
-    wait(lambda: win.state == "idle", 10, "the worker to go idle")
+    wait(lambda: win.shape.state == "idle", 10, "the worker to go idle")
 
 
 def test_drop_train_and_see_the_surface(win, spot_path, wait):
     opened = []
-    win.file_opened.connect(opened.append)
+    win.shape.file_opened.connect(opened.append)
     drop_file(win.viewport, spot_path)  # dropped on the view; the window takes it
     wait(lambda: opened, 60, "the dropped file to open")
     assert opened[-1] == str(spot_path)
@@ -91,8 +87,8 @@ def test_drop_train_and_see_the_surface(win, spot_path, wait):
         assert np.isfinite(vals).all() and vals.min() < 0 < vals.max()
         assert vp.layers[f"contour_{ax}"].data.n_points > 20
     step = win.worker.session.trainer.state.step
-    assert step == 60 and f"step {step}" in win.status_step.text()
-    lp = win.loss_panel
+    assert step == 60 and f"step {step}" in win.status.step_label.text()
+    lp = win.shape.loss_panel
     assert lp.steps[-1] == 60 and len(lp.steps) >= 30 and 0 < lp.last()["sdf_l1"] < 0.1
     assert np.mean(lp.values["sdf_l1"][-5:]) < np.mean(lp.values["sdf_l1"][:5]), "the loss did not go down"
     x, y = lp.curves["sdf_l1"].getData()  # the curve is on the plot, in log10 units
@@ -104,19 +100,19 @@ def test_drop_train_and_see_the_surface(win, spot_path, wait):
     with_all = vp.grab_pixels()
     assert with_all.shape[:2] == (round(vp.height() * vp.devicePixelRatioF()), round(vp.width() * vp.devicePixelRatioF()))
     assert fraction(not_background(with_all)) > 0.15
-    win.slices_panel.toggles[0].setChecked(False)
-    win.slices_panel.toggles[1].setChecked(False)
+    win.shape.slices_panel.toggles[0].setChecked(False)
+    win.shape.slices_panel.toggles[1].setChecked(False)
     no_slices = vp.grab_pixels()
     assert not vp.visible("slice_x") and not vp.visible("slice_y")
     assert fraction(changed(with_all, no_slices)) > 0.05, "the slice planes were not on screen"
     assert fraction(surface_pixels(no_slices)) > 0.03, "the surface is not visible"
-    win.data_panel.show_surface.setChecked(False)
+    win.shape.data_panel.show_surface.setChecked(False)
     bare = vp.grab_pixels()
     assert fraction(surface_pixels(bare)) < 0.002, "hiding the surface left it on screen"
     assert fraction(changed(no_slices, bare)) > 0.03
-    win.data_panel.show_surface.setChecked(True)
-    win.slices_panel.toggles[0].setChecked(True)
-    win.slices_panel.toggles[1].setChecked(True)
+    win.shape.data_panel.show_surface.setChecked(True)
+    win.shape.slices_panel.toggles[0].setChecked(True)
+    win.shape.slices_panel.toggles[1].setChecked(True)
     wait(lambda: vp.visible("slice_x") and vp.visible("slice_y"), 10, "the planes to come back")
 
 
@@ -168,30 +164,30 @@ def test_vtk_surprise_keys_do_nothing_and_r_resets(win, wait):
 
 
 def test_pause_resume_stop(win, wait):
-    win.model_panel.set_budget(steps=100_000)
-    win.start_training(fresh=False)  # continue the trained network
+    win.shape.model_panel.set_budget(steps=100_000)
+    win.shape.start_training(fresh=False)  # continue the trained network
     trainer = win.worker.session.trainer
     start = trainer.state.step
-    wait(lambda: win.state == "training" and trainer.state.step > start + 3, 30, "training to run")
-    win.act_pause.trigger()
-    wait(lambda: win.state == "paused", 10, "pause")
-    assert win.act_pause.text() == "&Resume" and win.status_state.text() == "Paused"
+    wait(lambda: win.shape.state == "training" and trainer.state.step > start + 3, 30, "training to run")
+    win.shape.act_pause.trigger()
+    wait(lambda: win.shape.state == "paused", 10, "pause")
+    assert win.shape.act_pause.text() == "&Resume" and win.status.state_label.text() == "Paused"
     held = trainer.state.step
     QtCore.QThread.msleep(600)
     QtWidgets.QApplication.processEvents()
     assert trainer.state.step == held, "steps advanced while paused"
-    win.act_pause.trigger()
+    win.shape.act_pause.trigger()
     wait(lambda: trainer.state.step > held + 2, 30, "training to resume")
     finals = []
-    win.final_drawn.connect(lambda: finals.append(1))
-    win.act_stop.trigger()
-    wait(lambda: finals and win.state == "idle", 30, "stop")
+    win.shape.final_drawn.connect(lambda: finals.append(1))
+    win.shape.act_stop.trigger()
+    wait(lambda: finals and win.shape.state == "idle", 30, "stop")
     stopped = trainer.state.step
     QtCore.QThread.msleep(300)
     QtWidgets.QApplication.processEvents()
-    assert trainer.state.step == stopped and win.status_state.text() == "Stopped"
-    assert win.act_start.isEnabled() and win.act_continue.isEnabled() and not win.act_stop.isEnabled()
-    win.model_panel.set_budget(steps=60)
+    assert trainer.state.step == stopped and win.status.state_label.text() == "Stopped"
+    assert win.shape.act_start.isEnabled() and win.shape.act_continue.isEnabled() and not win.shape.act_stop.isEnabled()
+    win.shape.model_panel.set_budget(steps=60)
 
 
 def test_broken_file_shows_error_and_keeps_shape(win, app_tmp, spot_path, wait):
@@ -201,7 +197,7 @@ def test_broken_file_shows_error_and_keeps_shape(win, app_tmp, spot_path, wait):
                     b"property list uchar int vertex_indices\nend_header\n" + b"\x00" * 37)
     faces_before = win.viewport.layers["surface"].data.n_cells
     failures = []
-    win.open_failed.connect(failures.append)
+    win.shape.open_failed.connect(failures.append)
     win.open_path(bad)
     wait(lambda: failures, 30, "the load error")
     assert "broken.ply" in failures[-1]
@@ -209,7 +205,7 @@ def test_broken_file_shows_error_and_keeps_shape(win, app_tmp, spot_path, wait):
     assert box is not None and box.isVisible() and "broken.ply" in box.text()
     assert win.log_panel.errors()[-1] == failures[-1]
     box.close()
-    assert win.current.path == str(spot_path) and win.windowTitle().endswith("spot.obj")
+    assert win.shape.current.path == str(spot_path) and win.windowTitle().endswith("spot.obj")
     assert win.worker.session is not None and win.worker.session.geometry.source == str(spot_path)
     assert win.viewport.layers["surface"].data.n_cells == faces_before and win.viewport.visible("surface")
 
@@ -225,14 +221,14 @@ def test_bad_input_corpus_never_changes_the_open_shape(win, app_tmp, spot_path, 
     import corpus
 
     cases = [c for c in corpus.generate(app_tmp / "corpus", big=False)
-             if c.kind == "shape" and c.expect == "error" and not win.is_image(c.path)]  # pictures go to image mode
+             if c.kind == "shape" and c.expect == "error" and not win.image.accepts(c.path)]  # pictures go to image mode
     by_group = defaultdict(list)
     for c in cases:
         by_group[c.group].append(c)
     chosen = [c for group in by_group.values() for c in group[:3]]
     session, faces = win.worker.session, win.viewport.layers["surface"].data.n_cells
     failures = []
-    win.open_failed.connect(failures.append)
+    win.shape.open_failed.connect(failures.append)
     for c in chosen:
         n = len(failures)
         win.open_path(c.path)
@@ -242,9 +238,9 @@ def test_bad_input_corpus_never_changes_the_open_shape(win, app_tmp, spot_path, 
         assert win.error_box.isVisible() and win.error_box.text() == msg
     win.error_box.close()
     assert len(chosen) >= 40 and len(by_group) >= 15
-    assert win.worker.session is session and win.current.path == str(spot_path)
+    assert win.worker.session is session and win.shape.current.path == str(spot_path)
     assert win.viewport.layers["surface"].data.n_cells == faces and win.viewport.visible("surface")
-    assert win.worker.isRunning() and win.state == "idle"
+    assert win.worker.isRunning() and win.shape.state == "idle"
 
 
 def test_checkpoint_save_open_and_export_mesh(win, app_tmp, spot_path, wait):
@@ -259,14 +255,14 @@ def test_checkpoint_save_open_and_export_mesh(win, app_tmp, spot_path, wait):
     wait(lambda: any(t == "checkpoint" for t, _ in done), 20, "the checkpoint")
     assert ckpt.stat().st_size > 1000
     opened, finals = [], []
-    win.file_opened.connect(opened.append)
-    win.final_drawn.connect(lambda: finals.append(1))
+    win.shape.file_opened.connect(opened.append)
+    win.shape.final_drawn.connect(lambda: finals.append(1))
     win.open_path(ckpt)
     wait(lambda: opened and finals, 60, "the checkpoint to open and show its surface")
-    assert win.current.kind == "checkpoint" and win.current.trainable
+    assert win.shape.current.kind == "checkpoint" and win.shape.current.trainable
     assert win.viewport.layers["surface"].data.n_cells > 500
-    assert win.act_continue.isEnabled()  # it resumes from the saved step
-    assert win.worker.session.trainer.state.step == win.current.steps_done > 0
+    assert win.shape.act_continue.isEnabled()  # it resumes from the saved step
+    assert win.worker.session.trainer.state.step == win.shape.current.steps_done > 0
     out = app_tmp / "spot_inr.obj"
     win.worker.export_mesh(str(out), 48)
     wait(lambda: any(t == "export" for t, _ in done), 60, "the mesh export")
@@ -278,26 +274,26 @@ def test_checkpoint_save_open_and_export_mesh(win, app_tmp, spot_path, wait):
 
 
 def test_autosave_while_training(win, wait):
-    win.set_autosave_interval(0.5)
-    win.model_panel.set_budget(steps=100_000)
+    win.shape.exports.set_autosave_interval(0.5)
+    win.shape.model_panel.set_budget(steps=100_000)
     done = []
     win.worker.done.connect(lambda tag, r: done.append((tag, r)))
-    win.start_training(fresh=False)
+    win.shape.start_training(fresh=False)
     wait(lambda: any(t == "autosave" for t, _ in done), 30, "an autosave")
     result = next(r for t, r in done if t == "autosave")
     from inrview.training.checkpoint import read
 
     assert read(result["path"]).header["trainer"]["step"] == result["step"] > 0
-    win.stop_training()
-    wait(lambda: win.state == "idle", 30, "stop")
-    win.set_autosave_interval(300)
-    win.model_panel.set_budget(steps=60)
+    win.shape.stop_training()
+    wait(lambda: win.shape.state == "idle", 30, "stop")
+    win.shape.exports.set_autosave_interval(300)
+    win.shape.model_panel.set_budget(steps=60)
 
 
 def test_opening_while_training_asks_then_stops(win, spot_path, wait, monkeypatch):
-    win.model_panel.set_budget(steps=100_000)
-    win.start_training(fresh=False)
-    wait(lambda: win.state == "training", 30, "training")
+    win.shape.model_panel.set_budget(steps=100_000)
+    win.shape.start_training(fresh=False)
+    wait(lambda: win.shape.state == "training", 30, "training")
     answers = [False]
     monkeypatch.setattr(win, "confirm", lambda title, q: answers.pop(0))
     assert win.open_path(spot_path) is False  # the user said no: training goes on
@@ -305,12 +301,12 @@ def test_opening_while_training_asks_then_stops(win, spot_path, wait, monkeypatc
     wait(lambda: win.worker.session.trainer.state.step > step, 30, "training to go on")
     answers.append(True)
     opened = []
-    win.file_opened.connect(opened.append)
+    win.shape.file_opened.connect(opened.append)
     assert win.open_path(spot_path) is True
-    wait(lambda: opened and win.state == "idle", 60, "the new file")
+    wait(lambda: opened and win.shape.state == "idle", 60, "the new file")
     assert not win.worker.training and win.worker.session.trainer.state.step == 0
     assert not win.viewport.visible("surface")  # the new shape has no network surface yet
-    win.model_panel.set_budget(steps=60)
+    win.shape.model_panel.set_budget(steps=60)
 
 
 def test_actions_at_any_moment_leave_consistent_state(win, spot_path, app_tmp, wait):
@@ -319,14 +315,14 @@ def test_actions_at_any_moment_leave_consistent_state(win, spot_path, app_tmp, w
     from PyQt6.QtTest import QTest
 
     rng = np.random.default_rng(7)
-    win.model_panel.set_budget(steps=100_000)
+    win.shape.model_panel.set_budget(steps=100_000)
     acts = {
-        "start": lambda: win.act_start.isEnabled() and win.act_start.trigger(),
-        "continue": lambda: win.act_continue.isEnabled() and win.act_continue.trigger(),
-        "pause": lambda: win.act_pause.isEnabled() and win.act_pause.trigger(),
-        "stop": lambda: win.act_stop.isEnabled() and win.act_stop.trigger(),
-        "slider": lambda: win.slices_panel.sliders[int(rng.integers(0, 3))].setValue(int(rng.integers(0, 1000))),
-        "toggle": lambda: win.slices_panel.toggles[2].toggle(),
+        "start": lambda: win.shape.act_start.isEnabled() and win.shape.act_start.trigger(),
+        "continue": lambda: win.shape.act_continue.isEnabled() and win.shape.act_continue.trigger(),
+        "pause": lambda: win.shape.act_pause.isEnabled() and win.shape.act_pause.trigger(),
+        "stop": lambda: win.shape.act_stop.isEnabled() and win.shape.act_stop.trigger(),
+        "slider": lambda: win.shape.slices_panel.sliders[int(rng.integers(0, 3))].setValue(int(rng.integers(0, 1000))),
+        "toggle": lambda: win.shape.slices_panel.toggles[2].toggle(),
         "save": lambda: win.worker.field is not None and win.worker.save_checkpoint(str(app_tmp / "any.safetensors")),
         "reopen": lambda: win.open_path(spot_path),
     }
@@ -336,19 +332,19 @@ def test_actions_at_any_moment_leave_consistent_state(win, spot_path, app_tmp, w
         acts[names[int(rng.integers(0, len(names)))]]()
         QTest.qWait(int(rng.integers(20, 250)))
     if win.worker.training:
-        win.stop_training()
-    wait(lambda: win.state == "idle" and not win.worker.training, 60, "the worker to settle")
+        win.shape.stop_training()
+    wait(lambda: win.shape.state == "idle" and not win.worker.training, 60, "the worker to settle")
     QTest.qWait(300)
     assert win.errors[errors_before:] == [], win.errors[errors_before:]
-    assert win.worker.isRunning() and win.act_start.isEnabled() and not win.act_stop.isEnabled()
+    assert win.worker.isRunning() and win.shape.act_start.isEnabled() and not win.shape.act_stop.isEnabled()
     s = win.worker.session
     assert s is not None and s.geometry.source == str(spot_path)
-    lp = win.loss_panel
+    lp = win.shape.loss_panel
     if s.trainer.state.step > 0:  # the loss curve ends at the trainer's step, the view shows a surface
         assert lp.steps and lp.steps[-1] <= s.trainer.state.step
         wait(lambda: win.viewport.visible("surface"), 30, "the surface")
     assert win.viewport.actor_count() <= 9  # one prop per layer, nothing left behind
-    win.model_panel.set_budget(steps=60)
+    win.shape.model_panel.set_budget(steps=60)
 
 
 def test_python_log_records_reach_the_log_dock_from_any_thread(win, wait):

@@ -11,7 +11,7 @@ import traceback
 
 from PyQt6 import QtCore
 
-from ..errors import InrviewError
+from ...errors import InrviewError
 
 QUIT = object()
 

@@ -31,6 +31,18 @@ class ModelPanel(QtWidgets.QWidget):
         super().__init__(parent)
         outer = QtWidgets.QVBoxLayout(self)
         outer.setContentsMargins(6, 6, 6, 6)
+        net, tr = self._network_box(), self._training_box(devices or ["cpu"])
+        outer.addWidget(net)
+        outer.addWidget(tr)
+        self.groups = (net, tr)
+        self.cloud_points: int | None = None  # a point cloud is open: its training points
+        self.buttons = QtWidgets.QHBoxLayout()
+        outer.addLayout(self.buttons)
+        outer.addStretch(1)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._kind_changed()
+
+    def _network_box(self) -> QtWidgets.QGroupBox:
         net = QtWidgets.QGroupBox("Network")
         f = QtWidgets.QFormLayout(net)
         self.kind = QtWidgets.QComboBox()
@@ -52,8 +64,9 @@ class ModelPanel(QtWidgets.QWidget):
         f.addRow("ω₀", self.omega0)
         f.addRow("Grid levels", self.levels)
         f.addRow("Grid max res.", self.grid_res)
-        outer.addWidget(net)
+        return net
 
+    def _training_box(self, devices: list[str]) -> QtWidgets.QGroupBox:
         tr = QtWidgets.QGroupBox("Training")
         g = QtWidgets.QFormLayout(tr)
         self.lr = QtWidgets.QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4, value=0.0)
@@ -69,7 +82,6 @@ class ModelPanel(QtWidgets.QWidget):
         self.samples = _spin(10_000, 5_000_000, SamplingConfig.n_samples, 50_000,
                              "Training samples drawn once per shape")
         self.device = QtWidgets.QComboBox()
-        devices = devices or ["cpu"]
         self.device.addItem(f"auto ({devices[0]})", "auto")
         for d in devices:
             self.device.addItem(d, d.split(" ")[0])
@@ -87,14 +99,7 @@ class ModelPanel(QtWidgets.QWidget):
         g.addRow("Device", self.device)
         g.addRow("CPU threads", self.threads)
         g.addRow("Live preview", self.preview)
-        outer.addWidget(tr)
-        self.groups = (net, tr)
-        self.cloud_points: int | None = None  # a point cloud is open: its training points
-        self.buttons = QtWidgets.QHBoxLayout()
-        outer.addLayout(self.buttons)
-        outer.addStretch(1)
-        self.kind.currentIndexChanged.connect(self._kind_changed)
-        self._kind_changed()
+        return tr
 
     def add_action_button(self, action) -> QtWidgets.QToolButton:
         b = QtWidgets.QToolButton()
@@ -135,7 +140,7 @@ class ModelPanel(QtWidgets.QWidget):
         kind = self.kind.currentData()
         lr = default_lr(kind)
         if self.cloud_points is not None:
-            from ..cloud import cloud_config
+            from ..cloud.state import cloud_config
 
             lr = cloud_config(FitConfig(model=model_config(kind), train=TrainConfig(lr=None))).train.lr \
                 or default_lr(kind, 3, None)

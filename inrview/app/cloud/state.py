@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..config import FitConfig
+from ...config import FitConfig
 
 #: The normals choices of the Data dock: mode (as `inrview reconstruct --normals`) -> label.
 NORMAL_CHOICES = {"auto": "auto (file's, else estimated)", "file": "from the file", "orient": "file's, re-oriented",
@@ -103,8 +103,8 @@ def prepare(geometry, mode: str, k: int = 30):
 
     Raises InrviewError naming the file when the mode cannot be used (e.g. 'file' on a cloud without
     normals)."""
-    from ..errors import InrviewError
-    from ..recon import prepare_cloud
+    from ...errors import InrviewError
+    from ...recon import prepare_cloud
 
     try:
         return prepare_cloud(geometry, mode, k=k)
@@ -116,7 +116,7 @@ def suggested_config(points: np.ndarray, has_normals: bool, panel: FitConfig) ->
     """What the model dock should show for a cloud: the network `recon.config_for` picks for it (by density
     and noise; the ReLU network with geometric initialisation, IGR, without normals), its batch size and the automatic
     learning rate; the budget, device and threads stay the user's."""
-    from ..recon import config_for
+    from ...recon import config_for
 
     auto = config_for(points, "auto", normals=has_normals)
     model = dataclasses.replace(auto.model, geometric_init=False, activation="relu")  # what the dock can show
@@ -125,11 +125,12 @@ def suggested_config(points: np.ndarray, has_normals: bool, panel: FitConfig) ->
 
 
 def cloud_config(cfg: FitConfig):
-    """The model dock's FitConfig as the point-cloud configuration training uses (`FitConfig` with the cloud loss left to the recon default): ReLU and
+    """The model dock's FitConfig as the point-cloud configuration training uses (`FitConfig`): ReLU and
     Fourier MLPs get IGR's geometric initialisation and softplus (the eikonal and normal-free losses need
     them) and, with the automatic rate, the recon's learning rate for them; the target is the signed
     distance; the loss is the recon's default for the family and the normals."""
-    from ..recon import cloud_model_config, default_config
+    from ...recon import cloud_model_config, default_config
+    from ...training.cloud_task import FitConfig
 
     m = cfg.model
     if m.kind in ("relu", "fourier"):
@@ -139,8 +140,8 @@ def cloud_config(cfg: FitConfig):
     if lr is None:
         lr = default_config(seconds=None, model=m.kind, threads=1).train.lr
     base = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(FitConfig)}
-    base.update(model=m, target="sdf", train=dataclasses.replace(cfg.train, lr=lr), cloud=None)
-    return FitConfig(**base)
+    base.update(model=m, target="sdf", train=dataclasses.replace(cfg.train, lr=lr))
+    return FitConfig(**base, loss=None)
 
 
 def report_lines(load_lines: list[str], report) -> list[str]:
@@ -185,13 +186,13 @@ class Scores:
 
 def score(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, seconds: float, reference=None) -> Scores:
     """`recon.data_fit` of a surface, plus `metrics.surface_metrics` against a reference mesh when given."""
-    from ..metrics import data_fit
+    from ...metrics import data_fit
 
     t0 = time.perf_counter()
     d = data_fit(points, vertices, faces)
     chamfer = f = thr = None
     if reference is not None:
-        from ..metrics import surface_metrics
+        from ...metrics import surface_metrics
 
         m = surface_metrics(vertices, faces, reference.vertices, reference.faces, n_samples=100_000)
         chamfer, f, thr = float(m.chamfer_l1), float(m.f_score), float(m.threshold)
@@ -202,8 +203,8 @@ def score(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, seconds: 
 def clean_surface(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The neural surface as `inrview reconstruct` measures it: coinciding vertices welded and small closed
     pieces removed."""
-    from ..recon import drop_small_components, weld
-    from ..recon.pipeline import MIN_COMPONENT
+    from ...recon import drop_small_components, weld
+    from ...recon.pipeline import MIN_COMPONENT
 
     v, f = weld(vertices, faces)
     v, f, _ = drop_small_components(v, f, MIN_COMPONENT)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..cloud import VIEW_MODES
+from .state import VIEW_MODES
 
 COLUMNS = ("data→surface mean", "far area", "watertight", "faces", "time", "Chamfer-L1", "F-score")
 TIPS = ("Mean distance from the input points to the surface, as a share of the points' bounding-box diagonal "

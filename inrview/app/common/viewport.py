@@ -2,9 +2,9 @@
 
 Layers: 'input' (points or translucent mesh), 'surface' (the network's zero level set), 'slice_x|y|z' (field
 values on a plane, diverging colour map centred at zero), 'contour_x|y|z' (the zero contour on each plane),
-'domain' (the training cube's outline) and 'normals' (a point cloud's normals as line glyphs). The screened
-Poisson surface of a comparison lives in `compare` (compare_view.py): beside, instead of or hidden behind the
-network's surface. A layer's actor is created once; later updates swap the data inside
+'domain' (the training cube's outline) and 'normals' (a point cloud's normals as line glyphs). Features add
+what is not a layer as an "extra" (`add_extra`; e.g. the screened Poisson surface of a comparison, cloud/view.py:
+beside, instead of or hidden behind the network's surface). A layer's actor is created once; later updates swap the data inside
 its dataset (shallow copy of arrays already prepared by the worker), so the GUI thread never rebuilds actors.
 
 Keyboard: VTK's default character keys (stereo on '3', wireframe on 'w', exit on 'e'/'q', ...) never reach
@@ -21,7 +21,6 @@ import pyvista as pv
 from PyQt6 import QtCore, QtGui, QtWidgets
 from pyvistaqt import QtInteractor
 
-from .compare_view import CompareView, union_bounds
 from .frames import SliceFrame, SurfaceFrame
 
 AXES = "xyz"
@@ -41,7 +40,15 @@ class Layer:
     actor: object
     style: dict
     image: pv.ImageData | None = None  # a textured layer's texture image (slices)
-    values: np.ndarray | None = None  # a slice's field values (H, W), as drawn
+
+
+def union_bounds(bounds: list) -> tuple | None:
+    """(xmin, xmax, ymin, ymax, zmin, zmax) around every valid bounds tuple, or None."""
+    valid = [b for b in bounds if b is not None and b[0] <= b[1] and b[2] <= b[3] and b[4] <= b[5]]
+    if not valid:
+        return None
+    b = np.array(valid, dtype=float).reshape(len(valid), 3, 2)
+    return tuple(np.column_stack([b[:, :, 0].min(0), b[:, :, 1].max(0)]).ravel())
 
 
 def qimage_rgb(image: QtGui.QImage) -> np.ndarray:
@@ -78,7 +85,7 @@ class Viewport(QtInteractor):
         self._render_timer.timeout.connect(self._render_now)
         if self.iren is not None:
             self.iren.clear_key_event_callbacks()  # pyvista's 'q' quits, 'b'/'v'/'C' pick ...
-        self.compare = CompareView(self)
+        self.extras: list = []  # what features draw besides the layers (add_extra)
 
     # -- keyboard: nothing goes to VTK ----------------------------------------------------------------
     def keyPressEvent(self, ev: QtGui.QKeyEvent) -> None:  # noqa: N802
@@ -120,6 +127,12 @@ class Viewport(QtInteractor):
         super().paintGL()
         self.render_seconds.append(time.perf_counter() - t0)
 
+    def add_extra(self, extra) -> None:
+        """Something a feature draws besides the layers. It provides: bounds() (a list of bounds tuples to
+        frame with the camera), split (True when it shows the view as two halves), export_into(plotter, scale)
+        (adds itself to an off-screen copy of the view) and release() (before the render window closes)."""
+        self.extras.append(extra)
+
     # -- layers ---------------------------------------------------------------------------------------
     def _set(self, name: str, data: pv.DataSet, **style) -> Layer:
         layer = self.layers.get(name)
@@ -160,10 +173,6 @@ class Viewport(QtInteractor):
         if layer is not None:
             self.remove_actor(layer.actor, render=False)
             self.request_render()
-
-    def clear_layers(self) -> None:
-        for name in list(self.layers):
-            self.remove(name)
 
     def visible(self, name: str) -> bool:
         layer = self.layers.get(name)
@@ -234,7 +243,6 @@ class Viewport(QtInteractor):
             tex.interpolate = True
             layer = self._set(name, quad, texture=tex, lighting=False, show_scalar_bar=False)
             layer.image = img
-        layer.values = s.values
         name = f"contour_{ax}"
         if len(s.contour_points):
             self._set(name, pv.PolyData(s.contour_points, lines=s.contour_lines), color=CONTOUR_COLOR,
@@ -255,7 +263,7 @@ class Viewport(QtInteractor):
 
     def _scene_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         names = [n for n in ("surface", "input") if self.visible(n)] or [n for n in ("domain",) if n in self.layers]
-        bounds = [self.layers[n].data.bounds for n in names] + self.compare.bounds()
+        bounds = [self.layers[n].data.bounds for n in names] + [b for e in self.extras for b in e.bounds()]
         if not bounds:
             return np.full(3, -1.0), np.full(3, 1.0)
         b = np.array(bounds).reshape(len(bounds), 3, 2)
@@ -291,7 +299,8 @@ class Viewport(QtInteractor):
 
     def close(self) -> None:
         if not getattr(self, "_closed", True):
-            self.compare.release()  # the second renderer leaves the render window before it closes
+            for extra in self.extras:
+                extra.release()  # e.g. a second renderer leaves the render window before it closes
         super().close()
 
     # -- pictures -------------------------------------------------------------------------------------
@@ -304,7 +313,7 @@ class Viewport(QtInteractor):
     def export_image(self, width: int, height: int, transparent: bool = False) -> np.ndarray:
         """Render the current scene and camera at width x height in an off-screen window, whatever the
         widget's size; returns (H, W, 3|4) uint8 (RGBA with a transparent background when asked)."""
-        side = self.compare.side_by_side
+        side = any(e.split for e in self.extras)
         off = pv.Plotter(off_screen=True, window_size=(int(width), int(height)), shape=(1, 2) if side else (1, 1),
                          border=False)
         try:
@@ -325,7 +334,8 @@ class Viewport(QtInteractor):
                 actor.prop.interpolation = layer.actor.prop.interpolation
                 if layer.actor.mapper.scalar_visibility:
                     actor.mapper.scalar_range = layer.actor.mapper.scalar_range
-            self.compare.export_into(off, height / max(1, self.height() * self.devicePixelRatioF()))
+            for extra in self.extras:
+                extra.export_into(off, height / max(1, self.height() * self.devicePixelRatioF()))
             off.subplot(0, 0)
             st = self.camera_state()
             cam = off.camera
@@ -346,7 +356,7 @@ class Viewport(QtInteractor):
         """Write a PNG of the scene at width x height (atomic write); returns the size written."""
         from PIL import Image
 
-        from ..io.export import atomic_path
+        from ...io.export import atomic_path
 
         arr = self.export_image(width, height, transparent)
         with atomic_path(path) as tmp:

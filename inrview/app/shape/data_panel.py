@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..cloud import NORMAL_CHOICES
+from ..cloud.state import NORMAL_CHOICES
 
 STYLES = {"Points until fitted": "until_fitted", "Points": "points", "Translucent mesh": "mesh", "Hidden": "hidden"}
 

@@ -1,185 +1,20 @@
-"""The desktop app's Image mode: drop a picture, watch a network learn it, look at its error and its
-derivatives, export it at any size.
+"""The image mode's widget: drop a picture, watch a network learn it, look at its error and its derivatives,
+export it at any size.
 
-Threading (DESIGN.md): widgets live on the GUI thread only. `ImageWorker` owns the ImageSession; it loads
-files, drives the trainer's snapshot generator, renders previews (inrview.image.live builds finished uint8
-pictures) and saves exports and checkpoints, all on its own thread, and talks to the GUI through signals.
-Everything that reads the network is a command run between two training steps.
+Widgets live on the GUI thread only; the ImageWorker (worker.py) owns the session and sends back progress and
+finished pictures (view.py shows them).
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ..config import FAMILY_SIZES, TrainConfig
-from ..errors import InrviewError
-from .command_thread import CommandThread
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
-
-
-class ImageWorker(CommandThread):
-    opened = QtCore.pyqtSignal(object)  # dict: path, size, mode, notices, target picture
-    progress = QtCore.pyqtSignal(object)  # dict: step, elapsed, loss, total_steps, progress
-    frame = QtCore.pyqtSignal(object)  # inrview.image.live.LiveFrame
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.image = None
-        self.session = None
-        self.views = None
-        self._last_progress = 0.0
-        self._next_preview = 0.0
-        # set from the GUI thread (plain attribute swaps), read here
-        self.wanted_views: tuple = ("fitted", "error")
-        self.progress_interval = 0.1
-        self.min_preview_interval = 0.3
-        self.max_preview_pixels = 512 * 512
-
-    # == GUI-thread API ===============================================================================
-    def open_image(self, path: str) -> None:
-        self.stop()
-        self.post("open", self._open, str(path))
-
-    def start_training(self, model_cfg, train_cfg) -> None:
-        self.post("train", self._start, model_cfg, train_cfg)
-
-    def stop(self) -> None:
-        self._paused = False
-        if self.session is not None:
-            self.session.stop()
-
-    def refresh(self) -> None:
-        """A new frame with the currently wanted views (after the user switched views)."""
-        self.post("refresh", self._preview, False)
-
-    def export(self, path: str, width: int, height: int, bit_depth: int = 8) -> None:
-        self.post("export", self._export, str(path), int(width), int(height), int(bit_depth))
-
-    def save_checkpoint(self, path: str) -> None:
-        self.post("checkpoint", self._save_checkpoint, str(path))
-
-    def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        self.quit_loop()
-        return self.wait(timeout_ms) if self.isRunning() else True
-
-    # == the thread ==================================================================================
-    def _open(self, path: str):
-        from ..image import load_image
-        from ..image.views import to_rgb, to_uint8
-
-        self._drain()
-        self.state.emit("busy")
-        img = load_image(path)
-        self.image, self.session, self.views = img, None, None
-        self.opened.emit({"path": path, "width": img.width, "height": img.height, "mode": img.mode,
-                          "bit_depth": img.bit_depth, "notices": list(img.notices),
-                          "target": to_uint8(to_rgb(img.pixels, img.has_alpha))})
-        self.state.emit("idle")
-        return f"opened {Path(path).name}: {img.width}x{img.height} {img.mode}, {img.bit_depth}-bit"
-
-    def _start(self, model_cfg, train_cfg):
-        from ..image import ImageSession
-        from ..image.live import LiveViews
-
-        self._drain()
-        if self.image is None:
-            raise InrviewError("open an image first (drop one here or use Open)")
-        self.state.emit("busy")
-        self.session = ImageSession(self.image, model_cfg, train_cfg, device=None if train_cfg.device == "auto" else train_cfg.device)
-        self.views = LiveViews(self.session, self.max_preview_pixels)
-        self._gen = self.session.run(report_every=1, preview_interval=None)
-        self._paused = False
-        self._next_preview = 0.0
-        self.state.emit("training")
-        return None
-
-    def _step(self) -> None:
-        try:
-            snap = next(self._gen)
-        except StopIteration:
-            self._gen = None
-            self.state.emit("idle")
-            return
-        except Exception as err:  # noqa: BLE001 - a failed step ends the run with a message
-            self._gen = None
-            self.failed.emit("train", f"training failed: {err}")
-            self.state.emit("idle")
-            return
-        now = time.perf_counter()
-        if snap.done or now - self._last_progress >= self.progress_interval:
-            self._last_progress = now
-            self.progress.emit({"step": snap.step, "elapsed": snap.elapsed, "loss": snap.losses.get("mse"),
-                                "total_steps": snap.total_steps, "progress": snap.progress, "message": snap.message})
-        if snap.done or now >= self._next_preview:
-            self._preview(snap.done, snap.step, snap.elapsed)
-        if snap.done:
-            self._gen = None
-            self.state.emit("idle")
-
-    def _preview(self, done: bool = False, step: int | None = None, elapsed: float | None = None):
-        if self.views is None:
-            return None
-        st = self.session.trainer.state
-        f = self.views.frame(self.wanted_views, st.step if step is None else step,
-                             st.elapsed if elapsed is None else elapsed, done=done)
-        # previews take at most about a third of the time: wait twice as long as the last one took
-        self._next_preview = time.perf_counter() + max(self.min_preview_interval, 2.0 * f.seconds)
-        self.frame.emit(f)
-        return None
-
-    def _export(self, path: str, width: int, height: int, bit_depth: int):
-        if self.session is None:
-            raise InrviewError("nothing to export yet: train first")
-        t0 = time.perf_counter()
-        self.session.field.save(path, size=(width, height), bit_depth=bit_depth)
-        return f"exported {width}x{height} to {path} in {time.perf_counter() - t0:.1f} s"
-
-    def _save_checkpoint(self, path: str):
-        if self.session is None:
-            raise InrviewError("nothing to save yet: train first")
-        self.session.save_checkpoint(path)
-        return f"saved checkpoint {path}"
-
-
-class ImageView(QtWidgets.QLabel):
-    """Shows an RGB uint8 picture scaled to fit (aspect kept; nearest-neighbour when enlarging, so pixels
-    stay visible)."""
-
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(160, 160)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored)
-        self._pixmap: QtGui.QPixmap | None = None
-        self.picture: np.ndarray | None = None
-
-    def set_picture(self, rgb: np.ndarray | None) -> None:
-        self.picture = rgb
-        if rgb is None:
-            self._pixmap = None
-            self.clear()
-            return
-        a = np.ascontiguousarray(rgb, dtype=np.uint8)
-        h, w = a.shape[:2]
-        qimg = QtGui.QImage(a.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
-        self._pixmap = QtGui.QPixmap.fromImage(qimg)
-        self._rescale()
-
-    def resizeEvent(self, ev):  # noqa: N802
-        super().resizeEvent(ev)
-        self._rescale()
-
-    def _rescale(self) -> None:
-        if self._pixmap is None:
-            return
-        pm = self._pixmap
-        mode = (QtCore.Qt.TransformationMode.FastTransformation if self.width() > pm.width()
-                else QtCore.Qt.TransformationMode.SmoothTransformation)
-        self.setPixmap(pm.scaled(self.size(), QtCore.Qt.AspectRatioMode.KeepAspectRatio, mode))
+from ...config import FAMILY_SIZES, TrainConfig
+from . import IMAGE_SUFFIXES
+from .view import ImageView
+from .worker import ImageWorker
 
 
 class ImageModeWidget(QtWidgets.QWidget):
@@ -192,7 +27,7 @@ class ImageModeWidget(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        from ..image.live import VIEW_NAMES
+        from ...image.live import VIEW_NAMES
 
         self.setAcceptDrops(True)
         self.worker = ImageWorker()
@@ -228,6 +63,13 @@ class ImageModeWidget(QtWidgets.QWidget):
         side.addWidget(self.open_btn)
         side.addWidget(self.info)
 
+        side.addWidget(self._network_box())
+        side.addLayout(self._train_buttons())
+        side.addWidget(self._export_box())
+        side.addStretch(1)
+        root.addLayout(self._picture_column(view_names), 1)
+
+    def _network_box(self) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox("Network and training")
         form = QtWidgets.QFormLayout(box)
         self.kind = QtWidgets.QComboBox()
@@ -253,9 +95,10 @@ class ImageModeWidget(QtWidgets.QWidget):
                            ("Time budget (s)", self.seconds), ("Batch (pixels)", self.batch)):
             form.addRow(label, wdg)
         self.kind.currentIndexChanged.connect(self._family_defaults)
-        side.addWidget(box)
         self._family_defaults()
+        return box
 
+    def _train_buttons(self) -> QtWidgets.QHBoxLayout:
         buttons = QtWidgets.QHBoxLayout()
         self.train_btn = QtWidgets.QPushButton("Train")
         self.pause_btn = QtWidgets.QPushButton("Pause")
@@ -265,8 +108,9 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.stop_btn.clicked.connect(self.worker.stop)
         for b in (self.train_btn, self.pause_btn, self.stop_btn):
             buttons.addWidget(b)
-        side.addLayout(buttons)
+        return buttons
 
+    def _export_box(self) -> QtWidgets.QGroupBox:
         exp = QtWidgets.QGroupBox("Export at any size")
         ef = QtWidgets.QFormLayout(exp)
         self.scale = QtWidgets.QDoubleSpinBox()
@@ -286,11 +130,10 @@ class ImageModeWidget(QtWidgets.QWidget):
         ef.addRow(self.bits16)
         ef.addRow(self.export_btn)
         ef.addRow(self.ckpt_btn)
-        side.addWidget(exp)
-        side.addStretch(1)
+        return exp
 
+    def _picture_column(self, view_names) -> QtWidgets.QVBoxLayout:
         main = QtWidgets.QVBoxLayout()
-        root.addLayout(main, 1)
         top = QtWidgets.QHBoxLayout()
         self.view_combo = QtWidgets.QComboBox()
         for name in view_names:
@@ -311,6 +154,7 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.status.setWordWrap(True)
         main.addWidget(self.progress)
         main.addWidget(self.status)
+        return main
 
     # -- public API (GUI thread) -----------------------------------------------------------------------
     def open_image(self, path: str) -> None:
@@ -319,7 +163,7 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.worker.open_image(self.path)
 
     def model_config(self):
-        from ..image import image_model_config
+        from ...image import image_model_config
 
         size = (self.image_size[1], self.image_size[0]) if self.image_size else (256, 256)
         kind = self.kind.currentData()
@@ -358,7 +202,7 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.width_.setValue(w)
         self.depth.setValue(d)
         self.omega0.setEnabled(kind == "siren")
-        from ..field.image import image_default_lr
+        from ...field.image import image_default_lr
 
         self.lr.setToolTip(f"auto = the family's default for images ({image_default_lr(kind):g})")
 

@@ -12,44 +12,25 @@ import dataclasses
 import os
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PyQt6 import QtCore
 
-from ..config import FitConfig
-from ..errors import InrviewError
-from . import frames
-from .cloud_worker import CloudCommands
-from .command_thread import CommandThread, describe
-from .memory import release_free_memory as _release_free_memory
+from ...config import FitConfig
+from ...errors import InrviewError
+from ..cloud.commands import CloudCommands
+from ..common import frames
+from ..common.command_thread import CommandThread, describe
+from ..common.memory import release_free_memory as _release_free_memory
+from .state import Opened, checkpoint_lines, domain_corners, warm_up
 
 
+class SessionWorker(CommandThread):
+    """The shape worker; `cloud` (cloud/commands.py) holds the point-cloud commands that run on this thread."""
 
-@dataclass(frozen=True)
-class Opened:
-    """A file that loaded and is ready (sent to the GUI thread once, replacing the previous one)."""
-
-    path: str
-    kind: str  # 'shape' or 'checkpoint'
-    report_lines: list
-    notices: list
-    points: np.ndarray  # input for display (float32, maybe subsampled); empty when not available
-    cells: np.ndarray | None  # VTK cells of the input mesh (None for point clouds)
-    domain: tuple  # (lo, hi) world corners of the training cube
-    trainable: bool
-    steps_done: int
-    config: object  # the FitConfig of the session / checkpoint
-    device: str
-    cloud: object = None  # cloud.CloudState for a point cloud (its normals, glyphs, the network picked for it)
-
-
-
-class SessionWorker(CloudCommands, CommandThread):
     frame = QtCore.pyqtSignal(object)  # frames.Frame
     opened = QtCore.pyqtSignal(object)  # Opened
-    prepared = QtCore.pyqtSignal(object)  # cloud.CloudState: the open cloud's normals were prepared again
     log = QtCore.pyqtSignal(str, str)  # (level, text)
 
     def __init__(self, parent=None):
@@ -73,7 +54,7 @@ class SessionWorker(CloudCommands, CommandThread):
         self.preview_cost_ratio = 1.0  # wait as long as the last preview took: previews use at most half the time
         self._last_faces: tuple[int, int] | None = None  # (resolution, faces) of the last live surface
         self._last_mesh: tuple | None = None  # (vertices, faces) of the latest extracted surface (world units)
-        self._init_cloud()
+        self.cloud = CloudCommands(self)
         self.report_every = 1
         self.frame_interval = 0.1  # at most ~10 loss messages a second
         self.preview_seconds: list[float] = []
@@ -119,25 +100,8 @@ class SessionWorker(CloudCommands, CommandThread):
             self.wait()
 
     # == the thread ==================================================================================
-    @staticmethod
-    def warm_up() -> None:
-        """Import what training and previews use, once, before any training. A module imported for the first
-        time on this thread holds the GIL (and the import lock) for up to half a second: the window would
-        freeze for that long in the middle of the first live preview."""
-        import importlib
-
-        for name in ("inrview.shape", "inrview.extract", "inrview.extract.mc", "skimage.measure", "trimesh"):
-            try:
-                importlib.import_module(name)
-            except ImportError:
-                pass
-        try:
-            from ..extract import mc
-
-            mc.vtk_available()  # loads VTK's marching cubes and starts its thread pool
-        except (ImportError, AttributeError):
-            pass
-        frames.diverging_lut()
+    def warm_up(self) -> None:
+        warm_up()
 
     def keep_when_quitting(self, tag: str) -> bool:
         return tag in ("checkpoint", "autosave")  # closing: saves still happen, nothing else queued
@@ -146,17 +110,38 @@ class SessionWorker(CloudCommands, CommandThread):
         self.log.emit("debug", traceback.format_exc())
 
     # -- opening --------------------------------------------------------------------------------------
-    def _finish_training(self) -> None:
-        """Stop a run and drain it to its last snapshot (before the session is replaced)."""
+    def finish_training(self) -> None:
+        """Stop a run and drain it to its last snapshot (before the session is replaced). Worker thread."""
         self._drain(final_preview=False)
 
-    def _open(self, path: str, cfg, normals: str = "auto"):
-        from ..shape import ShapeSession
-        from ..io.geometry import report
-        from ..io.loaders import load
-        from ..recon import MAX_POINTS
+    def use_session(self, session, header: dict | None = None, new_shape: bool = False) -> None:
+        """Make `session` (and its field) the one this thread trains and reads; the last extracted surface
+        belonged to the previous network. new_shape: the preview sizes start over too. Worker thread."""
+        self.session, self.field, self.header = session, session.field, header
+        self._last_mesh = None
+        if new_shape:
+            self._last_faces = None
 
-        self._finish_training()
+    def latest_mesh(self):
+        """(vertices, faces) of the network's latest extracted surface, world units (one is extracted now when
+        none has been yet); None without a network or a surface. Worker thread."""
+        if self._last_mesh is None and self.field is not None:
+            from ...extract import extract_mesh
+
+            try:
+                m = extract_mesh(self.field, self.preview_resolution or 64)
+            except InrviewError:
+                return None
+            self._last_mesh = (m.vertices, m.faces)
+        return self._last_mesh
+
+    def _open(self, path: str, cfg, normals: str = "auto"):
+        from ...shape import ShapeSession
+        from ...io.geometry import report
+        from ...io.loaders import load
+        from ...recon import MAX_POINTS
+
+        self.finish_training()
         self.state.emit("busy")
         self.log.emit("info", f"loading {path}")
         self._last_faces = None
@@ -169,13 +154,12 @@ class SessionWorker(CloudCommands, CommandThread):
             self.log.emit("info", f"loaded in {time.perf_counter() - t0:.2f} s; preparing training samples")
             if geom.is_mesh:
                 session = ShapeSession(geom, cfg)
-                self._forget_cloud()
+                self.cloud.forget()
                 lines, state = report(geom).lines(), None
             else:
-                session, state = self._open_cloud(geom, cfg, normals)
+                session, state = self.cloud.open(geom, cfg, normals)
                 lines = state.report_lines
-            self.session, self.field, self.header = session, session.field, None
-            self._last_mesh = None
+            self.use_session(session)
             opened = self._opened(path, "shape", lines, geom, session, state)
         _release_free_memory()  # the previous shape's samples and network are gone
         self.state.emit("idle")
@@ -185,8 +169,8 @@ class SessionWorker(CloudCommands, CommandThread):
         return None
 
     def _open_checkpoint(self, path: str, cfg) -> Opened:
-        from ..shape import load_field, resume_session
-        from ..io.geometry import report
+        from ...shape import load_field, resume_session
+        from ...io.geometry import report
 
         field, header = load_field(path)  # validates everything before anything is replaced
         src = header.get("source") or ""
@@ -198,25 +182,20 @@ class SessionWorker(CloudCommands, CommandThread):
                 self.log.emit("warning", f"cannot continue training from {path}: {err}; view and export only")
         elif src:
             self.log.emit("warning", f"{path}: its input {src} is not here; view and export only")
-        lines = [f"checkpoint:  {path}", f"network:     {header['config']['model']['kind']} "
-                 f"(width {header['config']['model']['width']}, depth {header['config']['model']['depth']})",
-                 f"target:      {header.get('target')}", f"steps:       {header.get('trainer', {}).get('step', 0)}",
-                 f"input:       {src or '(not recorded)'}"]
-        self._forget_cloud()
+        lines = checkpoint_lines(path, header)
+        self.cloud.forget()
         self._last_mesh = None
         if session is not None:
-            self.session, self.field, self.header = session, session.field, header
+            self.use_session(session, header)
             lines += report(session.geometry).lines()[1:]
             return self._opened(path, "checkpoint", lines, session.geometry, session)
         self.session, self.field, self.header = None, field, header
-        n = field.normalization
         cfg_ckpt = FitConfig.from_dict(header["config"])  # load_field has validated it
         return Opened(path, "checkpoint", lines, [], np.zeros((0, 3), np.float32), None,
-                      (n.to_world(np.full(3, -1.0)), n.to_world(np.full(3, 1.0))), False,
+                      domain_corners(field.normalization), False,
                       int(header.get("trainer", {}).get("step", 0)), cfg_ckpt, str(field.device))
 
     def _opened(self, path, kind, lines, geom, session, cloud=None) -> Opened:
-        n = session.normalization
         pts = frames.display_points(geom.vertices)
         cells = None
         if geom.is_mesh and len(pts) == len(geom.vertices):
@@ -225,30 +204,28 @@ class SessionWorker(CloudCommands, CommandThread):
             else:
                 self.log.emit("info", f"the input has {len(geom.faces)} faces: drawn as points to keep the view fast")
         notices = list(cloud.notices) if cloud is not None else list(geom.notices)
-        return Opened(path, kind, lines, notices, pts, cells,
-                      (n.to_world(np.full(3, -1.0)), n.to_world(np.full(3, 1.0))), True,
+        return Opened(path, kind, lines, notices, pts, cells, domain_corners(session.normalization), True,
                       session.trainer.state.step, session.cfg, str(session.trainer.device), cloud)
 
     # -- training -------------------------------------------------------------------------------------
     def _start(self, cfg, fresh: bool, budget):
-        from ..shape import ShapeSession
+        from ...shape import ShapeSession
 
         self._starts_pending -= 1
-        self._finish_training()
+        self.finish_training()
         s = self.session
         if s is None:
             raise InrviewError("nothing to train: open a mesh or point cloud first"
                                + (" (this checkpoint's input file is missing)" if self.field is not None else ""))
         if not s.geometry.is_mesh:
-            from .cloud import cloud_config
+            from ..cloud.state import cloud_config
 
             cfg = cloud_config(cfg)  # the point-cloud losses, IGR's initialisation for ReLU/Fourier networks
         if fresh and (s.trainer.state.step > 0 or s.cfg != cfg):
             self.state.emit("busy")
             self.log.emit("info", "building a new network" + (" and samples" if s.cfg.sampling != cfg.sampling else ""))
             s = ShapeSession(s.geometry, cfg, s.normalization)
-            self.session, self.field, self.header = s, s.field, None
-            self._last_mesh = None
+            self.use_session(s)
         elif not fresh and s.trainer._finished():
             # continuing a finished run: extend its budget by the budget asked for now
             steps, seconds = budget
@@ -292,10 +269,9 @@ class SessionWorker(CloudCommands, CommandThread):
         return out
 
     def _compute_preview(self, resolution: int | None) -> dict:
-        from ..extract import extract_mesh, slice_field
+        from ...extract import extract_mesh, slice_field
 
         out: dict = {}
-        t0 = time.perf_counter()
         if resolution:
             try:
                 m = extract_mesh(self.field, resolution)
@@ -307,7 +283,6 @@ class SessionWorker(CloudCommands, CommandThread):
         slices = {a: frames.slice_frame(slice_field(self.field, a, off, 128)) for a, off in dict(self.slices).items()}
         out["slice_limit"] = self._slice_limit(slices)
         out["slices"] = frames.with_colors(slices, out["slice_limit"])
-        out["seconds"] = time.perf_counter() - t0
         return out
 
     def _slice_limit(self, slices: dict) -> float | None:
@@ -343,7 +318,7 @@ class SessionWorker(CloudCommands, CommandThread):
             self._end_run()
             if final_preview:
                 self._emit_preview(self.final_resolution(), final=True)
-                self._after_final()
+                self.cloud.after_final()
 
     def _end_run(self) -> None:
         _release_free_memory()
@@ -360,7 +335,7 @@ class SessionWorker(CloudCommands, CommandThread):
             return
         surf = pv.get("surface", None)
         self.frame.emit(frames.Frame(snap, losses, surf, "surface" in pv and surf is None, pv.get("slices", {}),
-                                     pv.get("slice_limit"), final, pv.get("seconds", 0.0)))
+                                     pv.get("slice_limit"), final))
 
     def final_resolution(self) -> int:
         """The end-of-run surface: as fine as the display can draw quickly. Faces grow with the square of the
@@ -384,8 +359,8 @@ class SessionWorker(CloudCommands, CommandThread):
 
     # -- results --------------------------------------------------------------------------------------
     def _export_mesh(self, path: str, resolution: int):
-        from ..extract import extract_mesh
-        from ..io.export import save_mesh
+        from ...extract import extract_mesh
+        from ...io.export import save_mesh
 
         if self.field is None:
             raise InrviewError("nothing to export: no network yet")
@@ -396,7 +371,7 @@ class SessionWorker(CloudCommands, CommandThread):
                 "resolution": resolution, "seconds": time.perf_counter() - t0}
 
     def _save_checkpoint(self, path: str):
-        from ..training import checkpoint as ckpt
+        from ...training import checkpoint as ckpt
 
         if os.path.dirname(path):
             Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""Measuring how responsive the GUI thread is (used by scripts/bench_ui.py and scripts/soak_app.py).
+"""Measuring how responsive the GUI thread is (used by scripts.bench_ui and scripts.soak_app).
 
 A QTimer asks to fire every `interval_ms`; whatever blocks the GUI thread (a render, a slot, a long Python
 call) delays the next tick, so the lateness of each tick is how long the UI could not respond. The process's

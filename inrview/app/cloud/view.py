@@ -7,23 +7,15 @@ surface alone (Poisson hidden), 'Poisson' the Poisson surface alone in the full 
 """
 from __future__ import annotations
 
-import numpy as np
 import pyvista as pv
+
+from ..common.viewport import union_bounds
 
 POISSON_COLOR = "#b5c78f"  # sage: told apart from the network's gold at a glance
 LABEL_COLOR = "#d8dde6"
 LABEL_SIZE = 15
 POISSON_LABEL = "screened Poisson"
 SURFACE_STYLE = dict(smooth_shading=False, specular=0.25, specular_power=20, diffuse=0.85, ambient=0.12)
-
-
-def union_bounds(bounds: list) -> tuple | None:
-    """(xmin, xmax, ymin, ymax, zmin, zmax) around every valid bounds tuple, or None."""
-    valid = [b for b in bounds if b is not None and b[0] <= b[1] and b[2] <= b[3] and b[4] <= b[5]]
-    if not valid:
-        return None
-    b = np.array(valid, dtype=float).reshape(len(valid), 3, 2)
-    return tuple(np.column_stack([b[:, :, 0].min(0), b[:, :, 1].max(0)]).ravel())
 
 
 class CompareView:
@@ -47,6 +39,11 @@ class CompareView:
     @property
     def side_by_side(self) -> bool:
         return self.mode == "side" and self.has_poisson
+
+    @property
+    def split(self) -> bool:
+        """The viewport's extra protocol: the view is two halves."""
+        return self.side_by_side
 
     def bounds(self) -> list:
         """The Poisson surface's bounds when it is shown (for fitting the camera)."""

@@ -1,0 +1,139 @@
+"""The image mode's worker thread: it owns the ImageSession.
+
+It loads files, drives the trainer's snapshot generator, renders previews (inrview.image.live builds finished
+uint8 pictures) and saves exports and checkpoints, all on its own thread, and talks to the GUI through signals.
+Everything that reads the network is a command run between two training steps (DESIGN.md's threading rule).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from PyQt6 import QtCore
+
+from ...errors import InrviewError
+from ..common.command_thread import CommandThread
+
+
+class ImageWorker(CommandThread):
+    opened = QtCore.pyqtSignal(object)  # dict: path, size, mode, notices, target picture
+    progress = QtCore.pyqtSignal(object)  # dict: step, elapsed, loss, total_steps, progress
+    frame = QtCore.pyqtSignal(object)  # inrview.image.live.LiveFrame
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.image = None
+        self.session = None
+        self.views = None
+        self._last_progress = 0.0
+        self._next_preview = 0.0
+        # set from the GUI thread (plain attribute swaps), read here
+        self.wanted_views: tuple = ("fitted", "error")
+        self.progress_interval = 0.1
+        self.min_preview_interval = 0.3
+        self.max_preview_pixels = 512 * 512
+
+    # == GUI-thread API ===============================================================================
+    def open_image(self, path: str) -> None:
+        self.stop()
+        self.post("open", self._open, str(path))
+
+    def start_training(self, model_cfg, train_cfg) -> None:
+        self.post("train", self._start, model_cfg, train_cfg)
+
+    def stop(self) -> None:
+        self._paused = False
+        if self.session is not None:
+            self.session.stop()
+
+    def refresh(self) -> None:
+        """A new frame with the currently wanted views (after the user switched views)."""
+        self.post("refresh", self._preview, False)
+
+    def export(self, path: str, width: int, height: int, bit_depth: int = 8) -> None:
+        self.post("export", self._export, str(path), int(width), int(height), int(bit_depth))
+
+    def save_checkpoint(self, path: str) -> None:
+        self.post("checkpoint", self._save_checkpoint, str(path))
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        self.quit_loop()
+        return self.wait(timeout_ms) if self.isRunning() else True
+
+    # == the thread ==================================================================================
+    def _open(self, path: str):
+        from ...image import load_image
+        from ...image.views import to_rgb, to_uint8
+
+        self._drain()
+        self.state.emit("busy")
+        img = load_image(path)
+        self.image, self.session, self.views = img, None, None
+        self.opened.emit({"path": path, "width": img.width, "height": img.height, "mode": img.mode,
+                          "bit_depth": img.bit_depth, "notices": list(img.notices),
+                          "target": to_uint8(to_rgb(img.pixels, img.has_alpha))})
+        self.state.emit("idle")
+        return f"opened {Path(path).name}: {img.width}x{img.height} {img.mode}, {img.bit_depth}-bit"
+
+    def _start(self, model_cfg, train_cfg):
+        from ...image import ImageSession
+        from ...image.live import LiveViews
+
+        self._drain()
+        if self.image is None:
+            raise InrviewError("open an image first (drop one here or use Open)")
+        self.state.emit("busy")
+        self.session = ImageSession(self.image, model_cfg, train_cfg, device=None if train_cfg.device == "auto" else train_cfg.device)
+        self.views = LiveViews(self.session, self.max_preview_pixels)
+        self._gen = self.session.run(report_every=1, preview_interval=None)
+        self._paused = False
+        self._next_preview = 0.0
+        self.state.emit("training")
+        return None
+
+    def _step(self) -> None:
+        try:
+            snap = next(self._gen)
+        except StopIteration:
+            self._gen = None
+            self.state.emit("idle")
+            return
+        except Exception as err:  # noqa: BLE001 - a failed step ends the run with a message
+            self._gen = None
+            self.failed.emit("train", f"training failed: {err}")
+            self.state.emit("idle")
+            return
+        now = time.perf_counter()
+        if snap.done or now - self._last_progress >= self.progress_interval:
+            self._last_progress = now
+            self.progress.emit({"step": snap.step, "elapsed": snap.elapsed, "loss": snap.losses.get("mse"),
+                                "total_steps": snap.total_steps, "progress": snap.progress, "message": snap.message})
+        if snap.done or now >= self._next_preview:
+            self._preview(snap.done, snap.step, snap.elapsed)
+        if snap.done:
+            self._gen = None
+            self.state.emit("idle")
+
+    def _preview(self, done: bool = False, step: int | None = None, elapsed: float | None = None):
+        if self.views is None:
+            return None
+        st = self.session.trainer.state
+        f = self.views.frame(self.wanted_views, st.step if step is None else step,
+                             st.elapsed if elapsed is None else elapsed, done=done)
+        # previews take at most about a third of the time: wait twice as long as the last one took
+        self._next_preview = time.perf_counter() + max(self.min_preview_interval, 2.0 * f.seconds)
+        self.frame.emit(f)
+        return None
+
+    def _export(self, path: str, width: int, height: int, bit_depth: int):
+        if self.session is None:
+            raise InrviewError("nothing to export yet: train first")
+        t0 = time.perf_counter()
+        self.session.field.save(path, size=(width, height), bit_depth=bit_depth)
+        return f"exported {width}x{height} to {path} in {time.perf_counter() - t0:.1f} s"
+
+    def _save_checkpoint(self, path: str):
+        if self.session is None:
+            raise InrviewError("nothing to save yet: train first")
+        self.session.save_checkpoint(path)
+        return f"saved checkpoint {path}"

@@ -1,0 +1,1 @@
+"""Benchmarks, screenshots and setup helpers; run the Python ones from the repository root as `python -m scripts.NAME`."""
