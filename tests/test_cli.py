@@ -204,3 +204,22 @@ def test_progress_bar_ends_at_100_percent_without_warnings(recwarn):
     quiet = Progress(TrainConfig(seconds=1.0), quiet=True)
     quiet(Snapshot(1, None, {}, 2.0, 1e-3, 1.0))
     assert quiet.bar is None
+
+
+def test_progress_bar_counts_the_phases_after_training():
+    import io
+
+    from inrview.cli.common import Progress
+    from inrview.config import TrainConfig
+    from inrview.training.trainer import Snapshot
+
+    out = io.StringIO()
+    bar = Progress(TrainConfig(steps=100), file=out, after=3.0)  # 3 s after 1 s of training: a quarter of the bar
+    bar(Snapshot(50, 100, {"total": 1.0}, 0.5, 1e-3, 0.5))
+    assert bar.share == pytest.approx(0.25) and bar.bar.n == pytest.approx(12.5)
+    bar(Snapshot(100, 100, {"total": 1.0}, 1.0, 1e-3, 1.0, done=True))
+    assert bar.bar.n == pytest.approx(25.0)  # training done, the extraction and measures still to come
+    bar.phase("extracting", 0.5)
+    assert bar.bar.n == pytest.approx(62.5)
+    bar.close()
+    assert out.getvalue().split("\r")[-1].lstrip().startswith("extracting: 100%")

@@ -10,11 +10,16 @@ from __future__ import annotations
 import argparse
 import difflib
 import sys
+import time
 from pathlib import Path
 
 from ..errors import InrviewError
 from . import app, image, reconstruct, shape
 from .common import Parser
+
+#: When the command began (this package is imported first thing): wall-clock budgets and the phase
+#: timings of `inrview fit` count from here.
+STARTED = time.perf_counter()
 
 #: Command groups in the order `inrview --help` lists them; a new group is one more entry.
 GROUPS = (shape, image, reconstruct)
@@ -88,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         first = argv[0] if argv else ""
         if first in ("-h", "--help", "--version") or first in command_names():
             args = parse(build_parser()[0], argv)
-            return args if isinstance(args, int) else int(args.func(args) or 0)
+            if isinstance(args, int):
+                return args
+            args.argv = argv
+            return int(args.func(args) or 0)
         if first and not first.startswith("-"):
             problem = unknown_command(first)
             if problem:

@@ -161,35 +161,56 @@ def sampling_from_args(a: argparse.Namespace) -> SamplingConfig:
 
 # -- what the user sees --------------------------------------------------------------------------------
 class Progress:
-    """A tqdm bar over steps or training seconds, fed with trainer snapshots.
+    """A tqdm bar in percent of the whole command, fed with trainer snapshots and then the phases after
+    training (extraction, writing, measures), so that its ETA counts them too.
 
-    The position is clamped to the budget (a time budget overshoots by the last step), so the ETA never goes
-    negative and tqdm never clamps; a run that spent its budget ends at exactly 100%."""
+    after: seconds expected after training. The training share of the bar is fixed at the first snapshot,
+    from the projected training time (the time budget, or the time per step so far times the steps) against
+    `after`. The position is clamped, so the ETA never goes negative and tqdm never clamps; a finished
+    command ends at exactly 100%."""
 
-    def __init__(self, cfg: TrainConfig, quiet: bool = False, desc: str = "training", file=None):
+    def __init__(self, cfg: TrainConfig, quiet: bool = False, desc: str = "training", file=None, after: float = 0.0):
         from tqdm import tqdm
 
-        self.by_time = cfg.seconds is not None
-        self.total = cfg.seconds if self.by_time else cfg.steps
-        fmt = "{l_bar}{bar}| {n:.0f}/{total:.0f} [{elapsed}<{remaining}{postfix}]"
-        self.bar = None if quiet else tqdm(total=self.total, desc=desc, unit="s" if self.by_time else "step",
-                                           file=file or sys.stderr, dynamic_ncols=True, bar_format=fmt)
+        self.after = max(0.0, float(after))
+        self.share = None if self.after > 0 else 1.0
+        self.total = 100.0
+        fmt = "{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}{postfix}]"
+        self.bar = None if quiet else tqdm(total=self.total, desc=desc, file=file or sys.stderr, dynamic_ncols=True,
+                                           bar_format=fmt)
 
     def __call__(self, snap) -> None:
         """Show one trainer Snapshot (step, elapsed, losses, preview floats such as PSNR)."""
+        if self.share is None and snap.progress > 0:
+            projected = snap.elapsed / snap.progress
+            self.share = projected / (projected + self.after) if projected > 0 else 1.0
         if self.bar is None:
             return
-        position = snap.elapsed if self.by_time else snap.step
-        self.bar.n = self.total if snap.progress >= 1.0 else min(position, self.total)
+        self._move(min(1.0, snap.progress) * (self.share or 1.0))
         if snap.losses:
             post = {k: f"{v:.3g}" for k, v in snap.losses.items() if k != "total"}
             extra = {k: f"{v:.2f}" for k, v in (snap.preview or {}).items() if isinstance(v, float)}
             self.bar.set_postfix(step=snap.step, **post, **extra, refresh=False)
         self.bar.refresh()
 
-    def close(self) -> None:
-        """End the bar (where it stands: 100% after a finished run)."""
+    def phase(self, name: str, fraction: float) -> None:
+        """A phase after training has begun (e.g. 'extracting'); fraction: 0..1 of the after-training part done."""
+        if self.bar is None:
+            return
+        share = self.share or 1.0
+        self.bar.set_description(name, refresh=False)
+        self._move(share + (1.0 - share) * min(1.0, max(0.0, fraction)))
+        self.bar.refresh()
+
+    def _move(self, fraction: float) -> None:
+        self.bar.n = min(self.total, max(self.bar.n, self.total * fraction))
+
+    def close(self, finished: bool = True) -> None:
+        """End the bar: at 100% when the command finished its work."""
         if self.bar is not None:
+            if finished:
+                self.bar.n = self.total
+                self.bar.refresh()
             self.bar.close()
 
 

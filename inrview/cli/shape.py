@@ -70,39 +70,102 @@ def check_mesh_outputs(a, cfg: FitConfig) -> None:
 
 
 def cmd_fit(a) -> int:
-    """Train on the input, write the mesh (and checkpoint, metrics); one summary line."""
+    """Train on the input, write the mesh (and checkpoint, metrics); one summary line. A point cloud is
+    fitted as `inrview reconstruct` fits it (the same normals, network choice and clean-up)."""
+    from . import STARTED
+
     cfg = config_from_args(a)
     check_mesh_outputs(a, cfg)
     need_memory(48.0 * cfg.sampling.n_samples, "--samples", f"a pool of {cfg.sampling.n_samples} samples")
     check_input(a.input)
-    from ..shape import ShapeSession, fit
-    from ..io.export import save_mesh
+    from ..io.loaders import load
 
+    t_load = time.perf_counter()
+    geometry = load(a.input, max_points=2_000_000, seed=cfg.train.seed)
+    phases = {"import": t_load - STARTED, "load": time.perf_counter() - t_load}
+    if not geometry.is_mesh:
+        return fit_cloud(a)
     say = Say(a.quiet)
-    t0 = time.perf_counter()
-    session = ShapeSession.from_file(a.input, cfg, device=None if a.device == "auto" else a.device)
-    for n in session.geometry.notices:
+    for n in geometry.notices:
         say.notice(n)
-    bar = Progress(cfg.train, a.quiet)
+    phases["sampling"] = draw_samples_while_torch_loads(geometry, cfg)
+    from ..io.export import save_mesh
+    from ..shape import EXTRACTION_RESERVE, fit
+    bar = Progress(cfg.train, a.quiet, after=EXTRACTION_RESERVE + (0 if a.no_metrics else 0.5))
     try:
-        result = fit(session, cfg, measure=False, progress=bar)
+        result = fit(geometry, cfg, measure=False, progress=bar, device=None if a.device == "auto" else a.device,
+                     started=STARTED)
+        phases.update({k: v for k, v in result.phases.items() if k not in phases})
+        bar.phase("writing", 0.7)
+        session, mesh, last = result.session, result.mesh, result.last
+        t = time.perf_counter()
+        problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
+                    save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
+        phases["writing"] = time.perf_counter() - t
+        bar.phase("measuring", 0.75)
+        t = time.perf_counter()
+        m = None if a.no_metrics else session.metrics(mesh)
+        phases["measures"] = time.perf_counter() - t
     finally:
         bar.close()
-    mesh, last = result.mesh, result.last
-    problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
-                save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
-    m = None if a.no_metrics else session.metrics(mesh)
-    seconds = time.perf_counter() - t0
+    seconds = time.perf_counter() - STARTED
     line = (f"{a.output}: {len(mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
             f"({seconds:.1f} s total) on {session.trainer.device.type}")
     say(line if m is None else f"{line}; {m.summary()}")
     data = {"seconds": seconds, "train_seconds": last.elapsed, "steps": last.step, "faces": len(mesh.faces),
-            "vertices": len(mesh.vertices), "device": str(session.trainer.device),
+            "vertices": len(mesh.vertices), "device": str(session.trainer.device), "phases": phases,
             "final_loss": last.losses.get("total"), "input": str(a.input), "output": str(a.output),
             "config": cfg.to_dict(), **(m.to_dict() if m is not None else {})}
     problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
     raise_problems(problems)
     return 0
+
+
+def draw_samples_while_torch_loads(geometry, cfg: FitConfig) -> float:
+    """Draw the training samples of a mesh (exact distances, no torch needed) while another thread imports
+    the training pipeline (torch and its optimiser's compiler hooks take 3 s to import on a 2-core machine,
+    drawing the samples of a 10k-face mesh about 1 s); the session then finds
+    them in the sample cache's memory. Returns the seconds until both are done."""
+    import importlib
+    import threading
+
+    from ..io.geometry import Normalization
+    from ..sampling.cache import cached_mesh_samples
+
+    def warm_up() -> None:
+        importlib.import_module("inrview.shape")
+        importlib.import_module("torch._dynamo")  # torch.optim's first optimizer imports it: 1.4 s more
+
+    t = time.perf_counter()
+    warm = threading.Thread(target=warm_up, daemon=True)
+    warm.start()
+    unit = geometry.transformed(Normalization.fit(geometry.vertices, cfg.margin))
+    cached_mesh_samples(unit.vertices, unit.faces, cfg.sampling, seed=cfg.train.seed, keep=True)
+    warm.join()
+    return time.perf_counter() - t
+
+
+def fit_cloud(a) -> int:
+    """`inrview fit CLOUD ...` runs `inrview reconstruct CLOUD ...` with the same options, refusing in one
+    line the options only a mesh can use."""
+    from . import main
+
+    if a.target != "sdf":
+        raise InrviewError(f"{a.input}: is a point cloud; --target {a.target} cannot be used (point clouds train "
+                           "a signed distance)")
+    for flag, given in (("--samples", a.samples), ("--sample-mix", a.sample_mix)):
+        if given is not None:
+            raise InrviewError(f"{a.input}: is a point cloud; {flag} cannot be used (point clouds draw their own "
+                               "samples)")
+    rest = list(a.argv[1:])
+    for i, word in enumerate(rest):  # --target sdf (or --target=sdf) is what a cloud does anyway
+        if word == "--target":
+            del rest[i:i + 2]
+            break
+        if word.startswith("--target="):
+            del rest[i]
+            break
+    return main(["reconstruct", *rest])
 
 
 def pick_device(name: str) -> str:

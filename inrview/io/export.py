@@ -16,10 +16,11 @@ MESH_EXPORT_FORMATS = ("ply", "obj", "stl", "glb", "off")
 
 
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike):
+def atomic_path(path: str | os.PathLike, durable: bool = True):
     """Yield a temporary path in the target's folder; on success it replaces `path` atomically.
 
-    The caller writes the whole file to the temporary path; it is flushed to disk, given the permissions
+    The caller writes the whole file to the temporary path; it is flushed to disk (durable: fsync, which
+    also survives a power cut; the rename alone already survives a killed process), given the permissions
     the target had (or the ones a new file would get), and renamed over the target, and the folder entry is
     flushed too. Killed at any moment, the target is either the old file or the new one, whole; an
     exception inside the block removes the temporary file and leaves the target untouched. Temporary files
@@ -38,15 +39,17 @@ def atomic_path(path: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
+        if durable:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
         os.chmod(tmp, _mode_for(path))
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_folder(folder)
+    if durable:
+        _fsync_folder(folder)
     _remove_stale_temporaries(folder, path.name)
 
 
@@ -103,20 +106,47 @@ def _alive(pid: int) -> bool:
 
 def save_mesh(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray,
               normals: np.ndarray | None = None) -> Path:
-    """Write a triangle mesh; the format follows the extension (PLY binary, OBJ, STL, GLB, OFF)."""
-    import trimesh
-
+    """Write a triangle mesh, (V, 3) vertices and (F, 3) faces (optional (V, 3) normals); the format follows
+    the extension (PLY binary, OBJ, STL, GLB, OFF). Atomic but not fsync'ed: a mesh is cheap to extract again,
+    and the fsync of a 5 MB file took 0.65 s on a plain cloud disk."""
     path = Path(path)
     ext = path.suffix.lower().lstrip(".")
     if ext not in MESH_EXPORT_FORMATS:
         raise InrviewError(f"{path}: cannot write '.{ext}' meshes (choose one of {', '.join(MESH_EXPORT_FORMATS)})")
-    mesh = trimesh.Trimesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64),
-                           vertex_normals=normals, process=False)
-    with atomic_path(path) as tmp:
-        data = mesh.export(file_type=ext)
+    with atomic_path(path, durable=False) as tmp:
+        if ext == "ply":
+            data = ply_mesh_bytes(vertices, faces, normals)
+        else:
+            import trimesh  # 1 s to import: only for the formats written through it
+
+            mesh = trimesh.Trimesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64),
+                                   vertex_normals=normals, process=False)
+            data = mesh.export(file_type=ext)
         with open(tmp, "wb") as fh:
             fh.write(data.encode() if isinstance(data, str) else data)
     return path
+
+
+def ply_mesh_bytes(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray | None = None) -> bytes:
+    """A binary little-endian PLY of a triangle mesh: (V, 3) vertices and optional (V, 3) normals as float32,
+    (F, 3) faces as uchar-counted int32 lists. Written straight from the arrays (trimesh's exporter took
+    about 1 s for a 260k-face mesh; this takes a few milliseconds)."""
+    v = np.asarray(vertices, dtype="<f4").reshape(-1, 3)
+    f = np.asarray(faces, dtype="<i4").reshape(-1, 3)
+    cols = [("x", "<f4"), ("y", "<f4"), ("z", "<f4")]
+    if normals is not None:
+        cols += [("nx", "<f4"), ("ny", "<f4"), ("nz", "<f4")]
+    vert = np.empty(len(v), dtype=cols)
+    vert["x"], vert["y"], vert["z"] = v.T
+    if normals is not None:
+        n = np.asarray(normals, dtype="<f4").reshape(-1, 3)
+        vert["nx"], vert["ny"], vert["nz"] = n.T
+    face = np.empty(len(f), dtype=[("n", "u1"), ("i", "<i4", (3,))])
+    face["n"], face["i"] = 3, f
+    props = "".join(f"property float {name}\n" for name, _ in cols)
+    head = (f"ply\nformat binary_little_endian 1.0\ncomment written by inrview\nelement vertex {len(v)}\n{props}"
+            f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n")
+    return head.encode("ascii") + vert.tobytes() + face.tobytes()
 
 
 def save_points(path: str | os.PathLike, points: np.ndarray, normals: np.ndarray | None = None) -> Path:

@@ -6,7 +6,8 @@
 - `load_field(checkpoint) -> (Field, header)` and `resume_session(checkpoint)`.
 """
 from .checkpoints import config_from_header, load_field, resume_session
-from .fit import FitResult, fit
+from .fit import EXTRACTION_RESERVE, FitResult, fit, training_seconds
 from .session import ShapeSession, make_task
 
-__all__ = ["ShapeSession", "make_task", "FitResult", "fit", "config_from_header", "load_field", "resume_session"]
+__all__ = ["EXTRACTION_RESERVE", "training_seconds",
+           "ShapeSession", "make_task", "FitResult", "fit", "config_from_header", "load_field", "resume_session"]

@@ -24,6 +24,12 @@ from ..training import checkpoint as ckpt
 from ..training.tasks import SDFTask, Task
 from ..training.trainer import Trainer
 
+#: Points sampled on each surface for the measures of a finished fit: Chamfer-L1 from 50k points per side is
+#: within about 1% of the 200k-point figure the benchmarks use, at a quarter of the cost (the measures took
+#: 6 s of a 10 s fit of Bob with 200k points and 500k IoU probes).
+MEASURE_SAMPLES = 50_000
+MEASURE_IOU_SAMPLES = 200_000
+
 
 def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet | None]:
     """The training task for a normalised geometry: SDF/occupancy samples for meshes, the oriented
@@ -100,9 +106,11 @@ class ShapeSession:
         return extract_mesh(self.field, resolution or self.cfg.resolution)
 
     def metrics(self, mesh: Mesh) -> SurfaceMetrics:
-        """SurfaceMetrics of mesh against the input geometry (its faces when it is a mesh)."""
+        """SurfaceMetrics of mesh against the input geometry (its faces when it is a mesh), from
+        MEASURE_SAMPLES points each way and MEASURE_IOU_SAMPLES volume points."""
         g = self.geometry
-        return surface_metrics(mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, g.normals)
+        return surface_metrics(mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, g.normals,
+                               n_samples=MEASURE_SAMPLES, iou_samples=MEASURE_IOU_SAMPLES)
 
     def checkpoint_header(self) -> dict:
         """The JSON header a checkpoint of this session records: config, normalisation, target, source and

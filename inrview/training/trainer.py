@@ -12,6 +12,7 @@ the last good weights. Every such event rides on a snapshot's message.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import gc
 import math
 import os
@@ -126,6 +127,10 @@ class Trainer:
     def stop(self) -> None:
         """Ask run() to finish after the current step (safe from another thread)."""
         self._stop = True
+
+    def set_seconds(self, seconds: float | None) -> None:
+        """Change the time budget (seconds of training; None: the step budget) before or between runs."""
+        self.cfg = dataclasses.replace(self.cfg, seconds=seconds)
 
     def progress(self) -> float:
         """0..1 of the budget: the time budget when one is set, else the step budget."""
