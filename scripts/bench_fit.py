@@ -231,7 +231,21 @@ def main(argv=None) -> int:
     p.add_argument("--json", help="write all results here")
     p.add_argument("--targets", help="take the targets from an earlier --json file (same meshes, same "
                                      "resolution) instead of computing them")
+    p.add_argument("--wall", action="store_true",
+                   help="instead: the whole wall time of `inrview fit` (command to written mesh, by phase, and "
+                        "--seconds budgets) against --previous, as new processes (see scripts/wall_time.py)")
+    p.add_argument("--previous", default="fc74b93", help="--wall: the git revision to compare with")
+    p.add_argument("--budgets", default="5,10", help="--wall: comma-separated --seconds budgets to check")
     a = p.parse_args(argv)
+    if a.wall:
+        from scripts.wall_time import run
+
+        bundled = [ROOT / "inrview" / "resources" / "spot.obj"]
+        shared = sorted(f for f in Path(a.data).glob("*") if f.suffix in (".obj", ".ply")) if Path(a.data).is_dir() else []
+        if a.meshes:
+            shared = [f for f in shared if f.stem in a.meshes.split(",")]
+        budgets = [float(x) for x in a.budgets.split(",") if x]
+        return run(bundled + shared, a.previous, budgets, a.samples, a.json)
     if a.baseline_checks is None:
         a.baseline_checks = "all" if a.device.startswith("cuda") else "end"
     if a.threads:

@@ -47,10 +47,10 @@ EXTRACTION_RESERVE = 1.0
 
 def training_seconds(budget: float, started: float, now: float | None = None, reserve: float = EXTRACTION_RESERVE) -> float:
     """Training seconds left in a wall-clock `budget` that began at perf_counter() time `started`, once the
-    time already spent (loading, sampling) and the extraction reserve are taken off; at least a quarter of
-    the budget, so that a slow load still leaves some training."""
+    time already spent (loading, sampling) and the extraction reserve are taken off; at least half of
+    the budget, so that a slow start still leaves some training."""
     spent = (time.perf_counter() if now is None else now) - started
-    return max(0.25 * budget, budget - spent - reserve)
+    return max(0.5 * budget, budget - spent - reserve)
 
 
 def fit(source: str | os.PathLike | Geometry, cfg: FitConfig = FitConfig(), output: str | os.PathLike | None = None,
