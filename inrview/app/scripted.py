@@ -1,4 +1,4 @@
-"""Scripted runs of the real window: open, train S seconds with the live view, save pictures, quit.
+"""Scripted runs of the real window: open, train S seconds or N steps with the live view, save pictures, quit.
 
 It drives the window only through its public slots and signals, exactly as a person clicking would.
 """
@@ -24,12 +24,12 @@ class ScriptedRun(QtCore.QObject):
         window.shape.training_failed.connect(self._failed)
         window.shape.final_drawn.connect(self._final)
         if args.quit:  # never hang: give up well after the run should have ended
-            budget = (args.fit_seconds or 0) * 3 + 180
+            budget = (args.fit_seconds or 0) * 3 + (args.fit_steps or 0) * 1.0 + 180
             QtCore.QTimer.singleShot(int(budget * 1000), self._timeout)
 
     def _opened(self, path: str) -> None:
-        if self.args.fit_seconds:
-            self.w.shape.model_panel.set_budget(seconds=self.args.fit_seconds)
+        if self.args.fit_seconds or self.args.fit_steps:
+            self.w.shape.model_panel.set_budget(steps=self.args.fit_steps, seconds=self.args.fit_seconds)
             self.w.shape.start_training(fresh=True)
         elif not path.lower().endswith(".safetensors"):  # a checkpoint's surface arrives as a final frame
             QtCore.QTimer.singleShot(300, self._finish)

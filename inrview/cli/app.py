@@ -12,11 +12,12 @@ from pathlib import Path
 
 from ..errors import InrviewError
 from .checks import check_output
-from .common import Parser, positive_float
+from .common import Parser, positive_float, positive_int
 
-EPILOG = """scripted runs: --fit-seconds trains for that many seconds of training time as soon as the file
-is open (the live view updates as usual); --screenshot saves the viewport once training has finished (or once
-the file is open); --quit then exits with status 0, or 2 with one line on stderr if anything failed."""
+EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains for that many seconds of training time (or
+steps) as soon as the file is open (the live view updates as usual); --screenshot saves the viewport once
+training has finished (or once the file is open); --quit then exits with status 0, or 2 with one line on
+stderr if anything failed."""
 
 #: Pictures open in the app's image mode; scripted runs are for shapes.
 PICTURES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
@@ -39,6 +40,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
     p.add_argument("file", nargs="?", help="mesh, point cloud, checkpoint or picture to open (default: the demo shape)")
     p.add_argument("--fit-seconds", type=positive_float, metavar="S", help="train for S seconds once the file is open")
+    p.add_argument("--fit-steps", type=positive_int, metavar="N", help="train for N steps once the file is open")
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the viewport when done")
     p.add_argument("--screenshot-size", type=window_size, metavar="WxH", help="screenshot size (default: the view's)")
     p.add_argument("--transparent", action="store_true", help="transparent screenshot background")
@@ -72,7 +74,9 @@ def check(args: argparse.Namespace) -> bool:
         raise InrviewError(f"{args.file}: file not found")
     check_output(args.screenshot, "--screenshot", ("png",))
     check_output(args.window_screenshot, "--window-screenshot", ("png",))
-    scripted = bool(args.fit_seconds or args.screenshot or args.window_screenshot or args.quit)
+    if args.fit_seconds and args.fit_steps:
+        raise InrviewError("give --fit-seconds or --fit-steps, not both")
+    scripted = bool(args.fit_seconds or args.fit_steps or args.screenshot or args.window_screenshot or args.quit)
     if scripted and args.file and Path(args.file).suffix.lower() in PICTURES:
         raise InrviewError(f"{args.file}: scripted runs of the window are for shapes; for pictures use "
                            "`inrview image ...`")

@@ -107,7 +107,7 @@ def test_scripted_run_trains_and_saves_screenshot(qapp, app_tmp, spot_path, smal
     from PIL import Image
 
     out = app_tmp / "cli.png"
-    r = _run_app([str(spot_path), "--fit-seconds", "4", "--screenshot", str(out), "--screenshot-size", "400x300",
+    r = _run_app([str(spot_path), "--fit-steps", "120", "--screenshot", str(out), "--screenshot-size", "400x300",
                   "--window-size", "800x600", "--quit"], app_tmp, small_config)
     assert r.returncode == 0, r.stderr[-2000:]
     img = np.asarray(Image.open(out).convert("RGB")).astype(int)
@@ -120,7 +120,7 @@ def test_scripted_run_trains_and_saves_screenshot(qapp, app_tmp, spot_path, smal
 def test_scripted_run_with_broken_file_exits_2(qapp, app_tmp, small_config):
     bad = app_tmp / "truncated.obj"
     bad.write_text("v 0 0 0\nv 1 0 0\nf 1 2 7\n")
-    r = _run_app([str(bad), "--fit-seconds", "2", "--quit", "--window-size", "400x300"], app_tmp, small_config, timeout=120)
+    r = _run_app([str(bad), "--fit-steps", "20", "--quit", "--window-size", "400x300"], app_tmp, small_config, timeout=120)
     assert r.returncode == 2, r.stderr[-2000:]
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("inrview: error:")]
     assert len(lines) == 1 and "truncated.obj" in lines[0]

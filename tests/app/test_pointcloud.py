@@ -146,7 +146,7 @@ def test_train_compare_with_poisson_side_by_side(win, wait):
     finals = []
     win.errors.clear()
     win.shape.final_drawn.connect(lambda: finals.append(1))
-    win.shape.model_panel.set_budget(seconds=5)
+    win.shape.model_panel.set_budget(steps=300)
     win.shape.start_training(fresh=True)
     trainer = lambda: win.worker.session.trainer  # noqa: E731
     wait(lambda: win.shape.state == "training" and win.shape.surface_shown(), 60, "a live surface")

@@ -125,12 +125,12 @@ def suggested_config(points: np.ndarray, has_normals: bool, panel: FitConfig) ->
 
 
 def cloud_config(cfg: FitConfig):
-    """The model dock's FitConfig as the point-cloud configuration training uses (`FitConfig`): ReLU and
+    """The model dock's FitConfig as the point-cloud configuration training uses (the loss left to the
+    recon default): ReLU and
     Fourier MLPs get IGR's geometric initialisation and softplus (the eikonal and normal-free losses need
     them) and, with the automatic rate, the recon's learning rate for them; the target is the signed
     distance; the loss is the recon's default for the family and the normals."""
     from ...recon import cloud_model_config, default_config
-    from ...training.cloud_task import FitConfig
 
     m = cfg.model
     if m.kind in ("relu", "fourier"):
@@ -140,8 +140,8 @@ def cloud_config(cfg: FitConfig):
     if lr is None:
         lr = default_config(seconds=None, model=m.kind, threads=1).train.lr
     base = {f.name: getattr(cfg, f.name) for f in dataclasses.fields(FitConfig)}
-    base.update(model=m, target="sdf", train=dataclasses.replace(cfg.train, lr=lr))
-    return FitConfig(**base, loss=None)
+    base.update(model=m, target="sdf", train=dataclasses.replace(cfg.train, lr=lr), cloud=None)
+    return FitConfig(**base)
 
 
 def report_lines(load_lines: list[str], report) -> list[str]:

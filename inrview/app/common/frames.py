@@ -76,6 +76,8 @@ class Frame:
     slices: dict = field(default_factory=dict)
     slice_limit: float | None = None
     final: bool = False
+    seconds: float = 0.0
+    """Worker seconds spent computing this frame's preview (extraction and slices)."""
 
 
 def vtk_cells(faces: np.ndarray) -> np.ndarray:

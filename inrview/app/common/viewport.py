@@ -40,6 +40,7 @@ class Layer:
     actor: object
     style: dict
     image: pv.ImageData | None = None  # a textured layer's texture image (slices)
+    values: np.ndarray | None = None  # a slice's field values (H, W), as drawn
 
 
 def union_bounds(bounds: list) -> tuple | None:
@@ -243,6 +244,7 @@ class Viewport(QtInteractor):
             tex.interpolate = True
             layer = self._set(name, quad, texture=tex, lighting=False, show_scalar_bar=False)
             layer.image = img
+        layer.values = s.values
         name = f"contour_{ax}"
         if len(s.contour_points):
             self._set(name, pv.PolyData(s.contour_points, lines=s.contour_lines), color=CONTOUR_COLOR,

@@ -272,6 +272,7 @@ class SessionWorker(CommandThread):
         from ...extract import extract_mesh, slice_field
 
         out: dict = {}
+        t0 = time.perf_counter()
         if resolution:
             try:
                 m = extract_mesh(self.field, resolution)
@@ -283,6 +284,7 @@ class SessionWorker(CommandThread):
         slices = {a: frames.slice_frame(slice_field(self.field, a, off, 128)) for a, off in dict(self.slices).items()}
         out["slice_limit"] = self._slice_limit(slices)
         out["slices"] = frames.with_colors(slices, out["slice_limit"])
+        out["seconds"] = time.perf_counter() - t0
         return out
 
     def _slice_limit(self, slices: dict) -> float | None:
@@ -335,7 +337,7 @@ class SessionWorker(CommandThread):
             return
         surf = pv.get("surface", None)
         self.frame.emit(frames.Frame(snap, losses, surf, "surface" in pv and surf is None, pv.get("slices", {}),
-                                     pv.get("slice_limit"), final))
+                                     pv.get("slice_limit"), final, pv.get("seconds", 0.0)))
 
     def final_resolution(self) -> int:
         """The end-of-run surface: as fine as the display can draw quickly. Faces grow with the square of the
