@@ -141,7 +141,7 @@ def main(argv=None) -> int:
                 mc_line += f", VTK Flying Edges {t_vtk * 1e3:.0f} ms"
             else:
                 mc_line += " (VTK not installed here)"
-        del dense, c2f
+        dense = c2f = None  # free the grids before the next resolution
     if "mc_line" in locals():
         print("\n" + mc_line)
 

@@ -196,7 +196,7 @@ def warm_up(device: str) -> None:
 
 
 def report(mesh: str, name: str, target: float, cap: float, r: dict) -> None:
-    s = "> %.0f" % cap if r["seconds"] is None else "%.2f" % r["seconds"]
+    s = f"> {cap:.0f}" if r["seconds"] is None else f"{r['seconds']:.2f}"
     print(f"{mesh:18s} {name:8s} target {target:.3e}  time {s:>7s} s  best {r['best']:.3e}  "
           f"steps {r['steps']:5d} ({r['step_ms']:.1f} ms/step)  load {r['load']:.2f} s  "
           f"sampling {r['sampling']:.2f} s" + (f"  training {r['train']:.2f} s  extraction {r['extract']:.2f} s"

@@ -35,7 +35,7 @@ from inrview.models import build_model  # noqa: E402
 
 def linear_flops(mlp: torch.nn.Module, batch: int, input_grad: bool) -> float:
     layers = [m for m in mlp.modules() if isinstance(m, torch.nn.Linear)]
-    per = [2.0 * batch * l.in_features * l.out_features for l in layers]
+    per = [2.0 * batch * layer.in_features * layer.out_features for layer in layers]
     fwd = sum(per)
     return fwd + fwd + (fwd if input_grad else fwd - per[0])
 
@@ -117,7 +117,8 @@ def main(argv=None) -> int:
         ref_rate = ref_flops / statistics.median(t_ref) / 1e9
         rate = flops / statistics.median(t_step) / 1e9
         rows_out = (label, a.batch, flops / 1e9, 1e3 * statistics.median(t_step), rate, ref_rate, rate / ref_rate)
-        print("| %s | %d | %.2f | %.1f | %.1f | %.1f | %.0f%% |" % (rows_out[:6] + (100 * rows_out[6],)), flush=True)
+        name, batch, gflop, ms, rate, ref_rate, share = rows_out
+        print(f"| {name} | {batch:d} | {gflop:.2f} | {ms:.1f} | {rate:.1f} | {ref_rate:.1f} | {100 * share:.0f}% |", flush=True)
     return 0
 
 

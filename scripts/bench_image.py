@@ -49,7 +49,8 @@ def part_siren_relu(img, a, out):
     res, sessions = {}, {}
     for kind in ("siren", "relu"):
         sessions[kind], res[kind] = timed_fit(img, kind, train)
-        print(f"  {kind}: {res[kind]['psnr']:.2f} dB, SSIM {res[kind]['ssim']:.4f}, {res[kind]['train_seconds']:.0f} s", flush=True)
+        r = res[kind]
+        print(f"  {kind}: {r['psnr']:.2f} dB, SSIM {r['ssim']:.4f}, {r['train_seconds']:.0f} s", flush=True)
         save_image(out / f"fit_{kind}.png", sessions[kind].field.render())
     res["gap_db"] = res["siren"]["psnr"] - res["relu"]["psnr"]
     return res, sessions
@@ -71,7 +72,8 @@ def part_derivatives(img, sessions, out):
                      "laplacian_abs_max": float(np.abs(d["laplacian"]).max())}
         save_image(out / f"{kind}_gradient.png", magnitude_view(d["gradient"], gmax))
         save_image(out / f"{kind}_laplacian.png", signed_view(d["laplacian"], lmax))
-        print(f"  {kind}: gradient corr {res[kind]['gradient_corr']:.3f}, Laplacian corr {res[kind]['laplacian_corr']:.3f}", flush=True)
+        r = res[kind]
+        print(f"  {kind}: gradient corr {r['gradient_corr']:.3f}, Laplacian corr {r['laplacian_corr']:.3f}", flush=True)
     return res
 
 

@@ -104,9 +104,9 @@ def print_tables(rows: list[dict], budgets: list[float]) -> None:
     print("|---|---|---|---|---|")
     for row in rows:
         cur = row["current"]
+        cd = f"{cur['chamfer']:.2e}" if cur.get("chamfer") else "-"
         print(f"| {row['mesh']} | {row['target']:.2e} | {_cell(row['previous'], row['target'])} | "
-              f"{_cell(cur, row['target'])} | {cur['chamfer']:.2e} |" if cur.get("chamfer") else
-              f"| {row['mesh']} | {row['target']:.2e} | {_cell(row['previous'], row['target'])} | {_cell(cur, row['target'])} | - |")
+              f"{_cell(cur, row['target'])} | {cd} |")
     for name in ("previous", "current"):
         walls = [row[name]["wall"] for row in rows if row[name]["rc"] == 0]
         if walls:

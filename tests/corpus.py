@@ -364,7 +364,7 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("indices/npz_out_of_range.npz", npz_bytes(points=V, faces=bad_idx), "error", "out of range")
     put("indices/npz_float_faces.npz", npz_bytes(points=V, faces=F.astype(float)), "error", "integers")
     put("indices/glb_out_of_range.glb", glb_bytes(V, bad_idx), "error")
-    h = (f"ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+    h = ("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
          "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n4 0 1 2 3\n")
     put("polygons/ply_quad.ply", h.encode(), "ok", "flat")
     put("polygons/ply_two_vertex_face.ply", h.replace("4 0 1 2 3", "2 0 1").encode(), "error", "")

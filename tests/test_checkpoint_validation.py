@@ -174,7 +174,8 @@ CASES = {
     "unexpected_tensor": (None, lambda t: t.update({"code/run_me": torch.zeros(1)}), "unexpected tensor"),
     "nan_weight": (None, lambda t: t[next(k for k in t if k.startswith("model/"))].fill_(float("nan")), "NaN"),
     "missing_weight": (None, lambda t: t.pop(sorted(k for k in t if k.startswith("model/"))[-1]), "missing"),
-    "int_weight": (None, lambda t: t.update({k: t[k].to(torch.int32) for k in [sorted(x for x in t if x.startswith("model/"))[0]]}),
+    "int_weight": (None, lambda t: t.update({k: t[k].to(torch.int32)
+                                             for k in [sorted(x for x in t if x.startswith("model/"))[0]]}),
                    "floating point"),
     "rng_short": (None, lambda t: t.update({"rng/batch": t["rng/batch"][:100]}), "random-number state"),
     "rng_float": (None, lambda t: t.update({"rng/batch": t["rng/batch"].float()}), "random-number state"),

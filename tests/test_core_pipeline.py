@@ -231,7 +231,8 @@ def test_core_import_and_fit_load_no_qt(demo_shape):
         "from inrview.config import *\n"
         f"r = inrview.fit(r'{demo_shape}', FitConfig(model=ModelConfig(grid_max_resolution=32, grid_levels=3), "
         "sampling=SamplingConfig(n_samples=20000), train=TrainConfig(steps=60), resolution=32), measure=False)\n"
-        "bad = [m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'PyQt5', 'PySide6', 'pyvista', 'pyvistaqt', 'pyqtgraph')]\n"
+        "bad = [m for m in sys.modules\n"
+        "       if m.split('.')[0] in ('PyQt6', 'PyQt5', 'PySide6', 'pyvista', 'pyvistaqt', 'pyqtgraph')]\n"
         "print('QT', bad)\n"
         "assert not bad, bad\n"
     )

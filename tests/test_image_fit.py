@@ -86,7 +86,8 @@ def test_capacity_decides_detail(photo):
     from inrview.image import capacity_sweep
 
     crop = most_detailed(photo, 32)
-    rows = capacity_sweep(crop, "siren", widths=(8, 48), depths=(1, 2), train=TrainConfig(steps=60, batch_size=1 << 20, threads=1))
+    rows = capacity_sweep(crop, "siren", widths=(8, 48), depths=(1, 2),
+                          train=TrainConfig(steps=60, batch_size=1 << 20, threads=1))
     psnr = {(r.width, r.depth): r.psnr for r in rows}
     assert psnr[(48, 2)] > psnr[(8, 1)] + 3.0, psnr
     assert psnr[(48, 2)] >= max(psnr.values()) - 0.5
@@ -104,7 +105,8 @@ def test_x4_super_resolution_at_least_bicubic(photo):
 
 def test_deblur_gaussian_sigma2_gains_3db(photo):
     crop = most_detailed(photo, 48)
-    res = synthetic_deblur_check(crop, gaussian_kernel(2.0), train=TrainConfig(steps=400, batch_size=2304, device="cpu", threads=1),
+    res = synthetic_deblur_check(crop, gaussian_kernel(2.0),
+                                 train=TrainConfig(steps=400, batch_size=2304, device="cpu", threads=1),
                                  patch=48)
     gain = res.inr_metrics["psnr"] - res.blurred_metrics["psnr"]
     assert gain >= 3.0, res.summary()

@@ -232,7 +232,7 @@ def test_bad_input_corpus_never_changes_the_open_shape(win, app_tmp, spot_path, 
     for c in chosen:
         n = len(failures)
         win.open_path(c.path)
-        wait(lambda: len(failures) > n, 30, f"the error for {c.name}")
+        wait(lambda n=n: len(failures) > n, 30, f"the error for {c.name}")
         msg = failures[-1]
         assert Path(c.path).name in msg and c.text in msg, (c.name, msg)
         assert win.error_box.isVisible() and win.error_box.text() == msg
