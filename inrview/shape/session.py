@@ -53,8 +53,6 @@ class ShapeSession:
         self.unit = geometry.transformed(self.normalization)
         t0 = time.perf_counter()
         self.task, self.samples = make_task(self.unit, cfg)
-        if not geometry.is_mesh:  # record the loss the cloud trains with, defaults resolved
-            cfg = self.cfg = dataclasses.replace(cfg, cloud=self.task.cfg)
         self.sampling_seconds = time.perf_counter() - t0
         self.model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
         self.trainer = Trainer(self.model, self.task, cfg.train, device=device)
@@ -113,9 +111,10 @@ class ShapeSession:
                                n_samples=MEASURE_SAMPLES, iou_samples=MEASURE_IOU_SAMPLES)
 
     def checkpoint_header(self) -> dict:
-        """The JSON header a checkpoint of this session records: config, normalisation, target, source and
-        trainer counters."""
-        return {"task": "shape", "config": self.cfg.to_dict(), "normalization": self.normalization.to_dict(),
+        """The JSON header a checkpoint of this session records: config (a cloud's loss with its defaults
+        resolved), normalisation, target, source and trainer counters."""
+        cfg = self.cfg if self.geometry.is_mesh else dataclasses.replace(self.cfg, cloud=self.task.cfg)
+        return {"task": "shape", "config": cfg.to_dict(), "normalization": self.normalization.to_dict(),
                 "target": self.target, "source": self.geometry.source, "in_dim": 3, "out_dim": 1,
                 "trainer": {"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed}}
 

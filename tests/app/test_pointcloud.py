@@ -146,7 +146,7 @@ def test_train_compare_with_poisson_side_by_side(win, wait):
     finals = []
     win.errors.clear()
     win.shape.final_drawn.connect(lambda: finals.append(1))
-    win.shape.model_panel.set_budget(steps=300)
+    win.shape.model_panel.set_budget(steps=150)
     win.shape.start_training(fresh=True)
     trainer = lambda: win.worker.session.trainer  # noqa: E731
     wait(lambda: win.shape.state == "training" and win.shape.surface_shown(), 60, "a live surface")
@@ -158,7 +158,7 @@ def test_train_compare_with_poisson_side_by_side(win, wait):
     assert not win.cloud.act_compare.isEnabled()  # one comparison at a time
     wait(lambda: results, 60, "the comparison")
     step = trainer().state.step
-    wait(lambda: finals, 60, "the end of the run")
+    wait(lambda: finals, 300, "the end of the run")
     assert trainer().state.step > step, "training did not go on after the comparison"
     assert not win.errors, win.errors
     r = win.cloud.comparison
