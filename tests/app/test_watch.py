@@ -166,4 +166,13 @@ def test_record_a_time_lapse_gif(win, wait, app_tmp):
     assert frames.shape[0] >= 10 and frames.shape[1:3] == (360, 480)
     diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames[:-1], frames[1:])]
     assert sum(d > 0.05 for d in diffs) >= 9, diffs  # successive frames differ: the surface learns
+    last = frames[-1][..., :3].astype(int)
+    golden = (last[..., 0] > last[..., 2] + 25) & (last[..., 1] > last[..., 2] + 5)
+    assert golden.mean() > 0.03, "the last frame does not show the final surface"
+    folder = os.environ.get("INRVIEW_DOC_IMAGES")
+    if folder:  # four frames side by side, at half size
+        from PIL import Image
+
+        picks = [frames[i][::2, ::2, :3] for i in np.linspace(0, len(frames) - 1, 4).astype(int)]
+        Image.fromarray(np.concatenate(picks, axis=1)).save(os.path.join(folder, "app_timelapse.png"), optimize=True)
     assert not w.act_record.isChecked() and w.recorder is None
