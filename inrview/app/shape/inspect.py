@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
 from ..common import frames
 
 #: Training samples drawn in the view at most (a fixed random subset of the task's pool).
 SAMPLE_COUNT = 20_000
 #: Sample classes by target, in the order of their colours (shape/views.py).
-TARGET_NAMES = ("inside", "surface", "outside")
+TARGET_NAMES = ("inside", "surface", "outside", "unsigned")  # unsigned: a cloud's band without a sign
 
 
 @dataclass(frozen=True)
@@ -112,19 +113,22 @@ class Inspector:
     def training_samples(self, s) -> SamplesFrame:
         """A fixed random subset of the task's samples, their targets and their current loss."""
         task, field = s.trainer.task, s.field
-        if hasattr(task, "values"):  # SDFTask: the pool of samples with their targets
-            pts, vals = task.points.cpu().numpy(), task.values.cpu().numpy()
-            n_surf = len(task.samples.surface_points) if task.samples.surface_points is not None else 0
-        else:  # PointCloudTask: the input points (on the surface) and the volume pool with its band's sign
-            pool = {k: v.cpu().numpy() for k, v in task.pool.items()}
-            pts = np.concatenate([task.points.cpu().numpy(), pool["points"]])
-            n_surf = len(task.points)
-            vals = np.concatenate([np.zeros(n_surf, np.float32), pool["sign"] * pool["dist"]])
-        if self._subset is None or self._subset.max(initial=0) >= len(pts):
-            rng = np.random.default_rng(0)
-            self._subset = np.sort(rng.choice(len(pts), min(SAMPLE_COUNT, len(pts)), replace=False))
+        cloud = not hasattr(task, "values")  # PointCloudTask: its input points (on the surface), then its pool
+        surf = None if cloud else task.samples.surface_points
+        n_surf = len(task.points) if cloud else (0 if surf is None else len(surf))
+        n = n_surf + len(task.pool["points"]) if cloud else len(task.points)
+        if self._subset is None or self._subset.max(initial=0) >= n:
+            self._subset = np.sort(np.random.default_rng(0).choice(n, min(SAMPLE_COUNT, n), replace=False))
         idx = self._subset
-        x, v = pts[idx], vals[idx].astype(np.float64)
+        if cloud:  # only the subset's rows leave the device; the pool's targets are its band's signed distance
+            vol = torch.from_numpy(idx[idx >= n_surf] - n_surf).to(task.points.device)
+            x = torch.cat([task.points[torch.from_numpy(idx[idx < n_surf]).to(task.points.device)],
+                           task.pool["points"][vol]]).cpu().numpy()
+            sign = np.concatenate([np.ones((idx < n_surf).sum()), task.pool["sign"][vol].cpu().numpy()])
+            v = np.concatenate([np.zeros((idx < n_surf).sum()), task.pool["dist"][vol].cpu().numpy()]) * sign
+        else:
+            rows = torch.from_numpy(idx).to(task.points.device)
+            x, v = task.points[rows].cpu().numpy(), task.values[rows].cpu().numpy().astype(np.float64)
         f = field.evaluate_unit(x).astype(np.float64)
         occupancy = field.target == "occupancy"
         if occupancy:  # the value is the negated logit; the target 1 inside, 0 outside
@@ -135,6 +139,11 @@ class Inspector:
             clamp = getattr(task, "clamp", None) or np.inf
             loss = np.abs(np.clip(f, -clamp, clamp) - np.clip(v, -clamp, clamp)) / s.normalization.scale
             units = s.geometry.units
+            if cloud:  # the band without a sign bounds |f| by the distance to the nearest point
+                unsigned = sign == 0
+                v[unsigned] = task.pool["dist"][vol].cpu().numpy()[unsigned[idx >= n_surf]]
+                loss[unsigned] = np.abs(np.abs(f[unsigned]) - v[unsigned]) / s.normalization.scale
+                target[unsigned] = 3
         target[idx < n_surf] = 1
         world = s.normalization.to_world(x).astype(np.float32)
         return SamplesFrame(world, target.astype(np.float32), loss.astype(np.float32), units)

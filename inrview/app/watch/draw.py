@@ -13,8 +13,8 @@ import pyvista as pv
 from ..common.frames import diverging_lut
 from ..shape.inspect import TARGET_NAMES
 
-#: Sample colours by target, in TARGET_NAMES' order (inside, surface, outside).
-TARGET_COLORS = ("#3f7fe0", "#f4f4f4", "#e8643c")
+#: Sample colours by target, in TARGET_NAMES' order (inside, surface, outside, unsigned).
+TARGET_COLORS = ("#3f7fe0", "#f4f4f4", "#e8643c", "#9c8fb8")
 LOSS_CMAP = "inferno"
 ERROR_CMAP = "viridis"
 PROBE_COLOR = "#ff3df5"
@@ -69,7 +69,7 @@ def draw_samples(vp, bars: Bars, s, by_loss: bool) -> None:
     if by_loss:
         style = dict(cmap=LOSS_CMAP, clim=(0.0, max(limit, 1e-9)))
     else:
-        style = dict(cmap=list(TARGET_COLORS), clim=(-0.5, 2.5), n_colors=3)
+        style = dict(cmap=list(TARGET_COLORS), clim=(-0.5, len(TARGET_COLORS) - 0.5), n_colors=len(TARGET_COLORS))
     layer = vp.set_layer("samples", poly, scalars=key, style="points", point_size=2.0,
                          render_points_as_spheres=False, lighting=False, show_scalar_bar=False, **style)
     mapper = layer.actor.mapper
