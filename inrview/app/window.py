@@ -31,6 +31,7 @@ from .common.viewport import Viewport
 from .image.controller import ImageController
 from .shape.controller import ShapeController
 from .shape.worker import SessionWorker
+from .watch.controller import WatchController
 
 #: Docks side by side in the same area are stacked (vertical split) or tabbed, in this order.
 SPLIT, TABBED = [("data", "slices")], [("loss", "log"), ("log", "compare")]
@@ -71,7 +72,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.shape = ShapeController(self, self.worker, self.viewport)
         self.cloud = CloudController(self, self.shape)
         self.image = ImageController(self)
-        self.controllers = [self.shape, self.cloud, self.image]
+        self.watch = WatchController(self, self.shape)  # time-lapse, samples, errors, probes (after shape)
+        self.controllers = [self.shape, self.cloud, self.image, self.watch]
 
     # == construction ==================================================================================
     def _central(self) -> QtWidgets.QWidget:

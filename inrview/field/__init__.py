@@ -70,3 +70,22 @@ class Field:
         """(N,) values at world-space points; SDF values are converted to world units."""
         v = self.evaluate_unit(self.normalization.to_unit(points_world)).astype(np.float64)
         return v / self.normalization.scale if self.is_distance else v
+
+    def gradient(self, points_world: np.ndarray) -> np.ndarray:
+        """(N, 3) float64 gradient of the values `__call__` gives, at (N, 3) world-space points, by autograd
+        in chunks of `chunk` rows. For SDF targets its norm is 1 where the network is a true distance (the
+        eikonal check); for occupancy targets it is the gradient of the negated logit per world unit."""
+        x = torch.as_tensor(np.asarray(self.normalization.to_unit(points_world), dtype=np.float32))
+        out = np.empty((len(x), 3), dtype=np.float64)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            for s in range(0, len(x), self.chunk):
+                xc = x[s:s + self.chunk].to(self.device).requires_grad_(True)
+                y = self.model(xc).reshape(-1)
+                (g,) = torch.autograd.grad(y.sum(), xc)
+                out[s:s + self.chunk] = g.detach().cpu().numpy()
+        finally:
+            self.model.train(was_training)
+        # d/dx_world = scale * d/dx_unit; distances are divided by the scale, occupancy logits are negated
+        return out * (1.0 if self.is_distance else -self.normalization.scale)

@@ -125,3 +125,28 @@ def test_shutdown_while_training_is_idempotent(qtbot, small_png):
     w.shutdown()
     assert not w.worker.isRunning()
     w.shutdown()
+
+
+@pytest.mark.parametrize("suffix", [".gif", ".mp4"])
+def test_record_a_time_lapse_of_the_picture_sharpening(widget, qtbot, small_png, tmp_path, suffix):
+    import imageio.v3 as iio
+
+    if suffix == ".mp4":
+        pytest.importorskip("imageio_ffmpeg")
+    out = tmp_path / f"sharpening{suffix}"
+    widget.ask_timelapse_path = lambda: str(out)
+    with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
+        widget.open_image(small_png)
+    _small_grid(widget, steps=400)
+    widget.worker.min_preview_interval = 0.02  # many pictures in a short run
+    widget.record.setChecked(True)
+    widget.record_frames.setValue(12)
+    widget.start_training()
+    qtbot.waitUntil(lambda: str(out) in widget.saved_timelapses, timeout=60_000)
+    frames = iio.imread(out, index=None)
+    assert frames.shape[0] >= 10 and frames.shape[1:3] == (240, 288)  # 40 x 48 enlarged 6x
+    diffs = [np.abs(a.astype(int) - b.astype(int)).mean() for a, b in zip(frames[:-1], frames[1:])]
+    assert sum(d > 0.05 for d in diffs) >= 9, diffs
+    final = widget.last_frame.pictures["fitted"]
+    last = frames[-1][3::6, 3::6, :3].astype(int)  # the last frame is the final picture (GIF palette, MP4 codec)
+    assert np.abs(last - final).mean() < (3 if suffix == ".gif" else 12)

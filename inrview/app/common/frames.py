@@ -66,7 +66,9 @@ class Frame:
     snapshot: the trainer's Snapshot (None for frames that only carry a preview, e.g. after a slider move);
     losses: [(step, {term: value}), ...] since the previous frame; surface: a new surface, or None;
     no_surface: the preview found no zero crossing yet (hide the surface); slices: {axis: SliceFrame};
-    slice_limit: the symmetric colour range shared by the slices; final: the end-of-run preview.
+    slice_limit: the symmetric colour range shared by the slices; final: the end-of-run preview;
+    views: what the inspection views asked for (shape/inspect.py: 'samples', 'error', 'slice_error_limit',
+    'measures').
     """
 
     snapshot: object = None
@@ -76,8 +78,7 @@ class Frame:
     slices: dict = field(default_factory=dict)
     slice_limit: float | None = None
     final: bool = False
-    seconds: float = 0.0
-    """Worker seconds spent computing this frame's preview (extraction and slices)."""
+    views: dict = field(default_factory=dict)
 
 
 def vtk_cells(faces: np.ndarray) -> np.ndarray:

@@ -5,6 +5,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from .measures_plot import MeasuresPlot
+
 COLORS = ["#f0a35e", "#6ab0de", "#8fd18b", "#e07b9b", "#c3a6f0", "#e8d36a", "#7fd6cf"]
 
 
@@ -22,6 +24,8 @@ class LossPanel(QtWidgets.QWidget):
         self.plot.setMenuEnabled(False)
         self.legend = self.plot.addLegend(offset=(-8, 8), labelTextColor="#dddddd")
         lay.addWidget(self.plot)
+        self.measures = MeasuresPlot()  # the live measures under the loss, shown once a run sends them
+        lay.addWidget(self.measures)
         self.steps: list[int] = []
         self.values: dict[str, list[float]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}
@@ -39,6 +43,12 @@ class LossPanel(QtWidgets.QWidget):
         self.steps.clear()
         self.values.clear()
         self._dirty = False
+        self.measures.clear_measures()
+
+    def add_measures(self, step: int | None, measures: dict) -> None:
+        """Live measures of the surface at a step (None: the last step of the loss curve)."""
+        step = step if step is not None else (self.steps[-1] if self.steps else 0)
+        self.measures.add(step, measures)
 
     def add(self, points: list) -> None:
         """points: [(step, {term: value}), ...]; a step before the last one starts a new curve set (a new

@@ -42,9 +42,6 @@ class Settings:
     def set(self, key: str, value) -> None:
         self.qs.setValue(key, value)
 
-    def remove(self, key: str) -> None:
-        self.qs.remove(key)
-
     def sync(self) -> None:
         self.qs.sync()
 

@@ -62,6 +62,16 @@ def qimage_rgb(image: QtGui.QImage) -> np.ndarray:
     return rows[:, : w * 4].reshape(h, w, 4)[..., :3].copy()
 
 
+def _copy_colors(src, dst) -> None:
+    """Colour a mapper's data as another mapper does (its lookup table, array, range)."""
+    dst.SetLookupTable(src.GetLookupTable())
+    dst.SetScalarMode(src.GetScalarMode())
+    dst.SetColorMode(src.GetColorMode())
+    dst.SelectColorArray(src.GetArrayName())
+    dst.SetScalarRange(src.GetScalarRange())
+    dst.ScalarVisibilityOn()
+
+
 class Viewport(QtInteractor):
     """The central 3D widget. Only the GUI thread calls into it."""
 
@@ -135,6 +145,10 @@ class Viewport(QtInteractor):
         self.extras.append(extra)
 
     # -- layers ---------------------------------------------------------------------------------------
+    def set_layer(self, name: str, data: pv.DataSet, **style) -> Layer:
+        """Create the layer `name` with add_mesh's `style`, or swap `data` into the one there is."""
+        return self._set(name, data, **style)
+
     def _set(self, name: str, data: pv.DataSet, **style) -> Layer:
         layer = self.layers.get(name)
         if layer is None:
@@ -334,8 +348,8 @@ class Viewport(QtInteractor):
                     style["texture"] = tex
                 actor = off.add_mesh(layer.data, name=name, reset_camera=False, render=False, **style)
                 actor.prop.interpolation = layer.actor.prop.interpolation
-                if layer.actor.mapper.scalar_visibility:
-                    actor.mapper.scalar_range = layer.actor.mapper.scalar_range
+                if layer.actor.mapper.scalar_visibility:  # the colours as shown (e.g. the surface's error)
+                    _copy_colors(layer.actor.mapper, actor.mapper)
             for extra in self.extras:
                 extra.export_into(off, height / max(1, self.height() * self.devicePixelRatioF()))
             off.subplot(0, 0)

@@ -23,6 +23,7 @@ class ImageController(Controller):
             from .panel import IMAGE_SUFFIXES, ImageModeWidget
 
             self.widget = ImageModeWidget()
+            self.widget.settings = window.settings
             self.suffixes = IMAGE_SUFFIXES
         except Exception as err:  # the image mode is optional; the 3D window must still open
             message = f"image mode unavailable: {err}"

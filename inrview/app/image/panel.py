@@ -12,6 +12,7 @@ import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ...config import FAMILY_SIZES, TrainConfig
+from ..common.timelapse import DEFAULT_FRAMES, Recorder, formats, write_frames
 from . import IMAGE_SUFFIXES
 from .view import ImageView
 from .worker import ImageWorker
@@ -35,6 +36,10 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.image_size: tuple[int, int] | None = None  # (width, height)
         self.last_frame = None
         self.psnr_history: list[tuple[int, float]] = []
+        self.settings = None  # the window's (remembers the time-lapse folder); a Settings() of its own otherwise
+        self.recorder: Recorder | None = None
+        self.run_progress = 0.0
+        self.saved_timelapses: list[str] = []
         self._shut = False
         self._build(VIEW_NAMES)
         w = self.worker
@@ -65,6 +70,7 @@ class ImageModeWidget(QtWidgets.QWidget):
 
         side.addWidget(self._network_box())
         side.addLayout(self._train_buttons())
+        side.addLayout(self._record_row())
         side.addWidget(self._export_box())
         side.addStretch(1)
         root.addLayout(self._picture_column(view_names), 1)
@@ -109,6 +115,16 @@ class ImageModeWidget(QtWidgets.QWidget):
         for b in (self.train_btn, self.pause_btn, self.stop_btn):
             buttons.addWidget(b)
         return buttons
+
+    def _record_row(self) -> QtWidgets.QHBoxLayout:
+        row = QtWidgets.QHBoxLayout()
+        self.record = QtWidgets.QCheckBox("Record time-lapse")
+        self.record.setToolTip("Keep pictures of the fit as it sharpens; save them as a GIF or MP4 at the end")
+        self.record_frames = _spin(10, 1000, DEFAULT_FRAMES)
+        self.record_frames.setSuffix(" frames")
+        row.addWidget(self.record)
+        row.addWidget(self.record_frames)
+        return row
 
     def _export_box(self) -> QtWidgets.QGroupBox:
         exp = QtWidgets.QGroupBox("Export at any size")
@@ -177,6 +193,8 @@ class ImageModeWidget(QtWidgets.QWidget):
 
     def start_training(self) -> None:
         self.psnr_history.clear()
+        self.run_progress = 0.0
+        self.recorder = Recorder(self.record_frames.value()) if self.record.isChecked() else None
         self.worker.start_training(self.model_config(), self.train_config())
 
     def current_view(self) -> str:
@@ -219,6 +237,7 @@ class ImageModeWidget(QtWidgets.QWidget):
 
     def _on_progress(self, p: dict) -> None:
         self.progress.setValue(int(1000 * min(1.0, p["progress"])))
+        self.run_progress = p["progress"]
         loss = p.get("loss")
         self.step_label.setText(f"step {p['step']}  {p['elapsed']:.1f} s" + (f"  mse {loss:.2e}" if loss else ""))
         if p.get("message"):
@@ -232,6 +251,10 @@ class ImageModeWidget(QtWidgets.QWidget):
         if self.current_view() == "target" and f.step <= 1:
             self.set_view("fitted")
         self._show()
+        if self.recorder is not None and "fitted" in f.pictures:
+            self.recorder.offer(1.0 if f.done else self.run_progress, lambda: _enlarged(f.pictures["fitted"]), f.done)
+            if f.done:
+                self._save_timelapse()
         if f.done:
             self._status(f"done: {f.step} steps in {f.elapsed:.1f} s, PSNR {f.psnr:.2f} dB")
 
@@ -288,6 +311,22 @@ class ImageModeWidget(QtWidgets.QWidget):
         if path:
             self.worker.save_checkpoint(path)
 
+    def _save_timelapse(self) -> None:
+        rec, self.recorder = self.recorder, None
+        path = self.ask_timelapse_path() if len(rec.frames) >= 2 else None
+        if path:
+            write_frames(path, rec.frames)
+            self.saved_timelapses.append(path)
+            self._status(f"saved a time-lapse of {len(rec.frames)} frames to {path}")
+
+    def ask_timelapse_path(self) -> str | None:
+        from ..common.dialogs import save_path
+        from ..common.settings import Settings
+
+        self.settings = self.settings or Settings()
+        stem = Path(self.path).stem if self.path else "image"
+        return save_path(self, self.settings, "Save time-lapse", formats(), f"{stem}-timelapse.gif", "timelapse")
+
     def _status(self, text: str) -> None:
         self.status.setText(text)
 
@@ -322,3 +361,9 @@ def _spin(lo: int, hi: int, value: int) -> QtWidgets.QSpinBox:
     s.setRange(lo, hi)
     s.setValue(value)
     return s
+
+
+def _enlarged(rgb: np.ndarray, short_side: int = 256) -> np.ndarray:
+    """A small picture enlarged by an integer factor (pixels kept sharp) to about `short_side` pixels."""
+    k = max(1, short_side // max(1, min(rgb.shape[:2])))
+    return np.repeat(np.repeat(rgb, k, axis=0), k, axis=1) if k > 1 else rgb

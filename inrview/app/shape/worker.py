@@ -23,6 +23,7 @@ from ..cloud.commands import CloudCommands
 from ..common import frames
 from ..common.command_thread import CommandThread, describe
 from ..common.memory import release_free_memory as _release_free_memory
+from .inspect import Inspector
 from .state import Opened, checkpoint_lines, domain_corners, warm_up
 
 
@@ -55,6 +56,7 @@ class SessionWorker(CommandThread):
         self._last_faces: tuple[int, int] | None = None  # (resolution, faces) of the last live surface
         self._last_mesh: tuple | None = None  # (vertices, faces) of the latest extracted surface (world units)
         self.cloud = CloudCommands(self)
+        self.inspect = Inspector(self)  # the samples, errors, probes and measures views (inspect.py)
         self.report_every = 1
         self.frame_interval = 0.1  # at most ~10 loss messages a second
         self.preview_seconds: list[float] = []
@@ -272,7 +274,6 @@ class SessionWorker(CommandThread):
         from ...extract import extract_mesh, slice_field
 
         out: dict = {}
-        t0 = time.perf_counter()
         if resolution:
             try:
                 m = extract_mesh(self.field, resolution)
@@ -284,7 +285,7 @@ class SessionWorker(CommandThread):
         slices = {a: frames.slice_frame(slice_field(self.field, a, off, 128)) for a, off in dict(self.slices).items()}
         out["slice_limit"] = self._slice_limit(slices)
         out["slices"] = frames.with_colors(slices, out["slice_limit"])
-        out["seconds"] = time.perf_counter() - t0
+        self.inspect.add_to(out, self._last_mesh, new_surface=out.get("surface") is not None)
         return out
 
     def _slice_limit(self, slices: dict) -> float | None:
@@ -337,7 +338,7 @@ class SessionWorker(CommandThread):
             return
         surf = pv.get("surface", None)
         self.frame.emit(frames.Frame(snap, losses, surf, "surface" in pv and surf is None, pv.get("slices", {}),
-                                     pv.get("slice_limit"), final, pv.get("seconds", 0.0)))
+                                     pv.get("slice_limit"), final, pv.get("views", {})))
 
     def final_resolution(self) -> int:
         """The end-of-run surface: as fine as the display can draw quickly. Faces grow with the square of the
