@@ -117,6 +117,25 @@ class ShapeSession:
         """The best weights by the live Chamfer-L1 (step, measures, weights), or None before any measure."""
         return self.live.best
 
+    def extend_budget(self, steps: int | None = None, seconds: float | None = None) -> None:
+        """Give training `steps` more optimisation steps, or `seconds` more training seconds, from where it
+        stands (the step count and elapsed time go on).
+
+        The learning rate follows one cosine over the whole budget (lr * factor(progress), progress = done /
+        total): extending the total to done + more puts the schedule where one run with that total budget
+        would be at this point, so the rest of a resumed run anneals exactly as that run's rest does. The
+        rate rises from its annealed low to that level at the resume (a warm restart, as in SGDR), which
+        costs little: two runs of 100 steps end within noise of one run of 200 (tests/test_resume.py). A
+        fresh cosine over only the new budget would restart at the full rate and undo much of what was
+        learned; a constant low rate would barely move."""
+        st, tc = self.trainer.state, self.trainer.cfg
+        if seconds is not None:
+            train = dataclasses.replace(tc, seconds=st.elapsed + seconds)
+        else:
+            train = dataclasses.replace(tc, steps=st.step + (steps or tc.steps), seconds=None)
+        self.trainer.cfg = train
+        self.cfg = dataclasses.replace(self.cfg, train=train)
+
     def stop(self) -> None:
         """Ask the trainer to stop after the current step."""
         self.trainer.stop()
