@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from ..config import FitConfig, SamplingConfig, TrainConfig
 from ..errors import InrviewError
@@ -11,6 +12,7 @@ from .checks import (CHECKPOINT_FORMATS, check_input, check_output, check_traini
                      raise_problems, save_safely)
 from .common import (DEVICE_HELP, Progress, Say, add_quiet, add_training_args, config_from_args, device_name,
                      positive_int, write_json)
+from .timelapse import add_timelapse_args, check_timelapse, shape_recorder
 
 MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
@@ -29,18 +31,24 @@ def _resolution_arg(p) -> None:
 
 def _fit_args(p) -> None:
     mix = SamplingConfig()
-    p.add_argument("input", help="mesh or point cloud file")
+    p.add_argument("input", nargs="?", help="mesh or point cloud file (with --resume: the checkpoint's input unless given)")
     p.add_argument("-o", "--output", required=True, help=MESH_HELP)
+    p.add_argument("--resume", metavar="CKPT",
+                   help="continue the run saved in this shape checkpoint for --steps or --seconds more: weights, "
+                        "optimiser, step count, random state and live measures go on; its configuration is kept")
     p.add_argument("--target", choices=["sdf", "occupancy"], default=FitConfig().target,
                    help=f"what the network learns (default {FitConfig().target})")
     _resolution_arg(p)
-    p.add_argument("--no-metrics", action="store_true", help="skip measuring the result against the input")
+    p.add_argument("--no-metrics", action="store_true",
+                   help="skip measuring the result against the input (and the live measures that pick the best "
+                        "checkpoint)")
     p.add_argument("--samples", type=positive_int, help=f"training pool size (default {mix.n_samples})")
     p.add_argument("--sample-mix", metavar="S,N,F,U",
                    help="proportions of surface, near (fine Gaussian), far (coarse Gaussian) and uniform samples "
                         f"(default {mix.surface_fraction:g},{mix.near_fraction:g},{mix.far_fraction:g},"
                         f"{mix.uniform_fraction:g})")
     add_training_args(p)
+    add_timelapse_args(p)
     p.set_defaults(func=cmd_fit)
 
 
@@ -70,39 +78,99 @@ def check_mesh_outputs(a, cfg: FitConfig) -> None:
 
 
 def cmd_fit(a) -> int:
-    """Train on the input, write the mesh (and checkpoint, metrics); one summary line."""
+    """Train on the input (or continue a checkpoint), write the mesh (and checkpoints, metrics, time-lapse);
+    one summary line."""
     cfg = config_from_args(a)
     check_mesh_outputs(a, cfg)
+    check_timelapse(a)
+    if not a.input and not a.resume:
+        raise InrviewError("give the input mesh or point cloud (or --resume CHECKPOINT)")
     need_memory(48.0 * cfg.sampling.n_samples, "--samples", f"a pool of {cfg.sampling.n_samples} samples")
-    check_input(a.input)
-    from ..shape import ShapeSession, fit
-    from ..io.export import save_mesh
-
+    for path in (a.resume, a.input):
+        if path:
+            check_input(path)
     say = Say(a.quiet)
     t0 = time.perf_counter()
-    session = ShapeSession.from_file(a.input, cfg, device=None if a.device == "auto" else a.device)
+    session = _open_session(a, cfg)
     for n in session.geometry.notices:
         say.notice(n)
-    bar = Progress(cfg.train, a.quiet)
-    try:
-        result = fit(session, cfg, measure=False, progress=bar)
-    finally:
-        bar.close()
-    mesh, last = result.mesh, result.last
-    problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
-                save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
+    start = session.trainer.state.step
+    recorder, final_frame = shape_recorder(session, a.timelapse_frames, a.timelapse_orbit) if a.timelapse else (None, None)
+    last = _train(session, a, recorder, measures=not a.no_metrics and bool(a.checkpoint or a.metrics_json))
+    mesh = session.extract(a.resolution)
+    if recorder is not None:
+        recorder.finish(final_frame(mesh))
+    problems = _save_fit(a, session, mesh, last, recorder)
     m = None if a.no_metrics else session.metrics(mesh)
     seconds = time.perf_counter() - t0
-    line = (f"{a.output}: {len(mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
+    line = (f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
             f"({seconds:.1f} s total) on {session.trainer.device.type}")
+    if start:
+        line += f", from step {start} of {a.resume}"
     say(line if m is None else f"{line}; {m.summary()}")
-    data = {"seconds": seconds, "train_seconds": last.elapsed, "steps": last.step, "faces": len(mesh.faces),
-            "vertices": len(mesh.vertices), "device": str(session.trainer.device),
-            "final_loss": last.losses.get("total"), "input": str(a.input), "output": str(a.output),
-            "config": cfg.to_dict(), **(m.to_dict() if m is not None else {})}
+    data = {"seconds": seconds, "train_seconds": last.elapsed, "steps": last.step, "start_step": start,
+            "faces": len(mesh.faces), "vertices": len(mesh.vertices), "device": str(session.trainer.device),
+            "final_loss": last.losses.get("total"), "input": str(session.geometry.source), "output": str(a.output),
+            "resumed_from": a.resume, "config": session.cfg.to_dict(), **(m.to_dict() if m is not None else {}),
+            "live": session.live.to_header()}
     problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
     raise_problems(problems)
     return 0
+
+
+def _open_session(a, cfg: FitConfig):
+    """A new ShapeSession for the input, or with --resume one continuing the checkpoint for the budget asked
+    (--steps or --seconds more; neither: the default steps more)."""
+    from ..shape import ShapeSession, resume_session
+
+    device = None if a.device == "auto" else a.device
+    if not a.resume:
+        return ShapeSession.from_file(a.input, cfg, device=device)
+    session = resume_session(a.resume, a.input, device=device, seconds=a.seconds,
+                             steps=None if a.seconds is not None else cfg.train.steps)
+    if a.threads and session.trainer.device.type == "cpu":
+        import torch
+
+        torch.set_num_threads(a.threads)
+    return session
+
+
+def _train(session, a, recorder, measures: bool):
+    """Run the session to the end of its budget with a progress bar (and time-lapse frames); the last
+    Snapshot."""
+    bar = Progress(session.trainer.cfg, a.quiet)
+    last = None
+    try:
+        for last in session.run(report_every=10, measures=measures):
+            bar(last)
+            if recorder is not None:
+                recorder(last)
+    finally:
+        bar.close()
+    return last
+
+
+def best_path(path) -> Path:
+    """Where the best checkpoint of a run saved at path goes: '.best' before the suffix (x.safetensors ->
+    x.best.safetensors)."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.best{p.suffix}")
+
+
+def _save_fit(a, session, mesh, last, recorder) -> list:
+    """Write the mesh, the checkpoint, the best checkpoint (when it is not the last) and the time-lapse;
+    the problems (each rescued to the temporary folder if need be)."""
+    from ..io.export import save_mesh
+
+    problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
+                save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
+    best = session.best
+    if a.checkpoint and best is not None and best.weights is not None and best.step != last.step:
+        problems.append(save_safely(best_path(a.checkpoint), lambda p: session.save_checkpoint(p, best=True),
+                                    "best checkpoint"))
+    if recorder is not None:
+        problems.append(save_safely(a.timelapse, recorder.save, "time-lapse"))
+    return problems
 
 
 def pick_device(name: str) -> str:
