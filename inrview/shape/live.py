@@ -25,16 +25,16 @@ class Best:
     weights: dict | None = None
 
 
-#: Live measures take at most this share of the training time (their interval grows with their cost).
-LIVE_FRACTION = 0.08
+#: Live measures take at most this share of the training time (plus the one at the end of the budget).
+LIVE_FRACTION = 0.05
 
 
 class LiveTracker:
     """Measures a field now and then (LiveMeasures, built on first use), keeps the curve and the best.
 
     history: [{'step', 'elapsed', 'chamfer_l1', ...}] in the order measured; best: a Best or None;
-    fraction: the share of training time measures may take (`due` spaces them by their own cost / fraction;
-    None: whenever asked)."""
+    fraction: the share of training time measures may take (`due` refuses one whose cost, judged by the last,
+    would take the time they spent beyond fraction * elapsed; None: whenever asked)."""
 
     def __init__(self, geometry_unit: Geometry, seed: int = 0, fraction: float | None = LIVE_FRACTION):
         self.geometry_unit = geometry_unit
@@ -43,11 +43,12 @@ class LiveTracker:
         self.measures: LiveMeasures | None = None
         self.history: list[dict] = []
         self.best: Best | None = None
-        self._next = -math.inf  # training seconds from which the next measure is due
+        self._spent = 0.0  # seconds measuring so far (every measure, the forced ones included)
+        self._cost = 0.0  # seconds the last measure took
 
     def due(self, elapsed: float) -> bool:
         """Whether a measure at `elapsed` training seconds keeps them within `fraction` of training time."""
-        return self.fraction is None or elapsed >= self._next
+        return self.fraction is None or self._spent + self._cost <= self.fraction * elapsed
 
     def measure(self, field: Field, model: torch.nn.Module, step: int, elapsed: float,
                 vertices_unit: np.ndarray | None = None, faces: np.ndarray | None = None) -> dict:
@@ -59,8 +60,8 @@ class LiveTracker:
             self.measures = LiveMeasures(self.geometry_unit, seed=self.seed)
         t0 = time.perf_counter()
         m = self.measures.measure(field, vertices_unit, faces)
-        if self.fraction:
-            self._next = elapsed + (time.perf_counter() - t0) / self.fraction
+        self._cost = time.perf_counter() - t0
+        self._spent += self._cost
         self.history.append({"step": int(step), "elapsed": float(elapsed), **m})
         cd = m.get("chamfer_l1")
         if cd is not None and (self.best is None or cd < self.best.measures.get("chamfer_l1", math.inf)):
