@@ -14,6 +14,7 @@ from . import image_run as run
 from .common import (DEVICE_HELP, Parser, TrainingDefaults, add_quiet, add_training_args, device_name,
                      non_negative_float, positive_float, positive_int)
 from .image_run import IMAGE_STEPS, MAX_PIXELS
+from .timelapse import add_timelapse_args
 
 
 
@@ -38,6 +39,7 @@ def _fit_args(sub) -> None:
                         "default point")
     f.add_argument("--views", metavar="DIR", help="also write fitted/target/error/gradient/laplacian PNGs here")
     _common(f, run.cmd_fit, "grid")
+    add_timelapse_args(f, orbit=False)
 
 
 def _sr_args(sub) -> None:

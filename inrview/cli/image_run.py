@@ -10,6 +10,7 @@ from ..errors import InrviewError
 from .checks import (CHECKPOINT_FORMATS, check_folder, check_input, check_output, check_training_memory, need_memory,
                      raise_problems, save_safely)
 from .common import Progress, Say, config_from_args, write_json
+from .timelapse import check_timelapse, image_recorder
 
 #: Steps of an image fit when neither --steps nor --seconds is given (the app's image mode uses the same).
 IMAGE_STEPS = 1000
@@ -75,7 +76,7 @@ def _render_hw(a, height: int, width: int) -> tuple[int, int]:
     return h, w
 
 
-def _train(session, a, desc: str):
+def _train(session, a, desc: str, recorder=None):
     bar = Progress(session.train_cfg, a.quiet, desc)
     interval = a.preview_every if a.preview_every and a.preview_every > 0 else None
     shown = None  # the last measured PSNR stays on the bar between measurements
@@ -85,6 +86,8 @@ def _train(session, a, desc: str):
             if last.preview is not None:
                 shown = {k: float(last.preview[k]) for k in ("psnr", "ssim") if k in last.preview}
             bar(dataclasses.replace(last, preview=shown) if shown else last)
+            if recorder is not None:
+                recorder(last)
     finally:
         bar.close()
     if last is not None and last.message:
@@ -121,6 +124,7 @@ def cmd_fit(a) -> int:
     """Fit the image, render it at the asked size; one summary line."""
     _check(a)
     check_folder(a.views, "--views")
+    check_timelapse(a)
     from ..sampling.pixels import extent
     from ..image.session import ImageSession
     from ..training.image_tasks import PixelTask
@@ -132,9 +136,13 @@ def cmd_fit(a) -> int:
     t0 = time.perf_counter()
     task = PixelTask(img.pixels, extent(img.height, img.width), train.batch_size, a.footprint)
     session = ImageSession(img, model, train, device=_device(a), task=task)
-    last = _train(session, a, f"fit {_describe(model)}")
+    recorder, final_frame = image_recorder(session, a.timelapse_frames) if a.timelapse else (None, None)
+    last = _train(session, a, f"fit {_describe(model)}", recorder)
     out = session.field.render(h, w)
     problems = [_save(a.output, session.field.straight(out), img.has_alpha, a.bit_depth)]
+    if recorder is not None:
+        recorder.finish(final_frame())
+        problems.append(save_safely(a.timelapse, recorder.save, "time-lapse"))
     m = session.metrics(out if (h, w) == (img.height, img.width) else None)
     if a.views:
         write_views(session, a.views)

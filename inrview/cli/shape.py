@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 from ..config import FitConfig, SamplingConfig, TrainConfig
 from ..errors import InrviewError
@@ -11,6 +12,7 @@ from .checks import (CHECKPOINT_FORMATS, check_input, check_output, check_traini
                      raise_problems, save_safely)
 from .common import (DEVICE_HELP, Progress, Say, add_quiet, add_training_args, config_from_args, device_name,
                      positive_int, write_json)
+from .timelapse import add_timelapse_args, check_timelapse, shape_recorder
 
 MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
@@ -29,18 +31,24 @@ def _resolution_arg(p) -> None:
 
 def _fit_args(p) -> None:
     mix = SamplingConfig()
-    p.add_argument("input", help="mesh or point cloud file")
+    p.add_argument("input", nargs="?", help="mesh or point cloud file (with --resume: the checkpoint's input unless given)")
     p.add_argument("-o", "--output", required=True, help=MESH_HELP)
+    p.add_argument("--resume", metavar="CKPT",
+                   help="continue the run saved in this shape checkpoint for --steps or --seconds more: weights, "
+                        "optimiser, step count, random state and live measures go on; its configuration is kept")
     p.add_argument("--target", choices=["sdf", "occupancy"], default=FitConfig().target,
                    help=f"what the network learns (default {FitConfig().target})")
     _resolution_arg(p)
-    p.add_argument("--no-metrics", action="store_true", help="skip measuring the result against the input")
+    p.add_argument("--no-metrics", action="store_true",
+                   help="skip measuring the result against the input (and the live measures that pick the best "
+                        "checkpoint)")
     p.add_argument("--samples", type=positive_int, help=f"training pool size (default {mix.n_samples})")
     p.add_argument("--sample-mix", metavar="S,N,F,U",
                    help="proportions of surface, near (fine Gaussian), far (coarse Gaussian) and uniform samples "
                         f"(default {mix.surface_fraction:g},{mix.near_fraction:g},{mix.far_fraction:g},"
                         f"{mix.uniform_fraction:g})")
     add_training_args(p)
+    add_timelapse_args(p)
     p.set_defaults(func=cmd_fit)
 
 
@@ -70,62 +78,109 @@ def check_mesh_outputs(a, cfg: FitConfig) -> None:
 
 
 def cmd_fit(a) -> int:
-    """Train on the input, write the mesh (and checkpoint, metrics); one summary line. A point cloud is
-    fitted as `inrview reconstruct` fits it (the same normals, network choice and clean-up)."""
+    """Train on the input (or continue a checkpoint), write the mesh (and checkpoints, metrics, time-lapse);
+    one summary line. A point cloud is fitted as `inrview reconstruct` fits it (the same normals, network
+    choice and clean-up). Wall time counts from the command (see cli.STARTED), phase by phase."""
     from . import STARTED
 
     cfg = config_from_args(a)
     check_mesh_outputs(a, cfg)
+    check_timelapse(a)
+    if not a.input and not a.resume:
+        raise InrviewError("give the input mesh or point cloud (or --resume CHECKPOINT)")
     need_memory(48.0 * cfg.sampling.n_samples, "--samples", f"a pool of {cfg.sampling.n_samples} samples")
-    check_input(a.input)
-    from ..io.loaders import load
-
-    t_load = time.perf_counter()
-    geometry = load(a.input, max_points=2_000_000, seed=cfg.train.seed)
-    phases = {"import": t_load - STARTED, "load": time.perf_counter() - t_load}
-    if not geometry.is_mesh:
-        return fit_cloud(a)
+    for path in (a.resume, a.input):
+        if path:
+            check_input(path)
     say = Say(a.quiet)
-    for n in geometry.notices:
+    phases = {"import": time.perf_counter() - STARTED}
+    session = _open_session(a, cfg, phases)
+    if session is None:
+        return fit_cloud(a)
+    for n in session.geometry.notices:
         say.notice(n)
-    phases["sampling"] = draw_samples_while_torch_loads(geometry, cfg)
-    from ..io.export import save_mesh
-    from ..shape import EXTRACTION_RESERVE, fit
-    bar = Progress(cfg.train, a.quiet, after=EXTRACTION_RESERVE + (0 if a.no_metrics else 0.5))
+    start = session.trainer.state.step
+    if cfg.train.seconds is not None and not a.resume:  # the budget is wall time from the command
+        from ..shape import training_seconds
+
+        session.trainer.set_seconds(training_seconds(cfg.train.seconds, STARTED))
+    recorder, final_frame = shape_recorder(session, a.timelapse_frames, a.timelapse_orbit) if a.timelapse else (None, None)
+    bar = Progress(session.trainer.cfg, a.quiet, after=1.0 + (0 if a.no_metrics else 0.5))
     try:
-        result = fit(geometry, cfg, measure=False, progress=bar, device=None if a.device == "auto" else a.device,
-                     started=STARTED)
-        phases.update({k: v for k, v in result.phases.items() if k not in phases})
-        bar.phase("writing", 0.7)
-        session, mesh, last = result.session, result.mesh, result.last
-        t = time.perf_counter()
-        problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
-                    save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
-        phases["writing"] = time.perf_counter() - t
-        bar.phase("measuring", 0.75)
-        t = time.perf_counter()
-        m = None if a.no_metrics else session.metrics(mesh)
-        phases["measures"] = time.perf_counter() - t
+        mesh, last, problems, m = _run_fit(a, session, recorder, final_frame, bar, phases)
     finally:
         bar.close()
     seconds = time.perf_counter() - STARTED
-    line = (f"{a.output}: {len(mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
+    line = (f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
             f"({seconds:.1f} s total) on {session.trainer.device.type}")
+    if start:
+        line += f", from step {start} of {a.resume}"
     say(line if m is None else f"{line}; {m.summary()}")
-    data = {"seconds": seconds, "train_seconds": last.elapsed, "steps": last.step, "faces": len(mesh.faces),
-            "vertices": len(mesh.vertices), "device": str(session.trainer.device), "phases": phases,
-            "final_loss": last.losses.get("total"), "input": str(a.input), "output": str(a.output),
-            "config": cfg.to_dict(), **(m.to_dict() if m is not None else {})}
+    data = {"seconds": seconds, "train_seconds": last.elapsed, "steps": last.step, "start_step": start,
+            "faces": len(mesh.faces), "vertices": len(mesh.vertices), "device": str(session.trainer.device),
+            "phases": phases, "final_loss": last.losses.get("total"), "input": str(session.geometry.source),
+            "output": str(a.output), "resumed_from": a.resume, "config": session.cfg.to_dict(),
+            **(m.to_dict() if m is not None else {}), "live": session.live.to_header()}
     problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
     raise_problems(problems)
     return 0
 
 
-def draw_samples_while_torch_loads(geometry, cfg: FitConfig) -> float:
+def _timed(phases: dict, name: str, fn, *args, **kwargs):
+    """fn(*args, **kwargs), its seconds added to phases[name]."""
+    t = time.perf_counter()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        phases[name] = phases.get(name, 0.0) + time.perf_counter() - t
+
+
+def _run_fit(a, session, recorder, final_frame, bar, phases: dict):
+    """Train, extract, write and measure, each phase timed into phases; (mesh, last snapshot, write
+    problems, metrics or None)."""
+    measures = not a.no_metrics and bool(a.checkpoint or a.metrics_json)
+    last = _timed(phases, "training", _train, session, bar, recorder, measures)
+    bar.phase("extracting", 0.0)
+    mesh = _timed(phases, "extraction", session.extract, a.resolution)
+    if recorder is not None:
+        recorder.finish(final_frame(mesh))
+    bar.phase("writing", 0.7)
+    problems = _timed(phases, "writing", _save_fit, a, session, mesh, last, recorder)
+    bar.phase("measuring", 0.75)
+    m = None if a.no_metrics else _timed(phases, "measures", session.metrics, mesh)
+    return mesh, last, problems, m
+
+
+def _open_session(a, cfg: FitConfig, phases: dict):
+    """A new ShapeSession for a mesh (None for a point cloud: see fit_cloud), or with --resume one continuing
+    the checkpoint for the budget asked (--steps or --seconds more; neither: the default steps more)."""
+    from ..io.loaders import load
+
+    device = None if a.device == "auto" else a.device
+    if a.resume:
+        from ..shape import resume_session
+
+        session = _timed(phases, "load", resume_session, a.resume, a.input, device=device, seconds=a.seconds,
+                         steps=None if a.seconds is not None else cfg.train.steps)
+        if a.threads and session.trainer.device.type == "cpu":
+            import torch
+
+            torch.set_num_threads(a.threads)
+        return session
+    geometry = _timed(phases, "load", load, a.input, max_points=2_000_000, seed=cfg.train.seed)
+    if not geometry.is_mesh:
+        return None
+    _timed(phases, "sampling", draw_samples_while_torch_loads, geometry, cfg)
+    from ..shape import ShapeSession
+
+    return _timed(phases, "sampling", ShapeSession, geometry, cfg, device=device)
+
+
+def draw_samples_while_torch_loads(geometry, cfg: FitConfig) -> None:
     """Draw the training samples of a mesh (exact distances, no torch needed) while another thread imports
     the training pipeline (torch and its optimiser's compiler hooks take 3 s to import on a 2-core machine,
-    drawing the samples of a 10k-face mesh about 1 s); the session then finds
-    them in the sample cache's memory. Returns the seconds until both are done."""
+    drawing the samples of a 10k-face mesh about 1 s); the session then finds them in the sample cache's
+    memory."""
     import importlib
     import threading
 
@@ -136,13 +191,11 @@ def draw_samples_while_torch_loads(geometry, cfg: FitConfig) -> float:
         importlib.import_module("inrview.shape")
         importlib.import_module("torch._dynamo")  # torch.optim's first optimizer imports it: 1.4 s more
 
-    t = time.perf_counter()
     warm = threading.Thread(target=warm_up, daemon=True)
     warm.start()
     unit = geometry.transformed(Normalization.fit(geometry.vertices, cfg.margin))
     cached_mesh_samples(unit.vertices, unit.faces, cfg.sampling, seed=cfg.train.seed, keep=True)
     warm.join()
-    return time.perf_counter() - t
 
 
 def fit_cloud(a) -> int:
@@ -153,10 +206,10 @@ def fit_cloud(a) -> int:
     if a.target != "sdf":
         raise InrviewError(f"{a.input}: is a point cloud; --target {a.target} cannot be used (point clouds train "
                            "a signed distance)")
-    for flag, given in (("--samples", a.samples), ("--sample-mix", a.sample_mix)):
+    for flag, given in (("--samples", a.samples), ("--sample-mix", a.sample_mix), ("--timelapse", a.timelapse)):
         if given is not None:
-            raise InrviewError(f"{a.input}: is a point cloud; {flag} cannot be used (point clouds draw their own "
-                               "samples)")
+            raise InrviewError(f"{a.input}: is a point cloud; {flag} cannot be used (point clouds are fitted by "
+                               "`inrview reconstruct`, which has no such option)")
     rest = list(a.argv[1:])
     for i, word in enumerate(rest):  # --target sdf (or --target=sdf) is what a cloud does anyway
         if word == "--target":
@@ -166,6 +219,40 @@ def fit_cloud(a) -> int:
             del rest[i]
             break
     return main(["reconstruct", *rest])
+
+
+def _train(session, bar, recorder, measures: bool):
+    """Run the session to the end of its budget, feeding the progress bar (and time-lapse frames); the last
+    Snapshot."""
+    last = None
+    for last in session.run(report_every=10, measures=measures):
+        bar(last)
+        if recorder is not None:
+            recorder(last)
+    return last
+
+
+def best_path(path) -> Path:
+    """Where the best checkpoint of a run saved at path goes: '.best' before the suffix (x.safetensors ->
+    x.best.safetensors)."""
+    p = Path(path)
+    return p.with_name(f"{p.stem}.best{p.suffix}")
+
+
+def _save_fit(a, session, mesh, last, recorder) -> list:
+    """Write the mesh, the checkpoint, the best checkpoint (when it is not the last) and the time-lapse;
+    the problems (each rescued to the temporary folder if need be)."""
+    from ..io.export import save_mesh
+
+    problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
+                save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
+    best = session.best
+    if a.checkpoint and best is not None and best.weights is not None and best.step != last.step:
+        problems.append(save_safely(best_path(a.checkpoint), lambda p: session.save_checkpoint(p, best=True),
+                                    "best checkpoint"))
+    if recorder is not None:
+        problems.append(save_safely(a.timelapse, recorder.save, "time-lapse"))
+    return problems
 
 
 def pick_device(name: str) -> str:

@@ -47,7 +47,10 @@ def normalised_scale(vertices: np.ndarray) -> float:
     return 2.0 / ext if ext > 0 else 1.0
 
 
-def _one_way(src_pts, src_nrm, target: MeshDistance, target_face_normals):
+def one_way(src_pts: np.ndarray, src_nrm: np.ndarray, target: MeshDistance,
+            target_face_normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From (N, 3) points with (N, 3) unit normals to a target mesh (its (F, 3) face normals): the (N,)
+    exact distances to the surface and the (N,) |cos| between each normal and the closest face's normal."""
     res = target._scene.compute_closest_points(target._o3d.core.Tensor(src_pts.astype(np.float32)))
     closest = res["points"].numpy().astype(np.float64)
     d = np.linalg.norm(closest - src_pts, axis=1)
@@ -76,7 +79,7 @@ def surface_metrics(pred_vertices: np.ndarray, pred_faces: np.ndarray, ref_verti
         ref_fn, _ = face_normals_areas(ref_v, ref_faces)
         ref_dist = MeshDistance(ref_v, ref_faces)
         r_pts, r_nrm = sample_surface(ref_v, ref_faces, n_samples, rng)
-        acc, nc1 = _one_way(p_pts, p_nrm, ref_dist, ref_fn)
+        acc, nc1 = one_way(p_pts, p_nrm, ref_dist, ref_fn)
     else:
         ref_dist = None
         idx = rng.choice(len(ref_v), min(n_samples, len(ref_v)), replace=False)
@@ -86,7 +89,7 @@ def surface_metrics(pred_vertices: np.ndarray, pred_faces: np.ndarray, ref_verti
 
         acc, nn = cKDTree(ref_v).query(p_pts, workers=-1)  # points only: distance to the nearest point
         nc1 = None if ref_normals is None else np.abs(np.sum(p_nrm * np.asarray(ref_normals)[nn], axis=1))
-    comp, nc2 = _one_way(r_pts, r_nrm if r_nrm is not None else np.zeros_like(r_pts), pred_dist, pred_fn)
+    comp, nc2 = one_way(r_pts, r_nrm if r_nrm is not None else np.zeros_like(r_pts), pred_dist, pred_fn)
     if nc1 is None or r_nrm is None:
         nc = float("nan")
     else:

@@ -15,6 +15,8 @@ SHEET_HALF_THICKNESS, so the zero level set is a closed thin plate that marching
 """
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 
 from ..io.geometry import is_watertight
@@ -38,7 +40,6 @@ class MeshDistance:
     def __init__(self, vertices: np.ndarray, faces: np.ndarray, sign: str = "auto"):
         self.vertices = np.ascontiguousarray(vertices, dtype=np.float64)
         self.faces = np.ascontiguousarray(faces, dtype=np.int64)
-        self.watertight = is_watertight(self.faces)
         try:
             import open3d as o3d
         except ImportError:  # e.g. a Python that Open3D has no wheel for: libigl does it all, slower
@@ -60,6 +61,12 @@ class MeshDistance:
         self.sign_method = sign
         #: the signed distance of a point on the mesh itself: 0, or -h on a sheet's shell
         self.surface_value = -self.shell if sign == "shell" else 0.0
+
+    @cached_property
+    def watertight(self) -> bool:
+        """Every edge shared by exactly two consistently oriented faces (checked on first use: a sign given
+        explicitly never needs it)."""
+        return is_watertight(self.faces)
 
     def _encloses(self, extent: float, n: int = 16) -> bool:
         """Whether some probe point of an n^3 lattice over the bounding box lies deeper than

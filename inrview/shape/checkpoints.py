@@ -43,8 +43,11 @@ def load_field(path: str | os.PathLike, device: str = "cpu") -> tuple[Field, dic
 
 
 def resume_session(path: str | os.PathLike, source: str | os.PathLike | None = None, cfg: FitConfig | None = None,
-                   device: str | None = None) -> ShapeSession:
-    """Continue training from a checkpoint; the input file is taken from the header unless given."""
+                   device: str | None = None, steps: int | None = None, seconds: float | None = None) -> ShapeSession:
+    """Continue training from a checkpoint: weights, Adam state, batch RNG, step count, elapsed time and the
+    live measures' curve go on. The input file is taken from the header unless given; cfg (its network is
+    always the header's) replaces the header's configuration. steps / seconds: train that much more (see
+    ShapeSession.extend_budget for the learning-rate schedule); neither: keep the recorded budget."""
     data = ckpt.read(path)
     header_cfg = config_from_header(data, path)
     src = source or data.header.get("source")
@@ -55,4 +58,6 @@ def resume_session(path: str | os.PathLike, source: str | os.PathLike | None = N
     cfg = header_cfg if cfg is None else dataclasses.replace(cfg, model=header_cfg.model)
     session = ShapeSession(geom, cfg, norm, device)
     session.resume_from(data, path)
+    if steps is not None or seconds is not None:
+        session.extend_budget(steps, seconds)
     return session

@@ -10,6 +10,8 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
+
 from ..config import FitConfig
 from ..errors import InrviewError
 from ..extract import Mesh, extract_mesh, slice_field
@@ -23,6 +25,7 @@ from ..sampling.cache import cached_mesh_samples
 from ..training import checkpoint as ckpt
 from ..training.tasks import SDFTask, Task
 from ..training.trainer import Trainer
+from .live import Best, LiveTracker
 
 #: Points sampled on each surface for the measures of a finished fit: Chamfer-L1 from 50k points per side is
 #: within about 1% of the 200k-point figure the benchmarks use, at a quarter of the cost (the measures took
@@ -57,6 +60,8 @@ class ShapeSession:
         self.model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
         self.trainer = Trainer(self.model, self.task, cfg.train, device=device)
         self.field = Field(self.model, self.normalization, self.target)
+        #: live measures (run(measures=True)): their curve and the best weights by Chamfer-L1
+        self.live = LiveTracker(self.unit, cfg.train.seed)
 
     @property
     def target(self) -> str:
@@ -71,18 +76,22 @@ class ShapeSession:
 
     # -- training -----------------------------------------------------------------------------------
     def run(self, report_every: int = 10, preview_resolution: int | None = None, preview_interval: float = 1.0,
-            slices: dict | None = None, max_steps: int | None = None):
+            slices: dict | None = None, max_steps: int | None = None, measures: bool = False):
         """The trainer's snapshot generator; with preview_resolution, snapshots now and then carry a
         preview mesh ('vertices', 'faces' in world units) and the requested slices
-        ({axis: world offset} -> 'slices': {axis: SliceImage})."""
+        ({axis: world offset} -> 'slices': {axis: SliceImage}); with measures, they carry the live measures
+        too ('measures': see measure_live; taken when due, at most `live.fraction` of the training time, and at the
+        end of the budget), and `best` follows the best of them."""
         preview = None
-        if preview_resolution or slices:
-            preview = lambda: self.preview(preview_resolution, slices)  # noqa: E731
+        if preview_resolution or slices or measures:
+            preview = lambda: self.preview(preview_resolution, slices, measures)  # noqa: E731
         return self.trainer.run(report_every, preview, preview_interval, max_steps)
 
-    def preview(self, resolution: int | None, slices: dict | None = None) -> dict:
+    def preview(self, resolution: int | None, slices: dict | None = None, measures: bool = False) -> dict:
         """A quick look at the field: {'vertices' (V, 3), 'faces' (F, 3)} in world units at resolution (None
-        when there is no surface yet) and {'slices': {axis: SliceImage}} for the {axis: world offset} asked."""
+        when there is no surface yet), {'slices': {axis: SliceImage}} for the {axis: world offset} asked, and
+        with measures {'measures': dict} (measure_live, on that mesh when there is one; only when they are
+        due, see LiveTracker.due)."""
         out: dict = {}
         if resolution:
             try:
@@ -92,7 +101,44 @@ class ShapeSession:
                 out["vertices"], out["faces"] = None, None
         if slices:
             out["slices"] = {a: slice_field(self.field, a, off, 128) for a, off in slices.items()}
+        if measures and (self.live.due(self.trainer.state.elapsed) or self.trainer.progress() >= 1.0):
+            v = out.get("vertices")
+            out["measures"] = self.measure_live(v if v is not None or not resolution else np.zeros((0, 3)),
+                                                out.get("faces"))
         return out
+
+    def measure_live(self, vertices: np.ndarray | None = None, faces: np.ndarray | None = None) -> dict:
+        """Chamfer-L1, normal consistency and IoU of the field now, on a subsample (LiveMeasures.measure):
+        on the surface (V, 3) world vertices / (F, 3) faces when given, else on one extracted at a coarse
+        resolution. Recorded in `live.history`; the weights are kept as `best` when their Chamfer-L1 is the
+        lowest so far."""
+        vu = None if vertices is None else self.normalization.to_unit(vertices)
+        st = self.trainer.state
+        return self.live.measure(self.field, self.model, st.step, st.elapsed, vu, faces)
+
+    @property
+    def best(self) -> Best | None:
+        """The best weights by the live Chamfer-L1 (step, measures, weights), or None before any measure."""
+        return self.live.best
+
+    def extend_budget(self, steps: int | None = None, seconds: float | None = None) -> None:
+        """Give training `steps` more optimisation steps, or `seconds` more training seconds, from where it
+        stands (the step count and elapsed time go on).
+
+        The learning rate follows one cosine over the whole budget (lr * factor(progress), progress = done /
+        total): extending the total to done + more puts the schedule where one run with that total budget
+        would be at this point, so the rest of a resumed run anneals exactly as that run's rest does. The
+        rate rises from its annealed low to that level at the resume (a warm restart, as in SGDR), which
+        costs little: two runs of 100 steps end within noise of one run of 200 (tests/test_resume.py). A
+        fresh cosine over only the new budget would restart at the full rate and undo much of what was
+        learned; a constant low rate would barely move."""
+        st, tc = self.trainer.state, self.trainer.cfg
+        if seconds is not None:
+            train = dataclasses.replace(tc, seconds=st.elapsed + seconds)
+        else:
+            train = dataclasses.replace(tc, steps=st.step + (steps or tc.steps), seconds=None)
+        self.trainer.cfg = train
+        self.cfg = dataclasses.replace(self.cfg, train=train)
 
     def stop(self) -> None:
         """Ask the trainer to stop after the current step."""
@@ -116,11 +162,25 @@ class ShapeSession:
         cfg = self.cfg if self.geometry.is_mesh else dataclasses.replace(self.cfg, cloud=self.task.cfg)
         return {"task": "shape", "config": cfg.to_dict(), "normalization": self.normalization.to_dict(),
                 "target": self.target, "source": self.geometry.source, "in_dim": 3, "out_dim": 1,
-                "trainer": {"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed}}
+                "trainer": {"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed},
+                "live": self.live.to_header()}
 
-    def save_checkpoint(self, path: str | os.PathLike) -> Path:
-        """Write weights, Adam state, batch RNG and header to path (safetensors); returns the path."""
-        return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer, self.trainer.generator)
+    def save_checkpoint(self, path: str | os.PathLike, best: bool = False) -> Path:
+        """Write weights, Adam state, batch RNG and header to path (safetensors); returns the path.
+
+        best: write the best weights by the live Chamfer-L1 instead (`best`; header 'best': true, its step
+        in the trainer counters; no optimizer or RNG state, so continuing from it restarts Adam's moments).
+        Raises InrviewError when this session has no best weights (never measured)."""
+        if not best:
+            return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer,
+                             self.trainer.generator)
+        b = self.best
+        if b is None or b.weights is None:
+            raise InrviewError("no best weights to save: this run has not measured its surface (measures=True)")
+        head = self.checkpoint_header()
+        elapsed = next((h["elapsed"] for h in self.live.history if h["step"] == b.step), 0.0)
+        head.update(best=True, trainer={"step": b.step, "elapsed": elapsed})
+        return ckpt.save(path, b.weights, head)
 
     def resume_from(self, data: ckpt.CheckpointData, path="checkpoint") -> None:
         """Load weights, Adam state, RNG and counters so that training continues exactly."""
@@ -131,3 +191,4 @@ class ShapeSession:
         t = data.header.get("trainer", {})
         self.trainer.state.step = int(t.get("step", 0))
         self.trainer.state.elapsed = float(t.get("elapsed", 0.0))
+        self.live.restore(data.header.get("live"))

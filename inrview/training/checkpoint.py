@@ -51,12 +51,14 @@ def _plain_group(group: dict) -> dict:
     return out | {"params": group["params"]}
 
 
-def save(path: str | os.PathLike, model: torch.nn.Module, header: dict, optimizer: torch.optim.Optimizer | None = None,
-         generator: torch.Generator | None = None) -> Path:
-    """Write model weights (and optionally Adam state and the batch RNG) with a JSON header."""
+def save(path: str | os.PathLike, model: torch.nn.Module | dict, header: dict,
+         optimizer: torch.optim.Optimizer | None = None, generator: torch.Generator | None = None) -> Path:
+    """Write model weights (a module, or a state dict of one) and optionally Adam state and the batch RNG,
+    with a JSON header."""
     from safetensors.torch import save_file
 
-    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    state = model if isinstance(model, dict) else model.state_dict()
+    tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in state.items()}
     head = dict(header)
     head.update(format=FORMAT, version=VERSION, versions=_versions())
     if optimizer is not None:

@@ -59,7 +59,6 @@ class Inspector:
         self._reference = None  # MeshDistance (mesh input) or cKDTree (cloud), world units
         self._exact: dict = {}  # (axis, offset, shape) -> exact signed distances of a slice's samples
         self._subset: np.ndarray | None = None
-        self._measures = None
 
     def _check(self) -> object:
         s = self.worker.session
@@ -179,16 +178,12 @@ class Inspector:
         return self._exact[key]
 
     def measures(self, s, mesh) -> dict | None:
-        """The live measures of the surface (core's LiveMeasures, where the core has it), else None."""
+        """The live measures of the surface, taken through the session's tracker (which keeps the best
+        weights for 'Export best checkpoint'), or None without a surface."""
         if mesh is None:
             return None
-        if self._measures is None:
-            try:
-                from ...metrics.live import LiveMeasures
-            except ImportError:
-                return None
-            self._measures = LiveMeasures(s.unit)
-        return self._measures.measure(s.field, s.normalization.to_unit(mesh[0]), mesh[1])
+        st = s.trainer.state
+        return s.live.measure(s.field, s.model, st.step, st.elapsed, s.normalization.to_unit(mesh[0]), mesh[1])
 
     # == commands ====================================================================================
     def probe(self, point) -> dict:
@@ -211,4 +206,4 @@ class Inspector:
         """Write the best checkpoint by the live measure (tag 'checkpoint')."""
         s = self.worker.session
         s.save_checkpoint(path, best=True)
-        return {"path": path, "step": s.best[0] if isinstance(s.best, tuple) else getattr(s.best, "step", 0)}
+        return {"path": path, "step": s.best.step}
