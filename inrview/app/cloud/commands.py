@@ -74,8 +74,8 @@ class CloudCommands(QtCore.QObject):
         return session, C.CloudState(mode, rep, summary, notices, glyphs, len(cloud.vertices), panel, lines)
 
     def open(self, geom, cfg, mode: str):
-        """Opening a point cloud (the worker's open command calls this): (ShapeSession, CloudState). A mode that needs the file's normals falls back to 'auto'
-        when the file has none, rather than refusing the file."""
+        """Opening a point cloud (the worker's open command calls this): (ShapeSession, CloudState). A mode
+        that needs the file's normals falls back to 'auto' when the file has none, rather than refusing it."""
         if mode in ("file", "orient") and geom.normals is None:
             self.worker.log.emit("warning", f"{Path(geom.source).name} has no normals: estimating them (normals 'auto')")
             mode = "auto"

@@ -17,7 +17,7 @@ class _Bridge(QtCore.QObject):
 class QtLogHandler(logging.Handler):
     """Forwards Python log records from any thread to the log dock (through a queued signal)."""
 
-    def __init__(self, panel: "LogPanel"):
+    def __init__(self, panel: LogPanel):
         super().__init__(logging.INFO)
         self.bridge = _Bridge()
         self.bridge.message.connect(panel.add)

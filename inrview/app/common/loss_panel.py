@@ -62,7 +62,7 @@ class LossPanel(QtWidgets.QWidget):
             for k, v in losses.items():
                 series = self.values.setdefault(k, [np.nan] * (len(self.steps) - 1))
                 series.append(float(v))
-            for k, series in self.values.items():
+            for series in self.values.values():
                 if len(series) < len(self.steps):
                     series.append(np.nan)
         self._dirty = True

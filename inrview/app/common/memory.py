@@ -22,7 +22,7 @@ def _libc():
                 import ctypes
 
                 lib = ctypes.CDLL("libc.so.6")
-                lib.malloc_trim, lib.mallopt  # glibc only (musl has neither)
+                _ = lib.malloc_trim, lib.mallopt  # glibc only (musl has neither): AttributeError elsewhere
                 _LIBC = lib
             except (OSError, AttributeError):
                 pass

@@ -54,6 +54,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.step_label.setText(f"step {snap.step}{total}")
         self.rate_label.setText(f"{rate:.1f} it/s" if rate else "")
         eta = snap.elapsed * (1 - snap.progress) / snap.progress if snap.progress > 0.01 else None
-        self.time_label.setText(f"{hms(snap.elapsed)} elapsed" + (f", ETA {hms(eta)}" if eta is not None and not snap.done else ""))
+        eta_text = f", ETA {hms(eta)}" if eta is not None and not snap.done else ""
+        self.time_label.setText(f"{hms(snap.elapsed)} elapsed{eta_text}")
         if snap.done:
             self.state_label.setText("Stopped" if snap.message == "stopped" else "Done")

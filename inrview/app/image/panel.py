@@ -307,7 +307,8 @@ class ImageModeWidget(QtWidgets.QWidget):
             self.export_to(path)
 
     def _ask_checkpoint(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save checkpoint", "image.safetensors", "Checkpoints (*.safetensors)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save checkpoint", "image.safetensors",
+                                                        "Checkpoints (*.safetensors)")
         if path:
             self.worker.save_checkpoint(path)
 

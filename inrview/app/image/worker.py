@@ -83,7 +83,8 @@ class ImageWorker(CommandThread):
         if self.image is None:
             raise InrviewError("open an image first (drop one here or use Open)")
         self.state.emit("busy")
-        self.session = ImageSession(self.image, model_cfg, train_cfg, device=None if train_cfg.device == "auto" else train_cfg.device)
+        device = None if train_cfg.device == "auto" else train_cfg.device
+        self.session = ImageSession(self.image, model_cfg, train_cfg, device=device)
         self.views = LiveViews(self.session, self.max_preview_pixels)
         self._gen = self.session.run(report_every=1, preview_interval=None)
         self._paused = False
