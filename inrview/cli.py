@@ -16,7 +16,7 @@ from .config import FAMILY_SIZES, SHAPE_STEPS, FitConfig, SamplingConfig, TrainC
 from .errors import InrviewError
 
 #: Subcommands whose parsers live next to the code they drive; imported only when used.
-PLUGINS = {"image": "inrview.image.cli", "reconstruct": "inrview.recon_cli"}
+PLUGINS = {"image": "inrview.image.cli", "reconstruct": "inrview.recon_cli", "space": "inrview.space.cli"}
 CORE = ("fit", "extract", "info")
 
 
