@@ -122,7 +122,7 @@ def collection_samples(shapes: list[Geometry], norms: list[Normalization], indic
         out[i], hit = cached_shape_samples(shapes[i], norms[i], cfg, seed + i)
         hits += hit
     if notify is not None and indices:
-        notify(f"samples: {hits} of {len(indices)} shape(s) from the cache ({cache.cache_dir() / 'space'})")
+        notify(f"samples: {hits} of {len(indices)} shape(s) from the cache in {cache_folder()}")
     return out
 
 
