@@ -32,6 +32,8 @@ from .encodings import MultiResGrid
 
 @dataclass(frozen=True)
 class LatentConfig:
+    """The latent decoder's shape (recorded in every space checkpoint)."""
+
     kind: Literal["deepsdf", "grid"] = "grid"
     """Decoder family: 'deepsdf' (MLP on [code, xyz] with a skip) or 'grid' (shared grid + small MLP)."""
     latent_dim: int = 32
@@ -52,10 +54,12 @@ class LatentConfig:
     """Standard deviation of the initial codes (DeepSDF: 1/sqrt(latent_dim) scaled down)."""
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return dataclasses.asdict(self)
 
     @staticmethod
     def from_dict(d: dict) -> "LatentConfig":
+        """The config from to_dict's output; ValueError on unknown fields."""
         names = {f.name for f in dataclasses.fields(LatentConfig)}
         unknown = set(d) - names
         if unknown:
@@ -143,4 +147,5 @@ class CodeField(nn.Module):
         self.register_buffer("code", code.detach().reshape(1, -1).clone())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x (N, 3) -> (N, 1) raw outputs for the fixed code."""
         return self.decoder(self.code.to(x.dtype), x[None])[0][:, None]

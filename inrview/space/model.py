@@ -56,6 +56,7 @@ class Space:
 
     @property
     def latent_dim(self) -> int:
+        """Length D of the codes."""
         return int(self.codes.shape[1])
 
     def index(self, name: str | int) -> int:

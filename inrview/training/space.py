@@ -33,6 +33,8 @@ from .trainer import Snapshot, make_adam
 
 @dataclass(frozen=True)
 class SpaceTrainConfig:
+    """How a space is trained (recorded in every space checkpoint)."""
+
     target: Literal["sdf", "occupancy"] = "sdf"
     """What the decoder learns: signed distance (clamped L1) or occupancy (BCE on logits)."""
     epochs: int = 300
@@ -61,6 +63,7 @@ class SpaceTrainConfig:
     """CPU threads per process; None: the cores divided among the processes on this node."""
 
     def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict."""
         return dataclasses.asdict(self)
 
 
@@ -83,6 +86,7 @@ class DistContext:
 
     @property
     def active(self) -> bool:
+        """True under torchrun with more than one process."""
         return self.world > 1
 
 
@@ -166,6 +170,7 @@ class SpaceTrainer:
 
     @property
     def total_steps(self) -> int | None:
+        """The step budget (epochs x steps per epoch), None with a time budget."""
         return None if self.cfg.seconds is not None else self.cfg.epochs * self.steps_per_epoch
 
     def batch(self, step: int) -> list[int]:
