@@ -1,6 +1,6 @@
 """The command line: `inrview COMMAND ...` for headless work, `inrview [FILE] [options]` for the app.
 
-One module per command group (shape: fit, extract, info; image; reconstruct; app: the window's options),
+One module per command group (shape: fit, extract, info; image; reconstruct; space; app: the window's options),
 each with `register(commands)`. A group's options are built only when that command runs (their defaults
 come from the pipeline modules, which load torch), so `inrview --help` and early errors stay fast. Bad
 options and bad input print one line, `inrview: error: ...`, and exit with status 2.
@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from ..errors import InrviewError
-from . import app, image, reconstruct, shape
+from . import app, image, reconstruct, shape, space
 from .common import Parser
 
 #: When the command began (this package is imported first thing): wall-clock budgets and the phase
@@ -22,7 +22,7 @@ from .common import Parser
 STARTED = time.perf_counter()
 
 #: Command groups in the order `inrview --help` lists them; a new group is one more entry.
-GROUPS = (shape, image, reconstruct)
+GROUPS = (shape, image, reconstruct, space)
 
 
 class Commands(argparse._SubParsersAction):

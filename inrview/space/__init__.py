@@ -1,1 +1,16 @@
-"""Shape spaces: one network for a collection of shapes (see inrview.space.pipeline)."""
+"""Shape spaces: one latent-conditioned network over a collection of shapes (DeepSDF's auto-decoder, or
+occupancy), with completion from points, interpolation and the codes' principal directions.
+
+    >>> from inrview.space import SpaceFit, read_space, complete
+    >>> fit = SpaceFit("femurs/"); [s for s in fit.run()]; fit.save("femurs.safetensors")
+    >>> space = read_space("femurs.safetensors")
+    >>> result = complete(space, scan_points)          # a new code, the decoder frozen
+    >>> mesh = space.decode(result.code, 128, result.normalization)
+"""
+from .complete import Completion, CompletionSnapshot, complete, complete_steps
+from .explore import info, interpolate, principal_directions, write_interpolation
+from .fit import SpaceFit
+from .model import Space, read_space, save_space
+
+__all__ = ["SpaceFit", "Space", "read_space", "save_space", "complete", "complete_steps", "Completion",
+           "CompletionSnapshot", "interpolate", "write_interpolation", "info", "principal_directions"]

@@ -1,0 +1,159 @@
+"""Completing a shape from points: a new code optimised against the points with the decoder frozen
+(DeepSDF Sec. 6, "shape completion"), so what the points do not show comes from the collection.
+
+Data terms on the points p (normalised): SDF spaces pull f(z, p) to 0 (L1, robust to noise) and, with
+normals n, f(z, p +- eps n) to +-eps; occupancy spaces pull the logit at p to 0 (BCE against 1/2) and, with
+normals, p + eps n outside and p - eps n inside. A Gaussian prior on the code, fitted to the training codes
+(per-dimension mean and variance), keeps partial and sparse inputs on the space. Several starts (the
+training codes that fit the points best) are optimised together; the one with the lowest residual wins.
+
+The result says how far the input is from what the space knows: the code's distance from the training
+codes' mean against theirs, and the residual on the points against the training shapes' own residuals.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..io.geometry import Normalization
+from .model import Space
+
+#: Offset along the normals for the signed terms, normalised units.
+NORMAL_EPS = 0.02
+#: Weight of the code prior per target (data terms: L1 distance for SDF, BCE for occupancy).
+PRIOR_WEIGHT = {"sdf": 2e-4, "occupancy": 2e-3}
+#: Points per optimisation step (a random subset when there are more).
+BATCH = 2048
+#: The input counts as far from the space when its residual exceeds this many times the training p95 or
+#: its code lies this many times farther from the mean than the farthest training code.
+FAR_RESIDUAL, FAR_CODE = 4.0, 1.5
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The result: code (D,), normalization used, residual (median |value| at the points: normalised
+    distance for SDF, logit for occupancy), novelty measures, far (bool) and a message saying so."""
+
+    code: np.ndarray
+    normalization: Normalization
+    residual: float
+    novelty: dict = field(default_factory=dict)
+    far: bool = False
+    message: str = ""
+
+
+@dataclass(frozen=True)
+class CompletionSnapshot:
+    """Progress of a completion: step, total steps, loss, elapsed seconds; result on the last one."""
+
+    step: int
+    total_steps: int
+    loss: float
+    elapsed: float
+    done: bool = False
+    result: Completion | None = None
+
+
+def placement(space: Space, points: np.ndarray) -> Normalization:
+    """Joint spaces use their one transform; per-shape spaces place the points by their bounding box."""
+    if space.normalise == "joint":
+        return space.normalizations[0]
+    return Normalization.fit(points, 0.1)
+
+
+def _values(space: Space, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """z (S, D), x (P, 3) -> (S, P) decoder outputs."""
+    return space.decoder(z, x[None].expand(z.shape[0], -1, -1))
+
+
+def data_loss(space: Space, z: torch.Tensor, p: torch.Tensor, n: torch.Tensor | None) -> torch.Tensor:
+    """(S,) data term of each code at points p (P, 3) with optional normals n (P, 3)."""
+    v = _values(space, z, p)
+    if space.target == "sdf":
+        loss = v.abs().mean(dim=1)
+        if n is not None:
+            out, inn = _values(space, z, p + NORMAL_EPS * n), _values(space, z, p - NORMAL_EPS * n)
+            loss = loss + 0.5 * ((out - NORMAL_EPS).abs().mean(dim=1) + (inn + NORMAL_EPS).abs().mean(dim=1))
+        return loss
+    loss = F.binary_cross_entropy_with_logits(v, torch.full_like(v, 0.5), reduction="none").mean(dim=1)
+    if n is not None:
+        out, inn = _values(space, z, p + NORMAL_EPS * n), _values(space, z, p - NORMAL_EPS * n)
+        loss = loss + 0.5 * (F.binary_cross_entropy_with_logits(out, torch.zeros_like(out), reduction="none").mean(dim=1)
+                             + F.binary_cross_entropy_with_logits(inn, torch.ones_like(inn), reduction="none").mean(dim=1))
+    return loss
+
+
+@torch.no_grad()
+def starts(space: Space, p: torch.Tensor, k: int = 3) -> torch.Tensor:
+    """(k, D) the training codes whose surfaces pass closest to the points (median |value|)."""
+    sub = p[torch.randperm(len(p), generator=torch.Generator().manual_seed(0))[:1000]]
+    res = torch.cat([_values(space, space.codes[s:s + 16], sub).abs().median(dim=1).values
+                     for s in range(0, len(space.codes), 16)])
+    return space.codes[res.argsort()[:min(k, len(res))]].clone()
+
+
+def complete_steps(space: Space, points: np.ndarray, normals: np.ndarray | None = None, steps: int = 300,
+                   seconds: float | None = None, lr: float = 1e-2, n_starts: int = 3, seed: int = 0,
+                   report_every: int = 25):
+    """Optimise a code for points (N, 3) in world units (normals (N, 3) optional, outward), yielding
+    CompletionSnapshot every report_every steps and a last one (done=True) carrying the Completion.
+    seconds: a wall-clock budget instead of steps."""
+    norm = placement(space, points)
+    p = torch.as_tensor(norm.to_unit(points), dtype=torch.float32)
+    n = None if normals is None else F.normalize(torch.as_tensor(np.asarray(normals), dtype=torch.float32), dim=1)
+    stats = space.header["code_stats"]
+    mean, var = torch.tensor(stats["mean"]), torch.tensor(stats["std"]) ** 2 + 1e-6
+    z = starts(space, p, n_starts).requires_grad_(True)
+    opt = torch.optim.Adam([z], lr=lr)
+    g = torch.Generator().manual_seed(seed)
+    t0, step, total = time.perf_counter(), 0, steps
+    while True:
+        frac = (time.perf_counter() - t0) / seconds if seconds else step / steps
+        if frac >= 1.0:
+            break
+        for group in opt.param_groups:
+            group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+        idx = torch.randperm(len(p), generator=g)[:BATCH]
+        prior = ((z - mean) ** 2 / var).mean(dim=1)
+        loss = data_loss(space, z, p[idx], None if n is None else n[idx]) + PRIOR_WEIGHT[space.target] * prior
+        opt.zero_grad()
+        loss.sum().backward()
+        opt.step()
+        step += 1
+        if step % report_every == 0:
+            yield CompletionSnapshot(step, total, float(loss.detach().min()), time.perf_counter() - t0)
+    result = _finish(space, z.detach(), p, norm)
+    yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - t0, True, result)
+
+
+@torch.no_grad()
+def _finish(space: Space, z: torch.Tensor, p: torch.Tensor, norm: Normalization) -> Completion:
+    """Pick the start with the lowest residual and judge how far it is from the space."""
+    res = torch.cat([_values(space, z[i:i + 1], p).abs().median(dim=1).values for i in range(len(z))])
+    best = int(res.argmin())
+    code, residual = z[best].numpy(), float(res[best])
+    stats = space.header["code_stats"]
+    dist = float(np.linalg.norm(code - np.asarray(stats["mean"])))
+    novelty = {"residual": residual, "residual_train_p95": stats["residual_p95"],
+               "code_distance": dist, "code_distance_train_max": stats["distance_max"]}
+    far_res = residual > FAR_RESIDUAL * stats["residual_p95"]
+    far_code = dist > FAR_CODE * stats["distance_max"]
+    msg = ""
+    if far_res or far_code:
+        why = (f"residual {residual:.3g} vs {stats['residual_p95']:.3g} on training shapes (p95)" if far_res else
+               f"code {dist:.3g} from the mean vs at most {stats['distance_max']:.3g} for training shapes")
+        msg = f"the points are far from anything this space knows ({why}): the result is a guess"
+    return Completion(code, norm, residual, novelty, far_res or far_code, msg)
+
+
+def complete(space: Space, points: np.ndarray, normals: np.ndarray | None = None, **kw) -> Completion:
+    """complete_steps run to the end; returns the Completion (see complete_steps for the arguments)."""
+    last = None
+    for snap in complete_steps(space, points, normals, **kw):
+        last = snap
+    return last.result

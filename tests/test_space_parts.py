@@ -1,0 +1,153 @@
+"""Shape spaces, part by part: collections, cached samples, the latent decoder, a short training run,
+the checkpoint, decoding, interpolation, completion and info (tiny synthetic shapes, CPU, step budgets)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from inrview.config import SamplingConfig
+from inrview.errors import CheckpointError, LoadError
+from inrview.io.collection import load_collection
+from inrview.models.latent import CodeField, LatentConfig, LatentDecoder
+from tests.space_shapes import RADII, write_collection
+
+SMALL = SamplingConfig(n_samples=6000, surface_fraction=0.2, near_fraction=0.4, far_fraction=0.3,
+                       uniform_fraction=0.1, sigma_near=0.01, sigma_far=0.06)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("INRVIEW_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_collection_normalisation_and_skips(tmp_path):
+    write_collection(tmp_path / "c", [(1.0, 1.0, 1.0), (0.5, 0.5, 0.5)])
+    (tmp_path / "c" / "broken.ply").write_bytes(b"ply\nformat ascii 1.0\nelement vertex 99\nend_header\n1 2\n")
+    notes = []
+    joint = load_collection(tmp_path / "c", "joint", notify=notes.append)
+    assert len(joint) == 2 and len(notes) == 1 and "broken.ply" in notes[0]
+    ext = [np.ptp(g.vertices, axis=0).max() for g in joint.shapes]
+    assert ext[0] == pytest.approx(1.8, rel=1e-6) and ext[1] / ext[0] == pytest.approx(0.5, rel=1e-3)
+    per = load_collection(tmp_path / "c", "per-shape")
+    assert [np.ptp(g.vertices, axis=0).max() for g in per.shapes] == pytest.approx([1.8, 1.8], rel=1e-6)
+    assert per.record()["joint"] is None and len(per.record()["per_shape"]) == 2
+
+
+def test_collection_errors_name_the_file(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(LoadError, match="empty"):
+        load_collection(tmp_path / "empty")
+    write_collection(tmp_path / "mixed", RADII[:2])
+    np.savetxt(tmp_path / "mixed" / "cloud.xyz", np.random.default_rng(0).normal(size=(200, 3)))
+    with pytest.raises(LoadError, match="cloud.xyz"):
+        load_collection(tmp_path / "mixed")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "a.obj").write_text("garbage\n")
+    with pytest.raises(LoadError, match="bad"):
+        load_collection(tmp_path / "bad")
+    (tmp_path / "list.lst").write_text("mixed/shape0.ply\n# comment\nmixed/shape1.ply\n")
+    assert load_collection(tmp_path / "list.lst").names == ["shape0", "shape1"]
+
+
+def test_samples_cached_by_file_and_settings(tmp_path, cache):
+    from inrview.sampling.collection import cached_shape_samples
+
+    write_collection(tmp_path / "c", RADII[:1])
+    col = load_collection(tmp_path / "c")
+    s1, hit1 = cached_shape_samples(col.shapes[0], col.normalizations[0], SMALL, 0)
+    s2, hit2 = cached_shape_samples(col.shapes[0], col.normalizations[0], SMALL, 0)
+    _, hit3 = cached_shape_samples(col.shapes[0], col.normalizations[0], SMALL, 1)
+    assert (hit1, hit2, hit3) == (False, True, False)
+    np.testing.assert_array_equal(s1.sdf, s2.sdf)
+    inside = np.linalg.norm(s1.points, axis=1) < 0.2  # the ellipsoid's centre is inside
+    assert inside.any() and (s1.sdf[inside] < 0).all()
+
+
+@pytest.mark.parametrize("kind", ["deepsdf", "grid"])
+def test_decoder_shapes_and_code_field(kind):
+    dec = LatentDecoder(LatentConfig(kind=kind, latent_dim=8, width=32, depth=4))
+    z, x = torch.randn(3, 8), torch.rand(3, 50, 3) * 2 - 1
+    out = dec(z, x)
+    assert out.shape == (3, 50)
+    np.testing.assert_allclose(CodeField(dec, z[1])(x[1])[:, 0].detach(), out[1].detach(), atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A 4-shape space trained for 300 epochs (one process), saved and read back."""
+    import os
+
+    from inrview.space import SpaceFit, read_space
+    from inrview.training.space import SpaceTrainConfig
+
+    tmp = tmp_path_factory.mktemp("space")
+    os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
+    write_collection(tmp / "c", RADII)
+    fit = SpaceFit(tmp / "c", SpaceTrainConfig(epochs=300, shapes_per_step=4, device="cpu"),
+                   LatentConfig(latent_dim=8, width=64, depth=2), sampling=SMALL)
+    snaps = list(fit.run(report_every=5))
+    fit.save(tmp / "s.safetensors")
+    return tmp, snaps, read_space(tmp / "s.safetensors")
+
+
+def test_training_reduces_loss_and_checkpoint_holds_everything(trained):
+    tmp, snaps, space = trained
+    assert snaps[-1].done and snaps[-1].step == 300 and snaps[-1].epoch == pytest.approx(300)
+    late = np.median([s.losses["data"] for s in snaps[-10:]])
+    assert late < 0.4 * snaps[0].losses["data"]
+    assert space.codes.shape == (4, 8) and space.names == ["shape0", "shape1", "shape2", "shape3"]
+    assert len(space.header["shape_error"]) == 4 and max(space.header["shape_error"]) < 0.02
+    assert space.normalise == "joint" and space.target == "sdf"
+
+
+def test_decode_is_watertight_and_close(trained):
+    from inrview.metrics import surface_metrics
+    from inrview.space.mesh import check_closed
+    from tests.space_shapes import ellipsoid
+
+    _, _, space = trained
+    mesh = space.decode(space.code("shape2"), 64)
+    assert check_closed(mesh) == (True, 1)
+    v, f = ellipsoid(RADII[2], subdivisions=4)
+    m = surface_metrics(mesh.vertices, mesh.faces, v, f, n_samples=20_000, iou_samples=20_000)
+    assert m.chamfer_l1 < 0.03  # normalised units (longest side 2)
+
+
+def test_interpolation_and_info(trained, tmp_path):
+    from inrview.space import info, write_interpolation
+
+    _, _, space = trained
+    rows = write_interpolation(space, "shape0", 1, tmp_path / "i", steps=3, resolution=48)
+    assert len(rows) == 3 and all(r["watertight"] and r["pieces"] == 1 for r in rows)
+    data = info(space)
+    assert len(data["shapes"]) == 4 and sum(data["variance_share"]) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_complete_from_sparse_points(trained):
+    from inrview.metrics import surface_metrics
+    from inrview.io.surface import sample_cloud
+    from inrview.space import complete
+    from tests.space_shapes import ellipsoid
+
+    _, _, space = trained
+    v, f = ellipsoid(RADII[0], subdivisions=4)
+    pts, _ = sample_cloud(v, f, 300, seed=3)
+    res = complete(space, pts, steps=100)
+    mesh = space.decode(res.code, 64, res.normalization)
+    assert surface_metrics(mesh.vertices, mesh.faces, v, f, n_samples=20_000, iou_samples=1000).chamfer_l1 < 0.04
+    assert not res.far
+    blob = np.random.default_rng(0).normal(size=(300, 3)) * [0.1, 0.1, 1.0] + [0.0, 0.0, 0.0]
+    assert complete(space, blob, steps=100).far  # a thin needle is nothing this space knows
+
+
+def test_read_space_refuses_other_checkpoints(tmp_path, demo_shape):
+    from inrview.shape import ShapeSession
+    from inrview.config import FitConfig, TrainConfig
+    from inrview.space import read_space
+
+    session = ShapeSession.from_file(demo_shape, FitConfig(train=TrainConfig(steps=1)))
+    session.save_checkpoint(tmp_path / "shape.safetensors")
+    with pytest.raises(CheckpointError, match="shape.safetensors.*not a shape space"):
+        read_space(tmp_path / "shape.safetensors")
