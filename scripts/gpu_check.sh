@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU checks of inrview (issue 6) in one run of under 6 minutes on one NVIDIA GPU, printing figures:
+# The GPU checks of inrview in one run of under 6 minutes on one NVIDIA GPU, printing figures:
 #   1. the environment (GPU, driver, torch, which optional libraries are present),
 #   2. the tests that need CUDA (tests/test_speed_gpu.py and every test named *cuda*/*gpu*),
 #   3. MLP throughput against a large matrix product (fp32),

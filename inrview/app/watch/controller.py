@@ -1,4 +1,4 @@
-"""Watching the network learn (issue 15): a time-lapse of the view, the training samples the network sees,
+"""Watching the network learn: a time-lapse of the view, the training samples the network sees,
 where its surface and slices are wrong, probing the field with a click, and exporting the best checkpoint.
 
 A controller of the 3D tab beside the shape controller: it sets what the shape worker computes for each
