@@ -55,21 +55,14 @@ class SpaceController(Controller):
 
     def _connect(self) -> None:
         w, p = self.worker, self.panel
-        w.opened.connect(self._on_opened)
-        w.surface.connect(self._on_surface)
-        w.points.connect(self._on_points)
-        w.completion.connect(self._on_completion)
-        w.progress.connect(self._on_progress)
-        w.state.connect(self._on_state)
-        w.done.connect(lambda tag, msg: self._say(msg))
-        w.failed.connect(self._on_failed)
-        w.log.connect(self.window.log)
-        p.code_changed.connect(self.show_current_code)
-        p.open_clicked.connect(self.open_dialog)
-        p.train_clicked.connect(self.train_dialog)
-        p.complete_clicked.connect(self.complete_dialog)
-        p.export_clicked.connect(self.export_dialog)
-        p.stop_clicked.connect(self.worker.stop)
+        for signal, slot in ((w.opened, self._on_opened), (w.surface, self._on_surface), (w.points, self._on_points),
+                             (w.completion, self._on_completion), (w.progress, self._on_progress),
+                             (w.state, self._on_state), (w.done, lambda tag, msg: self._say(msg)),
+                             (w.failed, self._on_failed), (w.log, self.window.log),
+                             (p.code_changed, self.show_current_code), (p.open_clicked, self.open_dialog),
+                             (p.train_clicked, self.train_dialog), (p.complete_clicked, self.complete_dialog),
+                             (p.export_clicked, self.export_dialog), (p.stop_clicked, self.worker.stop)):
+            signal.connect(slot)
 
     # == the window's hooks ============================================================================
     def tab(self):
@@ -99,8 +92,7 @@ class SpaceController(Controller):
     def accepts(self, path: str) -> bool:
         if checkpoint_task(path) == "space":
             return True
-        return (self.state is not None and self.showing() and not self.running
-                and Path(path).suffix.lower() in SHAPE_SUFFIXES)
+        return self.state is not None and self.showing() and Path(path).suffix.lower() in SHAPE_SUFFIXES
 
     def open_path(self, path: str) -> bool:
         if checkpoint_task(path) == "space":
@@ -127,7 +119,7 @@ class SpaceController(Controller):
         code = self.panel.current_code()
         if code is None:
             return
-        if self.running:
+        if self.worker.job == "complete":
             self.worker.stop()
         self.viewport.remove("input")
         self.panel.set_completion(None)
@@ -137,6 +129,9 @@ class SpaceController(Controller):
     def complete_path(self, path: str) -> bool:
         if self.state is None:
             self.window.show_error("No shape space open", f"{path}: open a shape space before completing points")
+            return False
+        if self.worker.job == "train":
+            self.window.show_error("Training is running", f"{path}: stop training the space before completing points")
             return False
         self.panel.set_completion(None)
         self.window.status.busy(f"Completing {Path(path).name}…")

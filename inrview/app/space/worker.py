@@ -90,6 +90,11 @@ class SpaceWorker(CommandThread):
             self._stopping = True
             self._paused = False
 
+    @property
+    def job(self) -> str | None:
+        """'complete' or 'train' while one runs, else None."""
+        return self._job
+
     def shutdown(self) -> None:
         self.quit_loop()
         if self.isRunning():
@@ -97,9 +102,14 @@ class SpaceWorker(CommandThread):
 
     # == the thread: opening, decoding, exporting ======================================================
     def _open(self, path: str):
+        import torch
+
         from ...space import read_space
 
         self._drain()
+        # one torch thread, as the app starts (main.py): two threads fight the GUI's drawing on 2 cores and a
+        # decode takes many times longer; training a space (SpaceTrainer) sets its own count meanwhile
+        torch.set_num_threads(1)
         space = read_space(path)  # CheckpointError naming the file: the open space stays as it was
         self.space, state = space, SpaceState.of(path, space)
         self.opened.emit(state)
