@@ -75,6 +75,7 @@ class SpaceController(Controller):
         right.addWidget(self.viewport)
         right.addWidget(self.loss_panel)
         right.setSizes([600, 140])
+        self.loss_panel.hide()  # shown when a space trains here
         split = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         split.addWidget(scroll)
         split.addWidget(right)
@@ -169,6 +170,7 @@ class SpaceController(Controller):
         """Train a space on a folder with the panel's epochs and samples; it opens here when done."""
         self.window.show_tab(self)
         self.loss_panel.clear()
+        self.loss_panel.show()
         self.window.status.restart_rate()
         self.window.status.busy(f"Sampling the shapes in {Path(folder).name}…")
         self.worker.train(folder, out, self.panel.epochs.value(), self.panel.samples.value())

@@ -94,7 +94,7 @@ class SpacePanel(QtWidgets.QWidget):
         self.warning.setStyleSheet("color: #f0a35e")
         form.addRow(self.complete_btn)
         form.addRow("Steps", self.steps)
-        form.addRow("Points → surface", self.distance)
+        form.addRow("Mean points → surface", self.distance)
         form.addRow(self.warning)
         return box
 
@@ -175,7 +175,7 @@ class SpacePanel(QtWidgets.QWidget):
         return self.state.code_at(a, b, t, off, mean)
 
     def set_completion(self, distance: float | None, warning: str = "", step: str = "") -> None:
-        self.distance.setText("—" if distance is None else f"{distance:.4g}{step}")
+        self.distance.setText("—" if distance is None else f"{distance:.4g} (input units){step}")
         self.warning.setText(warning)
 
     def set_running(self, running: bool, has_space: bool) -> None:

@@ -27,14 +27,16 @@ LIVE_DISTANCE_POINTS = 2000
 @dataclass(frozen=True)
 class SurfaceUpdate:
     """A decoded surface: frame (None: the code has no surface), request (the slider request it answers, 0
-    for others), seconds (decode + preparation), source ('open' | 'morph' | 'complete'), distance (mean
-    distance from the completion's points to it, input units, or None)."""
+    for others), seconds (decode + preparation, wall clock), source ('open' | 'morph' | 'complete'), distance
+    (mean distance from the completion's points to it, input units, or None), cpu_seconds (this thread's CPU
+    time for it: the cost without other processes' load)."""
 
     frame: SurfaceFrame | None
     request: int
     seconds: float
     source: str
     distance: float | None = None
+    cpu_seconds: float = 0.0
 
 
 class SpaceWorker(CommandThread):
@@ -126,7 +128,7 @@ class SpaceWorker(CommandThread):
     def _show(self, code, norm, source: str, request: int = 0, points=None) -> SurfaceUpdate:
         from ...metrics import point_to_surface
 
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         try:
             mesh = self.space.decode(code, self.resolution, norm)
         except NoSurfaceError:
@@ -136,7 +138,7 @@ class SpaceWorker(CommandThread):
         if points is not None and mesh is not None:
             dist = float(point_to_surface(points, mesh.vertices, mesh.faces).mean())
         self._current = (np.asarray(code, np.float32), norm)
-        update = SurfaceUpdate(frame, request, time.perf_counter() - t0, source, dist)
+        update = SurfaceUpdate(frame, request, time.perf_counter() - t0, source, dist, time.thread_time() - c0)
         self.decoded += 1
         self.surface.emit(update)
         return update
