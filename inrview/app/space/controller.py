@@ -102,9 +102,6 @@ class SpaceController(Controller):
             return True
         return self.complete_path(path)
 
-    def on_done(self, tag: str, result) -> bool:
-        return False  # the shape worker's commands are never ours (this worker reports to _say / _on_failed)
-
     def close(self) -> None:
         self.worker.shutdown()  # before the view closes: nothing may arrive for a closed view
         self.viewport.close()
