@@ -6,6 +6,7 @@ This is the only package that imports PyQt6, pyvista or pyvistaqt. Its parts:
 - ``shape/``   3D shapes: opening meshes, point clouds and checkpoints, training, the live view, exports
 - ``cloud/``   point clouds: normals and glyphs, Compare with screened Poisson
 - ``image/``   the 2D image mode
+- ``space/``   shape spaces: morph, principal directions, completion of dropped points, training a space
 - ``common/``  what the features share: viewport, worker thread, frames, settings, theme, dialogs, generic docks
 - ``menus``    the window's menus and toolbar; ``main`` the app's startup; ``scripted`` scripted runs
 

@@ -8,8 +8,9 @@ and panels:
 - ``shape``  meshes, point clouds and checkpoints: opening, training, the live view, exports (shape/)
 - ``cloud``  a point cloud's normals and Compare with Poisson (cloud/)
 - ``image``  the 2D image mode, a tab of its own (image/)
+- ``space``  shape spaces: morphing, principal directions, completion, training from a folder (space/)
 
-Adding one (e.g. shape spaces in ``inrview/app/space/``): subclass common.controller.Controller in its own
+Adding one (as shape spaces in ``inrview/app/space/`` were): subclass common.controller.Controller in its own
 folder, define the hooks it needs (its tab or docks, menus, actions, worker results, settings, close), build
 it in ``_build_controllers`` below and append it to ``self.controllers``. The window calls every hook on every
 controller; controllers talk to each other only through public methods and Qt signals.
@@ -31,6 +32,7 @@ from .common.viewport import Viewport
 from .image.controller import ImageController
 from .shape.controller import ShapeController
 from .shape.worker import SessionWorker
+from .space.controller import SpaceController
 from .watch.controller import WatchController
 
 #: Docks side by side in the same area are stacked (vertical split) or tabbed, in this order.
@@ -73,7 +75,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.cloud = CloudController(self, self.shape)
         self.image = ImageController(self)
         self.watch = WatchController(self, self.shape)  # time-lapse, samples, errors, probes (after shape)
-        self.controllers = [self.shape, self.cloud, self.image, self.watch]
+        self.space = SpaceController(self)
+        self.controllers = [self.shape, self.cloud, self.image, self.space, self.watch]
 
     # == construction ==================================================================================
     def _central(self) -> QtWidgets.QWidget:

@@ -49,7 +49,8 @@ class Completion:
 
 @dataclass(frozen=True)
 class CompletionSnapshot:
-    """Progress of a completion: step, total steps, loss, elapsed seconds; result on the last one."""
+    """Progress of a completion: step, total steps, loss, elapsed seconds; result on the last one; code (D,):
+    the best start's code so far and normalization (the points' placement), to draw the surface as it forms."""
 
     step: int
     total_steps: int
@@ -57,6 +58,8 @@ class CompletionSnapshot:
     elapsed: float
     done: bool = False
     result: Completion | None = None
+    code: np.ndarray | None = None
+    normalization: Normalization | None = None
 
 
 def placement(space: Space, points: np.ndarray) -> Normalization:
@@ -126,9 +129,11 @@ def complete_steps(space: Space, points: np.ndarray, normals: np.ndarray | None 
         opt.step()
         step += 1
         if step % report_every == 0:
-            yield CompletionSnapshot(step, total, float(loss.detach().min()), time.perf_counter() - t0)
+            lo = loss.detach()
+            yield CompletionSnapshot(step, total, float(lo.min()), time.perf_counter() - t0,
+                                     code=z.detach()[int(lo.argmin())].numpy().copy(), normalization=norm)
     result = _finish(space, z.detach(), p, norm)
-    yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - t0, True, result)
+    yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - t0, True, result, result.code, norm)
 
 
 @torch.no_grad()
