@@ -35,11 +35,19 @@ def _fit_args(sub) -> None:
     _io(f, "the rendered image (.png, .jpg, .tif, .bmp)")
     _render_size_args(f)
     f.add_argument("--footprint", choices=["point", "area"], default="point",
-                   help="pixel model: value at the centre (point) or mean over the cell (area, for upscaling); "
-                        "default point")
+                   help="pixel model: value at the centre (point) or mean over the cell (area); default point, "
+                        "area when rendering above the input size")
     f.add_argument("--views", metavar="DIR", help="also write fitted/target/error/gradient/laplacian PNGs here")
     _common(f, run.cmd_fit, "grid")
     add_timelapse_args(f, orbit=False)
+    f.epilog = ("Rendering above the input size (--scale > 1 or a larger --render-size) fits for upscaling unless "
+                f"--model or --footprint is given: {_upscaling_text()} (a notice says so).")
+
+
+def _upscaling_text() -> str:
+    from ..image.superres import UpscalingChoice
+
+    return UpscalingChoice().describe()
 
 
 def _sr_args(sub) -> None:

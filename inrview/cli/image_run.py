@@ -47,20 +47,58 @@ def _load(a):
     return img
 
 
-def _configs(a, image_size):
-    """(model, train) configurations the options ask for, for an image of image_size (height, width)."""
+def _configs(a, image_size, plan: dict | None = None):
+    """(model, train) configurations the options ask for, for an image of image_size (height, width); plan
+    (see _fit_plan) replaces the family, its size, the step budget and the batch where the user named none."""
     from ..field.image import image_model_config
 
-    base = config_from_args(a, default_steps=a.default_steps)
-    train = dataclasses.replace(base.train, batch_size=a.batch_size or a.batch_default)
+    p = plan or {}
+    base = config_from_args(a, default_steps=p.get("steps", a.default_steps))
+    train = dataclasses.replace(base.train, batch_size=a.batch_size or p.get("batch", a.batch_default))
     try:
-        model = image_model_config(a.model, image_size, width=a.width, depth=a.depth, omega0=a.omega0,
-                                   grid_levels=a.grid_levels, grid_max_resolution=a.grid_max_res,
-                                   fourier_scale=a.fourier_scale, fourier_features=a.fourier_features)
+        model = image_model_config(p.get("kind", a.model), image_size, width=a.width or p.get("width"),
+                                   depth=a.depth or p.get("depth"), omega0=a.omega0, grid_levels=a.grid_levels,
+                                   grid_max_resolution=a.grid_max_res, fourier_scale=a.fourier_scale,
+                                   fourier_features=a.fourier_features)
     except ValueError as e:
         raise InrviewError(str(e)) from None
     check_training_memory(model, 2, train.batch_size)
     return model, train
+
+
+def _named(a, option: str) -> bool:
+    """Whether the command's words name `option` (as --opt VALUE, --opt=VALUE or an abbreviation argparse took)."""
+    words = (w.split("=", 1)[0] for w in getattr(a, "argv", None) or () if w.startswith("--"))
+    return any(len(w) > 2 and option.startswith(w) for w in words)
+
+
+def _fit_plan(a, image_size: tuple[int, int], out_hw: tuple[int, int]) -> tuple[dict, object]:
+    """What `image fit` trains for an image of image_size rendered at out_hw (both (height, width)):
+    ({'footprint', 'supersample'} and, where the upscaling choice applies, 'kind', 'width', 'depth', 'steps',
+    'batch'}, the UpscalingChoice or None). Above the fitted size the choice fills in what the user did not
+    name (--model, --footprint)."""
+    from ..image.superres import upscaling_choice
+
+    plan = {"footprint": a.footprint, "supersample": 2}
+    choice = upscaling_choice(image_size, out_hw)
+    own_model, own_footprint = _named(a, "--model"), _named(a, "--footprint")
+    if choice is None or (own_model and own_footprint):
+        return plan, None
+    if not own_footprint:
+        plan.update(footprint=choice.footprint, supersample=choice.supersample)
+    if not own_model:
+        plan.update(kind=choice.kind, width=choice.width, depth=choice.depth, steps=choice.steps,
+                    batch=choice.batch_size)
+    return plan, choice
+
+
+def _upscaling_notice(plan: dict, model, train, image_size, out_hw) -> str:
+    """The one line that says what a fit above its size chose, and how to choose otherwise."""
+    (h, w), (oh, ow) = image_size, out_hw
+    fp = plan["footprint"] + (f" ({plan['supersample']}x{plan['supersample']} samples per pixel)"
+                              if plan["footprint"] == "area" else "")
+    return (f"rendering {ow}x{oh} from {w}x{h}: fitting for upscaling with {_describe(model)} and the {fp} "
+            f"footprint, {train.steps} steps (what super-resolves well; --model/--footprint choose otherwise)")
 
 
 def _device(a):
@@ -131,10 +169,14 @@ def cmd_fit(a) -> int:
     from ..image.views import write_views
 
     img = _load(a)
-    model, train = _configs(a, img.shape[:2])
     h, w = _render_hw(a, img.height, img.width)
+    plan, choice = _fit_plan(a, img.shape[:2], (h, w))
+    model, train = _configs(a, img.shape[:2], plan)
+    if choice is not None:
+        Say(a.quiet).notice(_upscaling_notice(plan, model, train, img.shape[:2], (h, w)))
     t0 = time.perf_counter()
-    task = PixelTask(img.pixels, extent(img.height, img.width), train.batch_size, a.footprint)
+    task = PixelTask(img.pixels, extent(img.height, img.width), train.batch_size, plan["footprint"],
+                     plan["supersample"])
     session = ImageSession(img, model, train, device=_device(a), task=task)
     recorder, final_frame = image_recorder(session, a.timelapse_frames) if a.timelapse else (None, None)
     last = _train(session, a, f"fit {_describe(model)}", recorder)
@@ -147,7 +189,8 @@ def cmd_fit(a) -> int:
     if a.views:
         write_views(session, a.views)
     data = {"command": "image fit", **_run_info(a, session, model, train, last, t0), "output_size": [w, h],
-            "input_size": [img.width, img.height], "mode": img.mode, "final_loss": last.losses.get("total"), **m}
+            "input_size": [img.width, img.height], "mode": img.mode, "final_loss": last.losses.get("total"),
+            "footprint": plan["footprint"], "supersample": plan["supersample"], "upscaling": choice is not None, **m}
     Say(a.quiet)(f"{a.output}: {w}x{h} from {img.width}x{img.height} {img.mode} ({_describe(model)}), {last.step} "
                  f"steps in {last.elapsed:.1f} s training ({data['seconds']:.1f} s total) on "
                  f"{session.trainer.device.type}; PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f} at the input size")

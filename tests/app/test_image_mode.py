@@ -75,12 +75,16 @@ def test_drop_train_views_export(widget, qtbot, small_png, tmp_path):
     grad = widget.last_frame.pictures["gradient"]
     assert grad.shape == (40, 48, 3) and grad.std() > 0  # a real map, not a blank
 
-    # export at an arbitrary size, through the worker
+    # export at an arbitrary size, through the worker: above the image's size from a fit for upscaling
+    # (inrview.image.upscaling_choice, as `inrview image fit --scale` does), trained once per image
     out = tmp_path / "big.png"
-    with qtbot.waitSignal(widget.worker.done, timeout=20_000) as sig:
+    with qtbot.waitSignal(widget.worker.done, timeout=180_000) as sig:
         widget.export_to(str(out), 150, 97)
-    assert sig.args[0] == "export"
+    assert sig.args[0] == "export" and "for upscaling" in sig.args[1]
     assert load_image(out).shape == (97, 150, 3)
+    with qtbot.waitSignal(widget.worker.done, timeout=20_000) as sig:
+        widget.export_to(str(tmp_path / "small.png"), 24, 20)
+    assert "upscaling" not in sig.args[1] and load_image(tmp_path / "small.png").shape == (20, 24, 3)
 
 
 def test_pause_resume_stop(widget, qtbot, small_png):

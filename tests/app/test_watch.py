@@ -162,7 +162,7 @@ def test_record_a_time_lapse_gif(win, wait, app_tmp):
     w.ask_timelapse_path = lambda: str(out)
     w.frames_spin.setValue(16)
     w.act_record.trigger()
-    train(win, wait, steps=120)
+    train(win, wait, steps=240)  # enough previews for 16 marks even on a busy machine
     wait(lambda: str(out) in w.saved_timelapses, 30, "the time-lapse to be saved")
     frames = iio.imread(out, index=None)
     assert frames.shape[0] >= 10 and frames.shape[1:3] == (360, 480)

@@ -25,6 +25,7 @@ class ImageWorker(CommandThread):
         self.image = None
         self.session = None
         self.views = None
+        self._upscaled = None  # the fit for exports above the image's size (see _export_session)
         self._last_progress = 0.0
         self._next_preview = 0.0
         # set from the GUI thread (plain attribute swaps), read here
@@ -130,8 +131,30 @@ class ImageWorker(CommandThread):
         if self.session is None:
             raise InrviewError("nothing to export yet: train first")
         t0 = time.perf_counter()
-        self.session.field.save(path, size=(width, height), bit_depth=bit_depth)
-        return f"exported {width}x{height} to {path} in {time.perf_counter() - t0:.1f} s"
+        session, how = self._export_session(height, width)
+        session.field.save(path, size=(width, height), bit_depth=bit_depth)
+        return f"exported {width}x{height} to {path}{how} in {time.perf_counter() - t0:.1f} s"
+
+    def _export_session(self, height: int, width: int):
+        """(session, how) that renders a height x width export: the current fit, or above the image's size a
+        fit for upscaling (inrview.image.upscaling_choice, as `inrview image fit --scale` does), trained here
+        once per image unless the current fit already is one."""
+        from ...image import upscaling_choice, upscaling_session
+
+        choice = upscaling_choice(self.image.shape[:2], (height, width))
+        if choice is None or getattr(self.session.task, "footprint", None) == choice.footprint and \
+                self.session.model_cfg.kind == choice.kind:
+            return self.session, ""
+        if self._upscaled is None or self._upscaled.image is not self.image:
+            self.state.emit("busy")
+            dev = self.session.train_cfg.device
+            self._upscaled = upscaling_session(self.image, choice, device=None if dev == "auto" else dev)
+            for snap in self._upscaled.run(report_every=10, preview_interval=None):
+                self.progress.emit({"step": snap.step, "elapsed": snap.elapsed, "loss": snap.losses.get("mse"),
+                                    "total_steps": snap.total_steps, "progress": snap.progress,
+                                    "message": f"export: fitting for upscaling ({choice.describe()})"})
+            self.state.emit("training" if self._gen is not None else "idle")
+        return self._upscaled, f" from a fit for upscaling ({choice.describe()})"
 
     def _save_checkpoint(self, path: str):
         if self.session is None:
