@@ -118,15 +118,18 @@ def test_shape_help_defaults_are_the_configuration(capsys):
 
 
 def test_image_and_reconstruct_help_defaults_are_the_pipelines(capsys):
-    from inrview.image.deblur import DEFAULT_BATCH
-    from inrview.field.image import IMAGE_LR
+    import inspect
+
+    from inrview.config.image import DEFAULT_BATCH, IMAGE_LR
+    from inrview.image.sweep import capacity_sweep
     from inrview.recon import pipeline
 
     d = _help_defaults(capsys, "image", "fit")
     assert d["--model"] == "grid" and int(d["--batch-size"]) == 16384 and int(d["--steps"]) == 1000
     assert d["--lr"] == "by --model: " + ", ".join(f"{k} {v:g}" for k, v in IMAGE_LR.items())
     assert _help_defaults(capsys, "image", "deblur")["--batch-size"] == str(DEFAULT_BATCH)
-    assert _help_defaults(capsys, "image", "sweep")["--steps"] == "300"
+    sweep_steps = inspect.signature(capacity_sweep).parameters["train"].default.steps
+    assert _help_defaults(capsys, "image", "sweep")["--steps"] == str(sweep_steps)
     assert _help_defaults(capsys, "image", "render")["--device"] == "auto"
     r = _help_defaults(capsys, "reconstruct")
     assert int(r["--batch-size"]) == pipeline.DEFAULT_BATCH and r["--model"] == pipeline.DEFAULT_MODEL

@@ -7,7 +7,6 @@ line and exits with status 2.
 from __future__ import annotations
 
 import argparse
-from inspect import signature
 
 from ..config import ModelConfig, TrainConfig
 from . import image_run as run
@@ -45,7 +44,7 @@ def _fit_args(sub) -> None:
 
 
 def _upscaling_text() -> str:
-    from ..image.superres import UpscalingChoice
+    from ..config.image import UpscalingChoice
 
     return UpscalingChoice().describe()
 
@@ -65,7 +64,7 @@ def _sr_args(sub) -> None:
 
 
 def _deblur_args(sub) -> None:
-    from ..image.deblur import DEFAULT_BATCH
+    from ..config.image import DEFAULT_BATCH
 
     d = sub.add_parser("deblur", help="deblur with a known kernel (blur inside the loss)")
     _io(d, "the deblurred image", "the blurred image (with --synthetic: the sharp image to blur first)")
@@ -89,7 +88,7 @@ def _deblur_args(sub) -> None:
 
 
 def _sweep_args(sub) -> None:
-    from ..image.sweep import capacity_sweep
+    from ..config.image import SWEEP_STEPS
 
     w = sub.add_parser("sweep", help="capacity sweep: PSNR for each width x depth after a fixed budget")
     w.add_argument("input", help="PNG, JPEG, TIFF or BMP image")
@@ -97,7 +96,7 @@ def _sweep_args(sub) -> None:
     w.add_argument("--depths", type=int_list, default=[1, 2, 3], help="comma-separated depths (default 1,2,3)")
     w.add_argument("--table", metavar="PATH", help="write the table (.md Markdown, .csv CSV)")
     w.add_argument("--plot", metavar="PNG", help="write the PSNR plot")
-    _common(w, run.cmd_sweep, "siren", steps=signature(capacity_sweep).parameters["train"].default.steps)
+    _common(w, run.cmd_sweep, "siren", steps=SWEEP_STEPS)
 
 
 def _render_args(sub) -> None:
@@ -118,7 +117,7 @@ def _io(p, output: str, input_help: str = "PNG, JPEG, TIFF or BMP image") -> Non
 def image_defaults(model: str, steps: int, batch: int) -> TrainingDefaults:
     """The training defaults of an image command, read from the image pipeline's own choices."""
     from ..config import FAMILY_SIZES
-    from ..field.image import IMAGE_LR, image_model_config
+    from ..config.image import IMAGE_LR, image_model_config
 
     return TrainingDefaults(model=model, steps=steps, batch_size=batch, lr=dict(IMAGE_LR),
                             sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth)

@@ -30,9 +30,7 @@ def _args(p) -> None:
 
 
 def _fit_args(ss) -> None:
-    from ..models.latent import LatentConfig
-    from ..sampling.collection import SPACE_SAMPLING
-    from ..training.space import SpaceTrainConfig
+    from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 
     lat, tr = LatentConfig(), SpaceTrainConfig()
     f = ss.add_parser("fit", help="train a space on a folder or list file of meshes (or point clouds)")
@@ -94,15 +92,15 @@ def _threads() -> None:
 
 def cmd_fit(a) -> int:
     """Train a space and write its checkpoint (rank 0 under torchrun)."""
-    from ..config import TrainConfig, replace
-    from ..models.latent import LatentConfig
-    from ..sampling.collection import SPACE_SAMPLING
-    from ..training.space import SpaceTrainConfig
-    from ..space.fit import SpaceFit
-
     check_output(a.output, "-o/--output", CHECKPOINT_FORMATS)
     check_output(a.metrics_json, "--metrics-json")
-    cfg = SpaceTrainConfig(target=a.target, epochs=a.epochs or 1000, seconds=a.seconds, device=a.device, seed=a.seed)
+    check_input(a.folder)
+    from ..config import TrainConfig, replace
+    from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
+    from ..space.fit import SpaceFit
+
+    cfg = SpaceTrainConfig(target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds,
+                           device=a.device, seed=a.seed)
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
     fit = SpaceFit(a.folder, cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), a.normalise, sampling,
@@ -135,16 +133,16 @@ def _median(values) -> float:
 
 def cmd_complete(a) -> int:
     """Complete a shape from points and write its surface."""
+    check_output(a.output, "-o/--output", MESH_FORMATS)
+    check_output(a.metrics_json, "--metrics-json")
+    check_input(a.points)
+    check_input(a.space)
     from ..io.export import save_mesh
     from ..io.loaders import as_point_cloud, load
     from ..metrics import point_to_surface
     from ..space.complete import complete
     from ..space.model import read_space
 
-    check_output(a.output, "-o/--output", MESH_FORMATS)
-    check_output(a.metrics_json, "--metrics-json")
-    check_input(a.points)
-    check_input(a.space)
     _threads()
     space = read_space(a.space)
     geom = load(a.points)

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..config import ModelConfig, model_config
+from ..config import ModelConfig
+from ..config.image import IMAGE_LR, image_default_lr, image_model_config  # noqa: F401 (the field's defaults)
 from ..errors import CheckpointError
 from ..models import build_model
 from ..sampling.pixels import output_size, pixel_centres, pixel_pitch, to_values
@@ -22,34 +23,6 @@ RENDER_CHUNK = 4096  # rows per forward pass; small chunks stay in cache on CPUs
 
 #: Luminance weights (Rec. 601) for derivative images of colour pictures.
 LUMA = {1: (1.0,), 2: (1.0, 0.0), 3: (0.299, 0.587, 0.114), 4: (0.299, 0.587, 0.114, 0.0)}
-
-
-#: Learning rates for image fits, per family (the 3D defaults in config.default_lr are tuned for shapes).
-#: SIREN's published 1e-4 suits its 10k-step runs; at the few hundred to few thousand steps a CPU affords,
-#: 1e-3 (with the trainer's cosine decay) is stable and far ahead: on kodim23, SIREN 256x3, 300 steps of
-#: 8192 pixels reached 25.8 dB at 1e-4, 27.7 dB at 3e-4 and 29.4 dB at 1e-3. Grid tables start near zero
-#: and need 1e-2 to grow within a few hundred steps (2e-3, the shape default, reached 17 dB where 1e-2
-#: reached 32 dB on a 48x48 crop in 100 steps).
-IMAGE_LR = {"grid": 1e-2, "siren": 1e-3, "relu": 1e-3, "fourier": 1e-3}
-
-
-def image_default_lr(kind: str) -> float:
-    """Adam learning rate for an image fit with a network of this family (IMAGE_LR; 1e-3 otherwise)."""
-    return IMAGE_LR.get(kind, 1e-3)
-
-
-def image_model_config(kind: str, image_size: tuple[int, int], **overrides) -> ModelConfig:
-    """A family's usual network for an image of image_size (height, width). For the grid encoding the finest level gets
-    one cell per pixel of the longer side (coarser levels spaced geometrically from 16, 8 levels): an
-    image needs its own resolution, not the 3D default of 128 cells."""
-    finest = max(2, int(max(image_size)))
-    if kind == "grid":
-        defaults = {"grid_max_resolution": finest, "grid_levels": 8, "grid_base_resolution": min(16, finest)}
-        overrides = {**defaults, **{k: v for k, v in overrides.items() if v is not None}}
-        if overrides["grid_base_resolution"] > overrides["grid_max_resolution"]:
-            overrides["grid_base_resolution"] = overrides["grid_max_resolution"]
-    return model_config(kind, **overrides)
-
 
 
 def model_device(model: torch.nn.Module) -> torch.device:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig
+from ..config.image import DEFAULT_PATCH
 from ..field.image import image_model_config
 from ..io.image import ImageData
 from ..metrics import image_metrics
@@ -24,11 +25,7 @@ from .session import ImageSession
 #: Family used for deblurring when none is named: the grid's per-pixel features let the fit put back the
 #: detail the blur removed (SIREN's smooth prior at equal steps leaves much of it blurred; see the README).
 DEFAULT_KIND = "grid"
-#: Observed pixels per step. Deblurring needs big batches more than many steps: on kodim23 (Gaussian
-#: sigma 2, grid) 2000 steps of 65536 pixels gained 3.96 dB, 6000 steps of 16384 only 2.72 dB (random
-#: windows touch few grid vertices per step, and Adam's moments for the others go stale).
-DEFAULT_BATCH = 65536
-DEFAULT_PATCH = 64
+
 
 
 def deblur_session(observed: ImageData, kernel: np.ndarray, model: ModelConfig | None = None, kind: str = DEFAULT_KIND,

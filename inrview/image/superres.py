@@ -12,12 +12,13 @@ point samples, the plain fit's default, interpolates worse than bicubic there.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig
 from ..errors import InrviewError
+from ..config.image import UpscalingChoice, upscaling_choice  # noqa: F401 (part of this pipeline's API)
 from ..field.image import image_model_config
 from ..io.image import ImageData
 from ..metrics import image_metrics
@@ -72,47 +73,6 @@ class SuperResolutionResult:
                 "small_size": list(self.small.shape[:2][::-1]),
                 "inr_psnr": self.inr_metrics["psnr"], "inr_ssim": self.inr_metrics["ssim"],
                 "bicubic_psnr": self.bicubic_metrics["psnr"], "bicubic_ssim": self.bicubic_metrics["ssim"]}
-
-
-@dataclass(frozen=True)
-class UpscalingChoice:
-    """The network, observation model and budget of a fit meant to be rendered above its size.
-
-    SIREN's smooth prior is what beats bicubic upsampling (scripts/bench_upscale.py; the default grid at
-    point samples interpolates below it). At this CPU budget (steps x batch_size network evaluations) point
-    samples beat the area footprint (each pixel the mean of f over its cell, from supersample x supersample
-    jittered samples, as `image sr` uses): on kodim23 /4, 600 steps, +0.38 dB vs +0.06 dB over bicubic on a
-    bicubic-downsampled input; the area footprint needs supersample^2 evaluations a pixel and more steps.
-    """
-
-    kind: str = "siren"
-    width: int = 128
-    depth: int = 3
-    footprint: str = "point"
-    supersample: int = 2
-    steps: int = 600
-    batch_size: int = 16384
-
-    def model_config(self, image_size: tuple[int, int], **overrides) -> ModelConfig:
-        """The chosen network for an image of image_size (height, width); overrides (None ignored) win."""
-        given = {k: v for k, v in overrides.items() if v is not None}
-        return image_model_config(self.kind, image_size, **{"width": self.width, "depth": self.depth, **given})
-
-    def train_config(self, train: TrainConfig = TrainConfig(), steps_given: bool = False) -> TrainConfig:
-        """train with the chosen step budget and batch (unless steps_given: the caller's own --steps/--seconds)."""
-        return train if steps_given else replace(train, steps=self.steps, batch_size=self.batch_size)
-
-    def describe(self) -> str:
-        """One phrase such as 'siren 128x3, area footprint (2x2 samples per pixel), 600 steps'."""
-        area = f" ({self.supersample}x{self.supersample} samples per pixel)" if self.footprint == "area" else ""
-        return f"{self.kind} {self.width}x{self.depth}, {self.footprint} footprint{area}, {self.steps} steps"
-
-
-def upscaling_choice(image_size: tuple[int, int], output_size: tuple[int, int]) -> UpscalingChoice | None:
-    """What to fit on an image of image_size (height, width) to render it at output_size (height, width):
-    an UpscalingChoice when the output is larger along either side, None otherwise (a plain fit is best)."""
-    (h, w), (oh, ow) = image_size, output_size
-    return UpscalingChoice() if oh > h or ow > w else None
 
 
 def upscaling_session(image: ImageData, choice: UpscalingChoice, model: ModelConfig | None = None,

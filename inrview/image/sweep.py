@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TrainConfig
+from ..config.image import SWEEP_STEPS
 from ..errors import InrviewError
 from ..field.image import image_model_config
 from ..io.image import ImageData
@@ -37,7 +38,7 @@ class SweepRow:
 
 
 def capacity_sweep(image: ImageData, kind: str = "siren", widths=(32, 64, 128), depths=(1, 2, 3),
-                   train: TrainConfig = TrainConfig(steps=300), device: str | None = None, on_row=None,
+                   train: TrainConfig = TrainConfig(steps=SWEEP_STEPS), device: str | None = None, on_row=None,
                    progress_factory=None, **model_overrides) -> list[SweepRow]:
     """Train one network per (width, depth) and measure it; on_row(row) is called after each cell and
     progress_factory(label) may return a per-cell snapshot callback (with a .close())."""

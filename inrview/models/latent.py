@@ -20,51 +20,12 @@ process that holds its shape).
 """
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
-from typing import Literal
 
 import torch
 from torch import nn
 
+from ..config.space import LatentConfig
 from .encodings import MultiResGrid
-
-
-@dataclass(frozen=True)
-class LatentConfig:
-    """The latent decoder's shape (recorded in every space checkpoint)."""
-
-    kind: Literal["deepsdf", "grid"] = "grid"
-    """Decoder family: 'deepsdf' (MLP on [code, xyz] with a skip) or 'grid' (shared grid + small MLP)."""
-    latent_dim: int = 32
-    """Length of each shape's code."""
-    width: int = 128
-    """Hidden units per layer."""
-    depth: int = 3
-    """Hidden layers."""
-    grid_levels: int = 3
-    """'grid': resolution levels of the shared feature grid."""
-    grid_base_resolution: int = 4
-    """'grid': cells per side at the coarsest level."""
-    grid_max_resolution: int = 16
-    """'grid': cells per side at the finest level."""
-    grid_features: int = 4
-    """'grid': features per grid vertex and level."""
-    init_std: float = 0.01
-    """Standard deviation of the initial codes (DeepSDF: 1/sqrt(latent_dim) scaled down)."""
-
-    def to_dict(self) -> dict:
-        """The fields as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    @staticmethod
-    def from_dict(d: dict) -> LatentConfig:
-        """The config from to_dict's output; ValueError on unknown fields."""
-        names = {f.name for f in dataclasses.fields(LatentConfig)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown latent network field(s): {', '.join(sorted(unknown))}")
-        return LatentConfig(**d)
 
 
 class LatentDecoder(nn.Module):

@@ -13,14 +13,17 @@ import dataclasses
 import os
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..config import CloudLossConfig, FitConfig, TrainConfig, default_cloud_loss, model_config
-from ..extract import Mesh
 from ..io.geometry import Geometry
 from .normals import NormalMode, NormalReport, orientation_consistency, prepare_normals
 from .poisson import PoissonResult, poisson_reconstruct
+
+if TYPE_CHECKING:  # the pipeline itself loads torch only when it trains
+    from ..extract import Mesh
 
 #: The network family clouds are fitted with unless one is named: 'auto' picks by the cloud's density
 #: (see auto_model and docs/readme_reconstruct.md).

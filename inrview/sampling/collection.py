@@ -19,17 +19,12 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config import SamplingConfig
+from ..config.space import SPACE_SAMPLING
 from ..io.geometry import Geometry, Normalization
 from . import SampleSet, mesh_samples, split_counts
 from . import cache
 
 FORMAT = 1
-#: Samples per shape unless configured: a tenth of a single-shape fit's pool (a space sees each shape far
-#: less often than a single fit does, and 40 shapes sample in under a minute on two cores).
-SPACE_SAMPLING = SamplingConfig(n_samples=60_000, surface_fraction=0.2, near_fraction=0.4, far_fraction=0.3,
-                                uniform_fraction=0.1, sigma_near=0.01, sigma_far=0.06)
-
-
 def file_digest(path: str) -> str:
     """blake2b hex digest of a file's bytes ('' when it cannot be read)."""
     h = hashlib.blake2b(digest_size=20)

@@ -14,57 +14,20 @@ stop between yields and show per-shape errors.
 """
 from __future__ import annotations
 
-import dataclasses
 import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import torch
 
-from ..models.latent import LatentConfig, LatentDecoder, ShapeCodes, code_regulariser
+from ..config.space import LatentConfig, SpaceTrainConfig
+from ..models.latent import LatentDecoder, ShapeCodes, code_regulariser
 from ..sampling import SampleSet
 from .device import pick_device
 from .losses import clamped_l1, occupancy_bce
 from .trainer import Snapshot, make_adam
-
-
-@dataclass(frozen=True)
-class SpaceTrainConfig:
-    """How a space is trained (recorded in every space checkpoint)."""
-
-    target: Literal["sdf", "occupancy"] = "sdf"
-    """What the decoder learns: signed distance (clamped L1) or occupancy (BCE on logits)."""
-    epochs: int = 300
-    """Passes over the collection (each shape contributes points_per_shape samples per pass)."""
-    seconds: float | None = None
-    """Wall-clock budget instead of epochs (rank 0's clock decides for every rank)."""
-    shapes_per_step: int = 8
-    """Shapes in one optimisation step (over all processes together)."""
-    points_per_shape: int = 2048
-    """Samples per shape in one step."""
-    lr: float = 2e-3
-    """Adam learning rate of the decoder at the start (cosine decay to lr * lr_final_factor)."""
-    code_lr: float = 2e-3
-    """Adam learning rate of the codes at the start (same decay)."""
-    lr_final_factor: float = 0.1
-    """Final learning rates as a share of the initial ones."""
-    clamp: float = 0.1
-    """DeepSDF clamp distance, normalised units."""
-    code_reg: float = 1e-4
-    """Weight of the code regulariser (DeepSDF's 1/sigma^2), per shape in a batch."""
-    seed: int = 0
-    """Seed for weights, codes, samples and batches."""
-    device: str = "auto"
-    """'auto', 'cpu', 'cuda', 'cuda:1'; under torchrun on GPUs each process takes cuda:LOCAL_RANK."""
-    threads: int | None = None
-    """CPU threads per process; None: the cores divided among the processes on this node."""
-
-    def to_dict(self) -> dict:
-        """The fields as a JSON-ready dict."""
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
