@@ -9,8 +9,24 @@ ModelKind = Literal["grid", "siren", "relu", "fourier"]
 Target = Literal["sdf", "occupancy"]
 
 
+class Config:
+    """What every configuration shares: its fields as a JSON-ready dict, and back."""
+
+    def to_dict(self) -> dict:
+        """The fields as a JSON-ready dict (nested configurations as dicts)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict):
+        """The configuration from to_dict's output; ValueError naming any unknown field."""
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(sorted(unknown))}")
+        return cls(**values)
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(Config):
     """The network: its family and size, and the family's own settings (fields documented one by one)."""
 
     kind: ModelKind = "grid"
@@ -47,12 +63,10 @@ class ModelConfig:
     """Grid encoding: a level with more vertices than this is stored in a hash table of this size (2^22
     keeps the 129^3 finest 3D level dense: grid_sample instead of hashed gathers, 25% faster steps)."""
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
-class SamplingConfig:
+class SamplingConfig(Config):
     """How the training pool of a mesh is drawn: its size and the shares of surface, near, far and
     uniform samples (distances in normalised units)."""
 
@@ -71,12 +85,10 @@ class SamplingConfig:
     sigma_far: float = 0.08
     """Standard deviation of the coarse perturbation, in normalised units."""
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
-class TrainConfig:
+class TrainConfig(Config):
     """The optimisation: step or time budget, batch, learning-rate schedule, loss settings, seed, device,
     threads and arithmetic precision."""
 
@@ -107,12 +119,10 @@ class TrainConfig:
     (faster for wide MLPs, about 1e-3 relative error per product); 'bf16' runs the forward pass under
     bfloat16 autocast (wide MLPs on GPUs and recent CPUs). Evaluation for extraction stays fp32."""
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 @dataclass(frozen=True)
-class CloudLossConfig:
+class CloudLossConfig(Config):
     """Weights and sampling of the point-cloud losses (distances in normalised units, cube [-1, 1]); see
     inrview.training.cloud_task for the terms."""
 
@@ -163,8 +173,6 @@ class CloudLossConfig:
     sphere_radius: float = 0.5
     """Radius of that sphere (the ReLU network's geometric initialisation uses 0.5 as well)."""
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 
@@ -188,7 +196,7 @@ SHAPE_STEPS = 200
 
 
 @dataclass(frozen=True)
-class FitConfig:
+class FitConfig(Config):
     """Everything a shape fit depends on (network, target, sampling, training, extraction resolution,
     margin, point-cloud losses); recorded in every checkpoint header (to_dict / from_dict)."""
 
@@ -214,24 +222,20 @@ class FitConfig:
                 "train": self.train.to_dict(), "resolution": self.resolution, "margin": self.margin,
                 "cloud": None if self.cloud is None else self.cloud.to_dict()}
 
-    @staticmethod
-    def from_dict(d: dict) -> FitConfig:
-        def build(cls, values):
-            names = {f.name for f in dataclasses.fields(cls)}
-            unknown = set(values) - names
-            if unknown:
-                raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(sorted(unknown))}")
-            return cls(**values)
-
-        d = dict(d)
+    @classmethod
+    def from_dict(cls, values: dict) -> FitConfig:
+        """The configuration from to_dict's output (older dicts without 'cloud' too); ValueError naming any
+        unknown field."""
+        d = dict(values)
         cloud = d.pop("cloud", None)
         if cloud is not None:
             cloud = dict(cloud)
             if "pool_mix" in cloud:
                 cloud["pool_mix"] = tuple(cloud["pool_mix"])
-            cloud = build(CloudLossConfig, cloud)
-        return FitConfig(model=build(ModelConfig, d.pop("model", {})), sampling=build(SamplingConfig, d.pop("sampling", {})),
-                         train=build(TrainConfig, d.pop("train", {})), cloud=cloud, **d)
+            cloud = CloudLossConfig.from_dict(cloud)
+        return super().from_dict({"model": ModelConfig.from_dict(d.pop("model", {})),
+                                  "sampling": SamplingConfig.from_dict(d.pop("sampling", {})),
+                                  "train": TrainConfig.from_dict(d.pop("train", {})), "cloud": cloud, **d})
 
 
 def replace(obj, **changes):

@@ -2,11 +2,10 @@
 Plain values (no torch), recorded in every space checkpoint."""
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Literal
 
-from . import SamplingConfig
+from . import Config, SamplingConfig
 
 #: Samples per shape unless configured: a tenth of a single-shape fit's pool (a space sees each shape far
 #: less often than a single fit does, and 40 shapes sample in under a minute on two cores).
@@ -15,7 +14,7 @@ SPACE_SAMPLING = SamplingConfig(n_samples=60_000, surface_fraction=0.2, near_fra
 
 
 @dataclass(frozen=True)
-class LatentConfig:
+class LatentConfig(Config):
     """The latent decoder's shape (recorded in every space checkpoint)."""
 
     kind: Literal["deepsdf", "grid"] = "grid"
@@ -37,22 +36,10 @@ class LatentConfig:
     init_std: float = 0.01
     """Standard deviation of the initial codes (DeepSDF: 1/sqrt(latent_dim) scaled down)."""
 
-    def to_dict(self) -> dict:
-        """The fields as a JSON-ready dict."""
-        return dataclasses.asdict(self)
-
-    @staticmethod
-    def from_dict(d: dict) -> LatentConfig:
-        """The config from to_dict's output; ValueError on unknown fields."""
-        names = {f.name for f in dataclasses.fields(LatentConfig)}
-        unknown = set(d) - names
-        if unknown:
-            raise ValueError(f"unknown latent network field(s): {', '.join(sorted(unknown))}")
-        return LatentConfig(**d)
 
 
 @dataclass(frozen=True)
-class SpaceTrainConfig:
+class SpaceTrainConfig(Config):
     """How a space is trained (recorded in every space checkpoint)."""
 
     target: Literal["sdf", "occupancy"] = "sdf"
@@ -82,6 +69,3 @@ class SpaceTrainConfig:
     threads: int | None = None
     """CPU threads per process; None: the cores divided among the processes on this node."""
 
-    def to_dict(self) -> dict:
-        """The fields as a JSON-ready dict."""
-        return dataclasses.asdict(self)

@@ -42,6 +42,11 @@ class Settings:
     def set(self, key: str, value) -> None:
         self.qs.setValue(key, value)
 
+    def set_group(self, group: str, **values) -> None:
+        """Store each value under 'group/name'."""
+        for name, value in values.items():
+            self.qs.setValue(f"{group}/{name}", value)
+
     def sync(self) -> None:
         self.qs.sync()
 

@@ -103,11 +103,9 @@ class DataPanel(QtWidgets.QWidget):
 
     # -- settings -------------------------------------------------------------------------------------
     def save(self, s) -> None:
-        s.set("data/style", self.style.currentText())
-        s.set("data/opacity", self.opacity.value())
-        s.set("data/show_surface", self.show_surface.isChecked())
-        s.set("data/show_domain", self.show_domain.isChecked())
-        s.set("data/normals", self.normals_mode())
+        s.set_group("data", style=self.style.currentText(), opacity=self.opacity.value(),
+                    show_surface=self.show_surface.isChecked(), show_domain=self.show_domain.isChecked(),
+                    normals=self.normals_mode())
 
     def restore(self, s) -> None:
         blocker = QtCore.QSignalBlocker(self)  # noqa: F841 (restoring is not a user change)

@@ -205,12 +205,9 @@ class ModelPanel(QtWidgets.QWidget):
 
     # -- settings -------------------------------------------------------------------------------------
     def save(self, s) -> None:
-        s.set("train/config", json.dumps(self.config().to_dict()))
-        s.set("train/budget_unit", self.budget_unit.currentText())
-        s.set("train/budget_value", self.budget_value.value())
-        s.set("train/device", self.device.currentData())
-        s.set("train/threads", self.threads.value())
-        s.set("train/preview", self.preview_resolution())
+        s.set_group("train", config=json.dumps(self.config().to_dict()), budget_unit=self.budget_unit.currentText(),
+                    budget_value=self.budget_value.value(), device=self.device.currentData(),
+                    threads=self.threads.value(), preview=self.preview_resolution())
 
     def restore(self, s) -> None:
         text = s.get("train/config", "")
