@@ -197,7 +197,8 @@ class SpaceTrainer:
         """Progress of the budget; under torchrun rank 0's clock is broadcast so all ranks stop together."""
         if self.cfg.seconds is None:
             return self.step / max(1, self.total_steps)
-        p = torch.tensor([(self.elapsed + time.perf_counter() - t0) / self.cfg.seconds], dtype=torch.float64)
+        p = torch.tensor([(self.elapsed + time.perf_counter() - t0) / self.cfg.seconds], dtype=torch.float64,
+                         device=self.ctx.device)  # NCCL moves only GPU tensors
         if self.ctx.active:
             import torch.distributed as dist
 
