@@ -226,5 +226,5 @@ def test_real_command_line_on_a_few_bad_files(corpus_cases):
 def test_worker_reports_its_peak(corpus_results):
     """ru_maxrss is in KiB on Linux and bytes on macOS; the worker normalises it to bytes."""
     maxrss = [a["maxrss"] for _, a in corpus_results if "maxrss" in a]
-    assert maxrss and min(maxrss) > 50 * 1024**2
+    assert maxrss and min(maxrss) > 20 * 1024**2  # Python + numpy at least (import inrview no longer loads torch)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss > 0
