@@ -1,4 +1,5 @@
 """`python -m inrview`: the command line."""
+
 import sys
 
 from .cli import main

@@ -3,6 +3,7 @@
 Every message names the file (when there is one) and the problem in one line, so the command line can
 print it as is and the app can show it in a dialog.
 """
+
 from __future__ import annotations
 
 import os

@@ -17,6 +17,7 @@ Runtime on a 2-core CPU: about 1 min for training + 256^3 + preview; the dense 5
 
     .venv/bin/python -m scripts.bench_extract --resolutions 256,512
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import inrview  # noqa: E402
-from inrview.shape import ShapeSession  # noqa: E402
 from inrview.config import FitConfig, TrainConfig  # noqa: E402
 from inrview.extract import coarse_to_fine_grid, dense_grid, marching_cubes, mc  # noqa: E402
+from inrview.shape import ShapeSession  # noqa: E402
 
 DATA = Path(os.environ.get("INRVIEW_SHARED_DATA", ROOT.parent / "shared" / "data")) / "meshes"
 
@@ -53,13 +54,18 @@ def timed(fn, device):
 
 def surface_gap(a, b, spacing: float) -> tuple[bool, float]:
     """(same triangles?, largest vertex-to-surface distance between the two meshes in voxels)."""
-    if a.faces.shape == b.faces.shape and np.array_equal(a.faces, b.faces) and \
-            np.abs(a.vertices - b.vertices).max() < 1e-6:
+    if (
+        a.faces.shape == b.faces.shape
+        and np.array_equal(a.faces, b.faces)
+        and np.abs(a.vertices - b.vertices).max() < 1e-6
+    ):
         return True, 0.0
     from inrview.sampling import MeshDistance
 
-    gap = max(MeshDistance(b.vertices, b.faces, sign="parity").unsigned(a.vertices).max(),
-              MeshDistance(a.vertices, a.faces, sign="parity").unsigned(b.vertices).max())
+    gap = max(
+        MeshDistance(b.vertices, b.faces, sign="parity").unsigned(a.vertices).max(),
+        MeshDistance(a.vertices, a.faces, sign="parity").unsigned(b.vertices).max(),
+    )
     return False, float(gap / spacing)
 
 
@@ -77,8 +83,9 @@ def live_preview(mesh: Path, resolution: int, interval: float, seconds: float, d
     for with_preview in (False, True):
         cfg = FitConfig(train=TrainConfig(seconds=1e9, device=device))
         session = ShapeSession.from_file(mesh, cfg)
-        gen = session.run(report_every=1, preview_resolution=resolution if with_preview else None,
-                          preview_interval=interval)
+        gen = session.run(
+            report_every=1, preview_resolution=resolution if with_preview else None, preview_interval=interval
+        )
         t0 = time.perf_counter()
         updates, steps0 = [], None
         for snap in gen:
@@ -100,8 +107,12 @@ def main(argv=None) -> int:
     p.add_argument("--train-steps", type=int, default=None, help="training steps (default: the config's)")
     p.add_argument("--resolutions", default="256", help="comma-separated, e.g. 256,512")
     p.add_argument("--preview", default="64,96,128", help="preview resolutions to time")
-    p.add_argument("--preview-interval", type=float, default=0.4,
-                   help="training seconds between previews in the live run (0 skips the live run)")
+    p.add_argument(
+        "--preview-interval",
+        type=float,
+        default=0.4,
+        help="training seconds between previews in the live run (0 skips the live run)",
+    )
     p.add_argument("--live-seconds", type=float, default=8.0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None)
@@ -119,7 +130,9 @@ def main(argv=None) -> int:
     field = session.field
     print(f"trained {session.trainer.state.step} steps in {time.perf_counter() - t:.1f} s")
 
-    print("\n| resolution | dense evals | dense s | coarse-to-fine evals | c2f s | fewer evals | faster | same surface |")
+    print(
+        "\n| resolution | dense evals | dense s | coarse-to-fine evals | c2f s | fewer evals | faster | same surface |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for res in [int(r) for r in a.resolutions.split(",") if r]:
         on_dev = dev.type == "cuda"  # as extract_mesh does: the grid stays on the GPU and is meshed there
@@ -128,14 +141,19 @@ def main(argv=None) -> int:
         dense, t_d = timed(lambda: dense_grid(field, res, on_device=on_dev), dev)
         m_d, t_md = timed(lambda: marching_cubes(dense), dev)
         same, gap = surface_gap(m_c, m_d, c2f.spacing)
-        print(f"| {res}^3 | {dense.evaluations:,} | {t_d + t_md:.2f} | {c2f.evaluations:,} | {t_c + t_mc:.2f} | "
-              f"{dense.evaluations / c2f.evaluations:.1f}x | {(t_d + t_md) / (t_c + t_mc):.1f}x | "
-              f"{'identical' if same else f'max gap {gap:.2f} voxel'} |", flush=True)
+        print(
+            f"| {res}^3 | {dense.evaluations:,} | {t_d + t_md:.2f} | {c2f.evaluations:,} | {t_c + t_mc:.2f} | "
+            f"{dense.evaluations / c2f.evaluations:.1f}x | {(t_d + t_md) / (t_c + t_mc):.1f}x | "
+            f"{'identical' if same else f'max gap {gap:.2f} voxel'} |",
+            flush=True,
+        )
         if res == 256:
             _, t_sk = timed(lambda: marching_cubes(dense, method="skimage"), dev)
             _, t_th = timed(lambda: marching_cubes(dense, method="torch"), dev)
-            mc_line = (f"marching cubes at 256^3: scikit-image {t_sk * 1e3:.0f} ms, PyTorch (mc_torch, on "
-                       f"{dev.type}) {t_th * 1e3:.0f} ms")
+            mc_line = (
+                f"marching cubes at 256^3: scikit-image {t_sk * 1e3:.0f} ms, PyTorch (mc_torch, on "
+                f"{dev.type}) {t_th * 1e3:.0f} ms"
+            )
             if mc.vtk_available():
                 _, t_vtk = timed(lambda: marching_cubes(dense, method="vtk"), dev)
                 mc_line += f", VTK Flying Edges {t_vtk * 1e3:.0f} ms"
@@ -163,9 +181,11 @@ def main(argv=None) -> int:
         if gaps is None:
             print("\nlive preview: fewer than two previews in the run")
         else:
-            print(f"\nlive preview at {res}^3, interval {a.preview_interval} s: surface update every "
-                  f"{np.median(gaps):.2f} s (median; max {gaps.max():.2f} s) while training keeps "
-                  f"{r1 / r0:.0%} of its steps/s ({r1:.1f} vs {r0:.1f} steps/s without previews)")
+            print(
+                f"\nlive preview at {res}^3, interval {a.preview_interval} s: surface update every "
+                f"{np.median(gaps):.2f} s (median; max {gaps.max():.2f} s) while training keeps "
+                f"{r1 / r0:.0%} of its steps/s ({r1:.1f} vs {r0:.1f} steps/s without previews)"
+            )
     return 0
 
 

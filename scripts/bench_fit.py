@@ -22,11 +22,13 @@ one 256^3 extraction of that network takes minutes, so by default the baseline i
 budget is spent (behind a 64^3 gate, see GATE): its time is then either the full budget or "> cap".
 
 Runtime on a 2-core CPU: the targets take 5-25 s per mesh, the defaults 10-20 s and the baseline its cap
-plus about 30 s: about 15 minutes for the 6 dev meshes with --baseline-cap 90 on three of them. Subsets: --meshes spot,bob_tri
+plus about 30 s: about 15 minutes for the 6 dev meshes with --baseline-cap 90 on three of them.
+Subsets: --meshes spot,bob_tri
 --configs default. On a GPU: --device cuda --first-check 0.2.
 
     .venv/bin/python -m scripts.bench_fit --meshes spot,bob_tri --cap 30 --baseline-cap 60
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,7 +45,6 @@ ROOT = Path(__file__).resolve().parent.parent
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from inrview.shape import ShapeSession  # noqa: E402
 from inrview.config import FitConfig, ModelConfig, TrainConfig  # noqa: E402
 from inrview.errors import NoSurfaceError  # noqa: E402
 from inrview.extract import extract_mesh  # noqa: E402
@@ -51,6 +52,7 @@ from inrview.io.geometry import Normalization  # noqa: E402
 from inrview.io.loaders import load  # noqa: E402
 from inrview.metrics import normalised_scale  # noqa: E402
 from inrview.sampling import MeshDistance, sample_surface  # noqa: E402
+from inrview.shape import ShapeSession  # noqa: E402
 
 DATA = Path(os.environ.get("INRVIEW_SHARED_DATA", ROOT.parent / "shared" / "data")) / "meshes"
 
@@ -113,9 +115,19 @@ def quality_target(path: Path, resolution: int, n: int) -> tuple[float, float]:
     return chamfer(mesh, geom, n), time.perf_counter() - t0
 
 
-def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolution: int, first_check: float,
-                   growth: float, n: int, use_cache: bool, end_only: bool = False,
-                   check_steps: set[int] | None = None) -> dict:
+def time_to_target(
+    path: Path,
+    cfg: FitConfig,
+    target: float,
+    cap: float,
+    resolution: int,
+    first_check: float,
+    growth: float,
+    n: int,
+    use_cache: bool,
+    end_only: bool = False,
+    check_steps: set[int] | None = None,
+) -> dict:
     """Wall seconds from load to the first surface at or below target (checks excluded), or None.
 
     Checks come at first_check, then every time the pipeline clock has grown by the factor `growth`
@@ -125,8 +137,9 @@ def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolu
     not, a step schedule keeps the number of checks down)."""
     if not use_cache:
         os.environ["INRVIEW_NO_CACHE"] = "1"
-    dev = torch.device(cfg.train.device if cfg.train.device != "auto" else
-                       ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = torch.device(
+        cfg.train.device if cfg.train.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
+    )
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     t0 = time.perf_counter()
     excluded = 0.0  # seconds spent on checks that are not part of the pipeline
@@ -171,9 +184,18 @@ def time_to_target(path: Path, cfg: FitConfig, target: float, cap: float, resolu
     session.stop()
     os.environ.pop("INRVIEW_NO_CACHE", None)
     st = session.trainer.state
-    return {"seconds": hit, "steps": steps, "best": best, "load": t_load, "sampling": t_sample,
-            "extract": t_extract_hit, "train": t_train_hit, "step_ms": 1e3 * st.elapsed / max(1, st.step),
-            "device": str(session.trainer.device), "history": history}
+    return {
+        "seconds": hit,
+        "steps": steps,
+        "best": best,
+        "load": t_load,
+        "sampling": t_sample,
+        "extract": t_extract_hit,
+        "train": t_train_hit,
+        "step_ms": 1e3 * st.elapsed / max(1, st.step),
+        "device": str(session.trainer.device),
+        "history": history,
+    }
 
 
 def warm_up(device: str) -> None:
@@ -197,10 +219,13 @@ def warm_up(device: str) -> None:
 
 def report(mesh: str, name: str, target: float, cap: float, r: dict) -> None:
     s = f"> {cap:.0f}" if r["seconds"] is None else f"{r['seconds']:.2f}"
-    print(f"{mesh:18s} {name:8s} target {target:.3e}  time {s:>7s} s  best {r['best']:.3e}  "
-          f"steps {r['steps']:5d} ({r['step_ms']:.1f} ms/step)  load {r['load']:.2f} s  "
-          f"sampling {r['sampling']:.2f} s" + (f"  training {r['train']:.2f} s  extraction {r['extract']:.2f} s"
-                                               if r["train"] is not None else ""), flush=True)
+    print(
+        f"{mesh:18s} {name:8s} target {target:.3e}  time {s:>7s} s  best {r['best']:.3e}  "
+        f"steps {r['steps']:5d} ({r['step_ms']:.1f} ms/step)  load {r['load']:.2f} s  "
+        f"sampling {r['sampling']:.2f} s"
+        + (f"  training {r['train']:.2f} s  extraction {r['extract']:.2f} s" if r["train"] is not None else ""),
+        flush=True,
+    )
 
 
 def main(argv=None) -> int:
@@ -211,29 +236,48 @@ def main(argv=None) -> int:
     p.add_argument("--cap", type=float, default=30.0, help="seconds before giving up on the defaults")
     p.add_argument("--baseline-cap", type=float, default=60.0, help="seconds before giving up on the baseline")
     p.add_argument("--baseline-meshes", help="run the baseline on these stems only (default: all)")
-    p.add_argument("--baseline-checks", choices=["all", "end"], default=None,
-                   help="'end': check the baseline once, when its budget is spent (default on a CPU, where one "
-                        "256^3 extraction of the 8x512 MLP takes minutes); 'all': like the defaults (GPU default)")
+    p.add_argument(
+        "--baseline-checks",
+        choices=["all", "end"],
+        default=None,
+        help="'end': check the baseline once, when its budget is spent (default on a CPU, where one "
+        "256^3 extraction of the 8x512 MLP takes minutes); 'all': like the defaults (GPU default)",
+    )
     p.add_argument("--target-resolution", type=int, default=128, help="resolution of the exact-SDF target")
-    p.add_argument("--resolution", type=int, default=FitConfig().resolution,
-                   help="resolution at which the network's surfaces are extracted (default: inrview's export)")
+    p.add_argument(
+        "--resolution",
+        type=int,
+        default=FitConfig().resolution,
+        help="resolution at which the network's surfaces are extracted (default: inrview's export)",
+    )
     p.add_argument("--first-check", type=float, default=2.0, help="pipeline seconds of the first check")
     p.add_argument("--growth", type=float, default=1.1, help="factor of pipeline time between checks")
     p.add_argument("--samples", type=int, default=100_000, help="surface samples per Chamfer direction")
     p.add_argument("--device", default="cpu")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
     p.add_argument("--cache", action="store_true", help="let the sample cache serve the samples")
-    p.add_argument("--check-steps", help="START:STOP:STEP: check the defaults at these step counts instead of "
-                                         "by the clock (e.g. 100:200:10 on a GPU)")
-    p.add_argument("--cached-rerun", action="store_true",
-                   help="run the defaults a second time on each mesh with the sample cache on (the first run "
-                        "stores its samples there): the time of fitting the same file again")
+    p.add_argument(
+        "--check-steps",
+        help="START:STOP:STEP: check the defaults at these step counts instead of "
+        "by the clock (e.g. 100:200:10 on a GPU)",
+    )
+    p.add_argument(
+        "--cached-rerun",
+        action="store_true",
+        help="run the defaults a second time on each mesh with the sample cache on (the first run "
+        "stores its samples there): the time of fitting the same file again",
+    )
     p.add_argument("--json", help="write all results here")
-    p.add_argument("--targets", help="take the targets from an earlier --json file (same meshes, same "
-                                     "resolution) instead of computing them")
-    p.add_argument("--wall", action="store_true",
-                   help="instead: the whole wall time of `inrview fit` (command to written mesh, by phase, and "
-                        "--seconds budgets) against --previous, as new processes (see scripts/wall_time.py)")
+    p.add_argument(
+        "--targets",
+        help="take the targets from an earlier --json file (same meshes, same resolution) instead of computing them",
+    )
+    p.add_argument(
+        "--wall",
+        action="store_true",
+        help="instead: the whole wall time of `inrview fit` (command to written mesh, by phase, and "
+        "--seconds budgets) against --previous, as new processes (see scripts/wall_time.py)",
+    )
     p.add_argument("--previous", default="fc74b93", help="--wall: the git revision to compare with")
     p.add_argument("--budgets", default="5,10", help="--wall: comma-separated --seconds budgets to check")
     a = p.parse_args(argv)
@@ -241,7 +285,9 @@ def main(argv=None) -> int:
         from scripts.wall_time import run
 
         bundled = [ROOT / "inrview" / "resources" / "spot.obj"]
-        shared = sorted(f for f in Path(a.data).glob("*") if f.suffix in (".obj", ".ply")) if Path(a.data).is_dir() else []
+        shared = (
+            sorted(f for f in Path(a.data).glob("*") if f.suffix in (".obj", ".ply")) if Path(a.data).is_dir() else []
+        )
         if a.meshes:
             shared = [f for f in shared if f.stem in a.meshes.split(",")]
         budgets = [float(x) for x in a.budgets.split(",") if x]
@@ -260,8 +306,10 @@ def main(argv=None) -> int:
         files = [f for f in files if f.stem in want]
     cfgs = configs(a.configs.split(","), a.device, a.cap, a.baseline_cap)
     dev = torch.cuda.get_device_name() if a.device.startswith("cuda") else f"CPU, {torch.get_num_threads()} threads"
-    print(f"# bench_fit on {dev}; torch {torch.__version__}; target = exact SDF at {a.target_resolution}^3, "
-          f"network surfaces at {a.resolution}^3; checks from {a.first_check} s every x{a.growth}")
+    print(
+        f"# bench_fit on {dev}; torch {torch.__version__}; target = exact SDF at {a.target_resolution}^3, "
+        f"network surfaces at {a.resolution}^3; checks from {a.first_check} s every x{a.growth}"
+    )
     if a.device.startswith("cuda"):
         warm_up(a.device)
     known = {}
@@ -279,24 +327,40 @@ def main(argv=None) -> int:
             if name != "default" and a.baseline_meshes and f.stem not in a.baseline_meshes.split(","):
                 continue
             end_only = name != "default" and a.baseline_checks == "end"
-            r = time_to_target(f, cfg, target, cap, a.resolution, a.first_check, a.growth, a.samples, a.cache,
-                               end_only, steps_to_check if name == "default" else None)
+            r = time_to_target(
+                f,
+                cfg,
+                target,
+                cap,
+                a.resolution,
+                a.first_check,
+                a.growth,
+                a.samples,
+                a.cache,
+                end_only,
+                steps_to_check if name == "default" else None,
+            )
             row[name] = r
             report(f.stem, name, target, cap, r)
             if name == "default" and a.cached_rerun:
                 if not a.cache:  # the first run did not store its samples: store them now
                     ShapeSession(load(f), cfg)
-                r = time_to_target(f, cfg, target, cap, a.resolution, a.first_check, a.growth, a.samples, True,
-                                   False, steps_to_check)
+                r = time_to_target(
+                    f, cfg, target, cap, a.resolution, a.first_check, a.growth, a.samples, True, False, steps_to_check
+                )
                 row["default_cached"] = r
                 report(f.stem, "cached", target, cap, r)
         rows.append(row)
     names = list(cfgs)
     print()
     head = "| mesh | target Chamfer-L1 | " + " | ".join(
-        f"{n}: to target (s) | {n}: of which sampling (s)" for n in names)
-    print(head + (" | baseline / default |" if len(names) == 2 else " |")
-          + (" default, samples cached (s) |" if a.cached_rerun else ""))
+        f"{n}: to target (s) | {n}: of which sampling (s)" for n in names
+    )
+    print(
+        head
+        + (" | baseline / default |" if len(names) == 2 else " |")
+        + (" default, samples cached (s) |" if a.cached_rerun else "")
+    )
     print("|---" * (2 + 2 * len(names) + (len(names) == 2) + bool(a.cached_rerun)) + "|")
 
     def fmt(r, cap):
@@ -324,8 +388,14 @@ def main(argv=None) -> int:
         if ts:
             med = statistics.median(ts)
             cached = statistics.median([t - r["sampling"] for t, r in zip(ts, got)])
-            print(f"median {n}: " + ("not reached within the cap" if med == float("inf") else
-                                      f"{med:.2f} s ({cached:.2f} s without sample generation, as with cached samples)"))
+            print(
+                f"median {n}: "
+                + (
+                    "not reached within the cap"
+                    if med == float("inf")
+                    else f"{med:.2f} s ({cached:.2f} s without sample generation, as with cached samples)"
+                )
+            )
     if a.json:
         Path(a.json).write_text(json.dumps({"device": dev, "rows": rows}, indent=1, default=float))
     return 0

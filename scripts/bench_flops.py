@@ -17,6 +17,7 @@ machine shared with other jobs slows both alike. Runtime: about 30 s on a 2-core
 
     .venv/bin/python -m scripts.bench_flops [--device cuda] [--amp bf16]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -63,8 +64,12 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--batch", type=int, default=16384)
     p.add_argument("--n", type=int, default=None, help="matrix size of the reference (default 2048 CPU, 8192 GPU)")
-    p.add_argument("--amp", choices=["off", "bf16", "fp16"], default="off",
-                   help="autocast the MLP steps and run the reference in that precision")
+    p.add_argument(
+        "--amp",
+        choices=["off", "bf16", "fp16"],
+        default="off",
+        help="autocast the MLP steps and run the reference in that precision",
+    )
     p.add_argument("--rounds", type=int, default=5)
     a = p.parse_args(argv)
     if a.threads:
@@ -88,9 +93,16 @@ def main(argv=None) -> int:
     default = build_model(FitConfig().model, 3, 1)
     if default.encoding is not None:
         feats = torch.rand(a.batch, default.encoding.out_dim)
-        rows.append((f"default MLP alone ({default.net.layers[0].in_features}->"
-                     f"{default.net.layers[0].out_features}x{len(default.net.layers) - 1})", default.net, feats,
-                     default.net, True))
+        rows.append(
+            (
+                f"default MLP alone ({default.net.layers[0].in_features}->"
+                f"{default.net.layers[0].out_features}x{len(default.net.layers) - 1})",
+                default.net,
+                feats,
+                default.net,
+                True,
+            )
+        )
         rows.append(("default model, whole step", default, torch.rand(a.batch, 3) * 2 - 1, default.net, True))
     print("\n| training step | batch | GFLOP per step | ms per step | achieved GFLOP/s | matmul GFLOP/s | ratio |")
     print("|---|---|---|---|---|---|---|")
@@ -118,7 +130,10 @@ def main(argv=None) -> int:
         rate = flops / statistics.median(t_step) / 1e9
         rows_out = (label, a.batch, flops / 1e9, 1e3 * statistics.median(t_step), rate, ref_rate, rate / ref_rate)
         name, batch, gflop, ms, rate, ref_rate, share = rows_out
-        print(f"| {name} | {batch:d} | {gflop:.2f} | {ms:.1f} | {rate:.1f} | {ref_rate:.1f} | {100 * share:.0f}% |", flush=True)
+        print(
+            f"| {name} | {batch:d} | {gflop:.2f} | {ms:.1f} | {rate:.1f} | {ref_rate:.1f} | {100 * share:.0f}% |",
+            flush=True,
+        )
     return 0
 
 

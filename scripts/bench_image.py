@@ -11,6 +11,7 @@ derivatives (autograd Laplacian vs the picture's). One torch thread (the default
 comparable on a shared 2-core machine; CPU seconds are process time, so other work on the machine
 inflates wall-clock figures but not those.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,16 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 
 from inrview.config import TrainConfig  # noqa: E402
-from inrview.image import (ImageSession, finite_difference_maps, gaussian_kernel, image_model_config,  # noqa: E402
-                           load_image, save_image, super_resolution_check, synthetic_deblur_check)
+from inrview.image import (  # noqa: E402
+    ImageSession,
+    finite_difference_maps,
+    gaussian_kernel,
+    image_model_config,
+    load_image,
+    save_image,
+    super_resolution_check,
+    synthetic_deblur_check,
+)
 from inrview.image import sweep as sw  # noqa: E402
 
 PARTS = ("siren_relu", "grid", "sr", "deblur", "derivatives", "sweep")
@@ -39,9 +48,18 @@ def timed_fit(img, kind, train, **model):
     last = s.train()
     cpu = time.process_time() - c0
     m = s.metrics()
-    return s, {"family": kind, "width": s.model_cfg.width, "depth": s.model_cfg.depth, "steps": last.step,
-               "batch": train.batch_size, "lr": s.train_cfg.lr, "train_seconds": last.elapsed, "cpu_seconds": cpu,
-               "psnr": m["psnr"], "ssim": m["ssim"]}
+    return s, {
+        "family": kind,
+        "width": s.model_cfg.width,
+        "depth": s.model_cfg.depth,
+        "steps": last.step,
+        "batch": train.batch_size,
+        "lr": s.train_cfg.lr,
+        "train_seconds": last.elapsed,
+        "cpu_seconds": cpu,
+        "psnr": m["psnr"],
+        "ssim": m["ssim"],
+    }
 
 
 def part_siren_relu(img, a, out):
@@ -67,9 +85,11 @@ def part_derivatives(img, sessions, out):
     res = {}
     for kind, s in sessions.items():
         d = s.field.derivatives()
-        res[kind] = {"gradient_corr": _corr(d["gradient"], ref["gradient"]),
-                     "laplacian_corr": _corr(d["laplacian"], ref["laplacian"]),
-                     "laplacian_abs_max": float(np.abs(d["laplacian"]).max())}
+        res[kind] = {
+            "gradient_corr": _corr(d["gradient"], ref["gradient"]),
+            "laplacian_corr": _corr(d["laplacian"], ref["laplacian"]),
+            "laplacian_abs_max": float(np.abs(d["laplacian"]).max()),
+        }
         save_image(out / f"{kind}_gradient.png", magnitude_view(d["gradient"], gmax))
         save_image(out / f"{kind}_laplacian.png", signed_view(d["laplacian"], lmax))
         r = res[kind]
@@ -103,25 +123,50 @@ def part_grid(img, a, out):
     cpu = time.process_time() - c0 - cpu_excl
     m = s.metrics()
     save_image(out / "fit_grid.png", s.field.render())
-    res = {"budget_seconds": a.grid_seconds, "steps": last.step, "train_seconds": last.elapsed,
-           "cpu_seconds_approx": cpu, "psnr": m["psnr"], "ssim": m["ssim"], "first_30db": first30,
-           "curve": curve, "model": s.model_cfg.to_dict()}
-    print(f"  grid: {m['psnr']:.2f} dB after {last.elapsed:.0f} s ({last.step} steps); >= 30 dB at "
-          f"{first30['train_seconds']:.1f} s" if first30 else f"  grid: {m['psnr']:.2f} dB, never 30 dB", flush=True)
+    res = {
+        "budget_seconds": a.grid_seconds,
+        "steps": last.step,
+        "train_seconds": last.elapsed,
+        "cpu_seconds_approx": cpu,
+        "psnr": m["psnr"],
+        "ssim": m["ssim"],
+        "first_30db": first30,
+        "curve": curve,
+        "model": s.model_cfg.to_dict(),
+    }
+    print(
+        f"  grid: {m['psnr']:.2f} dB after {last.elapsed:.0f} s ({last.step} steps); >= 30 dB at "
+        f"{first30['train_seconds']:.1f} s"
+        if first30
+        else f"  grid: {m['psnr']:.2f} dB, never 30 dB",
+        flush=True,
+    )
     return res
 
 
 def part_sr(img, a, out):
     train = TrainConfig(steps=a.sr_steps, batch_size=a.sr_batch, device=a.device, threads=a.threads)
     c0 = time.process_time()
-    r = super_resolution_check(img, 4, image_model_config("siren", (img.height // 4, img.width // 4), width=a.sr_width),
-                               train=train, footprint=a.sr_footprint)
+    r = super_resolution_check(
+        img,
+        4,
+        image_model_config("siren", (img.height // 4, img.width // 4), width=a.sr_width),
+        train=train,
+        footprint=a.sr_footprint,
+    )
     cpu = time.process_time() - c0
     save_image(out / "sr_inr.png", r.inr)
     save_image(out / "sr_bicubic.png", r.bicubic)
     save_image(out / "sr_input.png", r.small)
-    res = dict(r.to_dict(), steps=a.sr_steps, width=a.sr_width, footprint=a.sr_footprint, batch=a.sr_batch,
-               cpu_seconds=cpu, train_seconds=r.session.trainer.state.elapsed)
+    res = dict(
+        r.to_dict(),
+        steps=a.sr_steps,
+        width=a.sr_width,
+        footprint=a.sr_footprint,
+        batch=a.sr_batch,
+        cpu_seconds=cpu,
+        train_seconds=r.session.trainer.state.elapsed,
+    )
     print(f"  {r.summary()}", flush=True)
     return res
 
@@ -134,16 +179,29 @@ def part_deblur(img, a, out):
     save_image(out / "deblur_inr.png", r.inr)
     save_image(out / "deblur_blurred.png", r.blurred)
     save_image(out / "deblur_rl.png", r.rl)
-    res = dict(r.to_dict(), steps=a.deblur_steps, batch=a.deblur_batch, patch=a.deblur_patch, cpu_seconds=cpu,
-               train_seconds=r.session.trainer.state.elapsed, gain_db=r.inr_metrics["psnr"] - r.blurred_metrics["psnr"])
+    res = dict(
+        r.to_dict(),
+        steps=a.deblur_steps,
+        batch=a.deblur_batch,
+        patch=a.deblur_patch,
+        cpu_seconds=cpu,
+        train_seconds=r.session.trainer.state.elapsed,
+        gain_db=r.inr_metrics["psnr"] - r.blurred_metrics["psnr"],
+    )
     print(f"  {r.summary()}", flush=True)
     return res
 
 
 def part_sweep(img, a, out):
     train = TrainConfig(steps=a.sweep_steps, batch_size=a.batch, device=a.device, threads=a.threads)
-    rows = sw.capacity_sweep(img, "siren", a.sweep_widths, a.sweep_depths, train,
-                             on_row=lambda r: print(f"  siren {r.width}x{r.depth}: {r.psnr:.2f} dB", flush=True))
+    rows = sw.capacity_sweep(
+        img,
+        "siren",
+        a.sweep_widths,
+        a.sweep_depths,
+        train,
+        on_row=lambda r: print(f"  siren {r.width}x{r.depth}: {r.psnr:.2f} dB", flush=True),
+    )
     sw.plot(rows, out / "sweep.png")
     (out / "sweep.md").write_text(sw.table(rows))
     return [r.__dict__ for r in rows]
@@ -184,9 +242,16 @@ def main(argv=None) -> int:
     img = load_image(a.image)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    report = {"image": a.image, "size": [img.width, img.height], "device": a.device, "threads": a.threads,
-              "cpu_count": os.cpu_count(), "torch": torch.__version__, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "load_average_start": os.getloadavg() if hasattr(os, "getloadavg") else None}
+    report = {
+        "image": a.image,
+        "size": [img.width, img.height],
+        "device": a.device,
+        "threads": a.threads,
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "load_average_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
     sessions = None
     for part in parts:
         print(f"== {part}", flush=True)

@@ -10,6 +10,7 @@ falls on both sides alike. Steps per second count wall time from the first step 
 
     python -m scripts.bench_live --steps 400 --rounds 3 [--preview 64] [--markdown docs/benchmarks.md]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,11 @@ def one_run(path: str, steps: int, measures: bool, preview: int | None, seed: in
         pass
     wall = time.perf_counter() - t0
     hist = [h for h in s.live.history if "chamfer_l1" in h]
-    return {"steps_per_s": steps / wall, "measures": len(s.live.history),
-            "chamfer": hist[-1]["chamfer_l1"] if hist else None}
+    return {
+        "steps_per_s": steps / wall,
+        "measures": len(s.live.history),
+        "chamfer": hist[-1]["chamfer_l1"] if hist else None,
+    }
 
 
 def main() -> None:
@@ -52,8 +56,10 @@ def main() -> None:
     p = statistics.median(x["steps_per_s"] for x in plain)
     q = statistics.median(x["steps_per_s"] for x in live)
     load = os.getloadavg()[0]
-    row = (f"| {os.path.basename(a.mesh)} | {a.steps} | {a.preview or 'none'} | {p:.2f} | {q:.2f} | "
-           f"{100 * (1 - q / p):.1f}% | {live[0]['measures']} | {live[0]['chamfer']:.2e} | {load:.2f} |")
+    row = (
+        f"| {os.path.basename(a.mesh)} | {a.steps} | {a.preview or 'none'} | {p:.2f} | {q:.2f} | "
+        f"{100 * (1 - q / p):.1f}% | {live[0]['measures']} | {live[0]['chamfer']:.2e} | {load:.2f} |"
+    )
     print(row)
     if a.markdown:
         with open(a.markdown, "a") as fh:

@@ -15,6 +15,7 @@ Runs in parts: results go to a JSON-lines file (--results) and cases already the
     .venv/bin/python -m scripts.bench_reconstruct --no-synthetic --scan-normals file,estimate,none
     .venv/bin/python -m scripts.bench_reconstruct --table
 """
+
 from __future__ import annotations
 
 import argparse
@@ -36,9 +37,13 @@ def parse_args(argv=None):
     p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="shared data folder (meshes/, pointclouds/)")
     p.add_argument("--shapes", help="comma-separated mesh names (file stems; default: all in meshes/)")
     p.add_argument("--sizes", default="100000,10000,2000", help="cloud sizes (default 100000,10000,2000)")
-    p.add_argument("--noise", default="0,0.0025,0.005", help="noise as a fraction of the diagonal (default 0,0.0025,0.005)")
+    p.add_argument(
+        "--noise", default="0,0.0025,0.005", help="noise as a fraction of the diagonal (default 0,0.0025,0.005)"
+    )
     p.add_argument("--scans", help="comma-separated scan names (default: all in pointclouds/)")
-    p.add_argument("--scan-normals", default="file", help="normal modes for scans: file, estimate, none (comma-separated)")
+    p.add_argument(
+        "--scan-normals", default="file", help="normal modes for scans: file, estimate, none (comma-separated)"
+    )
     p.add_argument("--no-synthetic", action="store_true", help="only the scans")
     p.add_argument("--no-scans", action="store_true", help="only the synthetic cases")
     p.add_argument("--seconds", type=float, default=None, help="training budget per fit (default: the CLI's)")
@@ -46,8 +51,12 @@ def parse_args(argv=None):
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: the CLI's choice)")
     p.add_argument("--resolution", type=int, default=256, help="marching-cubes resolution (default 256)")
     p.add_argument("--device", default="cpu", help="training device (default cpu)")
-    p.add_argument("--trim-far", type=float, default=0.0,
-                   help="trim inrview's surface farther than this many point spacings from the data (0: watertight)")
+    p.add_argument(
+        "--trim-far",
+        type=float,
+        default=0.0,
+        help="trim inrview's surface farther than this many point spacings from the data (0: watertight)",
+    )
     p.add_argument("--model-kw", default=None, help="JSON object of network fields to change (experiments)")
     p.add_argument("--loss", default=None, help="JSON object of CloudLossConfig fields to change (experiments)")
     p.add_argument("--seed", type=int, default=1, help="seed of the synthetic clouds and the fits")
@@ -99,8 +108,12 @@ def append_result(path: Path, row: dict) -> None:
 
 def synthetic_cases(a) -> list[dict]:
     names = a.shapes.split(",") if a.shapes else sorted(p.stem for p in (a.data / "meshes").glob("*.obj"))
-    return [{"kind": "synthetic", "shape": s, "n": int(n), "noise": float(z)}
-            for s in names for n in a.sizes.split(",") for z in a.noise.split(",")]
+    return [
+        {"kind": "synthetic", "shape": s, "n": int(n), "noise": float(z)}
+        for s in names
+        for n in a.sizes.split(",")
+        for z in a.noise.split(",")
+    ]
 
 
 def scan_cases(a) -> list[dict]:
@@ -121,8 +134,16 @@ def fit_config(a, points, normals: bool = True):
     if a.seconds is not None:
         kw["seconds"] = a.seconds
     kw.update(json.loads(a.model_kw) if a.model_kw else {})
-    cfg = recon.config_for(points, a.model or recon.DEFAULT_MODEL, normals=normals, resolution=a.resolution,
-                           device=a.device, seed=a.seed, threads=a.threads, **kw)
+    cfg = recon.config_for(
+        points,
+        a.model or recon.DEFAULT_MODEL,
+        normals=normals,
+        resolution=a.resolution,
+        device=a.device,
+        seed=a.seed,
+        threads=a.threads,
+        **kw,
+    )
     if a.loss:
         cfg = recon.with_loss(cfg, **json.loads(a.loss))
     return cfg
@@ -144,12 +165,27 @@ def run_synthetic(c: dict, a) -> dict:
     base = recon.poisson_reconstruct(pts, nrm)
     m_i = surface_metrics(res.mesh.vertices, res.mesh.faces, ref.vertices, ref.faces, n_samples=100_000)
     m_p = surface_metrics(base.vertices, base.faces, ref.vertices, ref.faces, n_samples=100_000)
-    return {**c, "inrview": {"chamfer": m_i.chamfer_l1, "f_score": m_i.f_score, "seconds": res.seconds,
-                             "steps": res.last.step, "timings": res.timings, "faces": len(res.mesh.faces),
-                             "dropped": res.dropped_pieces},
-            "poisson": {"chamfer": m_p.chamfer_l1, "f_score": m_p.f_score, "seconds": base.seconds,
-                        "depth": base.depth, "faces": len(base.faces)},
-            "model": cfg.model.kind, "budget": cfg.train.seconds}
+    return {
+        **c,
+        "inrview": {
+            "chamfer": m_i.chamfer_l1,
+            "f_score": m_i.f_score,
+            "seconds": res.seconds,
+            "steps": res.last.step,
+            "timings": res.timings,
+            "faces": len(res.mesh.faces),
+            "dropped": res.dropped_pieces,
+        },
+        "poisson": {
+            "chamfer": m_p.chamfer_l1,
+            "f_score": m_p.f_score,
+            "seconds": base.seconds,
+            "depth": base.depth,
+            "faces": len(base.faces),
+        },
+        "model": cfg.model.kind,
+        "budget": cfg.train.seconds,
+    }
 
 
 def run_scan(c: dict, a) -> dict:
@@ -171,20 +207,33 @@ def run_scan(c: dict, a) -> dict:
     d_p = data_fit(scan.vertices, base.vertices, base.faces)
     d_f = data_fit(scan.vertices, full.vertices, full.faces)
     rep = prepared[1]
-    return {**c, "points": len(scan.vertices), "flipped": rep.flipped, "agreement": rep.agreement,
-            "inrview": {**d_i.to_dict(), "seconds": res.seconds + t_norm, "steps": res.last.step,
-                        "timings": res.timings, "dropped": res.dropped_pieces},
-            "poisson": {**d_p.to_dict(), "seconds": base.seconds, "depth": base.depth},
-            "poisson_untrimmed": d_f.to_dict(),
-            "model": cfg.model.kind, "budget": cfg.train.seconds}
+    return {
+        **c,
+        "points": len(scan.vertices),
+        "flipped": rep.flipped,
+        "agreement": rep.agreement,
+        "inrview": {
+            **d_i.to_dict(),
+            "seconds": res.seconds + t_norm,
+            "steps": res.last.step,
+            "timings": res.timings,
+            "dropped": res.dropped_pieces,
+        },
+        "poisson": {**d_p.to_dict(), "seconds": base.seconds, "depth": base.depth},
+        "poisson_untrimmed": d_f.to_dict(),
+        "model": cfg.model.kind,
+        "budget": cfg.train.seconds,
+    }
 
 
 def print_table(rows: list[dict], tag: str | None = None) -> None:
     syn = [r for r in rows if r["kind"] == "synthetic" and (tag is None or r.get("tag", "") == tag)]
     scans = [r for r in rows if r["kind"] == "scan" and (tag is None or r.get("tag", "") == tag)]
     if syn:
-        print("| shape | points | noise | model | Chamfer inrview | Chamfer Poisson | ratio | F inrview | F Poisson | "
-              "s inrview | s Poisson | time ratio |")
+        print(
+            "| shape | points | noise | model | Chamfer inrview | Chamfer Poisson | ratio | F inrview | F Poisson | "
+            "s inrview | s Poisson | time ratio |"
+        )
         print("|---|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         wins = req = req_wins = 0
         for r in sorted(syn, key=lambda r: (r["shape"], -r["n"], r["noise"])):
@@ -194,32 +243,50 @@ def print_table(rows: list[dict], tag: str | None = None) -> None:
             if r["noise"] > 0 or r["n"] <= 2000:
                 req += 1
                 req_wins += win
-            print(f"| {r['shape']} | {r['n']} | {100 * r['noise']:g}% | {r.get('model', '?')} | {i['chamfer'] * 1e3:.3f} | "
-                  f"{p['chamfer'] * 1e3:.3f} | {i['chamfer'] / p['chamfer']:.2f} | {i['f_score']:.3f} | "
-                  f"{p['f_score']:.3f} | {i['seconds']:.1f} | {p['seconds']:.1f} | {i['seconds'] / p['seconds']:.1f} |")
+            print(
+                f"| {r['shape']} | {r['n']} | {100 * r['noise']:g}% | {r.get('model', '?')} | "
+                f"{i['chamfer'] * 1e3:.3f} | "
+                f"{p['chamfer'] * 1e3:.3f} | {i['chamfer'] / p['chamfer']:.2f} | {i['f_score']:.3f} | "
+                f"{p['f_score']:.3f} | {i['seconds']:.1f} | {p['seconds']:.1f} | {i['seconds'] / p['seconds']:.1f} |"
+            )
         longest = max(r["inrview"]["seconds"] for r in syn)
-        print(f"\nChamfer-L1 x 1e-3 (longest side = 2). inrview <= Poisson in {wins}/{len(syn)} cases; "
-              f"in {req_wins}/{req} of the noisy or 2k-point cases; longest inrview fit {longest:.1f} s.\n")
+        print(
+            f"\nChamfer-L1 x 1e-3 (longest side = 2). inrview <= Poisson in {wins}/{len(syn)} cases; "
+            f"in {req_wins}/{req} of the noisy or 2k-point cases; longest inrview fit {longest:.1f} s.\n"
+        )
     if scans:
-        print("| scan | normals | model | points | flipped | data->surface inrview | Poisson | Poisson untrimmed | "
-              "far area inrview | Poisson | Poisson untrimmed | watertight inrview | Poisson | s inrview | s Poisson |")
+        print(
+            "| scan | normals | model | points | flipped | data->surface inrview | Poisson | Poisson untrimmed | "
+            "far area inrview | Poisson | Poisson untrimmed | watertight inrview | Poisson | s inrview | s Poisson |"
+        )
         print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|---:|")
         for r in sorted(scans, key=lambda r: (r["shape"], r["normals"])):
             i, p, f = r["inrview"], r["poisson"], r.get("poisson_untrimmed") or {}
             fm = f"{f['mean_rel']:.2e}" if f else "-"
             ff = f"{100 * f['far_area_fraction']:.2f}%" if f else "-"
-            print(f"| {r['shape']} | {r['normals']} | {r.get('model', '?')} | {r['points']} | {r['flipped']} | "
-                  f"{i['mean_rel']:.2e} | {p['mean_rel']:.2e} | {fm} | {100 * i['far_area_fraction']:.2f}% | "
-                  f"{100 * p['far_area_fraction']:.2f}% | {ff} | {'yes' if i['watertight'] else 'no'} | "
-                  f"{'yes' if p['watertight'] else 'no'} | {i['seconds']:.1f} | {p['seconds']:.1f} |")
-        print("\ndata->surface: mean distance from the scan's points to the surface, as a fraction of the "
-              "bounding-box diagonal; far area: share of the surface farther than 2% of the diagonal from "
-              "every point.\n")
+            print(
+                f"| {r['shape']} | {r['normals']} | {r.get('model', '?')} | {r['points']} | {r['flipped']} | "
+                f"{i['mean_rel']:.2e} | {p['mean_rel']:.2e} | {fm} | {100 * i['far_area_fraction']:.2f}% | "
+                f"{100 * p['far_area_fraction']:.2f}% | {ff} | {'yes' if i['watertight'] else 'no'} | "
+                f"{'yes' if p['watertight'] else 'no'} | {i['seconds']:.1f} | {p['seconds']:.1f} |"
+            )
+        print(
+            "\ndata->surface: mean distance from the scan's points to the surface, as a fraction of the "
+            "bounding-box diagonal; far area: share of the surface farther than 2% of the diagonal from "
+            "every point.\n"
+        )
     machines = sorted({r.get("machine", "?").split(", load average")[0] for r in syn + scans})
     loads = [r["load"] for r in syn + scans if r.get("load") is not None]
     for m in machines:
-        print(f"machine: {m}" + (f"; load average {min(loads):.1f} to {max(loads):.1f} during the runs "
-                                 f"(a shared machine: times are noisy)" if loads else ""))
+        print(
+            f"machine: {m}"
+            + (
+                f"; load average {min(loads):.1f} to {max(loads):.1f} during the runs "
+                f"(a shared machine: times are noisy)"
+                if loads
+                else ""
+            )
+        )
 
 
 def main(argv=None) -> int:
@@ -245,12 +312,19 @@ def main(argv=None) -> int:
         append_result(a.results, row)
         i, p = row["inrview"], row["poisson"]
         if c["kind"] == "synthetic":
-            print(f"{c['shape']} {c['n']} noise {c['noise']:g}: inrview {i['chamfer'] * 1e3:.3f} ({i['seconds']:.1f} s, "
-                  f"{i['steps']} steps) Poisson {p['chamfer'] * 1e3:.3f} ({p['seconds']:.1f} s)", file=sys.stderr)
+            print(
+                f"{c['shape']} {c['n']} noise {c['noise']:g}: inrview {i['chamfer'] * 1e3:.3f} ({i['seconds']:.1f} s, "
+                f"{i['steps']} steps) Poisson {p['chamfer'] * 1e3:.3f} ({p['seconds']:.1f} s)",
+                file=sys.stderr,
+            )
         else:
-            print(f"{c['shape']} [{c['normals']}]: inrview mean {i['mean_rel']:.2e} far {100 * i['far_area_fraction']:.2f}% "
-                  f"wt {i['watertight']} ({i['seconds']:.1f} s) | Poisson mean {p['mean_rel']:.2e} "
-                  f"far {100 * p['far_area_fraction']:.2f}% wt {p['watertight']}", file=sys.stderr)
+            print(
+                f"{c['shape']} [{c['normals']}]: inrview mean {i['mean_rel']:.2e} "
+                f"far {100 * i['far_area_fraction']:.2f}% "
+                f"wt {i['watertight']} ({i['seconds']:.1f} s) | Poisson mean {p['mean_rel']:.2e} "
+                f"far {100 * p['far_area_fraction']:.2f}% wt {p['watertight']}",
+                file=sys.stderr,
+            )
     rows = load_results(a.results)
     keys = {case_key(c, a.tag) for c in cases}
     print_table([r for r in rows if case_key(r, r.get("tag", "")) in keys])

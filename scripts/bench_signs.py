@@ -25,6 +25,7 @@ Also printed, for comparison: the same fraction for single-ray parity and for th
 
     python -m scripts.bench_signs [--samples 200000] [--json out.json]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,7 +54,7 @@ SHEET_AMBIGUITY = 0.2
 
 def fibonacci_sphere(n: int) -> np.ndarray:
     i = np.arange(n) + 0.5
-    phi, theta = np.arccos(1 - 2 * i / n), np.pi * (1 + 5 ** 0.5) * i
+    phi, theta = np.arccos(1 - 2 * i / n), np.pi * (1 + 5**0.5) * i
     return np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], axis=1)
 
 
@@ -129,8 +130,12 @@ def measure(path: Path, n_samples: int = 200_000, rays: int = RAYS) -> dict:
         ref_dist = MeshDistance(ref.vertices, ref.faces)
         assert ref_dist.watertight, f"{ref_path} is not watertight"
         reference = ref_dist.inside(scale * norm.to_world(q) @ R.T + t)
-        out.update(reference=f"watertight {ref_path.name} (ray parity)", ref_scale=scale,
-                   ref_rotation=np.round(R, 6).tolist(), ref_rms=rms)
+        out.update(
+            reference=f"watertight {ref_path.name} (ray parity)",
+            ref_scale=scale,
+            ref_rotation=np.round(R, 6).tolist(),
+            ref_rms=rms,
+        )
     else:
         vote = ray_vote(unit, g.faces, q, rays)
         ambiguous = float(np.mean(np.abs(vote - 0.5) < 0.1))
@@ -164,14 +169,17 @@ def main(argv=None) -> int:
     ap.add_argument("--json", help="also write the results here")
     ap.add_argument("meshes", nargs="*", help="meshes (default: every .ply/.obj in ../shared/data/open_meshes)")
     a = ap.parse_args(argv)
-    paths = [Path(m) for m in a.meshes] or sorted(p for p in (DATA / "open_meshes").iterdir()
-                                                  if p.suffix in (".ply", ".obj", ".off", ".stl"))
+    paths = [Path(m) for m in a.meshes] or sorted(
+        p for p in (DATA / "open_meshes").iterdir() if p.suffix in (".ply", ".obj", ".off", ".stl")
+    )
     rows = [measure(p, a.samples, a.rays) for p in paths]
     print(f"{'mesh':28s} {'targets':>8s} {'wrong signs':>11s} {'parity':>8s} {'w>0.5':>8s}  reference")
     for r in rows:
-        print(f"{r['mesh']:28s} {r['sign_method']:>8s} {100 * r['wrong_sign_fraction']:10.3f}% "
-              f"{100 * r['single_ray_parity_wrong']:7.2f}% {100 * r['winding_number_wrong']:7.2f}%  {r['reference']}"
-              + (f" [scale {r['ref_scale']:.2f}, residual {r['ref_rms']:.4f}]" if "ref_scale" in r else ""))
+        print(
+            f"{r['mesh']:28s} {r['sign_method']:>8s} {100 * r['wrong_sign_fraction']:10.3f}% "
+            f"{100 * r['single_ray_parity_wrong']:7.2f}% {100 * r['winding_number_wrong']:7.2f}%  {r['reference']}"
+            + (f" [scale {r['ref_scale']:.2f}, residual {r['ref_rms']:.4f}]" if "ref_scale" in r else "")
+        )
     worst = max(r["wrong_sign_fraction"] for r in rows)
     print(f"worst wrong-sign fraction: {100 * worst:.3f}% ({'within' if worst <= 0.01 else 'ABOVE'} the 1% budget)")
     if a.json:

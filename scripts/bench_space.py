@@ -12,6 +12,7 @@ surface is nearest to the scan's points on average (same frame: joint normalisat
 compare in the unit cube), (b) inrview reconstruct's pipeline (inrview.recon.reconstruct) on the same points.
 Writes docs/bench/space_<collection>.md and .jsonl.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,9 +27,9 @@ import torch
 
 from inrview.io.collection import load_collection
 from inrview.io.loaders import load
+from inrview.io.surface import sample_cloud
 from inrview.metrics import surface_metrics
 from inrview.metrics.cloud import point_to_surface
-from inrview.io.surface import sample_cloud
 from inrview.space import SpaceFit, complete, read_space
 from inrview.training.space import SpaceTrainConfig, space_threads
 
@@ -92,29 +93,44 @@ def reconstruct_baseline(points, normals, steps: int):
         return None
 
 
-def fit_space(files: list[str], normalise: str, target: str, epochs: int, seconds: float | None, out: Path
-              ) -> tuple[Path, dict]:
+def fit_space(
+    files: list[str], normalise: str, target: str, epochs: int, seconds: float | None, out: Path
+) -> tuple[Path, dict]:
     """Train a space on files (written to a list file) for epochs (or seconds); returns (checkpoint, timing
     row with wall and CPU seconds: on a shared machine the CPU time is what the run would take alone)."""
     lst = out.parent / f"{out.stem}.lst"
     lst.write_text("\n".join(files) + "\n")
     before = load_avg()
     t0, c0 = time.perf_counter(), time.process_time()
-    fit = SpaceFit(lst, SpaceTrainConfig(target=target, epochs=epochs, seconds=seconds, device="cpu"), normalise=normalise,
-                   notify=lambda m: print("  notice:", m))
+    fit = SpaceFit(
+        lst,
+        SpaceTrainConfig(target=target, epochs=epochs, seconds=seconds, device="cpu"),
+        normalise=normalise,
+        notify=lambda m: print("  notice:", m),
+    )
     t1, c1 = time.perf_counter(), time.process_time()
     for snap in fit.run(report_every=200):
-        print(f"  step {snap.step} epoch {snap.epoch:.0f} loss {snap.losses.get('data', 0):.4g} "
-              f"{snap.elapsed:.0f}s", flush=True)
+        print(
+            f"  step {snap.step} epoch {snap.epoch:.0f} loss {snap.losses.get('data', 0):.4g} {snap.elapsed:.0f}s",
+            flush=True,
+        )
     c2 = time.process_time()
     fit.save(out)
     t2 = time.perf_counter()
     last = fit.last
-    return out, {"shapes": len(fit.collection), "sample_seconds": t1 - t0, "train_seconds": last.elapsed,
-                 "sample_cpu_seconds": c1 - c0, "train_cpu_seconds": c2 - c1,
-                 "total_seconds": t2 - t0, "steps": last.step, "epochs": last.epoch,
-                 "median_shape_error": float(np.median(last.shape_error)), "load_before": before,
-                 "load_after": load_avg()}
+    return out, {
+        "shapes": len(fit.collection),
+        "sample_seconds": t1 - t0,
+        "train_seconds": last.elapsed,
+        "sample_cpu_seconds": c1 - c0,
+        "train_cpu_seconds": c2 - c1,
+        "total_seconds": t2 - t0,
+        "steps": last.step,
+        "epochs": last.epoch,
+        "median_shape_error": float(np.median(last.shape_error)),
+        "load_before": before,
+        "load_after": load_avg(),
+    }
 
 
 def decode_rate(space, n: int = 8) -> float:
@@ -138,9 +154,16 @@ def evaluate_shape(space, path: str, train: list, recon: dict, recon_steps: int,
         res = complete(space, pts, nrm, steps=300)
         mesh = space.decode(res.code, 128, res.normalization)
         t_complete = time.perf_counter() - t0
-        row = {"shape": Path(path).stem, "scan": scan, "points": len(pts), "complete": chamfer(mesh.vertices, mesh.faces,
-               g.vertices, g.faces), "complete_seconds": t_complete, "far": res.far, "residual": res.residual,
-               "novelty": res.novelty}
+        row = {
+            "shape": Path(path).stem,
+            "scan": scan,
+            "points": len(pts),
+            "complete": chamfer(mesh.vertices, mesh.faces, g.vertices, g.faces),
+            "complete_seconds": t_complete,
+            "far": res.far,
+            "residual": res.residual,
+            "novelty": res.novelty,
+        }
         if space.normalise == "joint":
             i, _ = nearest_training(pts, train, lambda p: p)
             row["nearest"] = chamfer(*train[i], g.vertices, g.faces)
@@ -154,8 +177,11 @@ def evaluate_shape(space, path: str, train: list, recon: dict, recon_steps: int,
             recon[key] = np.nan if m is None else chamfer(m.vertices, m.faces, g.vertices, g.faces)
         row["reconstruct"] = recon[key]
         rows.append(row)
-        print(f"    {row['shape']} {scan:6s} complete {row['complete']:.4f} nearest {row['nearest']:.4f} "
-              f"reconstruct {row['reconstruct']:.4f}{' FAR' if res.far else ''}", flush=True)
+        print(
+            f"    {row['shape']} {scan:6s} complete {row['complete']:.4f} nearest {row['nearest']:.4f} "
+            f"reconstruct {row['reconstruct']:.4f}{' FAR' if res.far else ''}",
+            flush=True,
+        )
     return rows
 
 
@@ -180,9 +206,15 @@ def summarise(rows: list[dict]) -> dict:
         if not r:
             continue
         c, n, b = (float(np.nanmean([x[k] for x in r])) for k in ("complete", "nearest", "reconstruct"))
-        out[scan] = {"complete": c, "nearest": n, "reconstruct": b, "vs_nearest": c / n,
-                     "vs_better_baseline": c / min(n, b) if np.isfinite(b) else c / n,
-                     "far_flags": int(sum(x["far"] for x in r)), "shapes": len(r)}
+        out[scan] = {
+            "complete": c,
+            "nearest": n,
+            "reconstruct": b,
+            "vs_nearest": c / n,
+            "vs_better_baseline": c / min(n, b) if np.isfinite(b) else c / n,
+            "far_flags": int(sum(x["far"] for x in r)),
+            "shapes": len(r),
+        }
     return out
 
 
@@ -199,15 +231,16 @@ def run_collection(name: str, targets: list[str], a) -> list[dict]:
     files, normalise = collection_files(name)
     rng = np.random.default_rng(a.seed)
     order = rng.permutation(len(files)) if name != "femur" else np.arange(len(files))
-    train = [files[i] for i in order[:a.train]]
-    held = [files[i] for i in order[a.train:a.train + a.heldout]]
+    train = [files[i] for i in order[: a.train]]
+    held = [files[i] for i in order[a.train : a.train + a.heldout]]
     work = Path(a.work) / name
     work.mkdir(parents=True, exist_ok=True)
     rows, recon = [], {}
     for target in targets:
         print(f"{name}: {len(train)} training shapes, {len(held)} held out, {target}, load {load_avg()}", flush=True)
-        ckpt, timing = fit_space(train, normalise, target, a.train_epochs, a.train_seconds,
-                                 work / f"{target}.safetensors")
+        ckpt, timing = fit_space(
+            train, normalise, target, a.train_epochs, a.train_seconds, work / f"{target}.safetensors"
+        )
         space = read_space(ckpt)
         timing["decodes_per_second_64"] = decode_rate(space)
         meshes = training_meshes(work / f"{target}.lst", normalise)
@@ -215,33 +248,57 @@ def run_collection(name: str, targets: list[str], a) -> list[dict]:
         for k, path in enumerate(held):
             shape_rows += evaluate_shape(space, path, meshes, recon, a.recon_steps, a.seed + k)
         foreign = foreign_check(space, held[0], a.seed)
-        rows.append({"collection": name, "target": target, "kind": "space", "normalise": normalise, **timing,
-                     "summary": summarise(shape_rows), "foreign": foreign, "load_end": load_avg()})
+        rows.append(
+            {
+                "collection": name,
+                "target": target,
+                "kind": "space",
+                "normalise": normalise,
+                **timing,
+                "summary": summarise(shape_rows),
+                "foreign": foreign,
+                "load_end": load_avg(),
+            }
+        )
         rows += [{"collection": name, "target": target, "kind": "shape", **r} for r in shape_rows]
     return rows
 
 
 def markdown(name: str, rows: list[dict], a) -> str:
     """The benchmark table of one collection."""
-    lines = [f"# Shape-space benchmark: {name}", "",
-             f"`python -m scripts.bench_space --collection {name}` ({a.train} training shapes, {a.heldout} held "
-             f"out; training budget {a.train_seconds or a.train_epochs} {'s' if a.train_seconds else 'epochs'}; "
-             f"reconstruct baseline {a.recon_steps} steps per scan; "
-             f"CPU threads per process {space_threads()}). Chamfer-L1, longest side of the true mesh 2; means over "
-             "the held-out shapes.", ""]
+    lines = [
+        f"# Shape-space benchmark: {name}",
+        "",
+        f"`python -m scripts.bench_space --collection {name}` ({a.train} training shapes, {a.heldout} held "
+        f"out; training budget {a.train_seconds or a.train_epochs} {'s' if a.train_seconds else 'epochs'}; "
+        f"reconstruct baseline {a.recon_steps} steps per scan; "
+        f"CPU threads per process {space_threads()}). Chamfer-L1, longest side of the true mesh 2; means over "
+        "the held-out shapes.",
+        "",
+    ]
     for r in (x for x in rows if x["kind"] == "space"):
-        lines += [f"## {r['target']} space: {r['shapes']} shapes, {r['epochs']:.0f} epochs ({r['steps']} steps) in "
-                  f"{r['train_seconds']:.0f} s training ({r['train_cpu_seconds']:.0f} CPU s) + {r['sample_seconds']:.0f} s "
-                  f"sampling ({r['sample_cpu_seconds']:.0f} CPU s); decode 64^3: "
-                  f"{r['decodes_per_second_64']:.1f}/s; load average {r['load_before']} -> {r['load_end']}", "",
-                  "| scan | completion | nearest training shape | reconstruct (no prior) | completion / nearest "
-                  "| completion / better baseline | flagged far |", "|---|---|---|---|---|---|---|"]
+        lines += [
+            f"## {r['target']} space: {r['shapes']} shapes, {r['epochs']:.0f} epochs ({r['steps']} steps) in "
+            f"{r['train_seconds']:.0f} s training ({r['train_cpu_seconds']:.0f} CPU s) + {r['sample_seconds']:.0f} s "
+            f"sampling ({r['sample_cpu_seconds']:.0f} CPU s); decode 64^3: "
+            f"{r['decodes_per_second_64']:.1f}/s; load average {r['load_before']} -> {r['load_end']}",
+            "",
+            "| scan | completion | nearest training shape | reconstruct (no prior) | completion / nearest "
+            "| completion / better baseline | flagged far |",
+            "|---|---|---|---|---|---|---|",
+        ]
         for scan, s in r["summary"].items():
-            lines.append(f"| {scan} | {s['complete']:.4f} | {s['nearest']:.4f} | {s['reconstruct']:.4f} | "
-                         f"{s['vs_nearest']:.2f} | {s['vs_better_baseline']:.2f} | {s['far_flags']}/{s['shapes']} |")
+            lines.append(
+                f"| {scan} | {s['complete']:.4f} | {s['nearest']:.4f} | {s['reconstruct']:.4f} | "
+                f"{s['vs_nearest']:.2f} | {s['vs_better_baseline']:.2f} | {s['far_flags']}/{s['shapes']} |"
+            )
         f = r["foreign"]
-        lines += ["", f"A box with a held-out shape's bounding box (10k points): "
-                  f"{'flagged far' if f['far'] else 'NOT flagged'} (residual {f['residual']:.3g}).", ""]
+        lines += [
+            "",
+            f"A box with a held-out shape's bounding box (10k points): "
+            f"{'flagged far' if f['far'] else 'NOT flagged'} (residual {f['residual']:.3g}).",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -260,7 +317,7 @@ def main() -> None:
     a = p.parse_args()
     torch.set_num_threads(space_threads())
     targets = ["sdf", "occupancy"] if a.target == "both" else [a.target]
-    for name in (["femur", "urdf"] if a.collection == "both" else [a.collection]):
+    for name in ["femur", "urdf"] if a.collection == "both" else [a.collection]:
         rows = run_collection(name, targets, a)
         out = Path(a.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -11,6 +11,7 @@ live preview on, and meanwhile:
 
     .venv/bin/python -m scripts.bench_ui --seconds 30 --orbit --json out/bench_ui.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,8 @@ def main() -> int:
     torch.set_num_threads(1)
     from PyQt6 import QtCore, QtWidgets
 
-    from tests.support.probe import LatencyProbe
     from inrview.app import make_window
+    from tests.support.probe import LatencyProbe
 
     win = make_window(restore=False, size=tuple(int(v) for v in args.size.split("x")), app_name="inrview-bench")
     app = QtWidgets.QApplication.instance()
@@ -105,21 +106,35 @@ def main() -> int:
     trainer = win.worker.session.trainer
     lat = probe.summary()
     out = {
-        "file": args.file, "device": str(trainer.device), "torch_threads": torch.get_num_threads(),
-        "window": args.size, "preview_resolution": args.preview, "orbit": args.orbit,
-        "train_seconds": trainer.state.elapsed, "wall_seconds": t1 - t0, "steps": trainer.state.step,
+        "file": args.file,
+        "device": str(trainer.device),
+        "torch_threads": torch.get_num_threads(),
+        "window": args.size,
+        "preview_resolution": args.preview,
+        "orbit": args.orbit,
+        "train_seconds": trainer.state.elapsed,
+        "wall_seconds": t1 - t0,
+        "steps": trainer.state.step,
         "it_per_s": trainer.state.step / max(trainer.state.elapsed, 1e-9),
         "ui_latency_ms": lat,
-        "surface_updates": len(ups), "surface_update_interval_s": {
-            "mean": float(np.mean(gaps)) if len(gaps) else None, "p50": float(np.median(gaps)) if len(gaps) else None,
+        "surface_updates": len(ups),
+        "surface_update_interval_s": {
+            "mean": float(np.mean(gaps)) if len(gaps) else None,
+            "p50": float(np.median(gaps)) if len(gaps) else None,
             "p95": float(np.percentile(gaps, 95)) if len(gaps) else None,
-            "max": float(np.max(gaps)) if len(gaps) else None},
-        "gui_frame_slot_ms": {"p50": pct(win.shape.slot_seconds, 50), "p95": pct(win.shape.slot_seconds, 95),
-                              "max": float(np.max(win.shape.slot_seconds) * 1000) if win.shape.slot_seconds else None},
+            "max": float(np.max(gaps)) if len(gaps) else None,
+        },
+        "gui_frame_slot_ms": {
+            "p50": pct(win.shape.slot_seconds, 50),
+            "p95": pct(win.shape.slot_seconds, 95),
+            "max": float(np.max(win.shape.slot_seconds) * 1000) if win.shape.slot_seconds else None,
+        },
         "render_ms": {"p50": pct(win.viewport.render_seconds, 50), "p95": pct(win.viewport.render_seconds, 95)},
         "orbit_render_ms": {"n": len(renders_orbit), "p50": pct(renders_orbit, 50), "p95": pct(renders_orbit, 95)},
-        "preview_cost_s": {"p50": float(np.median(win.worker.preview_seconds)) if win.worker.preview_seconds else None,
-                           "n": len(win.worker.preview_seconds)},
+        "preview_cost_s": {
+            "p50": float(np.median(win.worker.preview_seconds)) if win.worker.preview_seconds else None,
+            "n": len(win.worker.preview_seconds),
+        },
         "load_average": os.getloadavg(),
     }
     print(json.dumps(out, indent=2))

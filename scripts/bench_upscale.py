@@ -11,6 +11,7 @@ bicubic filter, what most tools do) and, for kodim23, also by 4x4 block means (a
 pixels); it is rounded to 8 bits and written as a PNG, so the command reads what a user's file holds.
 kodim23 and gourds come from ../shared/data/images, the others from scikit-image's sample data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data" / "images"
 FACTOR = 4
 #: (picture, downsampling) pairs; kodim23 is the picture of the issue, the others were not tuned on.
-CASES = (("kodim23", "bicubic"), ("kodim23", "block"), ("gourds", "bicubic"), ("astronaut", "bicubic"),
-         ("camera", "bicubic"), ("coffee", "bicubic"), ("chelsea", "bicubic"))
+CASES = (
+    ("kodim23", "bicubic"),
+    ("kodim23", "block"),
+    ("gourds", "bicubic"),
+    ("astronaut", "bicubic"),
+    ("camera", "bicubic"),
+    ("coffee", "bicubic"),
+    ("chelsea", "bicubic"),
+)
 
 
 def original(name: str) -> Image.Image:
@@ -63,30 +71,61 @@ def case(name: str, how: str, folder: Path, extra: list[str]) -> dict:
     im.save(folder / f"{name}.png")
     ref = load_image(folder / f"{name}.png")
     c0, t0 = time.process_time(), time.perf_counter()
-    rc = main(["image", "fit", str(src), "-o", str(out), "--scale", str(FACTOR), "--threads", "1", "--quiet",
-               "--metrics-json", str(js), *extra])
+    rc = main(
+        [
+            "image",
+            "fit",
+            str(src),
+            "-o",
+            str(out),
+            "--scale",
+            str(FACTOR),
+            "--threads",
+            "1",
+            "--quiet",
+            "--metrics-json",
+            str(js),
+            *extra,
+        ]
+    )
     cpu, wall = time.process_time() - c0, time.perf_counter() - t0
     if rc != 0:
         raise SystemExit(f"inrview image fit failed on {src} (exit {rc})")
     run = json.loads(js.read_text())
     inr = image_metrics(load_image(out).pixels, ref.pixels)
     bic = image_metrics(bicubic_upsample(load_image(src).pixels, ref.height, ref.width), ref.pixels)
-    return {"image": name, "downsampling": how, "size": [ref.width, ref.height], "small": run["input_size"],
-            "model": f"{run['model']['kind']} {run['model']['width']}x{run['model']['depth']}",
-            "footprint": run["footprint"], "steps": run["steps"], "train_seconds": run["train_seconds"],
-            "cpu_seconds": cpu, "wall_seconds": wall, "inr_psnr": inr["psnr"], "inr_ssim": inr["ssim"],
-            "bicubic_psnr": bic["psnr"], "bicubic_ssim": bic["ssim"]}
+    return {
+        "image": name,
+        "downsampling": how,
+        "size": [ref.width, ref.height],
+        "small": run["input_size"],
+        "model": f"{run['model']['kind']} {run['model']['width']}x{run['model']['depth']}",
+        "footprint": run["footprint"],
+        "steps": run["steps"],
+        "train_seconds": run["train_seconds"],
+        "cpu_seconds": cpu,
+        "wall_seconds": wall,
+        "inr_psnr": inr["psnr"],
+        "inr_ssim": inr["ssim"],
+        "bicubic_psnr": bic["psnr"],
+        "bicubic_ssim": bic["ssim"],
+    }
 
 
 def table(rows: list[dict]) -> str:
     """The rows as a Markdown table."""
-    lines = ["| image | made small by | small -> original | fit (model, footprint, steps) | fit PSNR / SSIM "
-             "| bicubic PSNR / SSIM | gain dB | s CPU (wall) |", "|---|---|---|---|---:|---:|---:|---:|"]
+    lines = [
+        "| image | made small by | small -> original | fit (model, footprint, steps) | fit PSNR / SSIM "
+        "| bicubic PSNR / SSIM | gain dB | s CPU (wall) |",
+        "|---|---|---|---|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['image']} | {r['downsampling']} | {r['small'][0]}x{r['small'][1]} -> "
-                     f"{r['size'][0]}x{r['size'][1]} | {r['model']}, {r['footprint']}, {r['steps']} | "
-                     f"{r['inr_psnr']:.2f} / {r['inr_ssim']:.4f} | {r['bicubic_psnr']:.2f} / {r['bicubic_ssim']:.4f} | "
-                     f"{r['inr_psnr'] - r['bicubic_psnr']:+.2f} | {r['cpu_seconds']:.0f} ({r['wall_seconds']:.0f}) |")
+        lines.append(
+            f"| {r['image']} | {r['downsampling']} | {r['small'][0]}x{r['small'][1]} -> "
+            f"{r['size'][0]}x{r['size'][1]} | {r['model']}, {r['footprint']}, {r['steps']} | "
+            f"{r['inr_psnr']:.2f} / {r['inr_ssim']:.4f} | {r['bicubic_psnr']:.2f} / {r['bicubic_ssim']:.4f} | "
+            f"{r['inr_psnr'] - r['bicubic_psnr']:+.2f} | {r['cpu_seconds']:.0f} ({r['wall_seconds']:.0f}) |"
+        )
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ A refactoring that moves code without changing behaviour shows identical figures
 level of float rounding in the written files); `same_samples_chamfer_l1` measures both written surfaces with
 the same 100k samples, so that a change in how a command measures does not hide or fake a difference.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,14 +26,22 @@ DATA = Path(os.environ.get("INRVIEW_SHARED_DATA", ROOT.parent / "shared" / "data
 
 #: name -> (command words after `inrview`, with {data} and {out}; the measures to report from its JSON)
 CASES = {
-    "fit spot": (["fit", "{data}/meshes/spot.obj", "-o", "{out}.ply"], ["same_samples_chamfer_l1", "chamfer_l1",
-                                                                          "normal_consistency", "iou"]),
-    "fit bob": (["fit", "{data}/meshes/bob_tri.obj", "-o", "{out}.ply"], ["same_samples_chamfer_l1", "chamfer_l1",
-                                                                           "normal_consistency", "iou"]),
-    "reconstruct anchor": (["reconstruct", "{data}/pointclouds/anchor.ply", "-o", "{out}.ply", "--steps", "300",
-                            "--max-points", "20000"], ["data_fit.mean_rel", "data_fit.far_area_fraction"]),
-    "image fit kodim23": (["image", "fit", "{data}/images/kodim23.png", "-o", "{out}.png", "--model", "siren",
-                           "--steps", "300"], ["psnr", "ssim"]),
+    "fit spot": (
+        ["fit", "{data}/meshes/spot.obj", "-o", "{out}.ply"],
+        ["same_samples_chamfer_l1", "chamfer_l1", "normal_consistency", "iou"],
+    ),
+    "fit bob": (
+        ["fit", "{data}/meshes/bob_tri.obj", "-o", "{out}.ply"],
+        ["same_samples_chamfer_l1", "chamfer_l1", "normal_consistency", "iou"],
+    ),
+    "reconstruct anchor": (
+        ["reconstruct", "{data}/pointclouds/anchor.ply", "-o", "{out}.ply", "--steps", "300", "--max-points", "20000"],
+        ["data_fit.mean_rel", "data_fit.far_area_fraction"],
+    ),
+    "image fit kodim23": (
+        ["image", "fit", "{data}/images/kodim23.png", "-o", "{out}.png", "--model", "siren", "--steps", "300"],
+        ["psnr", "ssim"],
+    ),
 }
 
 
@@ -53,12 +62,12 @@ def run_case(tree: Path, words: list[str], out: Path) -> dict:
         return {"error": (r.stderr.strip().splitlines() or ["?"])[-1]}
     data = json.loads(js.read_text())
     if words[0] == "fit" and out.with_suffix(".ply").exists():  # both surfaces measured with the same samples
+        from inrview.io.loaders import load
         from scripts.bench_fit import chamfer
 
-        from inrview.io.loaders import load
-
-        data["same_samples_chamfer_l1"] = chamfer(load(out.with_suffix(".ply")), load(words[1].format(data=DATA)),
-                                                  100_000)
+        data["same_samples_chamfer_l1"] = chamfer(
+            load(out.with_suffix(".ply")), load(words[1].format(data=DATA)), 100_000
+        )
     return data
 
 

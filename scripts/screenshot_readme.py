@@ -12,6 +12,7 @@ in side-by-side mode as compare_poisson.png.
     .venv/bin/python -m scripts.screenshot_readme --out docs/images
     .venv/bin/python -m scripts.screenshot_readme --compare --seconds 30 --out docs/images
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,11 @@ def main() -> int:
     ap.add_argument("--size", default="1440x900", help="window size")
     ap.add_argument("--view-size", default="1200x900", help="size of the exported view")
     ap.add_argument("--out", default=str(ROOT / "docs" / "images"))
-    ap.add_argument("--compare", action="store_true",
-                    help="a point cloud of the shape, trained, then Compare with Poisson side by side")
+    ap.add_argument(
+        "--compare",
+        action="store_true",
+        help="a point cloud of the shape, trained, then Compare with Poisson side by side",
+    )
     ap.add_argument("--points", type=int, default=20_000, help="--compare: points sampled from the shape")
     ap.add_argument("--noise", type=float, default=0.0025, help="--compare: noise, fraction of the diagonal")
     args = ap.parse_args()
@@ -92,9 +96,9 @@ def main() -> int:
 
 def compare_shot(app, win, args, out: Path) -> int:
     """The window in side-by-side mode after Compare with Poisson on a noisy cloud without normals."""
-    import inrview
     from PyQt6 import QtCore
 
+    import inrview
     from inrview.io.export import save_points
     from inrview.io.surface import sample_cloud
 
@@ -122,7 +126,10 @@ def compare_shot(app, win, args, out: Path) -> int:
         saved["window"] = path
         for line in win.cloud.comparison.lines:
             print(line)
-        print(f"{path}: side by side after {win.status.step_label.text()}; Compare took {win.cloud.compare_seconds[-1]:.1f} s")
+        print(
+            f"{path}: side by side after {win.status.step_label.text()}; "
+            f"Compare took {win.cloud.compare_seconds[-1]:.1f} s"
+        )
         QtCore.QTimer.singleShot(100, win.close)
         QtCore.QTimer.singleShot(300, app.quit)
 

@@ -13,6 +13,7 @@ by more than 10% and the actor counts must not grow at all.
 
     .venv/bin/python -m scripts.soak_app --minutes 10 --json out/soak.json
 """
+
 from __future__ import annotations
 
 import argparse
@@ -60,8 +61,8 @@ def main() -> int:
     torch.set_num_threads(1)
     from PyQt6 import QtCore, QtWidgets
 
-    from tests.support.probe import LatencyProbe, rss_bytes
     from inrview.app import make_window
+    from tests.support.probe import LatencyProbe, rss_bytes
 
     win = make_window(restore=False, size=tuple(int(v) for v in args.size.split("x")), app_name="inrview-soak")
     app = QtWidgets.QApplication.instance()
@@ -87,13 +88,24 @@ def main() -> int:
     def sample():
         gc.collect()
         s = win.worker.session
-        samples.append({"t": round(elapsed(), 1), "rss_mb": rss_bytes() / 2**20,
-                        "renderer_props": win.viewport.actor_count(), "layers": len(win.viewport.layers),
-                        "vtk_prop_objects": vtk_actor_objects(), "step": s.trainer.state.step if s else 0,
-                        "surface_updates": len(win.shape.surface_updates), "state": win.shape.state})
-        print(f"[{samples[-1]['t']:6.0f} s] rss {samples[-1]['rss_mb']:7.1f} MB  props {samples[-1]['renderer_props']}"
-              f"  vtk objects {samples[-1]['vtk_prop_objects']}  step {samples[-1]['step']}"
-              f"  surfaces {samples[-1]['surface_updates']}", flush=True)
+        samples.append(
+            {
+                "t": round(elapsed(), 1),
+                "rss_mb": rss_bytes() / 2**20,
+                "renderer_props": win.viewport.actor_count(),
+                "layers": len(win.viewport.layers),
+                "vtk_prop_objects": vtk_actor_objects(),
+                "step": s.trainer.state.step if s else 0,
+                "surface_updates": len(win.shape.surface_updates),
+                "state": win.shape.state,
+            }
+        )
+        print(
+            f"[{samples[-1]['t']:6.0f} s] rss {samples[-1]['rss_mb']:7.1f} MB  props {samples[-1]['renderer_props']}"
+            f"  vtk objects {samples[-1]['vtk_prop_objects']}  step {samples[-1]['step']}"
+            f"  surfaces {samples[-1]['surface_updates']}",
+            flush=True,
+        )
 
     def act():
         """One of a person's habits, chosen on a schedule."""
@@ -156,13 +168,23 @@ def main() -> int:
     objects_grew = max(s["vtk_prop_objects"] for s in after) - base["vtk_prop_objects"] if after else 0
     ok = growth <= 0.10 and props_grew <= 0 and objects_grew <= 0 and events["errors"] == 0
     verdict = {
-        "minutes": args.minutes, "warmup_seconds": warmup, "rss_mb_at_warmup": base["rss_mb"],
-        "rss_mb_end": last["rss_mb"], "rss_mb_peak": max(s["rss_mb"] for s in samples),
-        "rss_growth_after_warmup": float(growth), "rss_growth_raw_end_vs_warmup": float(raw_growth),
+        "minutes": args.minutes,
+        "warmup_seconds": warmup,
+        "rss_mb_at_warmup": base["rss_mb"],
+        "rss_mb_end": last["rss_mb"],
+        "rss_mb_peak": max(s["rss_mb"] for s in samples),
+        "rss_growth_after_warmup": float(growth),
+        "rss_growth_raw_end_vs_warmup": float(raw_growth),
         "rss_slope_mb_per_min": slope,
-        "renderer_props_growth": int(props_grew), "vtk_prop_objects_growth": int(objects_grew),
-        "steps": last["step"], "surface_updates": last["surface_updates"], "events": events,
-        "ui_latency_ms": probe.summary(), "load_average": os.getloadavg(), "ok": bool(ok)}
+        "renderer_props_growth": int(props_grew),
+        "vtk_prop_objects_growth": int(objects_grew),
+        "steps": last["step"],
+        "surface_updates": last["surface_updates"],
+        "events": events,
+        "ui_latency_ms": probe.summary(),
+        "load_average": os.getloadavg(),
+        "ok": bool(ok),
+    }
     print(json.dumps(verdict, indent=2))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ Each command runs for the current checkout and for the previous revision (export
 into a temporary folder and put first on PYTHONPATH), interleaved mesh by mesh so that both see the same
 machine load.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,24 +52,26 @@ def run_fit(tree: Path, mesh: Path, out: Path, extra: list[str]) -> dict:
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=out.parent)
     wall = time.perf_counter() - t0
     data = json.loads(js.read_text()) if r.returncode == 0 and js.exists() else {}
-    return {"wall": wall, "rc": r.returncode, "error": r.stderr.strip().splitlines()[-1:] if r.returncode else [],
-            "json": data}
+    return {
+        "wall": wall,
+        "rc": r.returncode,
+        "error": r.stderr.strip().splitlines()[-1:] if r.returncode else [],
+        "json": data,
+    }
 
 
 def measure_mesh(out: Path, geometry, samples: int) -> float | None:
     """Chamfer-L1 of a written mesh against the input, as bench_fit measures targets."""
-    from scripts.bench_fit import chamfer
-
     from inrview.io.loaders import load
+    from scripts.bench_fit import chamfer
 
     return chamfer(load(out), geometry, samples) if out.exists() else None
 
 
 def wall_rows(meshes: list[Path], previous: str, budgets: list[float], samples: int) -> list[dict]:
     """Run both revisions on every mesh; one row per mesh."""
-    from scripts.bench_fit import quality_target
-
     from inrview.io.loaders import load
+    from scripts.bench_fit import quality_target
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,8 +88,16 @@ def wall_rows(meshes: list[Path], previous: str, budgets: list[float], samples: 
                 for s in budgets:
                     rb = run_fit(tree, mesh, tmp / f"{name}_{mesh.stem}_{s:g}s.ply", ["--seconds", f"{s:g}", "--quiet"])
                     row[f"{name}_{s:g}s"] = rb
-            print(json.dumps({k: (v if not isinstance(v, dict) else {kk: vv for kk, vv in v.items() if kk != "json"})
-                              for k, v in row.items()}, default=float), flush=True)
+            print(
+                json.dumps(
+                    {
+                        k: (v if not isinstance(v, dict) else {kk: vv for kk, vv in v.items() if kk != "json"})
+                        for k, v in row.items()
+                    },
+                    default=float,
+                ),
+                flush=True,
+            )
             rows.append(row)
     return rows
 
@@ -105,8 +116,10 @@ def print_tables(rows: list[dict], budgets: list[float]) -> None:
     for row in rows:
         cur = row["current"]
         cd = f"{cur['chamfer']:.2e}" if cur.get("chamfer") else "-"
-        print(f"| {row['mesh']} | {row['target']:.2e} | {_cell(row['previous'], row['target'])} | "
-              f"{_cell(cur, row['target'])} | {cd} |")
+        print(
+            f"| {row['mesh']} | {row['target']:.2e} | {_cell(row['previous'], row['target'])} | "
+            f"{_cell(cur, row['target'])} | {cd} |"
+        )
     for name in ("previous", "current"):
         walls = [row[name]["wall"] for row in rows if row[name]["rc"] == 0]
         if walls:
@@ -115,8 +128,11 @@ def print_tables(rows: list[dict], budgets: list[float]) -> None:
     print("|---" * len(PHASES) + "|---|")
     for row in rows:
         ph = row["current"]["json"].get("phases", {})
-        print(f"| {row['mesh']} | " + " | ".join(f"{ph.get(p, 0):.2f}" for p in PHASES[:-1])
-              + f" | {row['current']['wall']:.2f} |")
+        print(
+            f"| {row['mesh']} | "
+            + " | ".join(f"{ph.get(p, 0):.2f}" for p in PHASES[:-1])
+            + f" | {row['current']['wall']:.2f} |"
+        )
     if budgets:
         print("\n| mesh | " + " | ".join(f"previous --seconds {s:g} | current --seconds {s:g}" for s in budgets) + " |")
         print("|---" * (1 + 2 * len(budgets)) + "|")
@@ -125,8 +141,10 @@ def print_tables(rows: list[dict], budgets: list[float]) -> None:
             print(f"| {row['mesh']} | " + " | ".join(cells) + " |")
         for s in budgets:
             over = [row[f"current_{s:g}s"]["wall"] - s for row in rows]
-            print(f"--seconds {s:g}: current wall time exceeds the budget by at most {max(over):.2f} s "
-                  f"(median {statistics.median(over):.2f} s)")
+            print(
+                f"--seconds {s:g}: current wall time exceeds the budget by at most {max(over):.2f} s "
+                f"(median {statistics.median(over):.2f} s)"
+            )
 
 
 def run(meshes: list[Path], previous: str, budgets: list[float], samples: int, json_path: str | None) -> int:

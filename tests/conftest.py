@@ -1,4 +1,5 @@
 """Shared fixtures: the bundled demo shape and the shared development data (skipped when absent)."""
+
 from __future__ import annotations
 
 import os

@@ -9,6 +9,7 @@ which are still floats). Everything is seeded, so the corpus is the same on ever
 Run as `python tests/corpus.py --worker` it is the subprocess that loads corpus files one at a time for
 tests/test_bad_inputs.py (see `worker`).
 """
+
 from __future__ import annotations
 
 import io
@@ -38,12 +39,48 @@ class Case:
 
 # -- base shapes ------------------------------------------------------------------------------------
 def icosphere(subdiv: int = 2):
-    t = (1 + 5 ** 0.5) / 2
-    v = np.array([[-1, t, 0], [1, t, 0], [-1, -t, 0], [1, -t, 0], [0, -1, t], [0, 1, t], [0, -1, -t], [0, 1, -t],
-                  [t, 0, -1], [t, 0, 1], [-t, 0, -1], [-t, 0, 1]], float)
-    f = np.array([[0, 11, 5], [0, 5, 1], [0, 1, 7], [0, 7, 10], [0, 10, 11], [1, 5, 9], [5, 11, 4], [11, 10, 2],
-                  [10, 7, 6], [7, 1, 8], [3, 9, 4], [3, 4, 2], [3, 2, 6], [3, 6, 8], [3, 8, 9], [4, 9, 5],
-                  [2, 4, 11], [6, 2, 10], [8, 6, 7], [9, 8, 1]])
+    t = (1 + 5**0.5) / 2
+    v = np.array(
+        [
+            [-1, t, 0],
+            [1, t, 0],
+            [-1, -t, 0],
+            [1, -t, 0],
+            [0, -1, t],
+            [0, 1, t],
+            [0, -1, -t],
+            [0, 1, -t],
+            [t, 0, -1],
+            [t, 0, 1],
+            [-t, 0, -1],
+            [-t, 0, 1],
+        ],
+        float,
+    )
+    f = np.array(
+        [
+            [0, 11, 5],
+            [0, 5, 1],
+            [0, 1, 7],
+            [0, 7, 10],
+            [0, 10, 11],
+            [1, 5, 9],
+            [5, 11, 4],
+            [11, 10, 2],
+            [10, 7, 6],
+            [7, 1, 8],
+            [3, 9, 4],
+            [3, 4, 2],
+            [3, 2, 6],
+            [3, 6, 8],
+            [3, 8, 9],
+            [4, 9, 5],
+            [2, 4, 11],
+            [6, 2, 10],
+            [8, 6, 7],
+            [9, 8, 1],
+        ]
+    )
     v /= np.linalg.norm(v, axis=1, keepdims=True)
     for _ in range(subdiv):
         cache = {}
@@ -67,14 +104,24 @@ def icosphere(subdiv: int = 2):
 
 def sphere_cloud(n: int = 600):
     i = np.arange(n) + 0.5
-    phi, th = np.arccos(1 - 2 * i / n), np.pi * (1 + 5 ** 0.5) * i
+    phi, th = np.arccos(1 - 2 * i / n), np.pi * (1 + 5**0.5) * i
     p = np.stack([np.cos(th) * np.sin(phi), np.sin(th) * np.sin(phi), np.cos(phi)], 1)
     return p, p.copy()
 
 
 # -- writers ----------------------------------------------------------------------------------------
-def ply_bytes(v, f=None, n=None, binary=True, order="<", header_extra="", face_count=None, vertex_count=None,
-              index_type="int", count_type="uchar") -> bytes:
+def ply_bytes(
+    v,
+    f=None,
+    n=None,
+    binary=True,
+    order="<",
+    header_extra="",
+    face_count=None,
+    vertex_count=None,
+    index_type="int",
+    count_type="uchar",
+) -> bytes:
     fmt = {"<": "binary_little_endian", ">": "binary_big_endian"}[order] if binary else "ascii"
     props = ["x", "y", "z"] + (["nx", "ny", "nz"] if n is not None else [])
     h = f"ply\nformat {fmt} 1.0\ncomment inrview corpus\n{header_extra}"
@@ -132,14 +179,29 @@ def glb_bytes(v, f, doc_patch=None, version=2, length_delta=0) -> bytes:
     vb = v.astype("<f4").tobytes()
     ib = f.astype("<u4").tobytes()
     binary = vb + ib
-    doc = {"asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}], "nodes": [{"mesh": 0}],
-           "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
-           "buffers": [{"byteLength": len(binary)}],
-           "bufferViews": [{"buffer": 0, "byteOffset": 0, "byteLength": len(vb)},
-                           {"buffer": 0, "byteOffset": len(vb), "byteLength": len(ib)}],
-           "accessors": [{"bufferView": 0, "componentType": 5126, "count": len(v), "type": "VEC3",
-                          "min": v.min(0).tolist(), "max": v.max(0).tolist()},
-                         {"bufferView": 1, "componentType": 5125, "count": f.size, "type": "SCALAR"}]}
+    doc = {
+        "asset": {"version": "2.0"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}, "indices": 1}]}],
+        "buffers": [{"byteLength": len(binary)}],
+        "bufferViews": [
+            {"buffer": 0, "byteOffset": 0, "byteLength": len(vb)},
+            {"buffer": 0, "byteOffset": len(vb), "byteLength": len(ib)},
+        ],
+        "accessors": [
+            {
+                "bufferView": 0,
+                "componentType": 5126,
+                "count": len(v),
+                "type": "VEC3",
+                "min": v.min(0).tolist(),
+                "max": v.max(0).tolist(),
+            },
+            {"bufferView": 1, "componentType": 5125, "count": f.size, "type": "SCALAR"},
+        ],
+    }
     if doc_patch:
         doc_patch(doc)
     js = json.dumps(doc).encode()
@@ -159,10 +221,12 @@ def pcd_bytes(p, n=None, mode="ascii", points=None, fields_extra="") -> bytes:
     cols = (p if n is None else np.hstack([p, n])).astype("<f4")
     k = len(names)
     npts = len(p) if points is None else points
-    h = ("# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\n"
-         f"FIELDS {' '.join(names)}\nSIZE {' '.join(['4'] * k)}\nTYPE {' '.join(['F'] * k)}\n"
-         f"COUNT {' '.join(['1'] * k)}\n{fields_extra}WIDTH {npts}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\n"
-         f"POINTS {npts}\nDATA {mode}\n")
+    h = (
+        "# .PCD v0.7 - Point Cloud Data file format\nVERSION 0.7\n"
+        f"FIELDS {' '.join(names)}\nSIZE {' '.join(['4'] * k)}\nTYPE {' '.join(['F'] * k)}\n"
+        f"COUNT {' '.join(['1'] * k)}\n{fields_extra}WIDTH {npts}\nHEIGHT 1\nVIEWPOINT 0 0 0 1 0 0 0\n"
+        f"POINTS {npts}\nDATA {mode}\n"
+    )
     if mode == "ascii":
         body = "".join(" ".join(f"{x:.7g}" for x in row) + "\n" for row in cols).encode()
     elif mode == "binary":
@@ -179,7 +243,7 @@ def lzf_literal(raw: bytes) -> bytes:
     at the start when the data allows it, so both token kinds are exercised."""
     out = bytearray()
     for i in range(0, len(raw), 32):
-        chunk = raw[i:i + 32]
+        chunk = raw[i : i + 32]
         out.append(len(chunk) - 1)
         out += chunk
     return bytes(out)
@@ -214,8 +278,12 @@ def _png(w, h, bitdepth, ctype, idat: bytes) -> bytes:
     def chunk(tag, data):
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bitdepth, ctype, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, bitdepth, ctype, 0, 0, 0))
+        + chunk(b"IDAT", idat)
+        + chunk(b"IEND", b"")
+    )
 
 
 def huge_png(path: Path, side: int = HUGE_IMAGE) -> None:
@@ -239,8 +307,13 @@ def pil_bytes(a: np.ndarray, fmt: str, mode=None, **kw) -> bytes:
 # -- mutations ------------------------------------------------------------------------------------------
 def truncations(data: bytes):
     n = len(data)
-    return {"trunc02": data[:max(1, n * 2 // 100)], "trunc30": data[:n * 30 // 100], "trunc60": data[:n * 60 // 100],
-            "trunc95": data[:n * 95 // 100], "trunc_last_byte": data[:n - 1]}
+    return {
+        "trunc02": data[: max(1, n * 2 // 100)],
+        "trunc30": data[: n * 30 // 100],
+        "trunc60": data[: n * 60 // 100],
+        "trunc95": data[: n * 95 // 100],
+        "trunc_last_byte": data[: n - 1],
+    }
 
 
 def corruptions(data: bytes, rng: np.random.Generator):
@@ -278,17 +351,38 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
 
     # valid files of every format, then each one truncated and corrupted
     valid = {
-        "ply_ascii.ply": ply_bytes(V, F, binary=False), "ply_binary.ply": ply_bytes(V, F),
-        "ply_big_endian.ply": ply_bytes(V, F, order=">"), "ply_points.ply": ply_bytes(P, None, PN),
-        "mesh.obj": obj_bytes(V, F), "mesh_ascii.stl": stl_ascii(V, F), "mesh_binary.stl": stl_binary(V, F),
-        "mesh.off": off_bytes(V, F), "mesh.glb": glb_bytes(V, F), "cloud.xyz": xyz_bytes(P, PN),
-        "cloud.csv": xyz_bytes(P, None, ",", "x,y,z\n"), "cloud_ascii.pcd": pcd_bytes(P, PN),
-        "cloud_binary.pcd": pcd_bytes(P, PN, "binary"), "cloud_compressed.pcd": pcd_bytes(P, PN, "binary_compressed"),
-        "cloud.npy": npy_bytes(P.astype(np.float32)), "cloud.npz": npz_bytes(points=P, normals=PN),
+        "ply_ascii.ply": ply_bytes(V, F, binary=False),
+        "ply_binary.ply": ply_bytes(V, F),
+        "ply_big_endian.ply": ply_bytes(V, F, order=">"),
+        "ply_points.ply": ply_bytes(P, None, PN),
+        "mesh.obj": obj_bytes(V, F),
+        "mesh_ascii.stl": stl_ascii(V, F),
+        "mesh_binary.stl": stl_binary(V, F),
+        "mesh.off": off_bytes(V, F),
+        "mesh.glb": glb_bytes(V, F),
+        "cloud.xyz": xyz_bytes(P, PN),
+        "cloud.csv": xyz_bytes(P, None, ",", "x,y,z\n"),
+        "cloud_ascii.pcd": pcd_bytes(P, PN),
+        "cloud_binary.pcd": pcd_bytes(P, PN, "binary"),
+        "cloud_compressed.pcd": pcd_bytes(P, PN, "binary_compressed"),
+        "cloud.npy": npy_bytes(P.astype(np.float32)),
+        "cloud.npz": npz_bytes(points=P, normals=PN),
     }
-    strict_truncation = {"ply_ascii.ply", "ply_binary.ply", "ply_big_endian.ply", "ply_points.ply",
-                         "mesh_binary.stl", "mesh.off", "mesh.glb", "cloud_binary.pcd", "cloud_compressed.pcd",
-                         "cloud_ascii.pcd", "cloud.npy", "cloud.npz", "mesh_ascii.stl"}
+    strict_truncation = {
+        "ply_ascii.ply",
+        "ply_binary.ply",
+        "ply_big_endian.ply",
+        "ply_points.ply",
+        "mesh_binary.stl",
+        "mesh.off",
+        "mesh.glb",
+        "cloud_binary.pcd",
+        "cloud_compressed.pcd",
+        "cloud_ascii.pcd",
+        "cloud.npy",
+        "cloud.npz",
+        "mesh_ascii.stl",
+    }
     # text files lose only their final newline when cut by one byte: still whole
     text_formats = {"ply_ascii.ply", "mesh.off", "cloud_ascii.pcd", "mesh_ascii.stl"}
     for name, data in valid.items():
@@ -330,23 +424,93 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("wrong_ext/stl_named.xyz", valid["mesh_binary.stl"], "error")
 
     # PLY headers that lie
-    put("ply_header/huge_vertex_count.ply", ply_bytes(V, F, vertex_count=10**12), "error", "truncated or its header is wrong")
-    put("ply_header/huge_face_count.ply", ply_bytes(V, F, face_count=2**31 - 1), "error", "truncated or its header is wrong")
+    put(
+        "ply_header/huge_vertex_count.ply",
+        ply_bytes(V, F, vertex_count=10**12),
+        "error",
+        "truncated or its header is wrong",
+    )
+    put(
+        "ply_header/huge_face_count.ply",
+        ply_bytes(V, F, face_count=2**31 - 1),
+        "error",
+        "truncated or its header is wrong",
+    )
     put("ply_header/huge_count_ascii.ply", ply_bytes(V, F, binary=False, vertex_count=10**9), "error", "header")
     put("ply_header/negative_count.ply", ply_bytes(V, F, vertex_count=-5), "error", "negative")
-    put("ply_header/count_not_number.ply", ply_bytes(V, F).replace(b"element vertex 162", b"element vertex lots"), "error", "not a number")
-    put("ply_header/unknown_type.ply", ply_bytes(V, F).replace(b"property float x", b"property quad x"), "error", "bad property")
-    put("ply_header/float_list_count.ply", ply_bytes(V, F).replace(b"list uchar int", b"list float int"), "error", "list")
-    put("ply_header/unknown_format.ply", ply_bytes(V, F).replace(b"binary_little_endian", b"binary_middle_endian"), "error", "unknown format")
-    put("ply_header/no_format.ply", ply_bytes(V, F).replace(b"format binary_little_endian 1.0\n", b""), "error", "no format")
+    put(
+        "ply_header/count_not_number.ply",
+        ply_bytes(V, F).replace(b"element vertex 162", b"element vertex lots"),
+        "error",
+        "not a number",
+    )
+    put(
+        "ply_header/unknown_type.ply",
+        ply_bytes(V, F).replace(b"property float x", b"property quad x"),
+        "error",
+        "bad property",
+    )
+    put(
+        "ply_header/float_list_count.ply",
+        ply_bytes(V, F).replace(b"list uchar int", b"list float int"),
+        "error",
+        "list",
+    )
+    put(
+        "ply_header/unknown_format.ply",
+        ply_bytes(V, F).replace(b"binary_little_endian", b"binary_middle_endian"),
+        "error",
+        "unknown format",
+    )
+    put(
+        "ply_header/no_format.ply",
+        ply_bytes(V, F).replace(b"format binary_little_endian 1.0\n", b""),
+        "error",
+        "no format",
+    )
     put("ply_header/no_end_header.ply", ply_bytes(V, F).replace(b"end_header", b"end_headr"), "error", "end_header")
-    put("ply_header/enormous_comments.ply", ply_bytes(V, F, header_extra="comment " + "x" * 70 + "\n" * 1 + ("comment " + "y" * 120 + "\n") * 20000), "error", "longer than")
-    put("ply_header/enormous_line.ply", b"ply\nformat ascii 1.0\ncomment " + b"z" * (3 << 20) + b"\n", "error", "longer than")
-    put("ply_header/no_x.ply", ply_bytes(V, F).replace(b"property float x\n", b"property float w\n"), "error", "has no x")
-    put("ply_header/duplicate_property.ply", ply_bytes(V, F).replace(b"property float y", b"property float x"), "error", "twice")
-    put("ply_header/property_first.ply", b"ply\nformat ascii 1.0\nproperty float x\nend_header\n", "error", "before any element")
-    put("ply_header/no_vertices.ply", b"ply\nformat ascii 1.0\nelement vertex 0\nproperty float x\nproperty float y\nproperty float z\nend_header\n", "error", "no vertices")
-    put("ply_header/unknown_keyword.ply", ply_bytes(V, F).replace(b"comment inrview corpus", b"banana split"), "error", "unknown keyword")
+    put(
+        "ply_header/enormous_comments.ply",
+        ply_bytes(V, F, header_extra="comment " + "x" * 70 + "\n" * 1 + ("comment " + "y" * 120 + "\n") * 20000),
+        "error",
+        "longer than",
+    )
+    put(
+        "ply_header/enormous_line.ply",
+        b"ply\nformat ascii 1.0\ncomment " + b"z" * (3 << 20) + b"\n",
+        "error",
+        "longer than",
+    )
+    put(
+        "ply_header/no_x.ply",
+        ply_bytes(V, F).replace(b"property float x\n", b"property float w\n"),
+        "error",
+        "has no x",
+    )
+    put(
+        "ply_header/duplicate_property.ply",
+        ply_bytes(V, F).replace(b"property float y", b"property float x"),
+        "error",
+        "twice",
+    )
+    put(
+        "ply_header/property_first.ply",
+        b"ply\nformat ascii 1.0\nproperty float x\nend_header\n",
+        "error",
+        "before any element",
+    )
+    put(
+        "ply_header/no_vertices.ply",
+        b"ply\nformat ascii 1.0\nelement vertex 0\nproperty float x\nproperty float y\nproperty float z\nend_header\n",
+        "error",
+        "no vertices",
+    )
+    put(
+        "ply_header/unknown_keyword.ply",
+        ply_bytes(V, F).replace(b"comment inrview corpus", b"banana split"),
+        "error",
+        "unknown keyword",
+    )
     put("ply_header/crlf.ply", ply_bytes(V, F, binary=False).replace(b"\n", b"\r\n"), "ok")
     put("ply_header/extra_element.ply", ply_bytes(V, F, header_extra="element material 0\nproperty uchar red\n"), "ok")
 
@@ -364,8 +528,10 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("indices/npz_out_of_range.npz", npz_bytes(points=V, faces=bad_idx), "error", "out of range")
     put("indices/npz_float_faces.npz", npz_bytes(points=V, faces=F.astype(float)), "error", "integers")
     put("indices/glb_out_of_range.glb", glb_bytes(V, bad_idx), "error")
-    h = ("ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
-         "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n4 0 1 2 3\n")
+    h = (
+        "ply\nformat ascii 1.0\nelement vertex 4\nproperty float x\nproperty float y\nproperty float z\n"
+        "element face 1\nproperty list uchar int vertex_indices\nend_header\n0 0 0\n1 0 0\n1 1 0\n0 1 0\n4 0 1 2 3\n"
+    )
     put("polygons/ply_quad.ply", h.encode(), "ok", "flat")
     put("polygons/ply_two_vertex_face.ply", h.replace("4 0 1 2 3", "2 0 1").encode(), "error", "")
     put("polygons/ply_list_longer_than_row.ply", h.replace("4 0 1 2 3", "9 0 1 2 3").encode(), "error", "list length")
@@ -409,8 +575,12 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     zf[:10, 2] = zf[:10, 1]
     put("degenerate/some_zero_area_faces.ply", ply_bytes(V, zf), "ok", "degenerate face")
     put("degenerate/all_zero_area_faces.ply", ply_bytes(V, np.c_[F[:, 0], F[:, 0], F[:, 1]]), "error", "zero area")
-    put("degenerate/sliver_faces.obj", obj_bytes(np.vstack([V, [[5, 5, 5], [6, 6, 6], [7, 7, 7]]]),
-                                                  np.vstack([F, [[162, 163, 164]]])), "ok", "degenerate")
+    put(
+        "degenerate/sliver_faces.obj",
+        obj_bytes(np.vstack([V, [[5, 5, 5], [6, 6, 6], [7, 7, 7]]]), np.vstack([F, [[162, 163, 164]]])),
+        "ok",
+        "degenerate",
+    )
     put("degenerate/duplicated_faces.ply", ply_bytes(V, np.vstack([F, F[:40]])), "ok", "duplicated")
     put("degenerate/double_sided.obj", obj_bytes(V, np.vstack([F, F[:, ::-1]])), "ok", "duplicated")
     put("degenerate/duplicated_vertices.stl", stl_binary(V, F), "ok")
@@ -426,15 +596,23 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("soup/edge_shared_by_six.obj", obj_bytes(fan_v, np.array([[0, 1, k] for k in range(2, 8)])), "ok")
     bow = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0], [-1, 0, 0.2], [0, -1, 0.3]], float)
     put("soup/bowtie_vertex.ply", ply_bytes(bow, np.array([[0, 1, 2], [0, 3, 4]])), "ok")
-    put("soup/mixed_orientation.ply", ply_bytes(V, np.where((np.arange(len(F)) % 2)[:, None] == 1, F[:, ::-1], F)), "ok")
+    put(
+        "soup/mixed_orientation.ply", ply_bytes(V, np.where((np.arange(len(F)) % 2)[:, None] == 1, F[:, ::-1], F)), "ok"
+    )
     put("soup/two_spheres_overlapping.obj", obj_bytes(np.vstack([V, V + 0.5]), np.vstack([F, F + len(V)])), "ok")
 
     # OBJ oddities
     put("obj/only_vertices.obj", obj_bytes(P), "ok")
     put("obj/two_component_vertex.obj", b"v 1 2\nv 3 4\nv 5 6\nf 1 2 3\n", "error", "line 1: a vertex needs 3")
     put("obj/non_numeric_vertex.obj", b"v 1 abc 3\nv 1 2 3\nv 0 0 1\nf 1 2 3\n", "error", "line 1: vertex coordinates")
-    put("obj/slashes.obj", obj_bytes(V) + b"".join(
-        f"f {a + 1}/{a + 1}/{a + 1} {b + 1}/{b + 1}/{b + 1} {c + 1}/{c + 1}/{c + 1}\n".encode() for a, b, c in F), "ok")
+    put(
+        "obj/slashes.obj",
+        obj_bytes(V)
+        + b"".join(
+            f"f {a + 1}/{a + 1}/{a + 1} {b + 1}/{b + 1}/{b + 1} {c + 1}/{c + 1}/{c + 1}\n".encode() for a, b, c in F
+        ),
+        "ok",
+    )
     put("obj/negative_indices.obj", obj_bytes(V) + b"f -1 -2 -3\nf -4 -5 -6\n", "ok")
     put("obj/mtllib_missing.obj", b"mtllib /nonexistent/dir/x.mtl\nusemtl m\n" + obj_bytes(V, F), "ok")
     put("obj/mtllib_devzero.obj", b"mtllib /dev/zero\nusemtl m\n" + obj_bytes(V, F), "ok")
@@ -473,18 +651,67 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("glb/length_too_large.glb", glb_bytes(V, F, length_delta=1000), "error", "truncated")
     put("glb/json_invalid.glb", glb_bytes(V, F).replace(b'"asset"', b'"asset" ,,,'), "error", "JSON")
     put("glb/json_deep.glb", _glb_raw(b"[" * 100000 + b"]" * 100000), "error", "")
-    put("glb/draco.glb", glb_bytes(V, F, lambda d: d.update(extensionsRequired=["KHR_draco_mesh_compression"])), "error", "Draco")
-    put("glb/accessor_count_huge.glb", glb_bytes(V, F, lambda d: d["accessors"][0].update(count=10**9)), "error", "needs")
-    put("glb/view_past_buffer.glb", glb_bytes(V, F, lambda d: d["bufferViews"][0].update(byteLength=10**8)), "error", "past its buffer")
+    put(
+        "glb/draco.glb",
+        glb_bytes(V, F, lambda d: d.update(extensionsRequired=["KHR_draco_mesh_compression"])),
+        "error",
+        "Draco",
+    )
+    put(
+        "glb/accessor_count_huge.glb",
+        glb_bytes(V, F, lambda d: d["accessors"][0].update(count=10**9)),
+        "error",
+        "needs",
+    )
+    put(
+        "glb/view_past_buffer.glb",
+        glb_bytes(V, F, lambda d: d["bufferViews"][0].update(byteLength=10**8)),
+        "error",
+        "past its buffer",
+    )
     put("glb/no_meshes.glb", glb_bytes(V, F, lambda d: d.update(meshes=[])), "error", "no meshes")
-    put("glb/bad_buffer_index.glb", glb_bytes(V, F, lambda d: d["bufferViews"][0].update(buffer=5)), "error", "does not exist")
-    put("gltf/devzero.gltf", json.dumps({"asset": {"version": "2.0"}, "meshes": [{"primitives": []}],
-                                         "buffers": [{"uri": "/dev/zero", "byteLength": 100}]}).encode(), "error", "outside")
-    put("gltf/parent_folder.gltf", json.dumps({"asset": {"version": "2.0"}, "meshes": [{"primitives": []}],
-                                               "buffers": [{"uri": "../../../etc/passwd", "byteLength": 100}]}).encode(),
-        "error", "outside")
-    put("gltf/missing_bin.gltf", json.dumps({"asset": {"version": "2.0"}, "meshes": [{"primitives": []}],
-                                             "buffers": [{"uri": "nothere.bin", "byteLength": 100}]}).encode(), "error", "missing")
+    put(
+        "glb/bad_buffer_index.glb",
+        glb_bytes(V, F, lambda d: d["bufferViews"][0].update(buffer=5)),
+        "error",
+        "does not exist",
+    )
+    put(
+        "gltf/devzero.gltf",
+        json.dumps(
+            {
+                "asset": {"version": "2.0"},
+                "meshes": [{"primitives": []}],
+                "buffers": [{"uri": "/dev/zero", "byteLength": 100}],
+            }
+        ).encode(),
+        "error",
+        "outside",
+    )
+    put(
+        "gltf/parent_folder.gltf",
+        json.dumps(
+            {
+                "asset": {"version": "2.0"},
+                "meshes": [{"primitives": []}],
+                "buffers": [{"uri": "../../../etc/passwd", "byteLength": 100}],
+            }
+        ).encode(),
+        "error",
+        "outside",
+    )
+    put(
+        "gltf/missing_bin.gltf",
+        json.dumps(
+            {
+                "asset": {"version": "2.0"},
+                "meshes": [{"primitives": []}],
+                "buffers": [{"uri": "nothere.bin", "byteLength": 100}],
+            }
+        ).encode(),
+        "error",
+        "missing",
+    )
     put("gltf/not_json.gltf", b"{ this is not json", "error", "JSON")
 
     # text point lists
@@ -511,8 +738,18 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("pcd/size_type_mismatch.pcd", pcd_bytes(P).replace(b"SIZE 4 4 4", b"SIZE 4 4"), "error", "different lengths")
     put("pcd/bad_type.pcd", pcd_bytes(P).replace(b"TYPE F F F", b"TYPE Q F F"), "error", "unsupported type")
     put("pcd/unknown_data.pcd", pcd_bytes(P).replace(b"DATA ascii", b"DATA rle"), "error", "DATA")
-    put("pcd/compressed_bad_sizes.pcd", _pcd_compressed_patch(pcd_bytes(P, None, "binary_compressed"), usize=123), "error", "uncompressed")
-    put("pcd/compressed_corrupt_stream.pcd", _pcd_compressed_corrupt(pcd_bytes(P, None, "binary_compressed")), "error", "corrupt")
+    put(
+        "pcd/compressed_bad_sizes.pcd",
+        _pcd_compressed_patch(pcd_bytes(P, None, "binary_compressed"), usize=123),
+        "error",
+        "uncompressed",
+    )
+    put(
+        "pcd/compressed_corrupt_stream.pcd",
+        _pcd_compressed_corrupt(pcd_bytes(P, None, "binary_compressed")),
+        "error",
+        "corrupt",
+    )
     put("pcd/ascii_short.pcd", pcd_bytes(P)[:-2000], "error", "")
     put("pcd/padding_fields.pcd", _pcd_padded(P), "ok")
     put("pcd/no_header_end.pcd", b"# .PCD v0.7\nVERSION 0.7\nFIELDS x y z\n", "error", "no DATA")
@@ -535,14 +772,26 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     grey = rgb[..., 0]
     rgba = np.dstack([rgb, (rng.random((64, 80)) * 255).astype(np.uint8)])
     images = {
-        "rgb.png": png_bytes(rgb), "grey.png": png_bytes(grey), "rgba.png": png_bytes(rgba),
-        "grey_alpha.png": png_bytes(np.dstack([grey, grey])), "grey16.png": png_bytes(grey.astype(np.uint16) * 257, 16),
-        "rgb16.png": png_bytes(rgb.astype(np.uint16) * 257, 16), "rgba16.png": png_bytes(rgba.astype(np.uint16) * 257, 16),
-        "one_pixel.png": png_bytes(rgb[:1, :1]), "palette.png": _palette_png(rgb),
-        "rgb.jpg": pil_bytes(rgb, "JPEG"), "grey.jpg": pil_bytes(grey, "JPEG"), "one_pixel.jpg": pil_bytes(rgb[:1, :1], "JPEG"),
-        "cmyk.jpg": _cmyk_jpeg(rgb), "rgb.tif": pil_bytes(rgb, "TIFF"), "grey16.tif": pil_bytes(grey.astype(np.uint16) * 257, "TIFF"),
-        "float32.tif": pil_bytes(grey.astype(np.float32) / 255, "TIFF"), "rgba.tif": pil_bytes(rgba, "TIFF"),
-        "rgb.bmp": pil_bytes(rgb, "BMP"), "grey.bmp": pil_bytes(grey, "BMP"), "one_pixel.bmp": pil_bytes(rgb[:1, :1], "BMP"),
+        "rgb.png": png_bytes(rgb),
+        "grey.png": png_bytes(grey),
+        "rgba.png": png_bytes(rgba),
+        "grey_alpha.png": png_bytes(np.dstack([grey, grey])),
+        "grey16.png": png_bytes(grey.astype(np.uint16) * 257, 16),
+        "rgb16.png": png_bytes(rgb.astype(np.uint16) * 257, 16),
+        "rgba16.png": png_bytes(rgba.astype(np.uint16) * 257, 16),
+        "one_pixel.png": png_bytes(rgb[:1, :1]),
+        "palette.png": _palette_png(rgb),
+        "rgb.jpg": pil_bytes(rgb, "JPEG"),
+        "grey.jpg": pil_bytes(grey, "JPEG"),
+        "one_pixel.jpg": pil_bytes(rgb[:1, :1], "JPEG"),
+        "cmyk.jpg": _cmyk_jpeg(rgb),
+        "rgb.tif": pil_bytes(rgb, "TIFF"),
+        "grey16.tif": pil_bytes(grey.astype(np.uint16) * 257, "TIFF"),
+        "float32.tif": pil_bytes(grey.astype(np.float32) / 255, "TIFF"),
+        "rgba.tif": pil_bytes(rgba, "TIFF"),
+        "rgb.bmp": pil_bytes(rgb, "BMP"),
+        "grey.bmp": pil_bytes(grey, "BMP"),
+        "one_pixel.bmp": pil_bytes(rgb[:1, :1], "BMP"),
     }
     for name, data in images.items():
         put(f"image/{name}", data, "ok", kind="image", group="image")
@@ -560,7 +809,12 @@ def generate(folder: str | os.PathLike, big: bool = True) -> list[Case]:
     put("image_bad/jpeg_named.png", images["rgb.jpg"], None, kind="image")
     put("image_bad/ply_named.png", valid["ply_binary.ply"], "error", kind="image")
     put("image_bad/bmp_huge_dims.bmp", _bmp_header(100_000, 100_000), "error", kind="image")
-    put("image_bad/png_huge_dims_header_only.png", _png(50_000, 50_000, 8, 2, zlib.compress(b"\x00" * 10)), "error", kind="image")
+    put(
+        "image_bad/png_huge_dims_header_only.png",
+        _png(50_000, 50_000, 8, 2, zlib.compress(b"\x00" * 10)),
+        "error",
+        kind="image",
+    )
     put("image_bad/png_bad_crc.png", images["rgb.png"][:40] + b"\x00\x00" + images["rgb.png"][42:], None, kind="image")
     if big:
         cloud = root / "big" / "ten_million.ply"
@@ -590,8 +844,8 @@ def _glb_raw(js: bytes) -> bytes:
 
 def _pcd_compressed_patch(data: bytes, usize: int) -> bytes:
     i = data.index(b"DATA binary_compressed\n") + len(b"DATA binary_compressed\n")
-    csize, _ = struct.unpack("<II", data[i:i + 8])
-    return data[:i] + struct.pack("<II", csize, usize) + data[i + 8:]
+    csize, _ = struct.unpack("<II", data[i : i + 8])
+    return data[:i] + struct.pack("<II", csize, usize) + data[i + 8 :]
 
 
 def _pcd_compressed_corrupt(data: bytes) -> bytes:
@@ -604,8 +858,10 @@ def _pcd_compressed_corrupt(data: bytes) -> bytes:
 
 def _pcd_padded(p) -> bytes:
     cols = np.hstack([p, np.zeros((len(p), 2))]).astype("<f4")
-    h = ("VERSION 0.7\nFIELDS x y z _ _\nSIZE 4 4 4 4 4\nTYPE F F F F F\nCOUNT 1 1 1 1 1\n"
-         f"WIDTH {len(p)}\nHEIGHT 1\nPOINTS {len(p)}\nDATA binary\n")
+    h = (
+        "VERSION 0.7\nFIELDS x y z _ _\nSIZE 4 4 4 4 4\nTYPE F F F F F\nCOUNT 1 1 1 1 1\n"
+        f"WIDTH {len(p)}\nHEIGHT 1\nPOINTS {len(p)}\nDATA binary\n"
+    )
     return h.encode() + cols.tobytes()
 
 
@@ -627,8 +883,12 @@ def _npz_with_member(name: str, data: bytes) -> bytes:
 def _bmp_header(w: int, h: int) -> bytes:
     row = (w * 3 + 3) // 4 * 4
     size = 54 + row * h
-    return (b"BM" + struct.pack("<IHHI", size & 0xFFFFFFFF, 0, 0, 54)
-            + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, (row * h) & 0xFFFFFFFF, 2835, 2835, 0, 0) + bytes(64))
+    return (
+        b"BM"
+        + struct.pack("<IHHI", size & 0xFFFFFFFF, 0, 0, 54)
+        + struct.pack("<IiiHHIIiiII", 40, w, h, 1, 24, 0, (row * h) & 0xFFFFFFFF, 2835, 2835, 0, 0)
+        + bytes(64)
+    )
 
 
 def _palette_png(rgb) -> bytes:
@@ -653,8 +913,10 @@ def _write_big_cloud(path: Path, n: int) -> None:
         return
     rng = np.random.default_rng(1)
     with open(path, "wb") as fh:
-        fh.write(f"ply\nformat binary_little_endian 1.0\nelement vertex {n}\nproperty float x\n"
-                 "property float y\nproperty float z\nend_header\n".encode())
+        fh.write(
+            f"ply\nformat binary_little_endian 1.0\nelement vertex {n}\nproperty float x\n"
+            "property float y\nproperty float z\nend_header\n".encode()
+        )
         for s in range(0, n, 1_000_000):
             p = rng.normal(size=(min(1_000_000, n - s), 3)).astype(np.float32)
             p /= np.linalg.norm(p, axis=1, keepdims=True)
@@ -668,7 +930,7 @@ def _write_big_npy(path: Path, n: int) -> None:
     rng = np.random.default_rng(2)
     for s in range(0, n, 1_000_000):
         p = rng.normal(size=(min(1_000_000, n - s), 3)).astype(np.float32)
-        arr[s:s + len(p)] = p / np.linalg.norm(p, axis=1, keepdims=True)
+        arr[s : s + len(p)] = p / np.linalg.norm(p, axis=1, keepdims=True)
     arr.flush()
     del arr
 
@@ -711,22 +973,35 @@ def worker() -> None:
                     ans.update(status="ok", shape=list(img.pixels.shape), notices=list(img.notices))
             else:
                 g = inrview.load(path)
-                ans.update(status="ok", kind=g.kind, vertices=len(g.vertices),
-                           faces=0 if g.faces is None else len(g.faces), notices=list(g.notices),
-                           finite=bool(np.isfinite(g.vertices).all()),
-                           faces_ok=bool(g.faces is None or (g.faces.min() >= 0 and g.faces.max() < len(g.vertices))))
+                ans.update(
+                    status="ok",
+                    kind=g.kind,
+                    vertices=len(g.vertices),
+                    faces=0 if g.faces is None else len(g.faces),
+                    notices=list(g.notices),
+                    finite=bool(np.isfinite(g.vertices).all()),
+                    faces_ok=bool(g.faces is None or (g.faces.min() >= 0 and g.faces.max() < len(g.vertices))),
+                )
         except LoadError as e:
             ans.update(status="error", message=str(e))
         except BaseException as e:  # noqa: BLE001 - anything else is the bug this corpus hunts
-            ans.update(status="unexpected", error=type(e).__name__, message=str(e)[:300],
-                       trace=traceback.format_exc()[-1500:])
+            ans.update(
+                status="unexpected", error=type(e).__name__, message=str(e)[:300], trace=traceback.format_exc()[-1500:]
+            )
         ans["seconds"] = time.perf_counter() - t0
         argv = None
         if kind == "shape":
             argv = ["info", path]
         elif ans["status"] == "error":  # a bad image: `inrview image fit` must stop at loading it
-            argv = ["image", "fit", path, "-o", os.path.join(os.path.dirname(path) or ".", "_never_written.png"),
-                    "--steps", "1"]
+            argv = [
+                "image",
+                "fit",
+                path,
+                "-o",
+                os.path.join(os.path.dirname(path) or ".", "_never_written.png"),
+                "--steps",
+                "1",
+            ]
         if argv:
             err, std = io.StringIO(), io.StringIO()
             with contextlib.redirect_stderr(err), contextlib.redirect_stdout(std):

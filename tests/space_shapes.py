@@ -1,4 +1,5 @@
 """Tiny synthetic collections for the shape-space tests: ellipsoids and boxes written as PLY files."""
+
 from __future__ import annotations
 
 from pathlib import Path

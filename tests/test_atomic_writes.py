@@ -6,6 +6,7 @@ moment shortly after a start. After every kill the target must read back as one 
 naive writer (writing straight into the target) is killed the same way as a control: it must leave torn
 files, which shows that the check can see a torn file.
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -64,7 +65,7 @@ def writer(kind: str, path: str, conn, start_k: int) -> None:
             data = _naive_bytes(k)
             with open(path, "wb") as fh:  # what the atomic writer avoids: writing into the target itself
                 for s in range(0, len(data), 1 << 16):
-                    fh.write(data[s:s + (1 << 16)])
+                    fh.write(data[s : s + (1 << 16)])
                     fh.flush()
                     time.sleep(0.0005)
         conn.send(("done", k))
@@ -73,8 +74,10 @@ def writer(kind: str, path: str, conn, start_k: int) -> None:
 
 def _naive_bytes(k: int) -> bytes:
     v, f = _mesh(k)
-    head = f"ply\nformat binary_little_endian 1.0\nelement vertex {len(v)}\nproperty float x\nproperty float y\n" \
-           f"property float z\nelement face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n"
+    head = (
+        f"ply\nformat binary_little_endian 1.0\nelement vertex {len(v)}\nproperty float x\nproperty float y\n"
+        f"property float z\nelement face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n"
+    )
     rec = np.zeros(len(f), dtype=[("n", "u1"), ("i", "<i4", (3,))])
     rec["n"], rec["i"] = 3, f
     return head.encode() + v.astype("<f4").tobytes() + rec.tobytes()
@@ -105,8 +108,9 @@ def read_version(kind: str, path: Path) -> int:
 @pytest.fixture(scope="module")
 def ctx():
     c = mp.get_context("forkserver")
-    c.set_forkserver_preload(["inrview", "inrview.io.export", "inrview.training.checkpoint", "trimesh", "safetensors.torch",
-                             __name__])
+    c.set_forkserver_preload(
+        ["inrview", "inrview.io.export", "inrview.training.checkpoint", "trimesh", "safetensors.torch", __name__]
+    )
     return c
 
 

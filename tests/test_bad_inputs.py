@@ -7,6 +7,7 @@ surface can be made, a notice where something was repaired); `inrview info FILE`
 stderr naming the file and the cause (or 0 when the file loads); and memory stays bounded (the
 10-million-point cloud is read in chunks and subsampled, in a fresh worker whose peak is measured).
 """
+
 from __future__ import annotations
 
 import json
@@ -18,9 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 import corpus
+import pytest
 
 HERE = Path(__file__).resolve().parent
 TIMEOUT_S = 20.0
@@ -40,8 +40,14 @@ class Worker:
 
     def start(self):
         env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen([sys.executable, str(HERE / "corpus.py"), "--worker"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(HERE / "corpus.py"), "--worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         ready = self._read(120.0)
         assert ready and json.loads(ready).get("ready"), "the corpus worker did not start"
         self.baseline = json.loads(ready)["rss"]
@@ -114,8 +120,20 @@ def corpus_results(corpus_cases):
 def test_corpus_is_large_and_varied(corpus_cases):
     assert len(corpus_cases) >= 200
     groups = {c.group for c in corpus_cases}
-    for g in ("truncated", "corrupted", "empty", "random", "wrong_ext", "ply_header", "indices", "nan",
-              "degenerate", "soup", "image", "big"):
+    for g in (
+        "truncated",
+        "corrupted",
+        "empty",
+        "random",
+        "wrong_ext",
+        "ply_header",
+        "indices",
+        "nan",
+        "degenerate",
+        "soup",
+        "image",
+        "big",
+    ):
         assert g in groups, g
     exts = {Path(c.path).suffix for c in corpus_cases}
     assert {".ply", ".obj", ".stl", ".off", ".glb", ".xyz", ".pcd", ".png", ".jpg", ".tif", ".bmp"} <= exts
@@ -128,9 +146,11 @@ def test_no_input_crashes_hangs_or_escapes(corpus_results, capsys):
     loaded = sum(a["status"] == "ok" for _, a in tried)
     noticed = sum(a["status"] == "ok" and bool(a.get("notices")) for _, a in tried)
     skipped = len(corpus_results) - len(tried)
-    summary = (f"bad-input corpus: {len(tried)} inputs tried, {len(crashed)} crashed (segfault, abort, hang or "
-               f"stray exception); {refused} refused with a clear error, {loaded} loaded ({noticed} with a notice)"
-               + (f"; {skipped} image files skipped (no image loader)" if skipped else ""))
+    summary = (
+        f"bad-input corpus: {len(tried)} inputs tried, {len(crashed)} crashed (segfault, abort, hang or "
+        f"stray exception); {refused} refused with a clear error, {loaded} loaded ({noticed} with a notice)"
+        + (f"; {skipped} image files skipped (no image loader)" if skipped else "")
+    )
     with capsys.disabled():
         print("\n" + summary)
     assert not crashed, crashed[:5]
@@ -214,8 +234,18 @@ def test_real_command_line_on_a_few_bad_files(corpus_cases):
     assert len(cases) == 2
     procs = []
     for c in cases:
-        procs.append((c, subprocess.Popen([sys.executable, "-m", "inrview", "info", c.path], stdout=subprocess.PIPE,
-                                          stderr=subprocess.PIPE, text=True, env=dict(os.environ, OMP_NUM_THREADS="1"))))
+        procs.append(
+            (
+                c,
+                subprocess.Popen(
+                    [sys.executable, "-m", "inrview", "info", c.path],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                    env=dict(os.environ, OMP_NUM_THREADS="1"),
+                ),
+            )
+        )
     for c, p in procs:
         out, err = p.communicate(timeout=120)
         lines = [ln for ln in err.splitlines() if ln.strip()]

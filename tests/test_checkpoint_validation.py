@@ -2,6 +2,7 @@
 is parsed), and everything in the file is validated (format, header types, configuration, shapes,
 optimizer and random-number state) with one clear error naming the file, from read(), load_field(),
 resume_session() and the command line alike."""
+
 from __future__ import annotations
 
 import contextlib
@@ -19,9 +20,9 @@ from safetensors.torch import save_file
 
 import inrview
 from inrview import cli
-from inrview.shape import ShapeSession, load_field, resume_session
 from inrview.config import FitConfig, SamplingConfig, TrainConfig, model_config
 from inrview.errors import CheckpointError
+from inrview.shape import ShapeSession, load_field, resume_session
 from inrview.training import checkpoint as ckpt
 
 
@@ -39,8 +40,11 @@ class Payload:
 def good(tmp_path_factory) -> Path:
     """A real checkpoint of a small ReLU network fitted for a few steps on the demo shape."""
     torch.set_num_threads(1)
-    cfg = FitConfig(model=model_config("relu", width=32, depth=2), sampling=SamplingConfig(n_samples=4000),
-                    train=TrainConfig(steps=4, batch_size=256, device="cpu"))
+    cfg = FitConfig(
+        model=model_config("relu", width=32, depth=2),
+        sampling=SamplingConfig(n_samples=4000),
+        train=TrainConfig(steps=4, batch_size=256, device="cpu"),
+    )
     s = ShapeSession.from_file(inrview.demo_shape(), cfg)
     for _ in s.run():
         pass
@@ -117,7 +121,7 @@ def test_pickles_are_refused_without_running_them(tmp_path, good, how):
 def test_truncated_checkpoints(tmp_path, good, cut):
     data = good.read_bytes()
     path = tmp_path / "cut.safetensors"
-    path.write_bytes(data[:max(1, int(len(data) * cut))])
+    path.write_bytes(data[: max(1, int(len(data) * cut))])
     expect_refused(path, "checkpoint")
 
 
@@ -139,12 +143,15 @@ def test_safetensors_without_inrview_header(tmp_path):
     expect_refused(path, "without an inrview header")
 
 
-@pytest.mark.parametrize("raw,needle", [
-    ("{not json", "not valid JSON"),
-    ("[" * 50000 + "]" * 50000, "not valid JSON"),
-    ("[1, 2]", "does not describe an inrview checkpoint"),
-    ('{"format": "something-else"}', "does not describe an inrview checkpoint"),
-])
+@pytest.mark.parametrize(
+    "raw,needle",
+    [
+        ("{not json", "not valid JSON"),
+        ("[" * 50000 + "]" * 50000, "not valid JSON"),
+        ("[1, 2]", "does not describe an inrview checkpoint"),
+        ('{"format": "something-else"}', "does not describe an inrview checkpoint"),
+    ],
+)
 def test_bad_json_headers(tmp_path, good, raw, needle):
     expect_refused(craft(tmp_path, good, "json", raw_header=raw), needle)
 
@@ -153,7 +160,11 @@ CASES = {
     "version_string": (lambda h: h.update(version="1"), None, "is not a number"),
     "version_future": (lambda h: h.update(version=99), None, "newer than this inrview"),
     "unknown_field": (lambda h: h["config"]["model"].update(colour="red"), None, "unknown field config.model.colour"),
-    "width_string": (lambda h: h["config"]["model"].update(width="32"), None, "config.model.width = '32' is not a whole number"),
+    "width_string": (
+        lambda h: h["config"]["model"].update(width="32"),
+        None,
+        "config.model.width = '32' is not a whole number",
+    ),
     "width_bool": (lambda h: h["config"]["model"].update(skip="yes"), None, "config.model.skip"),
     "kind_unknown": (lambda h: h["config"]["model"].update(kind="transformer"), None, "is not one of 'grid'"),
     "depth_huge": (lambda h: h["config"]["model"].update(depth=10**6), None, "model.depth = 1000000 is outside 1..64"),
@@ -174,13 +185,19 @@ CASES = {
     "unexpected_tensor": (None, lambda t: t.update({"code/run_me": torch.zeros(1)}), "unexpected tensor"),
     "nan_weight": (None, lambda t: t[next(k for k in t if k.startswith("model/"))].fill_(float("nan")), "NaN"),
     "missing_weight": (None, lambda t: t.pop(sorted(k for k in t if k.startswith("model/"))[-1]), "missing"),
-    "int_weight": (None, lambda t: t.update({k: t[k].to(torch.int32)
-                                             for k in [sorted(x for x in t if x.startswith("model/"))[0]]}),
-                   "floating point"),
+    "int_weight": (
+        None,
+        lambda t: t.update({k: t[k].to(torch.int32) for k in [sorted(x for x in t if x.startswith("model/"))[0]]}),
+        "floating point",
+    ),
     "rng_short": (None, lambda t: t.update({"rng/batch": t["rng/batch"][:100]}), "random-number state"),
     "rng_float": (None, lambda t: t.update({"rng/batch": t["rng/batch"].float()}), "random-number state"),
     "optim_shape": (None, lambda t: t.update({"optim/0/exp_avg": torch.zeros(7, 7)}), "optimizer state exp_avg"),
-    "optim_unknown_param": (None, lambda t: t.update({"optim/999/exp_avg": torch.zeros(1)}), "does not name a parameter"),
+    "optim_unknown_param": (
+        None,
+        lambda t: t.update({"optim/999/exp_avg": torch.zeros(1)}),
+        "does not name a parameter",
+    ),
     "optim_groups_text": (lambda h: h["optimizer"].update(param_groups="all"), None, "parameter groups"),
     "optim_lr_text": (lambda h: h["optimizer"]["param_groups"][0].update(lr="fast"), None, "optimizer lr"),
     "optim_ids": (lambda h: h["optimizer"]["param_groups"][0].update(params=[0, 0, 0]), None, "covers parameters"),
@@ -206,8 +223,11 @@ def test_huge_network_in_header_is_refused_before_anything_is_built(tmp_path, go
 def test_every_documented_field_round_trips(good, tmp_path):
     """The validation accepts what save() writes, for every network family."""
     for kind in ("grid", "siren", "fourier"):
-        cfg = FitConfig(model=model_config(kind, width=16, depth=1, grid_levels=2, grid_max_resolution=16),
-                        sampling=SamplingConfig(n_samples=2000), train=TrainConfig(steps=2, batch_size=128, device="cpu"))
+        cfg = FitConfig(
+            model=model_config(kind, width=16, depth=1, grid_levels=2, grid_max_resolution=16),
+            sampling=SamplingConfig(n_samples=2000),
+            train=TrainConfig(steps=2, batch_size=128, device="cpu"),
+        )
         s = ShapeSession.from_file(inrview.demo_shape(), cfg)
         for _ in s.run():
             pass

@@ -1,4 +1,5 @@
 """The command line end to end on the bundled shape, as a user runs it."""
+
 from __future__ import annotations
 
 import json
@@ -13,14 +14,29 @@ import inrview
 
 
 def run(*args, timeout=600):
-    return subprocess.run([sys.executable, "-m", "inrview", *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "inrview", *map(str, args)], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_fit_extract_info(tmp_path, demo_shape):
     out, metrics, ck = tmp_path / "spot.ply", tmp_path / "m.json", tmp_path / "spot.safetensors"
-    r = run("fit", demo_shape, "-o", out, "--steps", 120, "--resolution", 128, "--metrics-json", metrics,
-            "--checkpoint", ck, "--threads", 2)
+    r = run(
+        "fit",
+        demo_shape,
+        "-o",
+        out,
+        "--steps",
+        120,
+        "--resolution",
+        128,
+        "--metrics-json",
+        metrics,
+        "--checkpoint",
+        ck,
+        "--threads",
+        2,
+    )
     assert r.returncode == 0, r.stderr
     m = json.loads(metrics.read_text())
     for key in ("chamfer_l1", "iou", "f_score", "normal_consistency", "seconds"):
@@ -78,8 +94,18 @@ def test_unknown_command_suggests_the_nearest(capsys):
 def test_top_level_help_lists_commands_and_app_options(capsys):
     rc, out, _ = call(capsys, "--help")
     assert rc == 0
-    for word in ("fit", "extract", "info", "image", "reconstruct", "[FILE]", "--fit-seconds", "--screenshot",
-                 "--quit", "--window-size"):
+    for word in (
+        "fit",
+        "extract",
+        "info",
+        "image",
+        "reconstruct",
+        "[FILE]",
+        "--fit-seconds",
+        "--screenshot",
+        "--quit",
+        "--window-size",
+    ):
         assert word in out, word
 
 
@@ -139,25 +165,28 @@ def test_image_and_reconstruct_help_defaults_are_the_pipelines(capsys):
     assert f"siren {cfg.model.width}" in r["--width"] and r["--omega0"].startswith(f"{cfg.model.omega0:g},")
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["fit", "SHAPE", "-o", "/missing/dir/o.ply"], "folder /missing/dir does not exist"),
-    (["fit", "SHAPE", "-o", "o.txt2"], "cannot write '.txt2'"),
-    (["fit", "SHAPE", "-o", "o.ply", "--resolution", "100000"], "--resolution"),
-    (["fit", "SHAPE", "-o", "o.ply", "--width", "100000000"], "--width"),
-    (["fit", "SHAPE", "-o", "o.ply", "--batch-size", "0"], "--batch-size"),
-    (["fit", "SHAPE", "-o", "o.ply", "--seconds", "-3"], "--seconds"),
-    (["fit", "SHAPE", "-o", "o.ply", "--checkpoint", "c.ckpt"], "--checkpoint c.ckpt"),
-    (["fit", "SHAPE", "-o", "o.ply", "--device", "gpu"], "--device"),
-    (["fit", "SHAPE"], "-o/--output"),
-    (["extract", "c.safetensors", "-o", "o.ply", "--resolution", "100000"], "--resolution"),
-    (["extract", "c.safetensors", "-o", "o.xyz"], "cannot write '.xyz'"),
-    (["info"], "file"),
-    (["reconstruct", "SHAPE", "-o", "/missing/dir/o.ply"], "folder /missing/dir does not exist"),
-    (["reconstruct", "SHAPE", "-o", "o.ply", "--batch-size", "100000000000"], "--batch-size"),
-    (["reconstruct", "SHAPE", "-o", "o.ply", "--baseline", "poisson", "--baseline-output", "b.txt"], "b.txt"),
-    (["--fit-seconds", "0"], "--fit-seconds"),
-    (["SHAPE", "--screenshot", "/missing/dir/s.png"], "folder /missing/dir does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["fit", "SHAPE", "-o", "/missing/dir/o.ply"], "folder /missing/dir does not exist"),
+        (["fit", "SHAPE", "-o", "o.txt2"], "cannot write '.txt2'"),
+        (["fit", "SHAPE", "-o", "o.ply", "--resolution", "100000"], "--resolution"),
+        (["fit", "SHAPE", "-o", "o.ply", "--width", "100000000"], "--width"),
+        (["fit", "SHAPE", "-o", "o.ply", "--batch-size", "0"], "--batch-size"),
+        (["fit", "SHAPE", "-o", "o.ply", "--seconds", "-3"], "--seconds"),
+        (["fit", "SHAPE", "-o", "o.ply", "--checkpoint", "c.ckpt"], "--checkpoint c.ckpt"),
+        (["fit", "SHAPE", "-o", "o.ply", "--device", "gpu"], "--device"),
+        (["fit", "SHAPE"], "-o/--output"),
+        (["extract", "c.safetensors", "-o", "o.ply", "--resolution", "100000"], "--resolution"),
+        (["extract", "c.safetensors", "-o", "o.xyz"], "cannot write '.xyz'"),
+        (["info"], "file"),
+        (["reconstruct", "SHAPE", "-o", "/missing/dir/o.ply"], "folder /missing/dir does not exist"),
+        (["reconstruct", "SHAPE", "-o", "o.ply", "--batch-size", "100000000000"], "--batch-size"),
+        (["reconstruct", "SHAPE", "-o", "o.ply", "--baseline", "poisson", "--baseline-output", "b.txt"], "b.txt"),
+        (["--fit-seconds", "0"], "--fit-seconds"),
+        (["SHAPE", "--screenshot", "/missing/dir/s.png"], "folder /missing/dir does not exist"),
+    ],
+)
 def test_bad_options_stop_before_any_work(tmp_path, capsys, monkeypatch, demo_shape, args, needle):
     """One line, exit 2, and nothing loaded or trained (the training modules are never imported)."""
     import sys as _sys
@@ -193,8 +222,10 @@ def test_progress_bar_ends_at_100_percent_without_warnings(recwarn):
     from inrview.config import TrainConfig
     from inrview.training.trainer import Snapshot
 
-    for cfg, snaps in ((TrainConfig(seconds=2.0), [(5, 1.0, 0.5), (11, 2.3, 1.0)]),
-                       (TrainConfig(steps=10), [(5, 0.1, 0.5), (10, 0.2, 1.0)])):
+    for cfg, snaps in (
+        (TrainConfig(seconds=2.0), [(5, 1.0, 0.5), (11, 2.3, 1.0)]),
+        (TrainConfig(steps=10), [(5, 0.1, 0.5), (10, 0.2, 1.0)]),
+    ):
         out = io.StringIO()
         bar = Progress(cfg, desc="t", file=out)
         for step, elapsed, progress in snaps:

@@ -1,4 +1,5 @@
 """Each loader on real files (the demo shape converted to every format, and the shared scans)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,8 +51,12 @@ def test_point_formats(spot, tmp_path):
     assert g.normals is None and np.abs(g.vertices - pc.vertices).max() < 1e-12
     np.savetxt(tmp_path / "p.txt", np.hstack([pc.vertices, pc.normals]))
     assert inrview.load(tmp_path / "p.txt").normals is not None  # unit columns read as normals
-    np.savetxt(tmp_path / "p.pts", np.hstack([pc.vertices, np.full((3000, 1), 7.0), np.zeros((3000, 3))]),
-               header="3000", comments="")
+    np.savetxt(
+        tmp_path / "p.pts",
+        np.hstack([pc.vertices, np.full((3000, 1), 7.0), np.zeros((3000, 3))]),
+        header="3000",
+        comments="",
+    )
     g = inrview.load(tmp_path / "p.pts")
     assert len(g.vertices) == 3000 and g.normals is None  # intensity + colour columns are not normals
     np.savez(tmp_path / "p.npz", points=pc.vertices, normals=pc.normals)
@@ -86,18 +91,24 @@ def test_non_finite_points_are_dropped_with_a_count(tmp_path):
     assert any("dropped 3 point(s)" in n for n in g.notices)
 
 
-@pytest.mark.parametrize("name,content,needle", [
-    ("missing.ply", None, "file not found"),
-    ("empty.obj", b"", "file is empty"),
-    ("shape.xyz2", b"1 2 3\n", "unknown format"),
-    ("garbage.ply", b"ply\nformat binary_little_endian 1.0\nelement vertex 100\nproperty float x\nend_header\n\x00\x01",
-     "unreadable PLY"),
-    ("words.xyz", b"1 2 3\n4 five 6\n", "line 2: not numeric"),
-    ("flat.xyz", b"1 1 1\n1 1 1\n", "no extent"),
-    ("two.xyz", b"1 2\n3 4\n", "at least 3 columns"),
-    ("nan.xyz", b"nan nan nan\ninf 1 2\n", "NaN or infinite"),
-    ("noface.obj", b"o nothing\n", "no"),
-])
+@pytest.mark.parametrize(
+    "name,content,needle",
+    [
+        ("missing.ply", None, "file not found"),
+        ("empty.obj", b"", "file is empty"),
+        ("shape.xyz2", b"1 2 3\n", "unknown format"),
+        (
+            "garbage.ply",
+            b"ply\nformat binary_little_endian 1.0\nelement vertex 100\nproperty float x\nend_header\n\x00\x01",
+            "unreadable PLY",
+        ),
+        ("words.xyz", b"1 2 3\n4 five 6\n", "line 2: not numeric"),
+        ("flat.xyz", b"1 1 1\n1 1 1\n", "no extent"),
+        ("two.xyz", b"1 2\n3 4\n", "at least 3 columns"),
+        ("nan.xyz", b"nan nan nan\ninf 1 2\n", "NaN or infinite"),
+        ("noface.obj", b"o nothing\n", "no"),
+    ],
+)
 def test_bad_files_raise_one_error_naming_the_file(tmp_path, name, content, needle):
     p = tmp_path / name
     if content is not None:

@@ -1,4 +1,5 @@
 """Core tier: normalisation, signs, models, a real short fit, checkpoints, extraction, metrics."""
+
 from __future__ import annotations
 
 import math
@@ -81,8 +82,9 @@ def test_mesh_samples_proportions_and_signs(demo_shape):
     g = inrview.load(demo_shape)
     n = Normalization.fit(g.vertices)
     u = n.to_unit(g.vertices)
-    cfg = SamplingConfig(n_samples=20000, surface_fraction=0.25, near_fraction=0.25, far_fraction=0.25,
-                         uniform_fraction=0.25)
+    cfg = SamplingConfig(
+        n_samples=20000, surface_fraction=0.25, near_fraction=0.25, far_fraction=0.25, uniform_fraction=0.25
+    )
     s = mesh_samples(u, g.faces, cfg, seed=3)
     assert len(s) == 20000 and s.points.dtype == np.float32
     assert (s.sdf == 0).sum() == 5000
@@ -129,8 +131,11 @@ def test_geometric_init_starts_as_a_sphere():
 
 
 def test_grid_levels_hash_beyond_budget():
-    m = build_model(ModelConfig(kind="grid", grid_levels=4, grid_base_resolution=8, grid_max_resolution=64,
-                                grid_max_entries=20000), 3, 1)
+    m = build_model(
+        ModelConfig(kind="grid", grid_levels=4, grid_base_resolution=8, grid_max_resolution=64, grid_max_entries=20000),
+        3,
+        1,
+    )
     kinds = [k for k, _ in m.encoding.kinds]
     assert kinds[0] == "dense" and kinds[-1] == "hash"
     x = (torch.rand(256, 3) * 2 - 1).requires_grad_(True)
@@ -180,15 +185,23 @@ def test_short_real_fit_reaches_quality(demo_shape, tmp_path):
 
 
 def test_occupancy_target_learns_inside(demo_shape):
-    cfg = FitConfig(target="occupancy", model=ModelConfig(grid_max_resolution=64, grid_levels=4),
-                    sampling=SamplingConfig(n_samples=50_000), train=TrainConfig(steps=80), resolution=64)
+    cfg = FitConfig(
+        target="occupancy",
+        model=ModelConfig(grid_max_resolution=64, grid_levels=4),
+        sampling=SamplingConfig(n_samples=50_000),
+        train=TrainConfig(steps=80),
+        resolution=64,
+    )
     r = inrview.fit(demo_shape, cfg, measure=True)
     assert r.metrics.iou > 0.9, r.metrics.summary()
 
 
 def test_checkpoint_resume_is_exact(demo_shape, tmp_path):
-    cfg = FitConfig(model=ModelConfig(grid_max_resolution=32, grid_levels=3),
-                    sampling=SamplingConfig(n_samples=20000), train=TrainConfig(steps=20, seed=5))
+    cfg = FitConfig(
+        model=ModelConfig(grid_max_resolution=32, grid_levels=3),
+        sampling=SamplingConfig(n_samples=20000),
+        train=TrainConfig(steps=20, seed=5),
+    )
     a = inrview.ShapeSession.from_file(demo_shape, cfg)
     a.trainer.train()
     b = inrview.ShapeSession.from_file(demo_shape, cfg)
@@ -206,8 +219,11 @@ def test_checkpoint_resume_is_exact(demo_shape, tmp_path):
 
 
 def test_non_finite_loss_restores_last_good_weights(demo_shape):
-    cfg = FitConfig(model=ModelConfig(grid_max_resolution=32, grid_levels=3),
-                    sampling=SamplingConfig(n_samples=20000), train=TrainConfig(steps=400))
+    cfg = FitConfig(
+        model=ModelConfig(grid_max_resolution=32, grid_levels=3),
+        sampling=SamplingConfig(n_samples=20000),
+        train=TrainConfig(steps=400),
+    )
     s = inrview.ShapeSession.from_file(demo_shape, cfg)
     s.trainer.train(max_steps=120)
     good = {k: v.clone() for k, v in s.model.state_dict().items()}

@@ -1,5 +1,6 @@
 """Fast-path guards for extraction: coarse to fine evaluates a small fraction of the dense grid and gives
 the same triangles; Flying Edges and scikit-image agree; no fixed times anywhere."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,8 +35,11 @@ class Analytic(torch.nn.Module):
 
 
 def same_triangles(a, b) -> bool:
-    return a.faces.shape == b.faces.shape and np.array_equal(a.faces, b.faces) and \
-        np.abs(a.vertices - b.vertices).max() < 1e-6
+    return (
+        a.faces.shape == b.faces.shape
+        and np.array_equal(a.faces, b.faces)
+        and np.abs(a.vertices - b.vertices).max() < 1e-6
+    )
 
 
 @pytest.mark.parametrize("kind", ["sphere", "torus", "plate"])
@@ -115,8 +119,8 @@ def test_trained_grid_model_coarse_to_fine_matches_dense(demo_shape):
     """A real, briefly trained network (not exactly 1-Lipschitz): still the same triangles. lr 1e-2 makes
     a field that has left zero after 50 small steps (at the default 2e-3 it is all still near zero,
     where coarse to fine rightly evaluates everything)."""
-    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, SamplingConfig, TrainConfig
+    from inrview.shape import ShapeSession
 
     cfg = FitConfig(sampling=SamplingConfig(n_samples=40_000), train=TrainConfig(steps=50, batch_size=4096, lr=1e-2))
     s = ShapeSession.from_file(demo_shape, cfg)

@@ -6,6 +6,7 @@ under every extension, PLY headers built from random element counts and types ov
 rows of random tokens, and the reservoir that subsamples big clouds. Derandomised, so CI sees the same
 examples on every run; INRVIEW_FUZZ_SCALE=20 runs 20 times as many, freshly random (a deeper local hunt).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,29 +14,42 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import corpus
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import corpus
 from inrview.errors import LoadError
 from inrview.io.chunks import Reservoir
 from inrview.io.loaders import load
 
 SCALE = int(os.environ.get("INRVIEW_FUZZ_SCALE", "1"))
-FUZZ = settings(max_examples=60 * SCALE, deadline=None, derandomize=SCALE == 1, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=60 * SCALE,
+    deadline=None,
+    derandomize=SCALE == 1,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 V, F = corpus.icosphere(1)
 P, PN = corpus.sphere_cloud(120)
 SEEDS = {
-    "ply": corpus.ply_bytes(V, F), "ply_ascii.ply": corpus.ply_bytes(V, F, binary=False),
-    "obj": corpus.obj_bytes(V, F), "stl": corpus.stl_binary(V, F), "stl_ascii.stl": corpus.stl_ascii(V, F),
-    "off": corpus.off_bytes(V, F), "glb": corpus.glb_bytes(V, F), "xyz": corpus.xyz_bytes(P, PN),
-    "csv": corpus.xyz_bytes(P, None, ",", "x,y,z\n"), "pcd": corpus.pcd_bytes(P, PN, "binary"),
-    "pcd_ascii.pcd": corpus.pcd_bytes(P, PN), "pcd_lzf.pcd": corpus.pcd_bytes(P, None, "binary_compressed"),
-    "npy": corpus.npy_bytes(P), "npz": corpus.npz_bytes(points=P, normals=PN),
+    "ply": corpus.ply_bytes(V, F),
+    "ply_ascii.ply": corpus.ply_bytes(V, F, binary=False),
+    "obj": corpus.obj_bytes(V, F),
+    "stl": corpus.stl_binary(V, F),
+    "stl_ascii.stl": corpus.stl_ascii(V, F),
+    "off": corpus.off_bytes(V, F),
+    "glb": corpus.glb_bytes(V, F),
+    "xyz": corpus.xyz_bytes(P, PN),
+    "csv": corpus.xyz_bytes(P, None, ",", "x,y,z\n"),
+    "pcd": corpus.pcd_bytes(P, PN, "binary"),
+    "pcd_ascii.pcd": corpus.pcd_bytes(P, PN),
+    "pcd_lzf.pcd": corpus.pcd_bytes(P, None, "binary_compressed"),
+    "npy": corpus.npy_bytes(P),
+    "npz": corpus.npz_bytes(points=P, normals=PN),
 }
 EXTS = ("ply", "obj", "stl", "off", "glb", "gltf", "xyz", "xyzn", "pts", "txt", "csv", "pcd", "npy", "npz")
 
@@ -95,13 +109,13 @@ def mutate(data: bytes, ops) -> bytes:
         if op[0] == "truncate":
             del b[at:]
         elif op[0] in ("overwrite", "digits"):
-            b[at:at + len(op[2])] = op[2]
+            b[at : at + len(op[2])] = op[2]
         elif op[0] == "insert":
             b[at:at] = op[2]
         elif op[0] == "delete":
-            del b[at:at + op[2]]
+            del b[at : at + op[2]]
         elif op[0] == "duplicate":
-            b[at:at] = b[at:at + op[2]]
+            b[at:at] = b[at : at + op[2]]
     return bytes(b)
 
 
@@ -123,13 +137,20 @@ def test_random_bytes(data, ext):
 def test_valid_header_random_body(data, name):
     """A real header followed by garbage: the counts must be checked against what follows."""
     seed = SEEDS[name]
-    cut = {"ply": seed.find(b"end_header\n") + 11, "pcd": seed.find(b"DATA") + 20, "npy": 128, "glb": 20,
-           "stl": 84, "off": 12}.get(_ext(name), 30)
-    check(seed[:max(cut, 0)] + data, _ext(name))
+    cut = {
+        "ply": seed.find(b"end_header\n") + 11,
+        "pcd": seed.find(b"DATA") + 20,
+        "npy": 128,
+        "glb": 20,
+        "stl": 84,
+        "off": 12,
+    }.get(_ext(name), 30)
+    check(seed[: max(cut, 0)] + data, _ext(name))
 
 
-ply_type = st.sampled_from(["char", "uchar", "short", "ushort", "int", "uint", "float", "double", "int8", "float32",
-                            "bogus"])
+ply_type = st.sampled_from(
+    ["char", "uchar", "short", "ushort", "int", "uint", "float", "double", "int8", "float32", "bogus"]
+)
 
 
 @st.composite
@@ -157,21 +178,32 @@ def test_generated_ply_headers(data):
 
 
 @settings(FUZZ, max_examples=100 * SCALE)
-@given(rows=st.lists(st.lists(st.sampled_from(["0", "1.5", "-2", "1e5", "nan", "inf", "-inf", "x", "", "1,2", ";", "#"]),
-                              max_size=7), max_size=80),
-       ext=st.sampled_from(["xyz", "csv", "pts", "txt", "xyzn"]))
+@given(
+    rows=st.lists(
+        st.lists(
+            st.sampled_from(["0", "1.5", "-2", "1e5", "nan", "inf", "-inf", "x", "", "1,2", ";", "#"]), max_size=7
+        ),
+        max_size=80,
+    ),
+    ext=st.sampled_from(["xyz", "csv", "pts", "txt", "xyzn"]),
+)
 def test_text_rows(rows, ext):
     check("\n".join((" " if ext != "csv" else ",").join(r) for r in rows).encode(), ext)
 
 
 @settings(FUZZ, max_examples=100 * SCALE)
-@given(n=st.integers(0, 3000), limit=st.one_of(st.none(), st.integers(1, 500)), chunk=st.integers(1, 700),
-       known=st.booleans(), seed=st.integers(0, 5))
+@given(
+    n=st.integers(0, 3000),
+    limit=st.one_of(st.none(), st.integers(1, 500)),
+    chunk=st.integers(1, 700),
+    known=st.booleans(),
+    seed=st.integers(0, 5),
+)
 def test_reservoir_keeps_a_subset_in_order(n, limit, chunk, known, seed):
     res = Reservoir(limit, seed, total=n if known else None)
     rows = np.arange(n, dtype=np.float64)[:, None] * np.ones((1, 3))
     for s in range(0, n, chunk):
-        res.add(rows[s:s + chunk])
+        res.add(rows[s : s + chunk])
     out = res.result(3)[:, 0]
     assert len(out) == (n if limit is None else min(n, limit))
     assert np.all(np.diff(out) > 0)  # unique and in file order

@@ -5,6 +5,7 @@ relations are always tested. Each crop is the most detailed window of its size (
 gradient), chosen by the same rule for any picture: flat sky would make every method look alike.
 Budgets are small and fixed in steps (not seconds) so the results do not depend on the machine's load.
 """
+
 from __future__ import annotations
 
 import os
@@ -14,9 +15,16 @@ import numpy as np
 import pytest
 
 from inrview.config import TrainConfig
-from inrview.image import (ImageSession, demo_image, finite_difference_maps, gaussian_kernel, image_model_config,
-                           load_image, super_resolution_check, synthetic_deblur_check)
-
+from inrview.image import (
+    ImageSession,
+    demo_image,
+    finite_difference_maps,
+    gaussian_kernel,
+    image_model_config,
+    load_image,
+    super_resolution_check,
+    synthetic_deblur_check,
+)
 
 # as in tests/conftest.py (not imported: tests/app has a conftest module of the same name)
 SHARED_DATA = Path(os.environ.get("INRVIEW_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -27,8 +35,11 @@ def most_detailed(img, size: int):
     gy, gx = np.gradient(lum)
     e = gx**2 + gy**2
     step = max(1, size // 4)
-    _, y, x = max((e[y:y + size, x:x + size].mean(), y, x)
-                  for y in range(0, img.height - size + 1, step) for x in range(0, img.width - size + 1, step))
+    _, y, x = max(
+        (e[y : y + size, x : x + size].mean(), y, x)
+        for y in range(0, img.height - size + 1, step)
+        for x in range(0, img.width - size + 1, step)
+    )
     return img.crop(y, x, size, size)
 
 
@@ -44,8 +55,11 @@ def fits(photo):
     crop = most_detailed(photo, 48)
     out = {}
     for kind, depth in (("siren", 3), ("relu", 3)):
-        s = ImageSession(crop, image_model_config(kind, crop.shape[:2], width=64, depth=depth),
-                         TrainConfig(steps=120, batch_size=1 << 20, device="cpu", threads=1))
+        s = ImageSession(
+            crop,
+            image_model_config(kind, crop.shape[:2], width=64, depth=depth),
+            TrainConfig(steps=120, batch_size=1 << 20, device="cpu", threads=1),
+        )
         s.train()
         out[kind] = s
     return crop, out
@@ -74,8 +88,11 @@ def test_siren_represents_derivatives_relu_cannot(fits):
 
 def test_grid_encoding_fits_fast(photo):
     crop = most_detailed(photo, 48)
-    s = ImageSession(crop, image_model_config("grid", crop.shape[:2], width=32),
-                     TrainConfig(steps=150, batch_size=1 << 20, device="cpu", threads=1))
+    s = ImageSession(
+        crop,
+        image_model_config("grid", crop.shape[:2], width=32),
+        TrainConfig(steps=150, batch_size=1 << 20, device="cpu", threads=1),
+    )
     last = s.train()
     assert s.metrics()["psnr"] >= 30.0
     assert last.elapsed < 60.0  # and well within a minute of CPU (typically ~1 s)
@@ -86,8 +103,9 @@ def test_capacity_decides_detail(photo):
     from inrview.image import capacity_sweep
 
     crop = most_detailed(photo, 32)
-    rows = capacity_sweep(crop, "siren", widths=(8, 48), depths=(1, 2),
-                          train=TrainConfig(steps=60, batch_size=1 << 20, threads=1))
+    rows = capacity_sweep(
+        crop, "siren", widths=(8, 48), depths=(1, 2), train=TrainConfig(steps=60, batch_size=1 << 20, threads=1)
+    )
     psnr = {(r.width, r.depth): r.psnr for r in rows}
     assert psnr[(48, 2)] > psnr[(8, 1)] + 3.0, psnr
     assert psnr[(48, 2)] >= max(psnr.values()) - 0.5
@@ -97,17 +115,21 @@ def test_x4_super_resolution_at_least_bicubic(photo):
     """Fair check: area-downsample a 128x128 crop to 32x32, fit that, render 128x128, compare with the
     original next to bicubic upsampling of the same 32x32 input."""
     crop = most_detailed(photo, 128)
-    res = super_resolution_check(crop, 4, image_model_config("siren", (32, 32), width=64),
-                                 train=TrainConfig(steps=300, batch_size=1 << 20, device="cpu", threads=1))
+    res = super_resolution_check(
+        crop,
+        4,
+        image_model_config("siren", (32, 32), width=64),
+        train=TrainConfig(steps=300, batch_size=1 << 20, device="cpu", threads=1),
+    )
     assert res.inr.shape == res.bicubic.shape == (128, 128, 3)
     assert res.inr_metrics["psnr"] >= res.bicubic_metrics["psnr"], res.summary()
 
 
 def test_deblur_gaussian_sigma2_gains_3db(photo):
     crop = most_detailed(photo, 48)
-    res = synthetic_deblur_check(crop, gaussian_kernel(2.0),
-                                 train=TrainConfig(steps=400, batch_size=2304, device="cpu", threads=1),
-                                 patch=48)
+    res = synthetic_deblur_check(
+        crop, gaussian_kernel(2.0), train=TrainConfig(steps=400, batch_size=2304, device="cpu", threads=1), patch=48
+    )
     gain = res.inr_metrics["psnr"] - res.blurred_metrics["psnr"]
     assert gain >= 3.0, res.summary()
     assert res.inr_metrics["ssim"] > res.blurred_metrics["ssim"]

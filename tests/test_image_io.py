@@ -1,4 +1,5 @@
 """Image loading and saving: every format, layout and bit depth lands in [0, 1] with the right values."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """Image pieces with known answers: coordinates, kernels, the blur inside the loss, derivatives, views,
 checkpoints, the sweep's table and plot."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,10 +10,24 @@ from torch import nn
 
 from inrview.config import TrainConfig
 from inrview.errors import CheckpointError, InrviewError, LoadError
-from inrview.image import (BlurTask, ImageData, ImageField, ImageSession, PixelTask, blur, demo_image, extent,
-                           gaussian_kernel, image_model_config, load_image, motion_kernel, parse_kernel, render)
-from inrview.sampling.pixels import pixel_centres, to_values
+from inrview.image import (
+    BlurTask,
+    ImageData,
+    ImageField,
+    ImageSession,
+    PixelTask,
+    blur,
+    demo_image,
+    extent,
+    gaussian_kernel,
+    image_model_config,
+    load_image,
+    motion_kernel,
+    parse_kernel,
+    render,
+)
 from inrview.image.sweep import SweepRow, plot, table
+from inrview.sampling.pixels import pixel_centres, to_values
 
 
 class Lookup(nn.Module):
@@ -141,7 +156,8 @@ def test_autograd_derivatives_match_closed_form():
 def test_relu_laplacian_is_zero_and_siren_is_not():
     for kind, nonzero in (("relu", False), ("siren", True), ("grid", False)):
         model = __import__("inrview.models", fromlist=["build_model"]).build_model(
-            image_model_config(kind, (16, 16), width=16, depth=2), 2, 3, seed=0)
+            image_model_config(kind, (16, 16), width=16, depth=2), 2, 3, seed=0
+        )
         lap = ImageField(model, 16, 16, 3, (1.0, 1.0)).derivatives()["laplacian"]
         assert (np.abs(lap).max() > 1e-6) == nonzero, kind
 
@@ -159,8 +175,9 @@ def test_render_any_size_and_alpha_round_trip(tmp_path):
     rgba[..., 3] = np.linspace(0, 1, 12)[None, :]  # transparent on the left, opaque on the right
     img = ImageData.from_array(rgba)
     assert img.has_alpha
-    s = ImageSession(img, image_model_config("grid", img.shape[:2], width=16),
-                     TrainConfig(steps=80, batch_size=10**6, device="cpu"))
+    s = ImageSession(
+        img, image_model_config("grid", img.shape[:2], width=16), TrainConfig(steps=80, batch_size=10**6, device="cpu")
+    )
     s.train()
     assert s.metrics()["psnr"] > 30
     out = s.field.render_scaled(size=(30, 18))
@@ -208,12 +225,15 @@ def test_sweep_table_and_both_plot_backends(tmp_path):
             pytest.importorskip("matplotlib")
         p = plot(rows, tmp_path / f"{backend}.png", backend=backend)
         im = Image.open(p)
-        assert im.size[0] > 150 and len(np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)) > 8  # a real picture
+        assert (
+            im.size[0] > 150 and len(np.unique(np.asarray(im.convert("RGB")).reshape(-1, 3), axis=0)) > 8
+        )  # a real picture
 
 
 def test_render_chunks_agree():
     model = __import__("inrview.models", fromlist=["build_model"]).build_model(
-        image_model_config("fourier", (9, 7), width=8, depth=2), 2, 2, seed=3)
+        image_model_config("fourier", (9, 7), width=8, depth=2), 2, 2, seed=3
+    )
     a = render(model, 9, 7, extent(9, 7), chunk=5)
     b = render(model, 9, 7, extent(9, 7), chunk=4096)
     np.testing.assert_allclose(a, b, atol=1e-6)
@@ -226,16 +246,18 @@ def test_image_core_loads_no_qt():
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np\n"
-            "from inrview.image import ImageData, ImageSession, image_model_config\n"
-            "from inrview.image.sweep import SweepRow, plot\n"
-            "from inrview.config import TrainConfig\n"
-            "img = ImageData.from_array(np.random.default_rng(0).random((8, 8, 3)))\n"
-            "s = ImageSession(img, image_model_config('siren', (8, 8), width=8), TrainConfig(steps=3))\n"
-            "s.train(preview_interval=0.0); s.field.derivatives()\n"
-            "plot([SweepRow('siren', 8, 1, 1, 3, 0.1, 10.0, 0.1)], sys.argv[1])\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'PyQt5', 'PySide6', 'pyvistaqt'))\n"
-            "assert not bad, bad\n")
+    code = (
+        "import sys, numpy as np\n"
+        "from inrview.image import ImageData, ImageSession, image_model_config\n"
+        "from inrview.image.sweep import SweepRow, plot\n"
+        "from inrview.config import TrainConfig\n"
+        "img = ImageData.from_array(np.random.default_rng(0).random((8, 8, 3)))\n"
+        "s = ImageSession(img, image_model_config('siren', (8, 8), width=8), TrainConfig(steps=3))\n"
+        "s.train(preview_interval=0.0); s.field.derivatives()\n"
+        "plot([SweepRow('siren', 8, 1, 1, 3, 0.1, 10.0, 0.1)], sys.argv[1])\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('PyQt6', 'PyQt5', 'PySide6', 'pyvistaqt'))\n"
+        "assert not bad, bad\n"
+    )
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:

@@ -1,5 +1,6 @@
 """`inrview image fit` above the fitted size: the upscaling choice is made, announced and recorded, what the
 user names is kept, and on a real picture it beats bicubic upsampling (budgets in steps, not seconds)."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,19 @@ CROP = ["--crop", "96,96,32,32", "--threads", "1"]
 
 def fit(capsys, tmp_path, *args):
     js = tmp_path / "fit.json"
-    rc = main(["image", "fit", str(demo_image()), "-o", str(tmp_path / "big.png"), "--metrics-json", str(js),
-               *map(str, args), *CROP])
+    rc = main(
+        [
+            "image",
+            "fit",
+            str(demo_image()),
+            "-o",
+            str(tmp_path / "big.png"),
+            "--metrics-json",
+            str(js),
+            *map(str, args),
+            *CROP,
+        ]
+    )
     out, err = capsys.readouterr()
     return rc, err, json.loads(js.read_text()) if js.exists() else None
 
@@ -33,7 +45,9 @@ def test_scale_above_one_picks_the_upscaling_fit_and_says_so(capsys, tmp_path):
     rc, err, data = fit(capsys, tmp_path, "--scale", 2, "--width", 16, "--steps", 5)
     assert rc == 0
     notices = [line for line in err.splitlines() if "upscaling" in line]
-    assert len(notices) == 1 and notices[0].startswith("notice: rendering 64x64 from 32x32") and "siren 16x3" in notices[0]
+    assert (
+        len(notices) == 1 and notices[0].startswith("notice: rendering 64x64 from 32x32") and "siren 16x3" in notices[0]
+    )
     assert data["model"]["kind"] == choice.kind and data["model"]["width"] == 16  # --width is kept
     assert data["footprint"] == choice.footprint and data["upscaling"] is True and data["output_size"] == [64, 64]
     rc, err, data = fit(capsys, tmp_path, "--render-size", "40x33", "--width", 16, "--steps", 5, "--quiet")
@@ -57,8 +71,20 @@ def test_x4_upscale_of_a_real_picture_beats_bicubic(tmp_path, capsys):
     photo = Image.open(demo_image()).convert("RGB")
     photo.save(tmp_path / "photo.png")
     photo.resize((64, 64), Image.BICUBIC).save(tmp_path / "small.png")
-    rc = main(["image", "fit", str(tmp_path / "small.png"), "-o", str(tmp_path / "x4.png"), "--scale", "4",
-               "--threads", "1", "--quiet"])
+    rc = main(
+        [
+            "image",
+            "fit",
+            str(tmp_path / "small.png"),
+            "-o",
+            str(tmp_path / "x4.png"),
+            "--scale",
+            "4",
+            "--threads",
+            "1",
+            "--quiet",
+        ]
+    )
     assert rc == 0
     ref = load_image(tmp_path / "photo.png").pixels
     fitted = image_metrics(load_image(tmp_path / "x4.png").pixels, ref)

@@ -3,6 +3,7 @@
 Limits from the architecture notes (../shared/DESIGN.md): no module of inrview/ over 400 lines, no function
 over 60. Layers and the Qt boundary are checked by import-linter in scripts/test.sh.
 """
+
 from __future__ import annotations
 
 import ast
@@ -18,7 +19,9 @@ def modules() -> list[Path]:
 
 
 def test_modules_are_at_most_400_lines():
-    long = {str(p.relative_to(PACKAGE)): n for p in modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    long = {
+        str(p.relative_to(PACKAGE)): n for p in modules() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES
+    }
     assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
 
 
@@ -34,5 +37,9 @@ def test_functions_are_at_most_60_lines():
 
 
 def test_every_package_says_what_it_is_for():
-    bare = [str(p.relative_to(PACKAGE)) for p in PACKAGE.rglob("__init__.py") if not ast.get_docstring(ast.parse(p.read_text()))]
+    bare = [
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("__init__.py")
+        if not ast.get_docstring(ast.parse(p.read_text()))
+    ]
     assert not bare, f"packages without a docstring: {bare}"

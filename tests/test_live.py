@@ -1,4 +1,5 @@
 """Live measures: Chamfer-L1, normal consistency and IoU on a fixed subsample, the best weights by them."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -48,7 +49,7 @@ def test_live_measures_of_the_exact_field_and_of_a_larger_sphere(sphere_unit):
 def test_no_surface_gives_only_the_iou(sphere_unit):
     out = LiveMeasures(sphere_unit).measure(Field(Sphere(5.0)))  # all inside the domain
     # all of [-1, 1]^3 inside: IoU is the sphere's share of the domain
-    assert set(out) == {"iou"} and out["iou"] == pytest.approx(4 / 3 * np.pi * 0.8 ** 3 / 8, abs=0.02)
+    assert set(out) == {"iou"} and out["iou"] == pytest.approx(4 / 3 * np.pi * 0.8**3 / 8, abs=0.02)
 
 
 def test_session_previews_carry_measures_and_keep_the_best(demo_shape, tmp_path):

@@ -1,5 +1,6 @@
 """Marching cubes in PyTorch (the GPU's mesher): its derived triangle table gives closed, outward, consistently
 wound surfaces, and the same vertices and triangle counts as scikit-image."""
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,5 +1,6 @@
 """README.md is generated from docs/readme/*.md by scripts/build_readme.sh, stays short, and links only to
 files that exist."""
+
 from __future__ import annotations
 
 import re
@@ -14,8 +15,9 @@ MARKER = "<!-- part of README.md: edit here, then run scripts/build_readme.sh --
 
 def test_readme_is_what_the_script_assembles(tmp_path):
     out = tmp_path / "README.md"
-    subprocess.run(["bash", str(ROOT / "scripts" / "build_readme.sh"), str(out)], check=True,
-                   capture_output=True, text=True)
+    subprocess.run(
+        ["bash", str(ROOT / "scripts" / "build_readme.sh"), str(out)], check=True, capture_output=True, text=True
+    )
     assert out.read_text() == README.read_text(), "README.md is stale: run scripts/build_readme.sh"
 
 

@@ -1,6 +1,7 @@
 """Real (short) reconstructions on the CPU with quality assertions: a noisy sparse cloud against screened
 Poisson, a cloud without normals through normal estimation and through the normal-free loss, and the
 command line end to end."""
+
 from __future__ import annotations
 
 import json
@@ -72,10 +73,34 @@ def test_cli_reconstruct_end_to_end(tmp_path, spot):
     ref_path = tmp_path / "ref.obj"
     trimesh.Trimesh(spot.vertices, spot.faces, process=False).export(ref_path)
     out, js = tmp_path / "out.ply", tmp_path / "m.json"
-    r = subprocess.run([sys.executable, "-m", "inrview", "reconstruct", str(cloud_path), "-o", str(out), "--steps", "150",
-                        "--batch-size", "1024", "--resolution", "64", "--baseline", "poisson", "--reference", str(ref_path),
-                        "--metrics-json", str(js), "--max-points", "2500"],
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "inrview",
+            "reconstruct",
+            str(cloud_path),
+            "-o",
+            str(out),
+            "--steps",
+            "150",
+            "--batch-size",
+            "1024",
+            "--resolution",
+            "64",
+            "--baseline",
+            "poisson",
+            "--reference",
+            str(ref_path),
+            "--metrics-json",
+            str(js),
+            "--max-points",
+            "2500",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     assert "subsampled 3000 points to 2500" in r.stderr and "flipped by orientation" in r.stderr
     data = json.loads(js.read_text())
@@ -93,13 +118,21 @@ def test_cli_reconstruct_end_to_end(tmp_path, spot):
 def test_cli_reconstruct_rejects_bad_input(tmp_path, spot):
     mesh_path = tmp_path / "mesh.obj"
     trimesh.Trimesh(spot.vertices, spot.faces, process=False).export(mesh_path)
-    r = subprocess.run([sys.executable, "-m", "inrview", "reconstruct", str(mesh_path), "-o", str(tmp_path / "o.ply")],
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "inrview", "reconstruct", str(mesh_path), "-o", str(tmp_path / "o.ply")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "point cloud" in r.stderr
     pts = tmp_path / "p.xyz"
     np.savetxt(pts, np.random.default_rng(0).normal(size=(200, 3)))
-    r = subprocess.run([sys.executable, "-m", "inrview", "reconstruct", str(pts), "-o", str(tmp_path / "o.ply"),
-                        "--normals", "file"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "inrview", "reconstruct", str(pts), "-o", str(tmp_path / "o.ply"), "--normals", "file"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2 and "normals" in r.stderr
 
 

@@ -1,6 +1,7 @@
 """Point-cloud reconstruction parts with known answers: normals and their flip count, winding-number signs,
 distance bands, Poisson with trimming, data-to-surface measures. No training here (see
 test_reconstruct_fit.py)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,14 +10,12 @@ import torch
 import trimesh
 
 from inrview import recon
-from inrview.config import model_config
-from inrview.io.geometry import Geometry, is_watertight
-from inrview.models import build_model
-from inrview.recon.normals import outward_sign
-from inrview.config import CloudLossConfig, FitConfig
-from inrview.io.geometry import bbox_diagonal
+from inrview.config import CloudLossConfig, FitConfig, model_config
+from inrview.io.geometry import Geometry, bbox_diagonal, is_watertight
 from inrview.io.surface import sample_cloud
 from inrview.metrics import data_fit
+from inrview.models import build_model
+from inrview.recon.normals import outward_sign
 from inrview.sampling.cloud import point_scales, volume_pool, winding_number
 from inrview.training.cloud_task import band_loss, make_pointcloud_task
 
@@ -108,7 +107,9 @@ def test_band_loss_bounds():
     # inside the band [0.4, 0.5] with the right sign costs nothing
     assert band_loss(torch.tensor([0.45, 0.5, -0.42, -0.03]), d, slack, sign) == 0
     # the wrong sign costs the distance to the band; beyond the upper bound costs the excess
-    assert torch.isclose(band_loss(torch.tensor([-0.45, 0.6, -0.42, 0.0]), d, slack, sign), torch.tensor((0.85 + 0.1) / 4))
+    assert torch.isclose(
+        band_loss(torch.tensor([-0.45, 0.6, -0.42, 0.0]), d, slack, sign), torch.tensor((0.85 + 0.1) / 4)
+    )
     # unsigned samples near the data only bound |f| from above
     assert torch.isclose(band_loss(torch.tensor([0.45, 0.5, -0.42, -0.08]), d, slack, sign), torch.tensor(0.03 / 4))
 
@@ -315,9 +316,9 @@ def test_drop_small_components_keeps_the_main_surface():
 def test_poisson_is_the_same_surface_at_any_scale():
     """Open3D's Poisson fails on huge coordinates (non-finite vertices at 1e30); poisson_reconstruct works
     in a unit box and maps back, so scaling the cloud scales the surface and nothing else."""
-    from inrview.recon import poisson_reconstruct
-    from inrview.io.surface import sample_cloud
     import inrview
+    from inrview.io.surface import sample_cloud
+    from inrview.recon import poisson_reconstruct
 
     spot = inrview.load(inrview.demo_shape())
     pts, nrm = sample_cloud(spot.vertices, spot.faces, 5000, 0.0, seed=0)

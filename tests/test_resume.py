@@ -1,4 +1,5 @@
 """Resuming a run: steps, optimiser, RNG and live measures go on; two halves match one whole run."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from inrview.shape import ShapeSession, resume_session
 
 
 def _cfg(steps: int) -> FitConfig:
-    return FitConfig(sampling=SamplingConfig(n_samples=30_000), train=TrainConfig(steps=steps, threads=1), resolution=96)
+    return FitConfig(
+        sampling=SamplingConfig(n_samples=30_000), train=TrainConfig(steps=steps, threads=1), resolution=96
+    )
 
 
 def _chamfer(session) -> float:
@@ -38,22 +41,45 @@ def test_two_halves_match_one_run(demo_shape, tmp_path):
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inrview", *map(str, args)], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "inrview", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
 
 
 def test_cli_resume_goes_on_from_the_checkpoint(demo_shape, tmp_path):
     common = ["--samples", "20000", "--resolution", "48", "--threads", "1", "--quiet"]
-    r = _cli("fit", demo_shape, "-o", tmp_path / "a.ply", "--steps", "60", "--checkpoint", tmp_path / "a.safetensors",
-             "--metrics-json", tmp_path / "a.json", *common)
+    r = _cli(
+        "fit",
+        demo_shape,
+        "-o",
+        tmp_path / "a.ply",
+        "--steps",
+        "60",
+        "--checkpoint",
+        tmp_path / "a.safetensors",
+        "--metrics-json",
+        tmp_path / "a.json",
+        *common,
+    )
     assert r.returncode == 0, r.stderr
-    r = _cli("fit", "--resume", tmp_path / "a.safetensors", "-o", tmp_path / "b.ply", "--steps", "40",
-             "--metrics-json", tmp_path / "b.json", *common)
+    r = _cli(
+        "fit",
+        "--resume",
+        tmp_path / "a.safetensors",
+        "-o",
+        tmp_path / "b.ply",
+        "--steps",
+        "40",
+        "--metrics-json",
+        tmp_path / "b.json",
+        *common,
+    )
     assert r.returncode == 0, r.stderr
     a, b = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
     assert (b["start_step"], b["steps"]) == (60, 100)
     assert b["input"] == a["input"]  # taken from the checkpoint's header
     steps = [h["step"] for h in b["live"]["history"]]
-    assert steps[:len(a["live"]["history"])] == [h["step"] for h in a["live"]["history"]]  # the curve goes on
+    assert steps[: len(a["live"]["history"])] == [h["step"] for h in a["live"]["history"]]  # the curve goes on
     assert steps[-1] == 100 and b["live"]["best"]["measures"]["chamfer_l1"] > 0
 
 

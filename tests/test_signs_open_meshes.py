@@ -1,6 +1,7 @@
 """Signs of the SDF training targets on the shared open meshes stay within 1% of the reference
 (scripts/bench_signs.py explains each reference); single-ray parity, the old rule, is far off on the scan
 and the sheet, which shows the check can tell."""
+
 from __future__ import annotations
 
 import sys
@@ -15,11 +16,14 @@ import bench_signs  # noqa: E402
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name,method,parity_at_least", [
-    ("bun_zipper.ply", "winding", 0.002),
-    ("blackVase_decimated.ply", "winding", 0.05),
-    ("planar_mesh.ply", "shell", 0.2),
-])
+@pytest.mark.parametrize(
+    "name,method,parity_at_least",
+    [
+        ("bun_zipper.ply", "winding", 0.002),
+        ("blackVase_decimated.ply", "winding", 0.05),
+        ("planar_mesh.ply", "shell", 0.2),
+    ],
+)
 def test_wrong_sign_fraction_within_one_percent(name, method, parity_at_least):
     path = SHARED_DATA / "open_meshes" / name
     if not path.exists():

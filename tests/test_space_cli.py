@@ -1,5 +1,6 @@
 """`inrview space ...` end to end: bad input (one line naming the file, exit 2), and a space trained by two
 CPU processes under torchrun (gloo) matching a one-process run at the same number of epochs."""
+
 from __future__ import annotations
 
 import os
@@ -38,18 +39,39 @@ def test_bad_inputs_exit_2_naming_the_file(tmp_path, capsys, demo_shape):
     np.savetxt(tmp_path / "mixed" / "scan.xyz", np.random.default_rng(0).normal(size=(100, 3)))
     assert main(["space", "fit", str(tmp_path / "mixed"), "-o", str(tmp_path / "s.safetensors")]) == 2
     _one_error_line(capsys, "scan.xyz")
-    for cmd in (["space", "info", str(demo_shape)],
-                ["space", "complete", str(demo_shape), "-s", str(demo_shape), "-o", str(tmp_path / "o.ply")]):
+    for cmd in (
+        ["space", "info", str(demo_shape)],
+        ["space", "complete", str(demo_shape), "-s", str(demo_shape), "-o", str(tmp_path / "o.ply")],
+    ):
         assert main(cmd) == 2
         _one_error_line(capsys, Path(demo_shape).name)
 
 
 def _fit(tmp_path: Path, out: str, processes: int) -> Path:
     env = dict(os.environ, PYTHONPATH=str(ROOT), INRVIEW_CACHE_DIR=str(tmp_path / "cache"), OMP_NUM_THREADS="1")
-    fit = ["-m", "inrview", "space", "fit", str(tmp_path / "c"), "-o", str(tmp_path / out), "--epochs", "40",
-           "--samples", "5000", "--latent-dim", "8", "--device", "cpu", "--quiet"]
-    launch = [sys.executable] if processes == 1 else \
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"]
+    fit = [
+        "-m",
+        "inrview",
+        "space",
+        "fit",
+        str(tmp_path / "c"),
+        "-o",
+        str(tmp_path / out),
+        "--epochs",
+        "40",
+        "--samples",
+        "5000",
+        "--latent-dim",
+        "8",
+        "--device",
+        "cpu",
+        "--quiet",
+    ]
+    launch = (
+        [sys.executable]
+        if processes == 1
+        else [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}"]
+    )
     run = subprocess.run(launch + fit, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stderr[-2000:]
     return tmp_path / out
@@ -65,6 +87,6 @@ def test_two_processes_match_one(tmp_path):
     assert float((two.codes - one.codes).abs().max()) < TOLERANCE
     x = torch.rand(1, 2000, 3) * 2 - 1
     for i in range(5):
-        a, b = one.decoder(one.codes[i:i + 1], x), two.decoder(two.codes[i:i + 1], x)
+        a, b = one.decoder(one.codes[i : i + 1], x), two.decoder(two.codes[i : i + 1], x)
         assert float((a - b).abs().max()) < TOLERANCE
     np.testing.assert_allclose(two.header["shape_error"], one.header["shape_error"], rtol=1e-3)

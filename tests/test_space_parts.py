@@ -1,5 +1,6 @@
 """Shape spaces, part by part: collections, cached samples, the latent decoder, a short training run,
 the checkpoint, decoding, interpolation, completion and info (tiny synthetic shapes, CPU, step budgets)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,15 @@ from inrview.io.collection import load_collection
 from inrview.models.latent import CodeField, LatentConfig, LatentDecoder
 from tests.space_shapes import RADII, write_collection
 
-SMALL = SamplingConfig(n_samples=6000, surface_fraction=0.2, near_fraction=0.4, far_fraction=0.3,
-                       uniform_fraction=0.1, sigma_near=0.01, sigma_far=0.06)
+SMALL = SamplingConfig(
+    n_samples=6000,
+    surface_fraction=0.2,
+    near_fraction=0.4,
+    far_fraction=0.3,
+    uniform_fraction=0.1,
+    sigma_near=0.01,
+    sigma_far=0.06,
+)
 
 
 @pytest.fixture
@@ -85,8 +93,12 @@ def trained(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("space")
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
     write_collection(tmp / "c", RADII)
-    fit = SpaceFit(tmp / "c", SpaceTrainConfig(epochs=300, shapes_per_step=4, device="cpu"),
-                   LatentConfig(latent_dim=8, width=64, depth=2), sampling=SMALL)
+    fit = SpaceFit(
+        tmp / "c",
+        SpaceTrainConfig(epochs=300, shapes_per_step=4, device="cpu"),
+        LatentConfig(latent_dim=8, width=64, depth=2),
+        sampling=SMALL,
+    )
     snaps = list(fit.run(report_every=5))
     fit.save(tmp / "s.safetensors")
     return tmp, snaps, read_space(tmp / "s.safetensors")
@@ -126,8 +138,8 @@ def test_interpolation_and_info(trained, tmp_path):
 
 
 def test_complete_from_sparse_points(trained):
-    from inrview.metrics import surface_metrics
     from inrview.io.surface import sample_cloud
+    from inrview.metrics import surface_metrics
     from inrview.space import complete
     from tests.space_shapes import ellipsoid
 
@@ -143,8 +155,8 @@ def test_complete_from_sparse_points(trained):
 
 
 def test_read_space_refuses_other_checkpoints(tmp_path, demo_shape):
-    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
+    from inrview.shape import ShapeSession
     from inrview.space import read_space
 
     session = ShapeSession.from_file(demo_shape, FitConfig(train=TrainConfig(steps=1)))

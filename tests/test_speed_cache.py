@@ -1,5 +1,6 @@
 """The per-user sample cache: hits give the same samples without recomputing, keys follow the inputs,
 bad entries and unwritable folders never fail a fit."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -97,8 +98,8 @@ def test_prune_drops_least_recently_used(tmp_path):
 
 
 def test_session_uses_the_cache(demo_shape, cache_home):
-    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
+    from inrview.shape import ShapeSession
 
     cfg = FitConfig(sampling=SamplingConfig(n_samples=20000), train=TrainConfig(steps=1))
     first = ShapeSession.from_file(demo_shape, cfg)

@@ -1,6 +1,7 @@
 """The same code on CUDA: default fits, mixed precision, fused Adam, extraction on the GPU.
 
 Every test here skips without a CUDA GPU; scripts/gpu_check.sh runs them on one."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -12,8 +13,8 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 
 @pytest.fixture(scope="module")
 def cuda_fit(demo_shape):
-    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
+    from inrview.shape import ShapeSession
 
     s = ShapeSession.from_file(demo_shape, FitConfig(train=TrainConfig(device="cuda")))
     for _ in s.run(report_every=50):
@@ -67,12 +68,14 @@ def test_gpu_and_cpu_fields_give_the_same_surface(cuda_fit):
 
 @pytest.mark.parametrize("precision", ["tf32", "bf16"])
 def test_mixed_precision_steps_train(demo_shape, precision):
-    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, ModelConfig, SamplingConfig, TrainConfig
+    from inrview.shape import ShapeSession
 
-    cfg = FitConfig(model=ModelConfig(kind="relu", width=256, depth=4),
-                    sampling=SamplingConfig(n_samples=50_000),
-                    train=TrainConfig(device="cuda", steps=300, precision=precision))
+    cfg = FitConfig(
+        model=ModelConfig(kind="relu", width=256, depth=4),
+        sampling=SamplingConfig(n_samples=50_000),
+        train=TrainConfig(device="cuda", steps=300, precision=precision),
+    )
     s = ShapeSession.from_file(demo_shape, cfg)
     first = last = None
     for snap in s.run(report_every=10):
@@ -84,8 +87,8 @@ def test_mixed_precision_steps_train(demo_shape, precision):
 
 
 def test_checkpoint_from_the_gpu_loads_on_the_cpu(cuda_fit, tmp_path):
-    from inrview.shape import load_field
     from inrview.extract import extract_mesh
+    from inrview.shape import load_field
 
     path = cuda_fit.save_checkpoint(tmp_path / "gpu.safetensors")
     field, _ = load_field(path, device="cpu")
@@ -103,8 +106,8 @@ def test_default_fit_replays_a_cuda_graph(cuda_fit):
 def _timed_fit(demo_shape, monkeypatch, graph: bool):
     import time
 
-    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
+    from inrview.shape import ShapeSession
 
     monkeypatch.setenv("INRVIEW_CUDA_GRAPH", "1" if graph else "0")
     s = ShapeSession.from_file(demo_shape, FitConfig(train=TrainConfig(device="cuda")))
@@ -130,8 +133,8 @@ def test_graphed_steps_are_faster_and_as_good_as_eager_ones(demo_shape, monkeypa
 def test_non_finite_loss_in_a_graphed_run_restores_good_weights(demo_shape):
     """A loss that turns non-finite inside the graph is noticed at the next report and the last good
     weights come back, as in eager runs."""
-    from inrview.shape import ShapeSession
     from inrview.config import FitConfig, TrainConfig
+    from inrview.shape import ShapeSession
 
     s = ShapeSession.from_file(demo_shape, FitConfig(train=TrainConfig(device="cuda", steps=400)))
     poison = torch.ones((), device="cuda")

@@ -1,4 +1,5 @@
 """Time-lapse: the CPU renderer, the GIF/MP4 writer, and `fit` / `image fit --timelapse` end to end."""
+
 from __future__ import annotations
 
 import subprocess
@@ -49,14 +50,33 @@ def test_schedule_spreads_frames_after_the_first():
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "inrview", *map(str, args)], capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "inrview", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
 
 
 def test_fit_timelapse_gif(demo_shape, tmp_path):
     """>= 10 frames, each differing from the one before, the last the final surface from the same camera."""
     gif, out = tmp_path / "t.gif", tmp_path / "s.ply"
-    r = _cli("fit", demo_shape, "-o", out, "--steps", "120", "--samples", "20000", "--resolution", "64",
-             "--threads", "1", "--timelapse", gif, "--timelapse-frames", "12", "--quiet")
+    r = _cli(
+        "fit",
+        demo_shape,
+        "-o",
+        out,
+        "--steps",
+        "120",
+        "--samples",
+        "20000",
+        "--resolution",
+        "64",
+        "--threads",
+        "1",
+        "--timelapse",
+        gif,
+        "--timelapse-frames",
+        "12",
+        "--quiet",
+    )
     assert r.returncode == 0, r.stderr
     frames = iio.imread(gif)
     assert len(frames) >= 10
@@ -79,13 +99,29 @@ def test_image_fit_timelapse(tmp_path):
     if not mp4_available():
         pytest.skip("imageio-ffmpeg is not installed")
     mp4 = tmp_path / "t.mp4"
-    r = _cli("image", "fit", inrview.demo_image(), "-o", tmp_path / "a.png", "--steps", "200", "--threads", "1",
-             "--timelapse", mp4, "--timelapse-frames", "10", "--quiet", "--preview-every", "0")
+    r = _cli(
+        "image",
+        "fit",
+        inrview.demo_image(),
+        "-o",
+        tmp_path / "a.png",
+        "--steps",
+        "200",
+        "--threads",
+        "1",
+        "--timelapse",
+        mp4,
+        "--timelapse-frames",
+        "10",
+        "--quiet",
+        "--preview-every",
+        "0",
+    )
     assert r.returncode == 0, r.stderr
     frames = np.stack(list(iio.imiter(mp4)))
     assert len(frames) == 10
     final = iio.imread(tmp_path / "a.png")[..., :3].astype(float)
-    err = [np.abs(f[:final.shape[0], :final.shape[1]].astype(float) - final).mean() for f in (frames[0], frames[-1])]
+    err = [np.abs(f[: final.shape[0], : final.shape[1]].astype(float) - final).mean() for f in (frames[0], frames[-1])]
     assert err[-1] < err[0] / 2  # the picture sharpens towards the result
 
 

@@ -1,6 +1,7 @@
 """Training faults, injected: NaN/Inf losses, poisoned weights, out-of-memory errors (CUDA's own exception
 type, raised by a task on cue, so no GPU is needed), an unavailable device, and stop/close at any moment.
 Each must leave a consistent trainer and say what happened."""
+
 from __future__ import annotations
 
 import contextlib
@@ -16,8 +17,8 @@ from inrview.errors import TrainingError
 from inrview.models import build_model
 from inrview.sampling import SampleSet
 from inrview.training import trainer as T
-from inrview.training.tasks import SDFTask, Task
 from inrview.training.device import is_out_of_memory
+from inrview.training.tasks import SDFTask, Task
 from inrview.training.trainer import Trainer
 
 
@@ -138,8 +139,11 @@ def test_out_of_memory_on_the_cpu_halves_the_batch_and_continues():
     tr = make(task, steps=60)
     snaps = list(tr.run(report_every=20))
     messages = [s.message for s in snaps if s.message]
-    assert messages == [f"out of memory on cpu (OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB "
-                        f"(injected)): batch halved to {b}" for b in (4096, 2048, 1024)]
+    assert messages == [
+        f"out of memory on cpu (OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB "
+        f"(injected)): batch halved to {b}"
+        for b in (4096, 2048, 1024)
+    ]
     assert snaps[-1].done and tr.state.step == 60 and task.batches == [1024] * 60
     assert all(torch.isfinite(p).all() for p in tr.model.parameters())
 
@@ -152,8 +156,11 @@ def test_repeated_out_of_memory_on_an_accelerator_falls_back_to_the_cpu():
     tr.device, task.on = torch.device("cuda"), "cuda"  # pretend; nothing is really moved
     snaps = list(tr.run(report_every=10))
     messages = [s.message for s in snaps if s.message]
-    assert [m.rsplit(": ", 1)[-1] for m in messages[:3]] == ["batch halved to 4096", "batch halved to 2048",
-                                                             "batch halved to 1024"]
+    assert [m.rsplit(": ", 1)[-1] for m in messages[:3]] == [
+        "batch halved to 4096",
+        "batch halved to 2048",
+        "batch halved to 1024",
+    ]
     assert messages[3].endswith(f"{T.OOM_RETRIES + 1} time(s) in a row: training moved to the cpu with a batch of 8192")
     assert len(messages) == 4
     assert tr.device.type == "cpu" and task.on == "cpu" and task.batch_size == 8192
@@ -186,9 +193,13 @@ def test_out_of_memory_everywhere_stops_with_the_last_good_weights():
 
 
 def test_only_memory_errors_are_handled():
-    for err in (torch.cuda.OutOfMemoryError("CUDA out of memory."), RuntimeError("CUDA out of memory. Tried to"),
-                RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"), MemoryError(),
-                RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 8 GB")):
+    for err in (
+        torch.cuda.OutOfMemoryError("CUDA out of memory."),
+        RuntimeError("CUDA out of memory. Tried to"),
+        RuntimeError("MPS backend out of memory (MPS allocated: 1 GB)"),
+        MemoryError(),
+        RuntimeError("DefaultCPUAllocator: not enough memory: you tried to allocate 8 GB"),
+    ):
         assert is_out_of_memory(err), err
     for err in (RuntimeError("mat1 and mat2 shapes cannot be multiplied"), ValueError("out of memory"), KeyError("x")):
         assert not is_out_of_memory(err), err

@@ -12,6 +12,7 @@ This is the only package that imports PyQt6, pyvista or pyvistaqt. Its parts:
 
 ``make_window()`` below is the one way to build the window (the app, the tests and the scripts use it).
 """
+
 from __future__ import annotations
 
 _APP = None  # the QApplication make_window created: Qt deletes every widget when Python drops it

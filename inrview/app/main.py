@@ -1,4 +1,5 @@
 """Start the desktop app from options the command line has parsed and checked (inrview.cli.app)."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,10 @@ def _check_display() -> str | None:
         return None
     if os.environ.get("WAYLAND_DISPLAY"):
         return None
-    return ("no display: run inrview in a desktop session or under xvfb-run "
-            "(for headless fitting use `inrview fit FILE -o OUT.ply`)")
+    return (
+        "no display: run inrview in a desktop session or under xvfb-run "
+        "(for headless fitting use `inrview fit FILE -o OUT.ply`)"
+    )
 
 
 def run(args) -> int:

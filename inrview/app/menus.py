@@ -3,6 +3,7 @@
 Every key the window reacts to is an action here; the viewport passes no key to VTK, so VTK's surprising
 defaults (stereo on '3', wireframe on 'w', quit on 'q'/'e', ...) never fire.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,10 +20,22 @@ def build(w) -> None:
     each controller adds (controller.file_actions(), add_menus(), add_to_toolbar())."""
     SP = QtWidgets.QStyle.StandardPixmap
     mb = w.menuBar()
-    w.act_open = make_action(w, "&Open…", w.open_dialog, QtGui.QKeySequence.StandardKey.Open,
-                             "Open a mesh, point cloud or checkpoint", SP.SP_DialogOpenButton)
-    w.act_screenshot = make_action(w, "Export screens&hot…", w.export_screenshot_dialog, "Ctrl+Shift+S",
-                                   "Save the view as a PNG at any size", SP.SP_DesktopIcon)
+    w.act_open = make_action(
+        w,
+        "&Open…",
+        w.open_dialog,
+        QtGui.QKeySequence.StandardKey.Open,
+        "Open a mesh, point cloud or checkpoint",
+        SP.SP_DialogOpenButton,
+    )
+    w.act_screenshot = make_action(
+        w,
+        "Export screens&hot…",
+        w.export_screenshot_dialog,
+        "Ctrl+Shift+S",
+        "Save the view as a PNG at any size",
+        SP.SP_DesktopIcon,
+    )
     w.act_quit = make_action(w, "&Quit", w.close, QtGui.QKeySequence.StandardKey.Quit)
     fm = mb.addMenu("&File")
     fm.addAction(w.act_open)
@@ -68,8 +81,13 @@ def _view_menu(w, vm) -> None:
     for a in (w.act_up_y, w.act_up_z):
         group.addAction(a)
         up.addAction(a)
-    w.act_fxaa = make_action(w, "Smooth edges (FXAA)", lambda on: _set_fxaa(w, on), checkable=True,
-                             tip="Anti-aliasing in the view (costs drawing time on a CPU renderer)")
+    w.act_fxaa = make_action(
+        w,
+        "Smooth edges (FXAA)",
+        lambda on: _set_fxaa(w, on),
+        checkable=True,
+        tip="Anti-aliasing in the view (costs drawing time on a CPU renderer)",
+    )
     vm.addAction(w.act_fxaa)
     vm.addSeparator()
     for dock in w.docks.values():
@@ -114,18 +132,24 @@ def refresh_recent(w) -> None:
 
 
 def _show_help(w) -> None:
-    keys = "<br>".join(f"<b>{k}</b>: {('isometric view' if n == 'iso' else 'look from ' + n)}"
-                       for n, k in CAMERA_KEYS.items())
+    keys = "<br>".join(
+        f"<b>{k}</b>: {('isometric view' if n == 'iso' else 'look from ' + n)}" for n, k in CAMERA_KEYS.items()
+    )
     QtWidgets.QMessageBox.information(
-        w, "Keyboard and mouse",
-        "<b>Left drag</b>: rotate &nbsp; <b>Right drag / wheel</b>: zoom &nbsp; <b>Middle or Shift+left drag</b>: pan<br>"
+        w,
+        "Keyboard and mouse",
+        "<b>Left drag</b>: rotate &nbsp; <b>Right drag / wheel</b>: zoom &nbsp; "
+        "<b>Middle or Shift+left drag</b>: pan<br>"
         "<b>R</b>: reset view<br>" + keys + "<br><b>Ctrl+O</b>: open &nbsp; <b>Ctrl+Return</b>: start training"
-        " &nbsp; <b>Ctrl+P</b>: pause/resume &nbsp; <b>Ctrl+.</b>: stop")
+        " &nbsp; <b>Ctrl+P</b>: pause/resume &nbsp; <b>Ctrl+.</b>: stop",
+    )
 
 
 def _about(w) -> None:
     import inrview
 
-    QtWidgets.QMessageBox.about(w, "About inrview",
-                                f"<b>inrview {inrview.__version__}</b><br>Implicit neural representations, "
-                                "trained and viewed live.")
+    QtWidgets.QMessageBox.about(
+        w,
+        "About inrview",
+        f"<b>inrview {inrview.__version__}</b><br>Implicit neural representations, trained and viewed live.",
+    )

@@ -2,6 +2,7 @@
 
 It drives the window only through its public slots and signals, exactly as a person clicking would.
 """
+
 from __future__ import annotations
 
 import sys
@@ -60,8 +61,10 @@ class ScriptedRun(QtCore.QObject):
                 ratio = vp.devicePixelRatioF()
                 w, h = a.screenshot_size or (int(vp.width() * ratio), int(vp.height() * ratio))
                 size = self.w.export_screenshot(a.screenshot, w, h, a.transparent)
-                print(f"{a.screenshot}: {size[0]} x {size[1]} screenshot after "
-                      f"{time.perf_counter() - self.t0:.1f} s", file=sys.stderr)
+                print(
+                    f"{a.screenshot}: {size[0]} x {size[1]} screenshot after {time.perf_counter() - self.t0:.1f} s",
+                    file=sys.stderr,
+                )
             if a.window_screenshot:
                 self.w.viewport.render_now()
                 QtWidgets.QApplication.processEvents()

@@ -15,6 +15,7 @@ folder, define the hooks it needs (its tab or docks, menus, actions, worker resu
 it in ``_build_controllers`` below and append it to ``self.controllers``. The window calls every hook on every
 controller; controllers talk to each other only through public methods and Qt signals.
 """
+
 from __future__ import annotations
 
 import logging
@@ -98,8 +99,9 @@ class MainWindow(QtWidgets.QMainWindow):
     def _place_docks(self) -> None:
         self.docks = {}
         B = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
-        for name, title, panel, area in [d for c in self.controllers for d in c.docks()] + [("log", "Log",
-                                                                                              self.log_panel, B)]:
+        for name, title, panel, area in [d for c in self.controllers for d in c.docks()] + [
+            ("log", "Log", self.log_panel, B)
+        ]:
             dock = QtWidgets.QDockWidget(title, self)
             dock.setObjectName(f"dock_{name}")
             dock.setWidget(_scrolled(panel) if name == "model" else panel)
@@ -126,8 +128,9 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         if self.error_box is not None:
             self.error_box.close()
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, title, message,
-                                    QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box = QtWidgets.QMessageBox(
+            QtWidgets.QMessageBox.Icon.Critical, title, message, QtWidgets.QMessageBox.StandardButton.Ok, self
+        )
         box.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
         box.open()
         self.error_box = box
@@ -178,8 +181,9 @@ class MainWindow(QtWidgets.QMainWindow):
         from .common.dialogs import IMAGE_FILTER, OPEN_FILTER
 
         filters = OPEN_FILTER + (IMAGE_FILTER if self.image.available else "")
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a shape, checkpoint or image",
-                                                        self.settings.last_dir(), filters)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open a shape, checkpoint or image", self.settings.last_dir(), filters
+        )
         if path:
             self.open_path(path)
 

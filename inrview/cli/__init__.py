@@ -5,6 +5,7 @@ each with `register(commands)`. A group's options are built only when that comma
 come from the pipeline modules, which load torch), so `inrview --help` and early errors stay fast. Bad
 options and bad input print one line, `inrview: error: ...`, and exit with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,9 +53,12 @@ class Commands(argparse._SubParsersAction):
 
 def build_parser() -> tuple[argparse.ArgumentParser, Commands]:
     """The top-level parser (its help lists every command and the app's options) and its commands."""
-    p = Parser(prog="inrview", formatter_class=argparse.RawDescriptionHelpFormatter,
-               description="Implicit neural representations: fit, view, export.",
-               epilog=app.help_text())
+    p = Parser(
+        prog="inrview",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Implicit neural representations: fit, view, export.",
+        epilog=app.help_text(),
+    )
     p.add_argument("--version", action="version", version=f"inrview {__import__('inrview').__version__}")
     commands = p.add_subparsers(dest="command", metavar="COMMAND", action=Commands, parser_class=Parser)
     for group in GROUPS:

@@ -1,10 +1,11 @@
 """`inrview [FILE] [options]`: the desktop app's options; the app (and Qt) is imported only to run it.
 
-    inrview                                  the bundled demo shape
-    inrview spot.obj                         open a mesh, point cloud, checkpoint or picture
-    inrview spot.obj --fit-seconds 30 --screenshot s.png --quit
-                                             train 30 s with the live view, save the view as PNG, exit 0
+inrview                                  the bundled demo shape
+inrview spot.obj                         open a mesh, point cloud, checkpoint or picture
+inrview spot.obj --fit-seconds 30 --screenshot s.png --quit
+                                         train 30 s with the live view, save the view as PNG, exit 0
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,8 +55,13 @@ def add_options(p: argparse.ArgumentParser) -> None:
 
 def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
     """The parser of `inrview [FILE] [options]`."""
-    p = Parser(prog="inrview", epilog=EPILOG, usage="inrview [FILE] [options]", add_help=add_help,
-               description="Open the inrview window (for the commands: `inrview --help`).")
+    p = Parser(
+        prog="inrview",
+        epilog=EPILOG,
+        usage="inrview [FILE] [options]",
+        add_help=add_help,
+        description="Open the inrview window (for the commands: `inrview --help`).",
+    )
     p._positionals.title = "the app: inrview [FILE] [options]"
     p._optionals.title = "the app's options"
     add_options(p)
@@ -65,7 +71,7 @@ def build_parser(add_help: bool = True) -> argparse.ArgumentParser:
 def help_text() -> str:
     """The app's FILE and options as `inrview --help` lists them below its commands."""
     text = build_parser(add_help=False).format_help()
-    return text[text.index("the app: "):]
+    return text[text.index("the app: ") :]
 
 
 def check(args: argparse.Namespace) -> bool:
@@ -78,8 +84,9 @@ def check(args: argparse.Namespace) -> bool:
         raise InrviewError("give --fit-seconds or --fit-steps, not both")
     scripted = bool(args.fit_seconds or args.fit_steps or args.screenshot or args.window_screenshot or args.quit)
     if scripted and args.file and Path(args.file).suffix.lower() in PICTURES:
-        raise InrviewError(f"{args.file}: scripted runs of the window are for shapes; for pictures use "
-                           "`inrview image ...`")
+        raise InrviewError(
+            f"{args.file}: scripted runs of the window are for shapes; for pictures use `inrview image ...`"
+        )
     return scripted
 
 

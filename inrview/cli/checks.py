@@ -1,5 +1,6 @@
 """Checks made before any work starts (output paths, sizes that cannot fit in memory), and the rescue of a
 result whose write fails at the end, so that no training is lost."""
+
 from __future__ import annotations
 
 import os
@@ -21,10 +22,17 @@ def check_output(path, option: str, formats: tuple[str, ...] | None = None) -> N
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
     ext = p.suffix.lower().lstrip(".")
-    problem = (f"folder {folder} does not exist" if not folder.is_dir() else
-               "is a folder" if p.is_dir() else
-               f"cannot write '.{ext}' files (choose {', '.join(formats)})" if formats and ext not in formats else
-               "no permission to write there" if not _writable(folder, p) else None)
+    problem = (
+        f"folder {folder} does not exist"
+        if not folder.is_dir()
+        else "is a folder"
+        if p.is_dir()
+        else f"cannot write '.{ext}' files (choose {', '.join(formats)})"
+        if formats and ext not in formats
+        else "no permission to write there"
+        if not _writable(folder, p)
+        else None
+    )
     if problem:
         raise InrviewError(f"{option} {p}: {problem}")
 
@@ -36,17 +44,24 @@ def check_folder(path, option: str) -> None:
         return
     p = Path(path)
     parent = p if p.is_dir() else (p.parent if str(p.parent) else Path("."))
-    problem = ("is a file, not a folder" if p.exists() and not p.is_dir() else
-               f"folder {parent} does not exist" if not parent.is_dir() else
-               "no permission to write there" if not _writable(parent) else None)
+    problem = (
+        "is a file, not a folder"
+        if p.exists() and not p.is_dir()
+        else f"folder {parent} does not exist"
+        if not parent.is_dir()
+        else "no permission to write there"
+        if not _writable(parent)
+        else None
+    )
     if problem:
         raise InrviewError(f"{option} {p}: {problem}")
 
 
 def _writable(folder: Path, file: Path | None = None) -> bool:
     """Whether files can be created in folder (and file, if it exists, overwritten)."""
-    return os.access(folder, os.W_OK | os.X_OK) and not (file is not None and file.exists()
-                                                         and not os.access(file, os.W_OK))
+    return os.access(folder, os.W_OK | os.X_OK) and not (
+        file is not None and file.exists() and not os.access(file, os.W_OK)
+    )
 
 
 def check_input(path) -> None:
@@ -110,8 +125,7 @@ def need_memory(nbytes: float, option: str, purpose: str) -> None:
     """Refuse a setting whose estimated memory exceeds what is available, naming the option."""
     have = available_memory()
     if nbytes > have:
-        raise InrviewError(f"{option}: {purpose} needs about {_human(nbytes)} of memory, "
-                           f"{_human(have)} is available")
+        raise InrviewError(f"{option}: {purpose} needs about {_human(nbytes)} of memory, {_human(have)} is available")
 
 
 def grid_bytes(resolution: int) -> float:
@@ -127,7 +141,7 @@ def parameter_count(m: ModelConfig, in_dim: int) -> tuple[float, float]:
         inputs = m.grid_levels * m.grid_features
         growth = (m.grid_max_resolution / m.grid_base_resolution) ** (1 / max(1, m.grid_levels - 1))
         for level in range(m.grid_levels):
-            res = m.grid_base_resolution * growth ** level
+            res = m.grid_base_resolution * growth**level
             table += min((res + 1) ** in_dim, m.grid_max_entries) * m.grid_features
     elif m.kind == "fourier":
         inputs = 2 * m.fourier_features

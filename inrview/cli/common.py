@@ -1,5 +1,6 @@
 """What every command shares: the one-line error parser, checked option types, the training options with
 their true defaults, the configuration built from them, the progress bar, and JSON/rescued writes."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,16 @@ import re
 import sys
 from dataclasses import dataclass, field
 
-from ..config import (FAMILY_SIZES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config,
-                      replace)
+from ..config import (
+    FAMILY_SIZES,
+    FitConfig,
+    ModelConfig,
+    SamplingConfig,
+    TrainConfig,
+    default_lr,
+    model_config,
+    replace,
+)
 from ..errors import InrviewError
 
 
@@ -100,10 +109,14 @@ def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults = Training
     """The network, budget, device and output options every training command takes."""
     g = p.add_argument_group("network and training")
     g.add_argument("--model", choices=list(d.models), default=d.model, help=f"network family (default {d.model})")
-    g.add_argument("--width", type=positive_int,
-                   help=f"hidden units per layer (default by --model: {per_family(d.sizes, lambda s: s[0])})")
-    g.add_argument("--depth", type=positive_int,
-                   help=f"hidden layers (default by --model: {per_family(d.sizes, lambda s: s[1])})")
+    g.add_argument(
+        "--width",
+        type=positive_int,
+        help=f"hidden units per layer (default by --model: {per_family(d.sizes, lambda s: s[0])})",
+    )
+    g.add_argument(
+        "--depth", type=positive_int, help=f"hidden layers (default by --model: {per_family(d.sizes, lambda s: s[1])})"
+    )
     g.add_argument("--omega0", type=positive_float, help=f"SIREN frequency factor (default {d.omega0})")
     g.add_argument("--grid-levels", type=positive_int, help=f"grid encoding levels (default {d.grid_levels})")
     g.add_argument("--grid-max-res", type=positive_int, help=f"finest grid resolution (default {d.grid_max_res})")
@@ -114,10 +127,17 @@ def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults = Training
     g.add_argument("--batch-size", type=positive_int, help=f"samples per step (default {d.batch_size})")
     g.add_argument("--lr", type=positive_float, help=f"learning rate (default by --model: {per_family(d.lr)})")
     g.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
-    g.add_argument("--seed", type=int, default=TrainConfig().seed,
-                   help=f"seed for weights, samples and batches (default {TrainConfig().seed})")
-    g.add_argument("--threads", type=positive_int,
-                   help="CPU threads for torch (default: 1 for grids on up to 4 cores, else torch's choice)")
+    g.add_argument(
+        "--seed",
+        type=int,
+        default=TrainConfig().seed,
+        help=f"seed for weights, samples and batches (default {TrainConfig().seed})",
+    )
+    g.add_argument(
+        "--threads",
+        type=positive_int,
+        help="CPU threads for torch (default: 1 for grids on up to 4 cores, else torch's choice)",
+    )
     o = p.add_argument_group("output")
     o.add_argument("--metrics-json", metavar="PATH", help="write the final numbers as JSON")
     o.add_argument("--checkpoint", metavar="PATH", help="also save a checkpoint (.safetensors)")
@@ -131,10 +151,23 @@ def add_quiet(p) -> None:
 
 def config_from_args(a: argparse.Namespace, default_steps: int = FitConfig().train.steps) -> FitConfig:
     """The shape fit configuration the options ask for (unset options keep the configuration's defaults)."""
-    model = model_config(a.model, width=a.width, depth=a.depth, omega0=a.omega0, grid_levels=a.grid_levels,
-                         grid_max_resolution=a.grid_max_res)
-    train = TrainConfig(steps=a.steps or default_steps, seconds=a.seconds, lr=a.lr, device=a.device, seed=a.seed,
-                        threads=a.threads, batch_size=a.batch_size or TrainConfig().batch_size)
+    model = model_config(
+        a.model,
+        width=a.width,
+        depth=a.depth,
+        omega0=a.omega0,
+        grid_levels=a.grid_levels,
+        grid_max_resolution=a.grid_max_res,
+    )
+    train = TrainConfig(
+        steps=a.steps or default_steps,
+        seconds=a.seconds,
+        lr=a.lr,
+        device=a.device,
+        seed=a.seed,
+        threads=a.threads,
+        batch_size=a.batch_size or TrainConfig().batch_size,
+    )
     kw = {"resolution": a.resolution} if getattr(a, "resolution", None) else {}
     return FitConfig(model=model, target=getattr(a, "target", "sdf"), sampling=sampling_from_args(a), train=train, **kw)
 
@@ -154,8 +187,9 @@ def sampling_from_args(a: argparse.Namespace) -> SamplingConfig:
             parts = []
         if len(parts) != 4 or min(parts) < 0 or sum(parts) <= 0:
             raise InrviewError(f"--sample-mix wants four non-negative numbers such as 0.3,0.3,0.25,0.15, got {mix!r}")
-        s = replace(s, surface_fraction=parts[0], near_fraction=parts[1], far_fraction=parts[2],
-                    uniform_fraction=parts[3])
+        s = replace(
+            s, surface_fraction=parts[0], near_fraction=parts[1], far_fraction=parts[2], uniform_fraction=parts[3]
+        )
     return s
 
 
@@ -176,8 +210,11 @@ class Progress:
         self.share = None if self.after > 0 else 1.0
         self.total = 100.0
         fmt = "{l_bar}{bar}| {n:.0f}% [{elapsed}<{remaining}{postfix}]"
-        self.bar = None if quiet else tqdm(total=self.total, desc=desc, file=file or sys.stderr, dynamic_ncols=True,
-                                           bar_format=fmt)
+        self.bar = (
+            None
+            if quiet
+            else tqdm(total=self.total, desc=desc, file=file or sys.stderr, dynamic_ncols=True, bar_format=fmt)
+        )
 
     def __call__(self, snap) -> None:
         """Show one trainer Snapshot (step, elapsed, losses, preview floats such as PSNR)."""

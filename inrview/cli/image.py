@@ -4,17 +4,26 @@ The options live here, the commands in image_run. Every training command shows a
 live PSNR), ends with one summary line, and can write its numbers with --metrics-json. Bad input prints one
 line and exits with status 2.
 """
+
 from __future__ import annotations
 
 import argparse
 
 from ..config import ModelConfig, TrainConfig
 from . import image_run as run
-from .common import (DEVICE_HELP, Parser, TrainingDefaults, add_quiet, add_training_args, device_name,
-                     non_negative_float, positive_float, positive_int)
+from .common import (
+    DEVICE_HELP,
+    Parser,
+    TrainingDefaults,
+    add_quiet,
+    add_training_args,
+    device_name,
+    non_negative_float,
+    positive_float,
+    positive_int,
+)
 from .image_run import IMAGE_STEPS, MAX_PIXELS
 from .timelapse import add_timelapse_args
-
 
 
 def register(commands) -> None:
@@ -33,14 +42,20 @@ def _fit_args(sub) -> None:
     f = sub.add_parser("fit", help="fit a network to an image and render it at any size")
     _io(f, "the rendered image (.png, .jpg, .tif, .bmp)")
     _render_size_args(f)
-    f.add_argument("--footprint", choices=["point", "area"], default="point",
-                   help="pixel model: value at the centre (point) or mean over the cell (area); default point, "
-                        "area when rendering above the input size")
+    f.add_argument(
+        "--footprint",
+        choices=["point", "area"],
+        default="point",
+        help="pixel model: value at the centre (point) or mean over the cell (area); default point, "
+        "area when rendering above the input size",
+    )
     f.add_argument("--views", metavar="DIR", help="also write fitted/target/error/gradient/laplacian PNGs here")
     _common(f, run.cmd_fit, "grid")
     add_timelapse_args(f, orbit=False)
-    f.epilog = ("Rendering above the input size (--scale > 1 or a larger --render-size) fits for upscaling unless "
-                f"--model or --footprint is given: {_upscaling_text()} (a notice says so).")
+    f.epilog = (
+        "Rendering above the input size (--scale > 1 or a larger --render-size) fits for upscaling unless "
+        f"--model or --footprint is given: {_upscaling_text()} (a notice says so)."
+    )
 
 
 def _upscaling_text() -> str:
@@ -55,12 +70,18 @@ def _sr_args(sub) -> None:
     s.add_argument("--scale", type=positive_int, default=4, help="downsampling factor k (default 4)")
     s.add_argument("--bicubic-out", metavar="PATH", help="bicubic upsampling of the same input")
     s.add_argument("--small-out", metavar="PATH", help="the downsampled input")
-    s.add_argument("--footprint", choices=["point", "area"], default="area",
-                   help="pixel model of the fit (default area)")
-    s.add_argument("--supersample", type=positive_int, default=2,
-                   help="samples per cell side for the area footprint (default 2)")
-    _common(s, run.cmd_sr, "siren", batch_help="network evaluations per step (default {}; 4 per pixel with the area "
-                                                "footprint)")
+    s.add_argument(
+        "--footprint", choices=["point", "area"], default="area", help="pixel model of the fit (default area)"
+    )
+    s.add_argument(
+        "--supersample", type=positive_int, default=2, help="samples per cell side for the area footprint (default 2)"
+    )
+    _common(
+        s,
+        run.cmd_sr,
+        "siren",
+        batch_help="network evaluations per step (default {}; 4 per pixel with the area footprint)",
+    )
 
 
 def _deblur_args(sub) -> None:
@@ -68,23 +89,37 @@ def _deblur_args(sub) -> None:
 
     d = sub.add_parser("deblur", help="deblur with a known kernel (blur inside the loss)")
     _io(d, "the deblurred image", "the blurred image (with --synthetic: the sharp image to blur first)")
-    d.add_argument("--kernel", required=True,
-                   help="gaussian:SIGMA, motion:LENGTH[:ANGLE_DEG], or a kernel image / .npy file")
-    d.add_argument("--synthetic", action="store_true",
-                   help="blur the input with the kernel, deblur that, and compare with the input, blurred and "
-                        "Richardson-Lucy")
-    d.add_argument("--noise", type=non_negative_float, default=0.0,
-                   help="--synthetic: Gaussian noise std added after blurring (default 0)")
-    d.add_argument("--no-quantize", action="store_true",
-                   help="--synthetic: keep the blurred image in float (no 8-bit rounding)")
+    d.add_argument(
+        "--kernel", required=True, help="gaussian:SIGMA, motion:LENGTH[:ANGLE_DEG], or a kernel image / .npy file"
+    )
+    d.add_argument(
+        "--synthetic",
+        action="store_true",
+        help="blur the input with the kernel, deblur that, and compare with the input, blurred and Richardson-Lucy",
+    )
+    d.add_argument(
+        "--noise",
+        type=non_negative_float,
+        default=0.0,
+        help="--synthetic: Gaussian noise std added after blurring (default 0)",
+    )
+    d.add_argument(
+        "--no-quantize", action="store_true", help="--synthetic: keep the blurred image in float (no 8-bit rounding)"
+    )
     d.add_argument("--rl-iterations", type=positive_int, default=30, help="Richardson-Lucy iterations (default 30)")
     d.add_argument("--rl-out", metavar="PATH", help="write the Richardson-Lucy result")
     d.add_argument("--blurred-out", metavar="PATH", help="--synthetic: write the blurred input")
     d.add_argument("--patch", type=positive_int, default=64, help="side of the training windows in pixels (default 64)")
-    d.add_argument("--tv", type=non_negative_float, default=0.0,
-                   help="total-variation weight (helps with noise; default 0)")
-    _common(d, run.cmd_deblur, "grid", batch=DEFAULT_BATCH,
-            batch_help="observed pixels per step, drawn as --patch windows (default {})")
+    d.add_argument(
+        "--tv", type=non_negative_float, default=0.0, help="total-variation weight (helps with noise; default 0)"
+    )
+    _common(
+        d,
+        run.cmd_deblur,
+        "grid",
+        batch=DEFAULT_BATCH,
+        batch_help="observed pixels per step, drawn as --patch windows (default {})",
+    )
 
 
 def _sweep_args(sub) -> None:
@@ -119,37 +154,58 @@ def image_defaults(model: str, steps: int, batch: int) -> TrainingDefaults:
     from ..config import FAMILY_SIZES
     from ..config.image import IMAGE_LR, image_model_config
 
-    return TrainingDefaults(model=model, steps=steps, batch_size=batch, lr=dict(IMAGE_LR),
-                            sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth)
-                                   for k in FAMILY_SIZES},
-                            grid_levels=str(image_model_config("grid", (64, 64)).grid_levels),
-                            grid_max_res="the image's longer side in pixels")
+    return TrainingDefaults(
+        model=model,
+        steps=steps,
+        batch_size=batch,
+        lr=dict(IMAGE_LR),
+        sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth) for k in FAMILY_SIZES},
+        grid_levels=str(image_model_config("grid", (64, 64)).grid_levels),
+        grid_max_res="the image's longer side in pixels",
+    )
 
 
-def _common(p, func, model: str, steps: int = IMAGE_STEPS, batch: int = TrainConfig().batch_size,
-            batch_help: str | None = None) -> None:
+def _common(
+    p, func, model: str, steps: int = IMAGE_STEPS, batch: int = TrainConfig().batch_size, batch_help: str | None = None
+) -> None:
     add_training_args(p, image_defaults(model, steps, batch))
     p.set_defaults(func=func, default_steps=steps, batch_default=batch)
     if batch_help:
         next(a for a in p._actions if a.dest == "batch_size").help = batch_help.format(batch)
     m = ModelConfig()
-    p.add_argument("--fourier-scale", type=positive_float,
-                   help=f"Fourier features: std of the frequencies (default {m.fourier_scale:g})")
-    p.add_argument("--fourier-features", type=positive_int,
-                   help=f"Fourier features: number of frequencies (default {m.fourier_features})")
+    p.add_argument(
+        "--fourier-scale",
+        type=positive_float,
+        help=f"Fourier features: std of the frequencies (default {m.fourier_scale:g})",
+    )
+    p.add_argument(
+        "--fourier-features",
+        type=positive_int,
+        help=f"Fourier features: number of frequencies (default {m.fourier_features})",
+    )
     p.add_argument("--crop", type=crop_box, metavar="X,Y,W,H", help="use only this window of the image")
-    p.add_argument("--alpha", choices=["keep", "composite", "drop"], default="keep",
-                   help="transparency: fit it (colour premultiplied), composite over white, or drop it (default keep)")
-    p.add_argument("--preview-every", type=non_negative_float, default=5.0, metavar="S",
-                   help="measure PSNR and SSIM for the progress bar every S training seconds (default 5; 0 = never)")
+    p.add_argument(
+        "--alpha",
+        choices=["keep", "composite", "drop"],
+        default="keep",
+        help="transparency: fit it (colour premultiplied), composite over white, or drop it (default keep)",
+    )
+    p.add_argument(
+        "--preview-every",
+        type=non_negative_float,
+        default=5.0,
+        metavar="S",
+        help="measure PSNR and SSIM for the progress bar every S training seconds (default 5; 0 = never)",
+    )
 
 
 def _render_size_args(p) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--scale", type=positive_float, help="render at this multiple of the input size (default 1)")
     g.add_argument("--render-size", type=render_size, metavar="WxH", help="render at exactly this size")
-    p.add_argument("--bit-depth", type=int, choices=[8, 16], default=8,
-                   help="bits per sample of PNG/TIFF output (default 8)")
+    p.add_argument(
+        "--bit-depth", type=int, choices=[8, 16], default=8, help="bits per sample of PNG/TIFF output (default 8)"
+    )
 
 
 # -- option types (argparse reports their errors as "argument --NAME: ...") ---------------------------

@@ -1,4 +1,5 @@
 """The `inrview image ...` commands (their options are in cli.image): load, check, train, render, save."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -7,8 +8,16 @@ import time
 from pathlib import Path
 
 from ..errors import InrviewError
-from .checks import (CHECKPOINT_FORMATS, check_folder, check_input, check_output, check_training_memory, need_memory,
-                     raise_problems, save_safely)
+from .checks import (
+    CHECKPOINT_FORMATS,
+    check_folder,
+    check_input,
+    check_output,
+    check_training_memory,
+    need_memory,
+    raise_problems,
+    save_safely,
+)
 from .common import Progress, Say, config_from_args, write_json
 from .timelapse import check_timelapse, image_recorder
 
@@ -24,8 +33,11 @@ def _check(a, *images: str) -> None:
     from ..io.image import IMAGE_FORMATS
 
     for option in ("output", *images):
-        check_output(getattr(a, option, None), "-o/--output" if option == "output" else f"--{option.replace('_', '-')}",
-                     IMAGE_FORMATS)
+        check_output(
+            getattr(a, option, None),
+            "-o/--output" if option == "output" else f"--{option.replace('_', '-')}",
+            IMAGE_FORMATS,
+        )
     check_output(getattr(a, "checkpoint", None), "--checkpoint", CHECKPOINT_FORMATS)
     check_output(getattr(a, "metrics_json", None), "--metrics-json")
     if getattr(a, "input", None):
@@ -56,10 +68,17 @@ def _configs(a, image_size, plan: dict | None = None):
     base = config_from_args(a, default_steps=p.get("steps", a.default_steps))
     train = dataclasses.replace(base.train, batch_size=a.batch_size or p.get("batch", a.batch_default))
     try:
-        model = image_model_config(p.get("kind", a.model), image_size, width=a.width or p.get("width"),
-                                   depth=a.depth or p.get("depth"), omega0=a.omega0, grid_levels=a.grid_levels,
-                                   grid_max_resolution=a.grid_max_res, fourier_scale=a.fourier_scale,
-                                   fourier_features=a.fourier_features)
+        model = image_model_config(
+            p.get("kind", a.model),
+            image_size,
+            width=a.width or p.get("width"),
+            depth=a.depth or p.get("depth"),
+            omega0=a.omega0,
+            grid_levels=a.grid_levels,
+            grid_max_resolution=a.grid_max_res,
+            fourier_scale=a.fourier_scale,
+            fourier_features=a.fourier_features,
+        )
     except ValueError as e:
         raise InrviewError(str(e)) from None
     check_training_memory(model, 2, train.batch_size)
@@ -87,18 +106,22 @@ def _fit_plan(a, image_size: tuple[int, int], out_hw: tuple[int, int]) -> tuple[
     if not own_footprint:
         plan.update(footprint=choice.footprint, supersample=choice.supersample)
     if not own_model:
-        plan.update(kind=choice.kind, width=choice.width, depth=choice.depth, steps=choice.steps,
-                    batch=choice.batch_size)
+        plan.update(
+            kind=choice.kind, width=choice.width, depth=choice.depth, steps=choice.steps, batch=choice.batch_size
+        )
     return plan, choice
 
 
 def _upscaling_notice(plan: dict, model, train, image_size, out_hw) -> str:
     """The one line that says what a fit above its size chose, and how to choose otherwise."""
     (h, w), (oh, ow) = image_size, out_hw
-    fp = plan["footprint"] + (f" ({plan['supersample']}x{plan['supersample']} samples per pixel)"
-                              if plan["footprint"] == "area" else "")
-    return (f"rendering {ow}x{oh} from {w}x{h}: fitting for upscaling with {_describe(model)} and the {fp} "
-            f"footprint, {train.steps} steps (what super-resolves well; --model/--footprint choose otherwise)")
+    fp = plan["footprint"] + (
+        f" ({plan['supersample']}x{plan['supersample']} samples per pixel)" if plan["footprint"] == "area" else ""
+    )
+    return (
+        f"rendering {ow}x{oh} from {w}x{h}: fitting for upscaling with {_describe(model)} and the {fp} "
+        f"footprint, {train.steps} steps (what super-resolves well; --model/--footprint choose otherwise)"
+    )
 
 
 def _device(a):
@@ -152,9 +175,16 @@ def _finish(a, session, problems: list, data: dict) -> None:
 
 
 def _run_info(a, session, model, train, last, t0) -> dict:
-    return {"input": str(a.input), "output": str(a.output), "steps": last.step, "train_seconds": last.elapsed,
-            "seconds": time.perf_counter() - t0, "device": str(session.trainer.device), "model": model.to_dict(),
-            "train": train.to_dict()}
+    return {
+        "input": str(a.input),
+        "output": str(a.output),
+        "steps": last.step,
+        "train_seconds": last.elapsed,
+        "seconds": time.perf_counter() - t0,
+        "device": str(session.trainer.device),
+        "model": model.to_dict(),
+        "train": train.to_dict(),
+    }
 
 
 # -- commands ----------------------------------------------------------------------------------------
@@ -163,10 +193,10 @@ def cmd_fit(a) -> int:
     _check(a)
     check_folder(a.views, "--views")
     check_timelapse(a)
-    from ..sampling.pixels import extent
     from ..image.session import ImageSession
-    from ..training.image_tasks import PixelTask
     from ..image.views import write_views
+    from ..sampling.pixels import extent
+    from ..training.image_tasks import PixelTask
 
     img = _load(a)
     h, w = _render_hw(a, img.height, img.width)
@@ -175,8 +205,9 @@ def cmd_fit(a) -> int:
     if choice is not None:
         Say(a.quiet).notice(_upscaling_notice(plan, model, train, img.shape[:2], (h, w)))
     t0 = time.perf_counter()
-    task = PixelTask(img.pixels, extent(img.height, img.width), train.batch_size, plan["footprint"],
-                     plan["supersample"])
+    task = PixelTask(
+        img.pixels, extent(img.height, img.width), train.batch_size, plan["footprint"], plan["supersample"]
+    )
     session = ImageSession(img, model, train, device=_device(a), task=task)
     recorder, final_frame = image_recorder(session, a.timelapse_frames) if a.timelapse else (None, None)
     last = _train(session, a, f"fit {_describe(model)}", recorder)
@@ -188,12 +219,23 @@ def cmd_fit(a) -> int:
     m = session.metrics(out if (h, w) == (img.height, img.width) else None)
     if a.views:
         write_views(session, a.views)
-    data = {"command": "image fit", **_run_info(a, session, model, train, last, t0), "output_size": [w, h],
-            "input_size": [img.width, img.height], "mode": img.mode, "final_loss": last.losses.get("total"),
-            "footprint": plan["footprint"], "supersample": plan["supersample"], "upscaling": choice is not None, **m}
-    Say(a.quiet)(f"{a.output}: {w}x{h} from {img.width}x{img.height} {img.mode} ({_describe(model)}), {last.step} "
-                 f"steps in {last.elapsed:.1f} s training ({data['seconds']:.1f} s total) on "
-                 f"{session.trainer.device.type}; PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f} at the input size")
+    data = {
+        "command": "image fit",
+        **_run_info(a, session, model, train, last, t0),
+        "output_size": [w, h],
+        "input_size": [img.width, img.height],
+        "mode": img.mode,
+        "final_loss": last.losses.get("total"),
+        "footprint": plan["footprint"],
+        "supersample": plan["supersample"],
+        "upscaling": choice is not None,
+        **m,
+    }
+    Say(a.quiet)(
+        f"{a.output}: {w}x{h} from {img.width}x{img.height} {img.mode} ({_describe(model)}), {last.step} "
+        f"steps in {last.elapsed:.1f} s training ({data['seconds']:.1f} s total) on "
+        f"{session.trainer.device.type}; PSNR {m['psnr']:.2f} dB, SSIM {m['ssim']:.4f} at the input size"
+    )
     _finish(a, session, problems, data)
     return 0
 
@@ -209,28 +251,44 @@ def cmd_sr(a) -> int:
     model, train = _configs(a, (img.height // a.scale, img.width // a.scale))
     t0 = time.perf_counter()
     try:
-        session, original = super_resolution_session(img, a.scale, model, train=train, device=_device(a),
-                                                      footprint=a.footprint, supersample=a.supersample)
+        session, original = super_resolution_session(
+            img, a.scale, model, train=train, device=_device(a), footprint=a.footprint, supersample=a.supersample
+        )
     except ValueError as e:
         raise InrviewError(str(e)) from None
     last = _train(session, a, f"sr x{a.scale} {_describe(model)}")
     res = finish_super_resolution(session, original, a.scale)
     straight = session.field.straight
-    problems = [_save(path, straight(px), img.has_alpha, what=what) for path, px, what in
-                ((a.output, res.inr, "image"), (a.bicubic_out, res.bicubic, "bicubic image"),
-                 (a.small_out, res.small, "small image"))]
-    Say(a.quiet)(f"{res.summary()}; {_describe(model)} {a.footprint}, {last.step} steps in {last.elapsed:.1f} s "
-                 "training")
-    _finish(a, session, problems, {"command": "image sr", **_run_info(a, session, model, train, last, t0),
-                                   **res.to_dict(), "footprint": a.footprint})
+    problems = [
+        _save(path, straight(px), img.has_alpha, what=what)
+        for path, px, what in (
+            (a.output, res.inr, "image"),
+            (a.bicubic_out, res.bicubic, "bicubic image"),
+            (a.small_out, res.small, "small image"),
+        )
+    ]
+    Say(a.quiet)(
+        f"{res.summary()}; {_describe(model)} {a.footprint}, {last.step} steps in {last.elapsed:.1f} s training"
+    )
+    _finish(
+        a,
+        session,
+        problems,
+        {
+            "command": "image sr",
+            **_run_info(a, session, model, train, last, t0),
+            **res.to_dict(),
+            "footprint": a.footprint,
+        },
+    )
     return 0
 
 
 def cmd_deblur(a) -> int:
     """Deblur with a known kernel (a synthetic check with --synthetic); one summary line."""
     _check(a, "rl_out", "blurred_out")
-    from ..io.image import ImageData
     from ..image.deblur import deblur_session, finish_synthetic, reblurred_psnr, richardson_lucy, synthetic_blur
+    from ..io.image import ImageData
     from ..training.kernels import parse_kernel
 
     kernel, kdesc = parse_kernel(a.kernel)
@@ -241,27 +299,45 @@ def cmd_deblur(a) -> int:
     if a.synthetic:
         observed = synthetic_blur(img.pixels, kernel, a.noise, not a.no_quantize, train.seed + 1)
         obs, reference = ImageData(observed, img.has_alpha, img.bit_depth, f"{img.source} (blurred)"), img.pixels
-    session = deblur_session(obs, kernel, model, train=train, device=_device(a), reference=reference,
-                             patch=a.patch, tv_weight=a.tv, kernel_name=kdesc)
+    session = deblur_session(
+        obs,
+        kernel,
+        model,
+        train=train,
+        device=_device(a),
+        reference=reference,
+        patch=a.patch,
+        tv_weight=a.tv,
+        kernel_name=kdesc,
+    )
     last = _train(session, a, f"deblur {_describe(model)}")
     fit_db = reblurred_psnr(session, kernel)
     straight = session.field.straight
     problems = [_save(a.output, straight(session.field.render()), img.has_alpha)]
-    data = {"command": "image deblur", "kernel": kdesc, "synthetic": a.synthetic, "noise": a.noise,
-            "reblurred_psnr": fit_db}
+    data = {
+        "command": "image deblur",
+        "kernel": kdesc,
+        "synthetic": a.synthetic,
+        "noise": a.noise,
+        "reblurred_psnr": fit_db,
+    }
     trained = f"{_describe(model)}, {last.step} steps in {last.elapsed:.1f} s training"
     if a.synthetic:
         res = finish_synthetic(session, img.pixels, obs.pixels, kernel, a.rl_iterations)
-        problems += [_save(a.blurred_out, straight(res.blurred), img.has_alpha, what="blurred image"),
-                     _save(a.rl_out, straight(res.rl), img.has_alpha, what="Richardson-Lucy image")]
+        problems += [
+            _save(a.blurred_out, straight(res.blurred), img.has_alpha, what="blurred image"),
+            _save(a.rl_out, straight(res.rl), img.has_alpha, what="Richardson-Lucy image"),
+        ]
         line = f"{res.summary()}; {kdesc}, {trained}"
         data.update(res.to_dict())
     else:
         if a.rl_out:
             rl = richardson_lucy(obs.pixels, kernel, a.rl_iterations)
             problems.append(_save(a.rl_out, straight(rl), img.has_alpha, what="Richardson-Lucy image"))
-        line = (f"{a.output}: {img.width}x{img.height}, {kdesc}, {trained}; "
-                f"blur(result) matches the input at {fit_db:.2f} dB PSNR")
+        line = (
+            f"{a.output}: {img.width}x{img.height}, {kdesc}, {trained}; "
+            f"blur(result) matches the input at {fit_db:.2f} dB PSNR"
+        )
     Say(a.quiet)(line)
     _finish(a, session, problems, {**_run_info(a, session, model, train, last, t0), **data})
     return 0
@@ -278,12 +354,28 @@ def cmd_sweep(a) -> int:
 
     img = _load(a)
     _, train = _configs(a, img.shape[:2])
-    overrides = {k: v for k, v in (("omega0", a.omega0), ("grid_levels", a.grid_levels),
-                                   ("grid_max_resolution", a.grid_max_res), ("fourier_scale", a.fourier_scale),
-                                   ("fourier_features", a.fourier_features)) if v is not None}
+    overrides = {
+        k: v
+        for k, v in (
+            ("omega0", a.omega0),
+            ("grid_levels", a.grid_levels),
+            ("grid_max_resolution", a.grid_max_res),
+            ("fourier_scale", a.fourier_scale),
+            ("fourier_features", a.fourier_features),
+        )
+        if v is not None
+    }
     t0 = time.perf_counter()
-    rows = sw.capacity_sweep(img, a.model, widths, depths, train, device=_device(a),
-                             progress_factory=lambda label: Progress(train, a.quiet, label), **overrides)
+    rows = sw.capacity_sweep(
+        img,
+        a.model,
+        widths,
+        depths,
+        train,
+        device=_device(a),
+        progress_factory=lambda label: Progress(train, a.quiet, label),
+        **overrides,
+    )
     text = sw.table(rows, "csv" if a.table and a.table.lower().endswith(".csv") else "markdown")
     problems = [save_safely(a.table, lambda p: Path(p).write_text(text), "table")]
     if a.plot:
@@ -291,12 +383,20 @@ def cmd_sweep(a) -> int:
     best = max(rows, key=lambda r: r.psnr)
     if not a.quiet:
         print(sw.table(rows), file=sys.stderr)
-    Say(a.quiet)(f"sweep {a.model}: {len(rows)} networks ({len(widths)} widths x {len(depths)} depths), "
+    Say(a.quiet)(
+        f"sweep {a.model}: {len(rows)} networks ({len(widths)} widths x {len(depths)} depths), "
         f"{rows[0].steps} steps each; best {best.width}x{best.depth} at {best.psnr:.2f} dB; "
-        f"{time.perf_counter() - t0:.1f} s" + (f"; table {a.table}" if a.table else "") +
-        (f"; plot {a.plot}" if a.plot else ""))
-    data = {"command": "image sweep", "input": str(a.input), "family": a.model,
-            "rows": [r.__dict__ for r in rows], "train": train.to_dict()}
+        f"{time.perf_counter() - t0:.1f} s"
+        + (f"; table {a.table}" if a.table else "")
+        + (f"; plot {a.plot}" if a.plot else "")
+    )
+    data = {
+        "command": "image sweep",
+        "input": str(a.input),
+        "family": a.model,
+        "rows": [r.__dict__ for r in rows],
+        "train": train.to_dict(),
+    }
     problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
     raise_problems(problems)
     return 0
@@ -313,6 +413,8 @@ def cmd_render(a) -> int:
     h, w = _render_hw(a, field.height, field.width)
     t0 = time.perf_counter()
     raise_problems([_save(a.output, field.straight(field.render(h, w)), field.has_alpha, a.bit_depth)])
-    Say(a.quiet)(f"{a.output}: {w}x{h} rendered from {a.checkpoint} ({head['model']['kind']}, fitted on "
-          f"{field.width}x{field.height}) in {time.perf_counter() - t0:.2f} s")
+    Say(a.quiet)(
+        f"{a.output}: {w}x{h} rendered from {a.checkpoint} ({head['model']['kind']}, fitted on "
+        f"{field.width}x{field.height}) in {time.perf_counter() - t0:.2f} s"
+    )
     return 0

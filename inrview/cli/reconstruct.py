@@ -4,6 +4,7 @@ screened Poisson surface of the same points, measured against the data and again
 Normals: --normals auto (the file's, re-oriented when they look unoriented; estimated when absent),
 file, orient (re-orient the file's), estimate (ignore the file's), none (the normal-free loss).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -19,8 +20,12 @@ from .shape import MESH_HELP, check_mesh_outputs
 
 def register(commands) -> None:
     """Add reconstruct to the top-level commands."""
-    commands.add_command("reconstruct", "a watertight surface from a point cloud (with or without normals)",
-                         _args, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands.add_command(
+        "reconstruct",
+        "a watertight surface from a point cloud (with or without normals)",
+        _args,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def cloud_defaults() -> TrainingDefaults:
@@ -34,12 +39,18 @@ def cloud_defaults() -> TrainingDefaults:
     siren_deep = rp.config_for(np.zeros((rp.SIREN_DEEP_POINTS, 3)), "siren").model
     siren = rp.config_for(np.zeros((1, 3)), "siren").model
     return TrainingDefaults(
-        model=rp.DEFAULT_MODEL, models=(rp.DEFAULT_MODEL, *FAMILY_SIZES), steps=None, seconds=rp.DEFAULT_SECONDS,
-        batch_size=rp.DEFAULT_BATCH, sizes={k: (c.model.width, c.model.depth) for k, c in cfgs.items()},
+        model=rp.DEFAULT_MODEL,
+        models=(rp.DEFAULT_MODEL, *FAMILY_SIZES),
+        steps=None,
+        seconds=rp.DEFAULT_SECONDS,
+        batch_size=rp.DEFAULT_BATCH,
+        sizes={k: (c.model.width, c.model.depth) for k, c in cfgs.items()},
         lr={k: c.train.lr or default_lr(k, 3, None) for k, c in cfgs.items()},
         omega0=f"{siren.omega0:g}, {siren_deep.omega0:g} from {rp.SIREN_DEEP_POINTS} points; SIREN depth "
-               f"{siren.depth}, {siren_deep.depth} from there",
-        grid_levels=str(cfgs["grid"].model.grid_levels), grid_max_res=str(cfgs["grid"].model.grid_max_resolution))
+        f"{siren.depth}, {siren_deep.depth} from there",
+        grid_levels=str(cfgs["grid"].model.grid_levels),
+        grid_max_res=str(cfgs["grid"].model.grid_max_resolution),
+    )
 
 
 def _args(p) -> None:
@@ -50,24 +61,48 @@ def _args(p) -> None:
     p.add_argument("input", help="point cloud (.ply, .xyz, .xyzn, .pts, .txt, .csv, .pcd, .npy, .npz)")
     p.add_argument("-o", "--output", required=True, help=MESH_HELP)
     r = p.add_argument_group("reconstruction")
-    r.add_argument("--normals", choices=list(NORMAL_MODES), default="auto",
-                   help="where normals come from (default auto: the file's, else estimated)")
+    r.add_argument(
+        "--normals",
+        choices=list(NORMAL_MODES),
+        default="auto",
+        help="where normals come from (default auto: the file's, else estimated)",
+    )
     k = signature(pipeline.prepare_cloud).parameters["k"].default
     r.add_argument("--normal-k", type=positive_int, default=k, help=f"neighbours for normal estimation (default {k})")
-    r.add_argument("--max-points", type=positive_int, default=MAX_POINTS,
-                   help=f"subsample larger clouds to this many points, with a notice (default {MAX_POINTS})")
-    r.add_argument("--resolution", type=positive_int, default=FitConfig().resolution,
-                   help=f"marching-cubes cells per side (default {FitConfig().resolution})")
-    r.add_argument("--trim-far", type=non_negative_float, default=0.0, metavar="F",
-                   help="remove surface farther than F point spacings from every input point (caps over the "
-                        "holes of open scans; the result is then open there). Default 0: watertight")
+    r.add_argument(
+        "--max-points",
+        type=positive_int,
+        default=MAX_POINTS,
+        help=f"subsample larger clouds to this many points, with a notice (default {MAX_POINTS})",
+    )
+    r.add_argument(
+        "--resolution",
+        type=positive_int,
+        default=FitConfig().resolution,
+        help=f"marching-cubes cells per side (default {FitConfig().resolution})",
+    )
+    r.add_argument(
+        "--trim-far",
+        type=non_negative_float,
+        default=0.0,
+        metavar="F",
+        help="remove surface farther than F point spacings from every input point (caps over the "
+        "holes of open scans; the result is then open there). Default 0: watertight",
+    )
     r.add_argument("--baseline", choices=["poisson"], help="also run screened Poisson on the same points")
-    r.add_argument("--baseline-output", metavar="PATH",
-                   help="where to write the baseline's mesh (default: OUT with _poisson before the suffix)")
+    r.add_argument(
+        "--baseline-output",
+        metavar="PATH",
+        help="where to write the baseline's mesh (default: OUT with _poisson before the suffix)",
+    )
     r.add_argument("--poisson-depth", type=positive_int, help="Poisson octree depth (default from the point count)")
     trim = signature(pipeline.poisson_for).parameters["trim_quantile"].default
-    r.add_argument("--poisson-trim", type=non_negative_float, default=trim,
-                   help=f"remove the Poisson vertices below this density quantile (default {trim:g}; 0 keeps all)")
+    r.add_argument(
+        "--poisson-trim",
+        type=non_negative_float,
+        default=trim,
+        help=f"remove the Poisson vertices below this density quantile (default {trim:g}; 0 keeps all)",
+    )
     r.add_argument("--reference", metavar="MESH", help="reference mesh: two-sided Chamfer and F-score against it")
     r.add_argument("--no-metrics", action="store_true", help="skip the measures")
     add_training_args(p, cloud_defaults())
@@ -83,10 +118,23 @@ def cloud_config(a, points=None):
 
     seconds = a.seconds if a.seconds is not None else (None if a.steps else DEFAULT_SECONDS)
     given = {k: v for k, v in (("steps", a.steps), ("batch_size", a.batch_size)) if v}
-    return config_for(np.zeros((1, 3)) if points is None else points, a.model, normals=a.normals != "none",
-                      seconds=seconds, resolution=a.resolution, device=a.device, seed=a.seed, threads=a.threads,
-                      lr=a.lr, width=a.width, depth=a.depth, omega0=a.omega0, grid_levels=a.grid_levels,
-                      grid_max_resolution=a.grid_max_res, **given)
+    return config_for(
+        np.zeros((1, 3)) if points is None else points,
+        a.model,
+        normals=a.normals != "none",
+        seconds=seconds,
+        resolution=a.resolution,
+        device=a.device,
+        seed=a.seed,
+        threads=a.threads,
+        lr=a.lr,
+        width=a.width,
+        depth=a.depth,
+        omega0=a.omega0,
+        grid_levels=a.grid_levels,
+        grid_max_resolution=a.grid_max_res,
+        **given,
+    )
 
 
 def _baseline_path(a) -> Path:
@@ -97,8 +145,7 @@ def _baseline_path(a) -> Path:
 
 
 def _measure(points, vertices, faces, reference):
-    from ..metrics import surface_metrics
-    from ..metrics import data_fit
+    from ..metrics import data_fit, surface_metrics
 
     out = {"data_fit": data_fit(points, vertices, faces).to_dict()}
     if reference is not None:
@@ -108,8 +155,10 @@ def _measure(points, vertices, faces, reference):
 
 def _line(name, m) -> str:
     d = m["data_fit"]
-    s = (f"{name}: data->surface mean {d['mean_rel']:.2e} of the diagonal, far area "
-         f"{100 * d['far_area_fraction']:.2f}%, {'watertight' if d['watertight'] else 'NOT watertight'}")
+    s = (
+        f"{name}: data->surface mean {d['mean_rel']:.2e} of the diagonal, far area "
+        f"{100 * d['far_area_fraction']:.2f}%, {'watertight' if d['watertight'] else 'NOT watertight'}"
+    )
     if "reference" in m:
         r = m["reference"]
         s += f"; vs reference: Chamfer-L1 {r['chamfer_l1']:.3e}, F@{r['threshold']:g} {r['f_score']:.4f}"
@@ -156,8 +205,9 @@ def cmd_reconstruct(a) -> int:
     t_prep = time.perf_counter() - t0
     bar = Progress(cfg.train, a.quiet, desc="reconstructing")
     try:
-        result = reconstruct(scan, cfg, a.normals, progress=bar,
-                             device=None if a.device == "auto" else a.device, prepared=prepared)
+        result = reconstruct(
+            scan, cfg, a.normals, progress=bar, device=None if a.device == "auto" else a.device, prepared=prepared
+        )
     finally:
         bar.close()
     mesh, session, last = result.mesh, result.session, result.last
@@ -167,19 +217,37 @@ def cmd_reconstruct(a) -> int:
 
         mesh.vertices, mesh.faces, trimmed = trim_far(mesh.vertices, mesh.faces, scan.vertices, a.trim_far)
         say.notice(f"trimmed {100 * trimmed:.1f}% of the surface area far from the points")
-    problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
-                save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
+    problems = [
+        save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
+        save_safely(a.checkpoint, session.save_checkpoint, "checkpoint"),
+    ]
     seconds = result.seconds + t_prep
     if result.dropped_pieces:
         say.notice(f"removed {result.dropped_pieces} small closed piece(s) beside the surface")
-    data = {"seconds": seconds, "train_seconds": last.elapsed, "steps": last.step, "faces": len(mesh.faces),
-            "vertices": len(mesh.vertices), "device": str(session.trainer.device),
-            "final_loss": last.losses.get("total"), "input": str(a.input), "output": str(a.output),
-            "points": len(scan.vertices), "normals": prepared[1].to_dict(), "timings": result.timings,
-            "config": cfg.to_dict(), "loss": session.task.cfg.to_dict(), "notices": prepared[0].notices,
-            "model": cfg.model.kind, "dropped_pieces": result.dropped_pieces, "trimmed_area": trimmed}
-    say(f"{a.output}: {len(mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
-        f"({seconds:.1f} s total) on {session.trainer.device.type}; {prepared[1].summary()}")
+    data = {
+        "seconds": seconds,
+        "train_seconds": last.elapsed,
+        "steps": last.step,
+        "faces": len(mesh.faces),
+        "vertices": len(mesh.vertices),
+        "device": str(session.trainer.device),
+        "final_loss": last.losses.get("total"),
+        "input": str(a.input),
+        "output": str(a.output),
+        "points": len(scan.vertices),
+        "normals": prepared[1].to_dict(),
+        "timings": result.timings,
+        "config": cfg.to_dict(),
+        "loss": session.task.cfg.to_dict(),
+        "notices": prepared[0].notices,
+        "model": cfg.model.kind,
+        "dropped_pieces": result.dropped_pieces,
+        "trimmed_area": trimmed,
+    }
+    say(
+        f"{a.output}: {len(mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
+        f"({seconds:.1f} s total) on {session.trainer.device.type}; {prepared[1].summary()}"
+    )
     if not a.no_metrics:
         data.update(_measure(scan.vertices, mesh.vertices, mesh.faces, reference))
         say(_line("inrview", data))
@@ -195,13 +263,22 @@ def _baseline(a, scan, prepared, reference, say, problems) -> dict:
     from ..io.export import save_mesh
     from ..recon import poisson_for
 
-    res, rep = poisson_for(scan, a.normals, a.poisson_depth, a.poisson_trim,
-                           prepared=prepared if prepared[0].normals is not None else None)
+    res, rep = poisson_for(
+        scan, a.normals, a.poisson_depth, a.poisson_trim, prepared=prepared if prepared[0].normals is not None else None
+    )
     path = _baseline_path(a)
     problems.append(save_safely(path, lambda p: save_mesh(p, res.vertices, res.faces), "baseline mesh"))
-    base = {"method": "screened Poisson (Open3D)", "output": str(path), "seconds": res.seconds,
-            "depth": res.depth, "trim_quantile": res.trim_quantile, "removed_vertices": res.removed_vertices,
-            "faces": len(res.faces), "vertices": len(res.vertices), "normals": rep.to_dict()}
+    base = {
+        "method": "screened Poisson (Open3D)",
+        "output": str(path),
+        "seconds": res.seconds,
+        "depth": res.depth,
+        "trim_quantile": res.trim_quantile,
+        "removed_vertices": res.removed_vertices,
+        "faces": len(res.faces),
+        "vertices": len(res.vertices),
+        "normals": rep.to_dict(),
+    }
     say(f"{path}: Poisson depth {res.depth}, {len(res.faces)} faces in {res.seconds:.1f} s")
     if not a.no_metrics:
         base.update(_measure(scan.vertices, res.vertices, res.faces, reference))

@@ -1,5 +1,6 @@
 """`inrview fit | extract | info`: a neural field from a mesh or point cloud, a mesh from a checkpoint, and
 what a file holds."""
+
 from __future__ import annotations
 
 import json
@@ -8,10 +9,27 @@ from pathlib import Path
 
 from ..config import FitConfig, SamplingConfig, TrainConfig
 from ..errors import InrviewError
-from .checks import (CHECKPOINT_FORMATS, check_input, check_output, check_training_memory, grid_bytes, need_memory,
-                     raise_problems, save_safely)
-from .common import (DEVICE_HELP, Progress, Say, add_quiet, add_training_args, config_from_args, device_name,
-                     positive_int, write_json)
+from .checks import (
+    CHECKPOINT_FORMATS,
+    check_input,
+    check_output,
+    check_training_memory,
+    grid_bytes,
+    need_memory,
+    raise_problems,
+    save_safely,
+)
+from .common import (
+    DEVICE_HELP,
+    Progress,
+    Say,
+    add_quiet,
+    add_training_args,
+    config_from_args,
+    device_name,
+    positive_int,
+    write_json,
+)
 from .timelapse import add_timelapse_args, check_timelapse, shape_recorder
 
 MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
@@ -25,28 +43,46 @@ def register(commands) -> None:
 
 
 def _resolution_arg(p) -> None:
-    p.add_argument("--resolution", type=positive_int, default=FitConfig().resolution,
-                   help=f"marching-cubes cells per side (default {FitConfig().resolution})")
+    p.add_argument(
+        "--resolution",
+        type=positive_int,
+        default=FitConfig().resolution,
+        help=f"marching-cubes cells per side (default {FitConfig().resolution})",
+    )
 
 
 def _fit_args(p) -> None:
     mix = SamplingConfig()
-    p.add_argument("input", nargs="?", help="mesh or point cloud file (with --resume: the checkpoint's input unless given)")
+    p.add_argument(
+        "input", nargs="?", help="mesh or point cloud file (with --resume: the checkpoint's input unless given)"
+    )
     p.add_argument("-o", "--output", required=True, help=MESH_HELP)
-    p.add_argument("--resume", metavar="CKPT",
-                   help="continue the run saved in this shape checkpoint for --steps or --seconds more: weights, "
-                        "optimiser, step count, random state and live measures go on; its configuration is kept")
-    p.add_argument("--target", choices=["sdf", "occupancy"], default=FitConfig().target,
-                   help=f"what the network learns (default {FitConfig().target})")
+    p.add_argument(
+        "--resume",
+        metavar="CKPT",
+        help="continue the run saved in this shape checkpoint for --steps or --seconds more: weights, "
+        "optimiser, step count, random state and live measures go on; its configuration is kept",
+    )
+    p.add_argument(
+        "--target",
+        choices=["sdf", "occupancy"],
+        default=FitConfig().target,
+        help=f"what the network learns (default {FitConfig().target})",
+    )
     _resolution_arg(p)
-    p.add_argument("--no-metrics", action="store_true",
-                   help="skip measuring the result against the input (and the live measures that pick the best "
-                        "checkpoint)")
+    p.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="skip measuring the result against the input (and the live measures that pick the best checkpoint)",
+    )
     p.add_argument("--samples", type=positive_int, help=f"training pool size (default {mix.n_samples})")
-    p.add_argument("--sample-mix", metavar="S,N,F,U",
-                   help="proportions of surface, near (fine Gaussian), far (coarse Gaussian) and uniform samples "
-                        f"(default {mix.surface_fraction:g},{mix.near_fraction:g},{mix.far_fraction:g},"
-                        f"{mix.uniform_fraction:g})")
+    p.add_argument(
+        "--sample-mix",
+        metavar="S,N,F,U",
+        help="proportions of surface, near (fine Gaussian), far (coarse Gaussian) and uniform samples "
+        f"(default {mix.surface_fraction:g},{mix.near_fraction:g},{mix.far_fraction:g},"
+        f"{mix.uniform_fraction:g})",
+    )
     add_training_args(p)
     add_timelapse_args(p)
     p.set_defaults(func=cmd_fit)
@@ -104,23 +140,39 @@ def cmd_fit(a) -> int:
         from ..shape import training_seconds
 
         session.trainer.set_seconds(training_seconds(cfg.train.seconds, STARTED))
-    recorder, final_frame = shape_recorder(session, a.timelapse_frames, a.timelapse_orbit) if a.timelapse else (None, None)
+    recorder, final_frame = (
+        shape_recorder(session, a.timelapse_frames, a.timelapse_orbit) if a.timelapse else (None, None)
+    )
     bar = Progress(session.trainer.cfg, a.quiet, after=1.0 + (0 if a.no_metrics else 0.5))
     try:
         mesh, last, problems, m = _run_fit(a, session, recorder, final_frame, bar, phases)
     finally:
         bar.close()
     seconds = time.perf_counter() - STARTED
-    line = (f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
-            f"({seconds:.1f} s total) on {session.trainer.device.type}")
+    line = (
+        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
+        f"({seconds:.1f} s total) on {session.trainer.device.type}"
+    )
     if start:
         line += f", from step {start} of {a.resume}"
     say(line if m is None else f"{line}; {m.summary()}")
-    data = {"seconds": seconds, "train_seconds": last.elapsed, "steps": last.step, "start_step": start,
-            "faces": len(mesh.faces), "vertices": len(mesh.vertices), "device": str(session.trainer.device),
-            "phases": phases, "final_loss": last.losses.get("total"), "input": str(session.geometry.source),
-            "output": str(a.output), "resumed_from": a.resume, "config": session.cfg.to_dict(),
-            **(m.to_dict() if m is not None else {}), "live": session.live.to_header()}
+    data = {
+        "seconds": seconds,
+        "train_seconds": last.elapsed,
+        "steps": last.step,
+        "start_step": start,
+        "faces": len(mesh.faces),
+        "vertices": len(mesh.vertices),
+        "device": str(session.trainer.device),
+        "phases": phases,
+        "final_loss": last.losses.get("total"),
+        "input": str(session.geometry.source),
+        "output": str(a.output),
+        "resumed_from": a.resume,
+        "config": session.cfg.to_dict(),
+        **(m.to_dict() if m is not None else {}),
+        "live": session.live.to_header(),
+    }
     problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
     raise_problems(problems)
     return 0
@@ -160,8 +212,16 @@ def _open_session(a, cfg: FitConfig, phases: dict):
     if a.resume:
         from ..shape import resume_session
 
-        session = _timed(phases, "load", resume_session, a.resume, a.input, device=device, seconds=a.seconds,
-                         steps=None if a.seconds is not None else cfg.train.steps)
+        session = _timed(
+            phases,
+            "load",
+            resume_session,
+            a.resume,
+            a.input,
+            device=device,
+            seconds=a.seconds,
+            steps=None if a.seconds is not None else cfg.train.steps,
+        )
         if a.threads and session.trainer.device.type == "cpu":
             import torch
 
@@ -204,16 +264,19 @@ def fit_cloud(a) -> int:
     from . import main
 
     if a.target != "sdf":
-        raise InrviewError(f"{a.input}: is a point cloud; --target {a.target} cannot be used (point clouds train "
-                           "a signed distance)")
+        raise InrviewError(
+            f"{a.input}: is a point cloud; --target {a.target} cannot be used (point clouds train a signed distance)"
+        )
     for flag, given in (("--samples", a.samples), ("--sample-mix", a.sample_mix), ("--timelapse", a.timelapse)):
         if given is not None:
-            raise InrviewError(f"{a.input}: is a point cloud; {flag} cannot be used (point clouds are fitted by "
-                               "`inrview reconstruct`, which has no such option)")
+            raise InrviewError(
+                f"{a.input}: is a point cloud; {flag} cannot be used (point clouds are fitted by "
+                "`inrview reconstruct`, which has no such option)"
+            )
     rest = list(a.argv[1:])
     for i, word in enumerate(rest):  # --target sdf (or --target=sdf) is what a cloud does anyway
         if word == "--target":
-            del rest[i:i + 2]
+            del rest[i : i + 2]
             break
         if word.startswith("--target="):
             del rest[i]
@@ -244,12 +307,15 @@ def _save_fit(a, session, mesh, last, recorder) -> list:
     the problems (each rescued to the temporary folder if need be)."""
     from ..io.export import save_mesh
 
-    problems = [save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
-                save_safely(a.checkpoint, session.save_checkpoint, "checkpoint")]
+    problems = [
+        save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
+        save_safely(a.checkpoint, session.save_checkpoint, "checkpoint"),
+    ]
     best = session.best
     if a.checkpoint and best is not None and best.weights is not None and best.step != last.step:
-        problems.append(save_safely(best_path(a.checkpoint), lambda p: session.save_checkpoint(p, best=True),
-                                    "best checkpoint"))
+        problems.append(
+            save_safely(best_path(a.checkpoint), lambda p: session.save_checkpoint(p, best=True), "best checkpoint")
+        )
     if recorder is not None:
         problems.append(save_safely(a.timelapse, recorder.save, "time-lapse"))
     return problems
@@ -272,16 +338,18 @@ def cmd_extract(a) -> int:
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     need_memory(grid_bytes(a.resolution), "--resolution", f"extraction at {a.resolution} cells per side")
     check_input(a.checkpoint)
-    from ..shape import load_field
     from ..extract import extract_mesh
     from ..io.export import save_mesh
+    from ..shape import load_field
 
     field, header = load_field(a.checkpoint, device=pick_device(a.device))
     t0 = time.perf_counter()
     mesh = extract_mesh(field, a.resolution)
     raise_problems([save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh")])
-    Say(a.quiet)(f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
-          f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)")
+    Say(a.quiet)(
+        f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
+        f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)"
+    )
     return 0
 
 

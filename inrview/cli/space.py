@@ -3,6 +3,7 @@
 Under torchrun (`torchrun --nproc-per-node 2 -m inrview space fit ...`) every process runs `space fit`;
 rank 0 prints, reports and writes the checkpoint. Bad input prints one line naming the file (exit 2).
 """
+
 from __future__ import annotations
 
 import json
@@ -36,19 +37,40 @@ def _fit_args(ss) -> None:
     f = ss.add_parser("fit", help="train a space on a folder or list file of meshes (or point clouds)")
     f.add_argument("folder", help="folder of shapes, or a list file (.lst/.list/.txt) of paths")
     f.add_argument("-o", "--output", required=True, help="space checkpoint (.safetensors)")
-    f.add_argument("--target", choices=["sdf", "occupancy"], default=tr.target,
-                   help=f"what the network learns (default {tr.target})")
-    f.add_argument("--latent-dim", type=positive_int, default=lat.latent_dim, help=f"code length (default {lat.latent_dim})")
-    f.add_argument("--network", choices=["grid", "deepsdf"], default=lat.kind,
-                   help=f"decoder: shared grid + small MLP (grid, faster) or the DeepSDF MLP (default {lat.kind})")
-    f.add_argument("--normalise", choices=["joint", "per-shape"], default="joint",
-                   help="joint keeps relative size and position (default); per-shape fills the cube with each")
+    f.add_argument(
+        "--target",
+        choices=["sdf", "occupancy"],
+        default=tr.target,
+        help=f"what the network learns (default {tr.target})",
+    )
+    f.add_argument(
+        "--latent-dim", type=positive_int, default=lat.latent_dim, help=f"code length (default {lat.latent_dim})"
+    )
+    f.add_argument(
+        "--network",
+        choices=["grid", "deepsdf"],
+        default=lat.kind,
+        help=f"decoder: shared grid + small MLP (grid, faster) or the DeepSDF MLP (default {lat.kind})",
+    )
+    f.add_argument(
+        "--normalise",
+        choices=["joint", "per-shape"],
+        default="joint",
+        help="joint keeps relative size and position (default); per-shape fills the cube with each",
+    )
     budget = f.add_mutually_exclusive_group()
-    budget.add_argument("--epochs", type=positive_int, default=None, help=f"passes over the collection (default {tr.epochs})")
-    budget.add_argument("--seconds", type=positive_float, default=None, help="wall-clock training budget instead of --epochs")
-    f.add_argument("--samples", type=positive_int, default=None,
-                   help=f"samples per shape (default {SPACE_SAMPLING.n_samples})")
-    f.add_argument("--device", type=device_name, default=tr.device, help=DEVICE_HELP + " (under torchrun: cuda:LOCAL_RANK)")
+    budget.add_argument(
+        "--epochs", type=positive_int, default=None, help=f"passes over the collection (default {tr.epochs})"
+    )
+    budget.add_argument(
+        "--seconds", type=positive_float, default=None, help="wall-clock training budget instead of --epochs"
+    )
+    f.add_argument(
+        "--samples", type=positive_int, default=None, help=f"samples per shape (default {SPACE_SAMPLING.n_samples})"
+    )
+    f.add_argument(
+        "--device", type=device_name, default=tr.device, help=DEVICE_HELP + " (under torchrun: cuda:LOCAL_RANK)"
+    )
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
@@ -99,12 +121,19 @@ def cmd_fit(a) -> int:
     from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
     from ..space.fit import SpaceFit
 
-    cfg = SpaceTrainConfig(target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds,
-                           device=a.device, seed=a.seed)
+    cfg = SpaceTrainConfig(
+        target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds, device=a.device, seed=a.seed
+    )
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
-    fit = SpaceFit(a.folder, cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), a.normalise, sampling,
-                   notify=lambda m: print(f"notice: {m}", file=sys.stderr))
+    fit = SpaceFit(
+        a.folder,
+        cfg,
+        LatentConfig(kind=a.network, latent_dim=a.latent_dim),
+        a.normalise,
+        sampling,
+        notify=lambda m: print(f"notice: {m}", file=sys.stderr),
+    )
     lead = fit.ctx.rank == 0
     bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
     try:
@@ -116,13 +145,27 @@ def cmd_fit(a) -> int:
     if not lead:
         return 0
     last, err = fit.last, rec["shape_error"]
-    print(f"{a.output}: {len(rec['names'])} shapes, {last.step} steps ({last.epoch:.0f} epochs) in {last.elapsed:.1f} s "
-          f"on {fit.ctx.world} process(es) ({fit.ctx.device.type}); training error median {_median(err):.3g}, "
-          f"worst {max(err):.3g} ({rec['names'][err.index(max(err))]})")
-    write_json(a.metrics_json, {"seconds": time.perf_counter() - t0, "train_seconds": last.elapsed,
-                                 "steps": last.step, "epochs": last.epoch, "processes": fit.ctx.world,
-                                 "shapes": rec["names"], "shape_error": err, "final_loss": last.losses.get("total"),
-                                 "skipped": rec["skipped"], "target": a.target, "output": str(a.output)})
+    print(
+        f"{a.output}: {len(rec['names'])} shapes, {last.step} steps ({last.epoch:.0f} epochs) in {last.elapsed:.1f} s "
+        f"on {fit.ctx.world} process(es) ({fit.ctx.device.type}); training error median {_median(err):.3g}, "
+        f"worst {max(err):.3g} ({rec['names'][err.index(max(err))]})"
+    )
+    write_json(
+        a.metrics_json,
+        {
+            "seconds": time.perf_counter() - t0,
+            "train_seconds": last.elapsed,
+            "steps": last.step,
+            "epochs": last.epoch,
+            "processes": fit.ctx.world,
+            "shapes": rec["names"],
+            "shape_error": err,
+            "final_loss": last.losses.get("total"),
+            "skipped": rec["skipped"],
+            "target": a.target,
+            "output": str(a.output),
+        },
+    )
     return 0
 
 
@@ -154,13 +197,25 @@ def cmd_complete(a) -> int:
     save_mesh(a.output, mesh.vertices, mesh.faces)
     seconds = time.perf_counter() - t0
     dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
-    print(f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
-          f"surface mean {dist.mean():.4g} (input units)")
+    print(
+        f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
+        f"surface mean {dist.mean():.4g} (input units)"
+    )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
-    write_json(a.metrics_json, {"seconds": seconds, "points": len(geom.vertices), "faces": len(mesh.faces),
-                                 "points_to_surface_mean": float(dist.mean()), "residual": res.residual,
-                                 "far": res.far, "novelty": res.novelty, "message": res.message})
+    write_json(
+        a.metrics_json,
+        {
+            "seconds": seconds,
+            "points": len(geom.vertices),
+            "faces": len(mesh.faces),
+            "points_to_surface_mean": float(dist.mean()),
+            "residual": res.residual,
+            "far": res.far,
+            "novelty": res.novelty,
+            "message": res.message,
+        },
+    )
     return 0
 
 
@@ -176,8 +231,10 @@ def cmd_interpolate(a) -> int:
     except KeyError as e:
         raise InrviewError(f"{a.space}: {e.args[0]}") from None
     for r in rows:
-        print(f"{r['file']}: t={r['t']:.3f}, {r['faces']} faces, "
-              f"{'watertight' if r['watertight'] else 'NOT watertight'}, {r['pieces']} piece(s)")
+        print(
+            f"{r['file']}: t={r['t']:.3f}, {r['faces']} faces, "
+            f"{'watertight' if r['watertight'] else 'NOT watertight'}, {r['pieces']} piece(s)"
+        )
     return 0 if all(r["watertight"] and r["pieces"] == 1 for r in rows) else 1
 
 
@@ -191,12 +248,18 @@ def cmd_info(a) -> int:
         print(json.dumps(data, indent=2))
         return 0
     t = data["trainer"]
-    print(f"{a.space}: {len(data['shapes'])} shapes, target {data['target']}, normalisation {data['normalise']}, "
-          f"{data['network']['kind']} decoder, codes of {data['latent_dim']}; {t['step']} "
-          f"steps ({t['epochs']:.0f} epochs) in {t['elapsed']:.0f} s on {t['processes']} process(es)")
+    print(
+        f"{a.space}: {len(data['shapes'])} shapes, target {data['target']}, normalisation {data['normalise']}, "
+        f"{data['network']['kind']} decoder, codes of {data['latent_dim']}; {t['step']} "
+        f"steps ({t['epochs']:.0f} epochs) in {t['elapsed']:.0f} s on {t['processes']} process(es)"
+    )
     for s in data["shapes"]:
-        print(f"  {s['name']:<24} training error {s['training_error']:.3g}  surface residual {s['surface_residual']:.3g}")
+        print(
+            f"  {s['name']:<24} training error {s['training_error']:.3g}  surface residual {s['surface_residual']:.3g}"
+        )
     shares = ", ".join(f"{100 * v:.1f}%" for v in data["variance_share"])
-    print(f"principal directions of the codes, share of variance: {shares} "
-          f"(first {len(data['variance_share'])}: {100 * data['variance_cumulative'][-1]:.1f}%)")
+    print(
+        f"principal directions of the codes, share of variance: {shares} "
+        f"(first {len(data['variance_share'])}: {100 * data['variance_cumulative'][-1]:.1f}%)"
+    )
     return 0

@@ -1,5 +1,6 @@
 """`--timelapse OUT.gif|OUT.mp4`: record a field as it learns, a frame now and then over the budget, the last
 frame the final result (a surface ray-cast from a fixed camera or a slow orbit, or an image's rendering)."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -22,11 +23,21 @@ def add_timelapse_args(p, orbit: bool = True) -> None:
     """--timelapse, --timelapse-frames (and --timelapse-orbit for shapes)."""
     g = p.add_argument_group("time-lapse")
     g.add_argument("--timelapse", metavar="OUT", help="record the fit as it learns: an animated .gif or .mp4")
-    g.add_argument("--timelapse-frames", type=positive_int, default=TIMELAPSE_FRAMES, metavar="N",
-                   help=f"frames of the time-lapse, spread over the budget, at least 2 (default {TIMELAPSE_FRAMES})")
+    g.add_argument(
+        "--timelapse-frames",
+        type=positive_int,
+        default=TIMELAPSE_FRAMES,
+        metavar="N",
+        help=f"frames of the time-lapse, spread over the budget, at least 2 (default {TIMELAPSE_FRAMES})",
+    )
     if orbit:
-        g.add_argument("--timelapse-orbit", type=non_negative_float, default=0.0, metavar="DEG",
-                       help="turn the camera this many degrees per frame (default 0: a fixed camera)")
+        g.add_argument(
+            "--timelapse-orbit",
+            type=non_negative_float,
+            default=0.0,
+            metavar="DEG",
+            help="turn the camera this many degrees per frame (default 0: a fixed camera)",
+        )
 
 
 def check_timelapse(a) -> None:

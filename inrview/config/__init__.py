@@ -1,4 +1,5 @@
 """Configuration as frozen dataclasses: one docstring per field, Literal choices, JSON round trip."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -64,7 +65,6 @@ class ModelConfig(Config):
     keeps the 129^3 finest 3D level dense: grid_sample instead of hashed gathers, 25% faster steps)."""
 
 
-
 @dataclass(frozen=True)
 class SamplingConfig(Config):
     """How the training pool of a mesh is drawn: its size and the shares of surface, near, far and
@@ -84,7 +84,6 @@ class SamplingConfig(Config):
     """Standard deviation of the fine perturbation, in normalised units."""
     sigma_far: float = 0.08
     """Standard deviation of the coarse perturbation, in normalised units."""
-
 
 
 @dataclass(frozen=True)
@@ -118,7 +117,6 @@ class TrainConfig(Config):
     """Arithmetic of the training steps: 'fp32'; 'tf32' lets CUDA matrix products use TensorFloat-32
     (faster for wide MLPs, about 1e-3 relative error per product); 'bf16' runs the forward pass under
     bfloat16 autocast (wide MLPs on GPUs and recent CPUs). Evaluation for extraction stays fp32."""
-
 
 
 @dataclass(frozen=True)
@@ -174,8 +172,6 @@ class CloudLossConfig(Config):
     """Radius of that sphere (the ReLU network's geometric initialisation uses 0.5 as well)."""
 
 
-
-
 def default_cloud_loss(kind: str, has_normals: bool) -> CloudLossConfig:
     """Loss settings that work for each network family (measured with scripts/bench_reconstruct.py):
     smooth MLPs take a strong normal term (it smooths noise away between sparse points); grids a weaker
@@ -218,9 +214,15 @@ class FitConfig(Config):
     family and whether the cloud has normals (meshes ignore it)."""
 
     def to_dict(self) -> dict:
-        return {"model": self.model.to_dict(), "target": self.target, "sampling": self.sampling.to_dict(),
-                "train": self.train.to_dict(), "resolution": self.resolution, "margin": self.margin,
-                "cloud": None if self.cloud is None else self.cloud.to_dict()}
+        return {
+            "model": self.model.to_dict(),
+            "target": self.target,
+            "sampling": self.sampling.to_dict(),
+            "train": self.train.to_dict(),
+            "resolution": self.resolution,
+            "margin": self.margin,
+            "cloud": None if self.cloud is None else self.cloud.to_dict(),
+        }
 
     @classmethod
     def from_dict(cls, values: dict) -> FitConfig:
@@ -233,9 +235,15 @@ class FitConfig(Config):
             if "pool_mix" in cloud:
                 cloud["pool_mix"] = tuple(cloud["pool_mix"])
             cloud = CloudLossConfig.from_dict(cloud)
-        return super().from_dict({"model": ModelConfig.from_dict(d.pop("model", {})),
-                                  "sampling": SamplingConfig.from_dict(d.pop("sampling", {})),
-                                  "train": TrainConfig.from_dict(d.pop("train", {})), "cloud": cloud, **d})
+        return super().from_dict(
+            {
+                "model": ModelConfig.from_dict(d.pop("model", {})),
+                "sampling": SamplingConfig.from_dict(d.pop("sampling", {})),
+                "train": TrainConfig.from_dict(d.pop("train", {})),
+                "cloud": cloud,
+                **d,
+            }
+        )
 
 
 def replace(obj, **changes):

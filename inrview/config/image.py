@@ -1,5 +1,6 @@
 """Configuration of picture fits: the networks and learning rates that suit images, the choice for upscaling,
 the deblurring batch. Plain values (no torch), so the command line builds its help from them at once."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace

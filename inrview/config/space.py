@@ -1,5 +1,6 @@
 """Configuration of shape spaces: the latent decoder, the training of a space, and its samples per shape.
 Plain values (no torch), recorded in every space checkpoint."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,8 +10,15 @@ from . import Config, SamplingConfig
 
 #: Samples per shape unless configured: a tenth of a single-shape fit's pool (a space sees each shape far
 #: less often than a single fit does, and 40 shapes sample in under a minute on two cores).
-SPACE_SAMPLING = SamplingConfig(n_samples=60_000, surface_fraction=0.2, near_fraction=0.4, far_fraction=0.3,
-                                uniform_fraction=0.1, sigma_near=0.01, sigma_far=0.06)
+SPACE_SAMPLING = SamplingConfig(
+    n_samples=60_000,
+    surface_fraction=0.2,
+    near_fraction=0.4,
+    far_fraction=0.3,
+    uniform_fraction=0.1,
+    sigma_near=0.01,
+    sigma_far=0.06,
+)
 
 
 @dataclass(frozen=True)
@@ -35,7 +43,6 @@ class LatentConfig(Config):
     """'grid': features per grid vertex and level."""
     init_std: float = 0.01
     """Standard deviation of the initial codes (DeepSDF: 1/sqrt(latent_dim) scaled down)."""
-
 
 
 @dataclass(frozen=True)
@@ -68,4 +75,3 @@ class SpaceTrainConfig(Config):
     """'auto', 'cpu', 'cuda', 'cuda:1'; under torchrun on GPUs each process takes cuda:LOCAL_RANK."""
     threads: int | None = None
     """CPU threads per process; None: the cores divided among the processes on this node."""
-

@@ -4,6 +4,7 @@
 and meshes its zero level (`mc`: VTK or scikit-image on the CPU, `mc_torch` on a GPU);
 `slice_field(field, axis, offset) -> SliceImage` samples one axis-aligned plane.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,17 @@ from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points, work
 from .mc import flying_edges, skimage_marching_cubes, vtk_available
 from .mc_torch import marching_cubes_torch
 
-__all__ = ["Mesh", "extract_mesh", "marching_cubes", "slice_field", "SliceImage", "GridResult",
-           "coarse_to_fine_grid", "dense_grid", "grid_points"]
+__all__ = [
+    "Mesh",
+    "extract_mesh",
+    "marching_cubes",
+    "slice_field",
+    "SliceImage",
+    "GridResult",
+    "coarse_to_fine_grid",
+    "dense_grid",
+    "grid_points",
+]
 
 
 @dataclass
@@ -68,8 +78,9 @@ def marching_cubes(grid: GridResult, level: float = 0.0, method: str = "auto") -
     return Mesh(verts, faces, "normalised", grid.evaluations)
 
 
-def extract_mesh(field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True,
-                 mc: str = "auto") -> Mesh:
+def extract_mesh(
+    field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True, mc: str = "auto"
+) -> Mesh:
     """Marching cubes of the field's zero level at `resolution` cells per side over the unit cube.
 
     method: 'coarse_to_fine' (evaluate the network only near the surface; same triangles as 'dense') or
@@ -80,8 +91,11 @@ def extract_mesh(field: Field, resolution: int = 256, method: str = "coarse_to_f
         raise ValueError(f"unknown extraction method {method!r} (coarse_to_fine, dense)")
     # on a GPU the grid stays there and is meshed there (mc_torch), unless a CPU mesher is asked for
     on_device = mc in ("auto", "torch") and work_device(field).type == "cuda"
-    grid = coarse_to_fine_grid(field, resolution, on_device=on_device) if method == "coarse_to_fine" else \
-        dense_grid(field, resolution, on_device=on_device)
+    grid = (
+        coarse_to_fine_grid(field, resolution, on_device=on_device)
+        if method == "coarse_to_fine"
+        else dense_grid(field, resolution, on_device=on_device)
+    )
     mesh = marching_cubes(grid, method=mc)
     mesh.evaluations = grid.evaluations
     if world:

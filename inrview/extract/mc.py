@@ -9,6 +9,7 @@ points are swapped back (a reflection, so triangles are re-wound to keep them fa
 
 Plain `vtk` only: nothing here imports pyvista or Qt.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,11 @@ def flying_edges(values: np.ndarray, lo: float, spacing: float, level: float = 0
     if not mods:
         raise RuntimeError("VTK is not installed: use marching_cubes(..., method='skimage') or 'auto'")
     numpy_to_vtk, vtk_to_numpy, vtkImageData, vtkFlyingEdges3D = mods
-    v = values if values.dtype == np.float32 and values.flags.c_contiguous else \
-        np.ascontiguousarray(values, dtype=np.float32)
+    v = (
+        values
+        if values.dtype == np.float32 and values.flags.c_contiguous
+        else np.ascontiguousarray(values, dtype=np.float32)
+    )
     if (v == level).any():
         # a vertex exactly on the level would put one output point on several edges (degenerate
         # triangles, a mesh that is not watertight); count it as outside, as scikit-image does
@@ -91,13 +95,15 @@ def _drop_degenerate(pts: np.ndarray, faces: np.ndarray) -> np.ndarray:
     return faces[~same] if same.any() else faces
 
 
-def skimage_marching_cubes(values: np.ndarray, lo: float, spacing: float,
-                           level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def skimage_marching_cubes(
+    values: np.ndarray, lo: float, spacing: float, level: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Level set of an (n0, n1, n2) grid with vertex [i, j, k] at lo + spacing * (i, j, k), by
     scikit-image. Returns vertices (V, 3) float64 and faces (F, 3) int64, oriented towards increasing values."""
     from skimage.measure import marching_cubes as _mc
 
     # "descent" gives triangles facing increasing values (outward for negative-inside fields)
-    verts, faces, _, _ = _mc(values, level=level, spacing=(spacing,) * 3, gradient_direction="descent",
-                             allow_degenerate=False)
+    verts, faces, _, _ = _mc(
+        values, level=level, spacing=(spacing,) * 3, gradient_direction="descent", allow_degenerate=False
+    )
     return verts.astype(np.float64) + lo, faces.astype(np.int64)

@@ -14,6 +14,7 @@ each loop is fanned into triangles and oriented so that its normal points toward
 as every marching cubes does, so they coincide with scikit-image's and VTK's; only the split of ambiguous
 cells may differ.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -124,7 +125,7 @@ def _build_table() -> tuple[np.ndarray, np.ndarray]:
     table = np.full((256, width, 3), -1, dtype=np.int64)
     for i, t in enumerate(cases):
         if t:
-            table[i, :len(t)] = t
+            table[i, : len(t)] = t
     return table, np.array([len(t) for t in cases], dtype=np.int64)
 
 
@@ -133,8 +134,9 @@ _EDGE_START = np.array([CORNER_OFFSETS[c] for c, _ in EDGES], dtype=np.int64)  #
 _EDGE_AXIS = np.array([a for _, a in EDGES], dtype=np.int64)  # (12,)
 
 
-def marching_cubes_torch(values: torch.Tensor, lo: float, spacing: float,
-                         level: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+def marching_cubes_torch(
+    values: torch.Tensor, lo: float, spacing: float, level: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Level set of an (n0, n1, n2) grid tensor (any device) with vertex [i, j, k] at lo + spacing * (i, j, k).
 
     Returns vertices (V, 3) float64 and faces (F, 3) int64 as numpy arrays, triangles facing increasing
@@ -147,7 +149,7 @@ def marching_cubes_torch(values: torch.Tensor, lo: float, spacing: float,
     inside = v < 0
     case = torch.zeros((n0 - 1, n1 - 1, n2 - 1), dtype=torch.int32, device=dev)
     for c, (dx, dy, dz) in enumerate(CORNER_OFFSETS.tolist()):
-        case |= inside[dx:dx + n0 - 1, dy:dy + n1 - 1, dz:dz + n2 - 1].to(torch.int32) << c
+        case |= inside[dx : dx + n0 - 1, dy : dy + n1 - 1, dz : dz + n2 - 1].to(torch.int32) << c
     count = torch.as_tensor(TRI_COUNT, device=dev)
     cells = (count[case.reshape(-1).long()] > 0).nonzero()[:, 0]
     if len(cells) == 0:

@@ -6,6 +6,7 @@ logit, so the surface is the zero level in both cases.
 
 `image.ImageField` is the 2D counterpart: a fitted image network rendered at any size.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,8 +22,13 @@ class Field:
     values, negative inside (distances for 'sdf' targets, the negated logit for 'occupancy'), evaluated in
     chunks of `chunk` rows without gradients."""
 
-    def __init__(self, model: torch.nn.Module, normalization: Normalization = Normalization(),
-                 target: str = "sdf", chunk: int = DEFAULT_CHUNK):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        normalization: Normalization = Normalization(),
+        target: str = "sdf",
+        chunk: int = DEFAULT_CHUNK,
+    ):
         self.model = model
         self.normalization = normalization
         self.target = target
@@ -60,8 +66,8 @@ class Field:
         chunk = self.chunk if x.device.type == "cpu" else max(self.chunk, 1 << 20)
         try:
             for s in range(0, x.shape[0], chunk):
-                y = self.model(x[s:s + chunk]).reshape(-1)
-                out[s:s + chunk] = -y if self.target == "occupancy" else y
+                y = self.model(x[s : s + chunk]).reshape(-1)
+                out[s : s + chunk] = -y if self.target == "occupancy" else y
         finally:
             self.model.train(was_training)
         return out
@@ -81,10 +87,10 @@ class Field:
         self.model.eval()
         try:
             for s in range(0, len(x), self.chunk):
-                xc = x[s:s + self.chunk].to(self.device).requires_grad_(True)
+                xc = x[s : s + self.chunk].to(self.device).requires_grad_(True)
                 y = self.model(xc).reshape(-1)
                 (g,) = torch.autograd.grad(y.sum(), xc)
-                out[s:s + self.chunk] = g.detach().cpu().numpy()
+                out[s : s + self.chunk] = g.detach().cpu().numpy()
         finally:
             self.model.train(was_training)
         # d/dx_world = scale * d/dx_unit; distances are divided by the scale, occupancy logits are negated

@@ -4,6 +4,7 @@
 layout; everything here works without the training data, so a field loaded from a checkpoint renders and
 exports the same way as one fresh from training.
 """
+
 from __future__ import annotations
 
 import os
@@ -41,14 +42,20 @@ def evaluate(model: torch.nn.Module, coords: torch.Tensor, chunk: int = RENDER_C
     model.eval()
     chunk = chunk if dev.type == "cpu" else max(chunk, 262_144)
     try:
-        outs = [to_values(model(coords[s:s + chunk].to(dev))).float().cpu() for s in range(0, len(coords), chunk)]
+        outs = [to_values(model(coords[s : s + chunk].to(dev))).float().cpu() for s in range(0, len(coords), chunk)]
     finally:
         model.train(was_training)
     return torch.cat(outs) if outs else torch.zeros(0, getattr(model, "out_dim", 1))
 
 
-def render(model: torch.nn.Module, height: int, width: int, ext: tuple[float, float], clip: bool = True,
-           chunk: int = RENDER_CHUNK) -> np.ndarray:
+def render(
+    model: torch.nn.Module,
+    height: int,
+    width: int,
+    ext: tuple[float, float],
+    clip: bool = True,
+    chunk: int = RENDER_CHUNK,
+) -> np.ndarray:
     """The fitted image on a height x width grid: float32 (height, width, C), clipped to [0, 1] by default."""
     if height < 1 or width < 1:
         raise ValueError(f"cannot render {width}x{height} pixels")
@@ -84,15 +91,21 @@ class ImageField:
         colour = np.where(a > 1e-6, pixels[..., :-1] / np.maximum(a, 1e-6), 0.0)
         return np.concatenate([np.clip(colour, 0, 1), a], axis=-1).astype(np.float32)
 
-    def save(self, path: str | os.PathLike, scale: float | None = None, size: tuple[int, int] | None = None,
-             bit_depth: int = 8) -> Path:
+    def save(
+        self,
+        path: str | os.PathLike,
+        scale: float | None = None,
+        size: tuple[int, int] | None = None,
+        bit_depth: int = 8,
+    ) -> Path:
         """Render at the requested size and write it (format by extension)."""
         from ..io.image import save_image
 
         return save_image(path, self.straight(self.render_scaled(scale, size)), bit_depth, self.has_alpha)
 
-    def derivatives(self, height: int | None = None, width: int | None = None,
-                    chunk: int = RENDER_CHUNK) -> dict[str, np.ndarray]:
+    def derivatives(
+        self, height: int | None = None, width: int | None = None, chunk: int = RENDER_CHUNK
+    ) -> dict[str, np.ndarray]:
         """Gradient magnitude and Laplacian of the fitted luminance, by autograd, on a height x width grid.
 
         Units are per pixel of that grid (so they compare with finite differences of the rendering):
@@ -109,7 +122,7 @@ class ImageField:
         self.model.eval()
         try:
             for s in range(0, len(coords), chunk):
-                x = coords[s:s + chunk].to(dev).requires_grad_(True)
+                x = coords[s : s + chunk].to(dev).requires_grad_(True)
                 lum = (to_values(self.model(x)) * weights).sum(-1)
                 (g,) = torch.autograd.grad(lum.sum(), x, create_graph=True)
                 gx, gy = g[:, 0] * px, g[:, 1] * py  # per pixel of the output grid
@@ -122,8 +135,8 @@ class ImageField:
                     lyy = hyy[:, 1] * py * py if hyy is not None else torch.zeros_like(gy)
                 else:
                     lxx = lyy = torch.zeros_like(gx)
-                grad_out[s:s + chunk] = torch.sqrt(gx**2 + gy**2).detach().cpu().numpy()
-                lap_out[s:s + chunk] = (lxx + lyy).detach().cpu().numpy()
+                grad_out[s : s + chunk] = torch.sqrt(gx**2 + gy**2).detach().cpu().numpy()
+                lap_out[s : s + chunk] = (lxx + lyy).detach().cpu().numpy()
         finally:
             self.model.train(was_training)
         return {"gradient": grad_out.reshape(h, w), "laplacian": lap_out.reshape(h, w)}
@@ -132,9 +145,19 @@ class ImageField:
     def header(self, model_cfg: ModelConfig) -> dict:
         """The checkpoint header of this field: task, input/output sizes, model_cfg as a dict and the image's
         height, width, channels, alpha and extent."""
-        return {"task": "image", "in_dim": 2, "out_dim": self.channels, "model": model_cfg.to_dict(),
-                "image": {"height": self.height, "width": self.width, "channels": self.channels,
-                          "has_alpha": self.has_alpha, "extent": list(self.extent)}}
+        return {
+            "task": "image",
+            "in_dim": 2,
+            "out_dim": self.channels,
+            "model": model_cfg.to_dict(),
+            "image": {
+                "height": self.height,
+                "width": self.width,
+                "channels": self.channels,
+                "has_alpha": self.has_alpha,
+                "extent": list(self.extent),
+            },
+        }
 
     @staticmethod
     def from_checkpoint(path: str | os.PathLike, device: str | None = "cpu") -> tuple[ImageField, dict]:
@@ -174,5 +197,7 @@ def finite_difference_maps(pixels: np.ndarray) -> dict[str, np.ndarray]:
     p = np.asarray(pixels, np.float32)
     lum = (p * np.asarray(LUMA[p.shape[2]], np.float32)).sum(-1)
     gy, gx = np.gradient(lum)
-    return {"gradient": np.sqrt(gx**2 + gy**2).astype(np.float32),
-            "laplacian": laplace(lum, mode="reflect").astype(np.float32)}
+    return {
+        "gradient": np.sqrt(gx**2 + gy**2).astype(np.float32),
+        "laplacian": laplace(lum, mode="reflect").astype(np.float32),
+    }

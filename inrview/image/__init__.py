@@ -10,6 +10,7 @@ The image pipeline over the core's layers: pictures load in `inrview.io.image`, 
 `inrview.field.image`; this package holds the sessions (fit, super-resolution, deblurring, capacity sweeps)
 and the views of a fit. Nothing here imports Qt.
 """
+
 from ..field.image import ImageField, finite_difference_maps, image_model_config, render
 from ..io.image import ImageData, load_image, save_image
 from ..io.resources import demo_image
@@ -19,14 +20,49 @@ from ..training.image_tasks import BlurTask, PixelTask
 from ..training.kernels import blur, gaussian_kernel, load_kernel, motion_kernel, parse_kernel
 from .deblur import DeblurResult, deblur_session, richardson_lucy, synthetic_blur, synthetic_deblur_check
 from .session import ImageSession
-from .superres import (SuperResolutionResult, UpscalingChoice, bicubic_upsample, downsample, super_resolution_check,
-                       upscaling_choice, upscaling_session)
+from .superres import (
+    SuperResolutionResult,
+    UpscalingChoice,
+    bicubic_upsample,
+    downsample,
+    super_resolution_check,
+    upscaling_choice,
+    upscaling_session,
+)
 from .sweep import SweepRow, capacity_sweep
 
-__all__ = ["ImageData", "load_image", "save_image", "DeblurResult", "deblur_session", "richardson_lucy",
-           "synthetic_blur", "synthetic_deblur_check", "ImageField", "finite_difference_maps", "image_model_config",
-           "blur", "gaussian_kernel", "load_kernel", "motion_kernel", "parse_kernel", "extent", "render",
-           "ImageSession", "image_metrics", "ssim", "SuperResolutionResult", "bicubic_upsample", "downsample",
-           "super_resolution_check", "UpscalingChoice", "upscaling_choice", "upscaling_session",
-           "SweepRow", "capacity_sweep", "BlurTask", "PixelTask", "demo_image"]
-
+__all__ = [
+    "ImageData",
+    "load_image",
+    "save_image",
+    "DeblurResult",
+    "deblur_session",
+    "richardson_lucy",
+    "synthetic_blur",
+    "synthetic_deblur_check",
+    "ImageField",
+    "finite_difference_maps",
+    "image_model_config",
+    "blur",
+    "gaussian_kernel",
+    "load_kernel",
+    "motion_kernel",
+    "parse_kernel",
+    "extent",
+    "render",
+    "ImageSession",
+    "image_metrics",
+    "ssim",
+    "SuperResolutionResult",
+    "bicubic_upsample",
+    "downsample",
+    "super_resolution_check",
+    "UpscalingChoice",
+    "upscaling_choice",
+    "upscaling_session",
+    "SweepRow",
+    "capacity_sweep",
+    "BlurTask",
+    "PixelTask",
+    "demo_image",
+]

@@ -6,6 +6,7 @@ a sharp image (optionally adds Gaussian noise and 8-bit quantisation, as a saved
 deblurs it, and reports PSNR/SSIM against the sharp image next to the blurred input itself and to
 scikit-image's Richardson-Lucy deconvolution of the same input.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,10 +28,18 @@ from .session import ImageSession
 DEFAULT_KIND = "grid"
 
 
-
-def deblur_session(observed: ImageData, kernel: np.ndarray, model: ModelConfig | None = None, kind: str = DEFAULT_KIND,
-                   train: TrainConfig = TrainConfig(), device: str | None = None, reference: np.ndarray | None = None,
-                   patch: int = DEFAULT_PATCH, tv_weight: float = 0.0, kernel_name: str = "kernel") -> ImageSession:
+def deblur_session(
+    observed: ImageData,
+    kernel: np.ndarray,
+    model: ModelConfig | None = None,
+    kind: str = DEFAULT_KIND,
+    train: TrainConfig = TrainConfig(),
+    device: str | None = None,
+    reference: np.ndarray | None = None,
+    patch: int = DEFAULT_PATCH,
+    tv_weight: float = 0.0,
+    kernel_name: str = "kernel",
+) -> ImageSession:
     """A session whose network learns the sharp image behind `observed`. The batch of train.batch_size
     observed pixels is drawn as square windows of `patch` pixels (each rendered grown by the kernel radius).
     reference: the sharp image when it is known (synthetic checks), for previews and metrics."""
@@ -39,9 +48,18 @@ def deblur_session(observed: ImageData, kernel: np.ndarray, model: ModelConfig |
     patches = max(1, int(round(train.batch_size / (p * p))))
     task = BlurTask(observed.pixels, extent(h, w), kernel, patch=p, patches=patches, tv_weight=tv_weight)
     cfg = model or image_model_config(kind, (h, w))
-    return ImageSession(observed, cfg, train, device=device, task=task, reference=reference, mode="deblur",
-                        extra_header={"deblur": {"kernel": kernel_name, "kernel_shape": list(np.shape(kernel)),
-                                                 "tv_weight": tv_weight}})
+    return ImageSession(
+        observed,
+        cfg,
+        train,
+        device=device,
+        task=task,
+        reference=reference,
+        mode="deblur",
+        extra_header={
+            "deblur": {"kernel": kernel_name, "kernel_shape": list(np.shape(kernel)), "tv_weight": tv_weight}
+        },
+    )
 
 
 def reblurred_psnr(session: ImageSession, kernel: np.ndarray) -> float:
@@ -58,13 +76,19 @@ def richardson_lucy(observed: np.ndarray, kernel: np.ndarray, iterations: int = 
 
     ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
     pad = np.pad(np.asarray(observed, np.float64), ((ry, ry), (rx, rx), (0, 0)), mode="symmetric")
-    out = np.stack([rl(pad[..., c], np.asarray(kernel, np.float64), num_iter=int(iterations), clip=True)
-                    for c in range(pad.shape[2])], axis=-1)
-    return np.clip(out[ry:ry + observed.shape[0], rx:rx + observed.shape[1]], 0, 1).astype(np.float32)
+    out = np.stack(
+        [
+            rl(pad[..., c], np.asarray(kernel, np.float64), num_iter=int(iterations), clip=True)
+            for c in range(pad.shape[2])
+        ],
+        axis=-1,
+    )
+    return np.clip(out[ry : ry + observed.shape[0], rx : rx + observed.shape[1]], 0, 1).astype(np.float32)
 
 
-def synthetic_blur(sharp: np.ndarray, kernel: np.ndarray, noise: float = 0.0, quantize: bool = True,
-                   seed: int = 0) -> np.ndarray:
+def synthetic_blur(
+    sharp: np.ndarray, kernel: np.ndarray, noise: float = 0.0, quantize: bool = True, seed: int = 0
+) -> np.ndarray:
     """Blur (mirrored borders), add Gaussian noise of std `noise`, round to 8 bits when `quantize`."""
     out = blur(sharp, kernel)
     if noise > 0:
@@ -91,26 +115,56 @@ class DeblurResult:
 
     def summary(self) -> str:
         """One line: PSNR and SSIM of the fit, the blurred input and Richardson-Lucy against the sharp image."""
-        return (f"deblur: INR PSNR {self.inr_metrics['psnr']:.2f} dB SSIM {self.inr_metrics['ssim']:.4f} | "
-                f"blurred input {self.blurred_metrics['psnr']:.2f} dB SSIM {self.blurred_metrics['ssim']:.4f} | "
-                f"Richardson-Lucy ({self.rl_iterations} it.) {self.rl_metrics['psnr']:.2f} dB SSIM {self.rl_metrics['ssim']:.4f} "
-                f"({self.inr_metrics['psnr'] - self.blurred_metrics['psnr']:+.2f} dB over the input)")
+        return (
+            f"deblur: INR PSNR {self.inr_metrics['psnr']:.2f} dB SSIM {self.inr_metrics['ssim']:.4f} | "
+            f"blurred input {self.blurred_metrics['psnr']:.2f} dB SSIM {self.blurred_metrics['ssim']:.4f} | "
+            f"Richardson-Lucy ({self.rl_iterations} it.) {self.rl_metrics['psnr']:.2f} dB "
+            f"SSIM {self.rl_metrics['ssim']:.4f} "
+            f"({self.inr_metrics['psnr'] - self.blurred_metrics['psnr']:+.2f} dB over the input)"
+        )
 
     def to_dict(self) -> dict:
-        return {"inr_psnr": self.inr_metrics["psnr"], "inr_ssim": self.inr_metrics["ssim"],
-                "blurred_psnr": self.blurred_metrics["psnr"], "blurred_ssim": self.blurred_metrics["ssim"],
-                "rl_psnr": self.rl_metrics["psnr"], "rl_ssim": self.rl_metrics["ssim"], "rl_iterations": self.rl_iterations}
+        return {
+            "inr_psnr": self.inr_metrics["psnr"],
+            "inr_ssim": self.inr_metrics["ssim"],
+            "blurred_psnr": self.blurred_metrics["psnr"],
+            "blurred_ssim": self.blurred_metrics["ssim"],
+            "rl_psnr": self.rl_metrics["psnr"],
+            "rl_ssim": self.rl_metrics["ssim"],
+            "rl_iterations": self.rl_iterations,
+        }
 
 
-def synthetic_deblur_check(sharp: ImageData, kernel: np.ndarray, noise: float = 0.0, quantize: bool = True,
-                           model: ModelConfig | None = None, kind: str = DEFAULT_KIND, train: TrainConfig = TrainConfig(),
-                           device: str | None = None, patch: int = DEFAULT_PATCH, tv_weight: float = 0.0,
-                           rl_iterations: int = 30, progress=None, kernel_name: str = "kernel") -> DeblurResult:
+def synthetic_deblur_check(
+    sharp: ImageData,
+    kernel: np.ndarray,
+    noise: float = 0.0,
+    quantize: bool = True,
+    model: ModelConfig | None = None,
+    kind: str = DEFAULT_KIND,
+    train: TrainConfig = TrainConfig(),
+    device: str | None = None,
+    patch: int = DEFAULT_PATCH,
+    tv_weight: float = 0.0,
+    rl_iterations: int = 30,
+    progress=None,
+    kernel_name: str = "kernel",
+) -> DeblurResult:
     """Blur `sharp`, deblur it with the INR and with Richardson-Lucy, and measure all against `sharp`."""
     observed = synthetic_blur(sharp.pixels, kernel, noise, quantize, sharp_seed(train))
     obs = ImageData(observed, sharp.has_alpha, sharp.bit_depth, f"{sharp.source} (blurred)", [])
-    session = deblur_session(obs, kernel, model, kind, train, device, reference=sharp.pixels, patch=patch,
-                             tv_weight=tv_weight, kernel_name=kernel_name)
+    session = deblur_session(
+        obs,
+        kernel,
+        model,
+        kind,
+        train,
+        device,
+        reference=sharp.pixels,
+        patch=patch,
+        tv_weight=tv_weight,
+        kernel_name=kernel_name,
+    )
     session.train(progress=progress)
     return finish_synthetic(session, sharp.pixels, observed, kernel, rl_iterations)
 
@@ -120,11 +174,21 @@ def sharp_seed(train: TrainConfig) -> int:
     return int(train.seed) + 1
 
 
-def finish_synthetic(session: ImageSession, sharp: np.ndarray, observed: np.ndarray, kernel: np.ndarray,
-                     rl_iterations: int = 30) -> DeblurResult:
+def finish_synthetic(
+    session: ImageSession, sharp: np.ndarray, observed: np.ndarray, kernel: np.ndarray, rl_iterations: int = 30
+) -> DeblurResult:
     """Render the trained deblurring session, run Richardson-Lucy on observed (H, W, C) float32 with the
     kernel, and measure both and the input against sharp (H, W, C) float32; returns a DeblurResult."""
     inr = session.field.render()
     rl = richardson_lucy(observed, kernel, rl_iterations)
-    return DeblurResult(sharp, observed, inr, rl, image_metrics(observed, sharp), image_metrics(inr, sharp),
-                        image_metrics(rl, sharp), int(rl_iterations), session)
+    return DeblurResult(
+        sharp,
+        observed,
+        inr,
+        rl,
+        image_metrics(observed, sharp),
+        image_metrics(inr, sharp),
+        image_metrics(rl, sharp),
+        int(rl_iterations),
+        session,
+    )

@@ -1,6 +1,7 @@
 """What a live view of an image fit shows, computed without Qt: the app's worker thread calls this
 between training steps and hands the finished uint8 pictures to the GUI thread.
 """
+
 from __future__ import annotations
 
 import time
@@ -54,15 +55,25 @@ class LiveViews:
         self.target_grad = to_uint8(magnitude_view(ref["gradient"], self.grad_scale))
         self.target_lap = to_uint8(signed_view(ref["laplacian"], self.lap_scale))
 
-    def frame(self, wanted=("fitted", "error"), step: int = 0, elapsed: float = 0.0, with_ssim: bool = True,
-              done: bool = False) -> LiveFrame:
+    def frame(
+        self,
+        wanted=("fitted", "error"),
+        step: int = 0,
+        elapsed: float = 0.0,
+        with_ssim: bool = True,
+        done: bool = False,
+    ) -> LiveFrame:
         """Render the field and build the wanted views (the target views are always cheap)."""
         t0 = time.perf_counter()
         h, w = self.size
         fld = self.session.field
         fitted = fld.render(h, w)
-        pics = {"fitted": to_uint8(to_rgb(fitted, fld.has_alpha)), "target": self.target_rgb,
-                "target gradient": self.target_grad, "target laplacian": self.target_lap}
+        pics = {
+            "fitted": to_uint8(to_rgb(fitted, fld.has_alpha)),
+            "target": self.target_rgb,
+            "target gradient": self.target_grad,
+            "target laplacian": self.target_lap,
+        }
         if "error" in wanted:
             pics["error"] = to_uint8(error_view(fitted, self.target, ERROR_SCALE))
         if any(v in wanted for v in DERIVATIVE_VIEWS):

@@ -7,6 +7,7 @@
 
 The command line and the app's worker thread both drive `run()`; nothing here touches a GUI.
 """
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,13 @@ def area_resize(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
         return pixels.reshape(height, h // height, width, w // width, c).mean(axis=(1, 3)).astype(np.float32)
     from PIL import Image
 
-    return np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., i])).resize((width, height), Image.BOX))
-                     for i in range(c)], axis=-1).astype(np.float32)
+    return np.stack(
+        [
+            np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., i])).resize((width, height), Image.BOX))
+            for i in range(c)
+        ],
+        axis=-1,
+    ).astype(np.float32)
 
 
 class ImageSession:
@@ -52,9 +58,19 @@ class ImageSession:
     original in a synthetic deblurring check). mode: 'fit', 'deblur' or 'superres', kept in checkpoints.
     """
 
-    def __init__(self, image: ImageData, model: ModelConfig | None = None, train: TrainConfig = TrainConfig(),
-                 device: str | None = None, kind: str = "grid", task: Task | None = None, footprint: str = "point",
-                 reference: np.ndarray | None = None, mode: str = "fit", extra_header: dict | None = None):
+    def __init__(
+        self,
+        image: ImageData,
+        model: ModelConfig | None = None,
+        train: TrainConfig = TrainConfig(),
+        device: str | None = None,
+        kind: str = "grid",
+        task: Task | None = None,
+        footprint: str = "point",
+        reference: np.ndarray | None = None,
+        mode: str = "fit",
+        extra_header: dict | None = None,
+    ):
         self.image = image
         h, w, c = image.shape
         self.model_cfg = model or image_model_config(kind, (h, w))
@@ -75,8 +91,9 @@ class ImageSession:
         self._preview_ref = area_resize(self.reference, *self.preview_size)
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, kind: str = "grid", train: TrainConfig = TrainConfig(),
-                  **kw) -> ImageSession:
+    def from_file(
+        cls, path: str | os.PathLike, kind: str = "grid", train: TrainConfig = TrainConfig(), **kw
+    ) -> ImageSession:
         """A session fitting the image file at path (see load_image); other arguments as for the constructor."""
         from ..io.image import load_image
 
@@ -95,8 +112,13 @@ class ImageSession:
         return max(1, h // f), max(1, w // f)
 
     # -- training -----------------------------------------------------------------------------------
-    def run(self, report_every: int = 10, preview_interval: float | None = 1.0, max_steps: int | None = None,
-            with_ssim: bool = True):
+    def run(
+        self,
+        report_every: int = 10,
+        preview_interval: float | None = 1.0,
+        max_steps: int | None = None,
+        with_ssim: bool = True,
+    ):
         """The trainer's snapshot generator; every `preview_interval` training seconds (None: never) a
         snapshot carries {'image': rendering, 'psnr', 'ssim'} against the reference."""
         preview = None if preview_interval is None else (lambda: self.preview(with_ssim))  # noqa: E731
@@ -134,11 +156,14 @@ class ImageSession:
         configuration and trainer counters."""
         head = self.field.header(self.model_cfg)
         head["image"].update(bit_depth=self.image.bit_depth, source=self.image.source)
-        head.update(mode=self.mode, train=self.train_cfg.to_dict(), **self.extra_header,
-                    trainer={"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed})
+        head.update(
+            mode=self.mode,
+            train=self.train_cfg.to_dict(),
+            **self.extra_header,
+            trainer={"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed},
+        )
         return head
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
         """Write weights, Adam state, batch RNG and header to path (safetensors); returns the path."""
         return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer, self.trainer.generator)
-

@@ -10,6 +10,7 @@ default the fit uses the area footprint (see PixelTask): the network learns a pi
 it was observed (`inrview image fit --scale`, the app's export at a larger size): the grid encoding at
 point samples, the plain fit's default, interpolates worse than bicubic there.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig
-from ..errors import InrviewError
 from ..config.image import UpscalingChoice, upscaling_choice  # noqa: F401 (part of this pipeline's API)
+from ..errors import InrviewError
 from ..field.image import image_model_config
 from ..io.image import ImageData
 from ..metrics import image_metrics
@@ -42,8 +43,12 @@ def bicubic_upsample(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bicubic interpolation (Pillow's, Keys a = -0.5, the usual baseline) of float pixels, clipped to [0, 1]."""
     from PIL import Image
 
-    chans = [np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize((width, height), Image.BICUBIC))
-             for c in range(pixels.shape[2])]
+    chans = [
+        np.asarray(
+            Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize((width, height), Image.BICUBIC)
+        )
+        for c in range(pixels.shape[2])
+    ]
     return np.clip(np.stack(chans, axis=-1), 0, 1).astype(np.float32)
 
 
@@ -64,31 +69,58 @@ class SuperResolutionResult:
         """One line: sizes, and PSNR and SSIM of the fit and of bicubic upsampling against the original."""
         h, w = self.original.shape[:2]
         sh, sw = self.small.shape[:2]
-        return (f"x{self.factor} super-resolution {sw}x{sh} -> {w}x{h}: INR PSNR {self.inr_metrics['psnr']:.2f} dB "
-                f"SSIM {self.inr_metrics['ssim']:.4f} vs bicubic PSNR {self.bicubic_metrics['psnr']:.2f} dB "
-                f"SSIM {self.bicubic_metrics['ssim']:.4f} ({self.inr_metrics['psnr'] - self.bicubic_metrics['psnr']:+.2f} dB)")
+        return (
+            f"x{self.factor} super-resolution {sw}x{sh} -> {w}x{h}: INR PSNR {self.inr_metrics['psnr']:.2f} dB "
+            f"SSIM {self.inr_metrics['ssim']:.4f} vs bicubic PSNR {self.bicubic_metrics['psnr']:.2f} dB "
+            f"SSIM {self.bicubic_metrics['ssim']:.4f} "
+            f"({self.inr_metrics['psnr'] - self.bicubic_metrics['psnr']:+.2f} dB)"
+        )
 
     def to_dict(self) -> dict:
-        return {"factor": self.factor, "size": list(self.original.shape[:2][::-1]),
-                "small_size": list(self.small.shape[:2][::-1]),
-                "inr_psnr": self.inr_metrics["psnr"], "inr_ssim": self.inr_metrics["ssim"],
-                "bicubic_psnr": self.bicubic_metrics["psnr"], "bicubic_ssim": self.bicubic_metrics["ssim"]}
+        return {
+            "factor": self.factor,
+            "size": list(self.original.shape[:2][::-1]),
+            "small_size": list(self.small.shape[:2][::-1]),
+            "inr_psnr": self.inr_metrics["psnr"],
+            "inr_ssim": self.inr_metrics["ssim"],
+            "bicubic_psnr": self.bicubic_metrics["psnr"],
+            "bicubic_ssim": self.bicubic_metrics["ssim"],
+        }
 
 
-def upscaling_session(image: ImageData, choice: UpscalingChoice, model: ModelConfig | None = None,
-                      train: TrainConfig | None = None, device: str | None = None) -> ImageSession:
+def upscaling_session(
+    image: ImageData,
+    choice: UpscalingChoice,
+    model: ModelConfig | None = None,
+    train: TrainConfig | None = None,
+    device: str | None = None,
+) -> ImageSession:
     """A session fitting image (H, W, C) the way choice says (model and train default to the choice's)."""
     train = train or choice.train_config()
     cfg = model or choice.model_config(image.shape[:2])
-    task = PixelTask(image.pixels, extent(image.height, image.width), train.batch_size, choice.footprint,
-                     choice.supersample)
-    return ImageSession(image, cfg, train, device=device, task=task,
-                        extra_header={"upscaling": {"footprint": choice.footprint, "supersample": choice.supersample}})
+    task = PixelTask(
+        image.pixels, extent(image.height, image.width), train.batch_size, choice.footprint, choice.supersample
+    )
+    return ImageSession(
+        image,
+        cfg,
+        train,
+        device=device,
+        task=task,
+        extra_header={"upscaling": {"footprint": choice.footprint, "supersample": choice.supersample}},
+    )
 
 
-def super_resolution_session(image: ImageData, factor: int, model: ModelConfig | None = None, kind: str = "siren",
-                             train: TrainConfig = TrainConfig(), device: str | None = None, footprint: str = "area",
-                             supersample: int = 2) -> tuple[ImageSession, np.ndarray]:
+def super_resolution_session(
+    image: ImageData,
+    factor: int,
+    model: ModelConfig | None = None,
+    kind: str = "siren",
+    train: TrainConfig = TrainConfig(),
+    device: str | None = None,
+    footprint: str = "area",
+    supersample: int = 2,
+) -> tuple[ImageSession, np.ndarray]:
     """A session fitting the k-times area-downsampled image; returns (session, original cropped to k)."""
     k = int(factor)
     small = downsample(image.pixels, k)
@@ -96,9 +128,15 @@ def super_resolution_session(image: ImageData, factor: int, model: ModelConfig |
     original = image.pixels[:h, :w]
     small_img = ImageData(small, image.has_alpha, image.bit_depth, f"{image.source} /{k}", list(image.notices))
     cfg = model or image_model_config(kind, small.shape[:2])
-    session = ImageSession(small_img, cfg, train, device=device, mode="superres",
-                           task=PixelTask(small, extent(*small.shape[:2]), train.batch_size, footprint, supersample),
-                           extra_header={"superres": {"factor": k, "footprint": footprint}})
+    session = ImageSession(
+        small_img,
+        cfg,
+        train,
+        device=device,
+        mode="superres",
+        task=PixelTask(small, extent(*small.shape[:2]), train.batch_size, footprint, supersample),
+        extra_header={"superres": {"factor": k, "footprint": footprint}},
+    )
     return session, original
 
 
@@ -109,13 +147,22 @@ def finish_super_resolution(session: ImageSession, original: np.ndarray, factor:
     inr = session.field.render(h, w)
     small = session.image.pixels
     bic = bicubic_upsample(small, h, w)
-    return SuperResolutionResult(int(factor), original, small, inr, bic, image_metrics(inr, original),
-                                 image_metrics(bic, original), session)
+    return SuperResolutionResult(
+        int(factor), original, small, inr, bic, image_metrics(inr, original), image_metrics(bic, original), session
+    )
 
 
-def super_resolution_check(image: ImageData, factor: int = 4, model: ModelConfig | None = None, kind: str = "siren",
-                           train: TrainConfig = TrainConfig(), device: str | None = None, footprint: str = "area",
-                           supersample: int = 2, progress=None) -> SuperResolutionResult:
+def super_resolution_check(
+    image: ImageData,
+    factor: int = 4,
+    model: ModelConfig | None = None,
+    kind: str = "siren",
+    train: TrainConfig = TrainConfig(),
+    device: str | None = None,
+    footprint: str = "area",
+    supersample: int = 2,
+    progress=None,
+) -> SuperResolutionResult:
     """Downsample by `factor`, fit, render at full size, and compare with bicubic (see module docstring)."""
     session, original = super_resolution_session(image, factor, model, kind, train, device, footprint, supersample)
     session.train(progress=progress)

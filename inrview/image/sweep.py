@@ -4,6 +4,7 @@ Each (width, depth) cell trains the same family from the same seed on the same p
 (or seconds), then measures PSNR/SSIM of the rendering. Results come as rows, a Markdown or CSV table, and
 a PNG heat map (matplotlib when installed, else drawn with Pillow).
 """
+
 from __future__ import annotations
 
 import csv
@@ -37,9 +38,17 @@ class SweepRow:
     ssim: float
 
 
-def capacity_sweep(image: ImageData, kind: str = "siren", widths=(32, 64, 128), depths=(1, 2, 3),
-                   train: TrainConfig = TrainConfig(steps=SWEEP_STEPS), device: str | None = None, on_row=None,
-                   progress_factory=None, **model_overrides) -> list[SweepRow]:
+def capacity_sweep(
+    image: ImageData,
+    kind: str = "siren",
+    widths=(32, 64, 128),
+    depths=(1, 2, 3),
+    train: TrainConfig = TrainConfig(steps=SWEEP_STEPS),
+    device: str | None = None,
+    on_row=None,
+    progress_factory=None,
+    **model_overrides,
+) -> list[SweepRow]:
     """Train one network per (width, depth) and measure it; on_row(row) is called after each cell and
     progress_factory(label) may return a per-cell snapshot callback (with a .close())."""
     widths, depths = [int(w) for w in widths], [int(d) for d in depths]
@@ -57,8 +66,16 @@ def capacity_sweep(image: ImageData, kind: str = "siren", widths=(32, 64, 128), 
                 if bar is not None and hasattr(bar, "close"):
                     bar.close()
             m = session.metrics()
-            row = SweepRow(kind, w, d, sum(p.numel() for p in session.model.parameters()), last.step,
-                           last.elapsed, m["psnr"], m["ssim"])
+            row = SweepRow(
+                kind,
+                w,
+                d,
+                sum(p.numel() for p in session.model.parameters()),
+                last.step,
+                last.elapsed,
+                m["psnr"],
+                m["ssim"],
+            )
             rows.append(row)
             if on_row is not None:
                 on_row(row)
@@ -74,10 +91,15 @@ def table(rows: list[SweepRow], fmt: str = "markdown") -> str:
         for r in rows:
             wr.writerow(asdict(r))
         return buf.getvalue()
-    lines = ["| family | width | depth | parameters | steps | train s | PSNR dB | SSIM |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r.kind} | {r.width} | {r.depth} | {r.parameters} | {r.steps} | {r.train_seconds:.1f} | "
-              f"{r.psnr:.2f} | {r.ssim:.4f} |" for r in rows]
+    lines = [
+        "| family | width | depth | parameters | steps | train s | PSNR dB | SSIM |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {r.kind} | {r.width} | {r.depth} | {r.parameters} | {r.steps} | {r.train_seconds:.1f} | "
+        f"{r.psnr:.2f} | {r.ssim:.4f} |"
+        for r in rows
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -173,4 +195,3 @@ def _plot_pillow(rows, path, title):
     for j, w in enumerate(widths):
         draw.text((left + cell * j + cell // 2 - 12, top + cell * len(depths) + 8), f"w {w}", fill="black", font=font)
     img.save(path, format="PNG")
-

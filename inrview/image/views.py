@@ -2,6 +2,7 @@
 
 Every function returns float32 RGB (H, W, 3) in [0, 1], so one code path displays or saves any view.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,10 +35,20 @@ def _ramp(t: np.ndarray, stops: list[tuple[float, tuple[float, float, float]]]) 
     return np.stack([np.interp(t, xs, cols[:, i]) for i in range(3)], axis=-1).astype(np.float32)
 
 
-_INFERNO = [(0.0, (0.0, 0.0, 0.02)), (0.25, (0.34, 0.06, 0.43)), (0.5, (0.73, 0.21, 0.33)),
-            (0.75, (0.98, 0.55, 0.04)), (1.0, (0.99, 1.0, 0.64))]
-_DIVERGING = [(0.0, (0.02, 0.19, 0.38)), (0.25, (0.40, 0.65, 0.81)), (0.5, (0.97, 0.97, 0.97)),
-              (0.75, (0.96, 0.56, 0.45)), (1.0, (0.40, 0.0, 0.05))]
+_INFERNO = [
+    (0.0, (0.0, 0.0, 0.02)),
+    (0.25, (0.34, 0.06, 0.43)),
+    (0.5, (0.73, 0.21, 0.33)),
+    (0.75, (0.98, 0.55, 0.04)),
+    (1.0, (0.99, 1.0, 0.64)),
+]
+_DIVERGING = [
+    (0.0, (0.02, 0.19, 0.38)),
+    (0.25, (0.40, 0.65, 0.81)),
+    (0.5, (0.97, 0.97, 0.97)),
+    (0.75, (0.96, 0.56, 0.45)),
+    (1.0, (0.40, 0.0, 0.05)),
+]
 
 
 def robust_max(values: np.ndarray, percentile: float = 99.0) -> float:
@@ -80,16 +91,21 @@ def write_views(session, folder) -> list:
     finite-difference maps, on the same scales) into folder, created if need be; returns their paths."""
     from pathlib import Path
 
-    from ..io.image import save_image
     from ..field.image import finite_difference_maps
+    from ..io.image import save_image
 
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
     fitted, target, alpha = session.field.render(), session.reference, session.image.has_alpha
     der, ref = session.field.derivatives(), finite_difference_maps(target)
     gmax, lmax = max(1e-6, robust_max(ref["gradient"])), max(1e-6, robust_max(ref["laplacian"]))
-    views = {"fitted": to_rgb(fitted, alpha), "target": to_rgb(target, alpha), "error": error_view(fitted, target),
-             "gradient": magnitude_view(der["gradient"], gmax), "laplacian": signed_view(der["laplacian"], lmax),
-             "target_gradient": magnitude_view(ref["gradient"], gmax),
-             "target_laplacian": signed_view(ref["laplacian"], lmax)}
+    views = {
+        "fitted": to_rgb(fitted, alpha),
+        "target": to_rgb(target, alpha),
+        "error": error_view(fitted, target),
+        "gradient": magnitude_view(der["gradient"], gmax),
+        "laplacian": signed_view(der["laplacian"], lmax),
+        "target_gradient": magnitude_view(ref["gradient"], gmax),
+        "target_laplacian": signed_view(ref["laplacian"], lmax),
+    }
     return [save_image(d / f"{k}.png", v) for k, v in views.items()]

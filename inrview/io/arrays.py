@@ -1,5 +1,6 @@
 """NumPy files: .npy (N x 3 or N x 6) memory-mapped and read in chunks; .npz with 'points'/'vertices'
 (+ 'normals', 'faces') arrays, each checked from its header before it is decompressed. Never unpickles."""
+
 from __future__ import annotations
 
 import zipfile
@@ -63,8 +64,9 @@ def _npy_header(p: Path):
         fh.seek(0)
         try:
             version = np.lib.format.read_magic(fh)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, _, dtype = read_header(fh, max_header_size=10000)
         except (ValueError, OSError, EOFError) as e:
             raise LoadError(p, f"NPY header is corrupt ({str(e).splitlines()[0][:120]})") from None
@@ -72,8 +74,11 @@ def _npy_header(p: Path):
     if not dtype.hasobject:
         need = int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
         if need > size - start:
-            raise LoadError(p, f"NPY file is truncated: its header says {dtype} {tuple(shape)} ({need} bytes of data), "
-                               f"{size - start} bytes follow")
+            raise LoadError(
+                p,
+                f"NPY file is truncated: its header says {dtype} {tuple(shape)} ({need} bytes of data), "
+                f"{size - start} bytes follow",
+            )
     return shape, dtype
 
 
@@ -82,8 +87,9 @@ def _member(p: Path, zf: zipfile.ZipFile, key: str) -> np.ndarray:
     try:
         with zf.open(key + ".npy") as fh:
             version = np.lib.format.read_magic(fh)
-            read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else \
-                np.lib.format.read_array_header_2_0
+            read_header = (
+                np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+            )
             shape, _, dtype = read_header(fh, max_header_size=10000)
         if dtype.hasobject:
             raise LoadError(p, f"array {key!r} holds Python objects (pickles are never loaded)")
@@ -98,7 +104,9 @@ def _member(p: Path, zf: zipfile.ZipFile, key: str) -> np.ndarray:
 
 def _check_points(p: Path, arr: np.ndarray) -> None:
     if arr.dtype.kind not in "fiu" or arr.ndim != 2 or arr.shape[1] not in (3, 6):
-        raise LoadError(p, f"expected an N x 3 (xyz) or N x 6 (xyz + normals) numeric array, got {arr.dtype} {arr.shape}")
+        raise LoadError(
+            p, f"expected an N x 3 (xyz) or N x 6 (xyz + normals) numeric array, got {arr.dtype} {arr.shape}"
+        )
 
 
 def _rows(p: Path, arr, normals, max_points, seed):
@@ -110,9 +118,9 @@ def _rows(p: Path, arr, normals, max_points, seed):
         if normals.shape != (len(arr), 3) or normals.dtype.kind not in "fiu":
             normals = None
     for s in range(0, len(arr), CHUNK_ROWS):
-        chunk = np.asarray(arr[s:s + CHUNK_ROWS], dtype=np.float64)
+        chunk = np.asarray(arr[s : s + CHUNK_ROWS], dtype=np.float64)
         if normals is not None and width == 3:
-            chunk = np.hstack([chunk, np.asarray(normals[s:s + CHUNK_ROWS], dtype=np.float64)])
+            chunk = np.hstack([chunk, np.asarray(normals[s : s + CHUNK_ROWS], dtype=np.float64)])
         res.add(chunk)
     out = res.result(6 if normals is not None or width == 6 else 3)
     notes = [f"subsampled {res.seen} points to {len(out)} (read in chunks, bounded memory)"] if res.subsampled else []

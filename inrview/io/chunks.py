@@ -1,5 +1,6 @@
 """Bounded-memory reading of long point lists: chunks go through a reservoir that keeps a uniform random
 subset of at most `max_points` rows, in file order, whatever the file's length."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,7 +48,7 @@ class Reservoir:
             keys = np.concatenate([self._keys, keys])
             index = np.concatenate([self._index, index])
         if len(rows) > self.limit:
-            keep = np.argpartition(keys, self.limit - 1)[:self.limit]
+            keep = np.argpartition(keys, self.limit - 1)[: self.limit]
             keep.sort()  # sorted positions keep the file order (index is increasing)
             rows, keys, index = rows[keep], keys[keep], index[keep]
         self._rows, self._keys, self._index = [rows], keys, index

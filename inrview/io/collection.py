@@ -10,13 +10,14 @@ Normalisation ('joint' or 'per-shape') is recorded with the collection and with 
   shape fills the cube); right for collections in unrelated frames or units. A partial scan completed in
   such a space is placed by its own bounding box, which is only right when the scan covers the whole shape.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from collections.abc import Callable
 
 import numpy as np
 
@@ -62,8 +63,11 @@ def member_paths(source: str | os.PathLike) -> list[Path]:
     if not p.exists():
         raise LoadError(p, "collection not found")
     if p.is_dir():
-        paths = sorted(q for q in p.iterdir() if q.is_file() and not q.name.startswith(".")
-                       and q.suffix.lower().lstrip(".") in SUPPORTED)
+        paths = sorted(
+            q
+            for q in p.iterdir()
+            if q.is_file() and not q.name.startswith(".") and q.suffix.lower().lstrip(".") in SUPPORTED
+        )
         if not paths:
             raise LoadError(p, "folder holds no mesh or point-cloud files")
         return paths
@@ -89,8 +93,7 @@ def _looks_like_list(p: Path) -> bool:
     return False
 
 
-def load_members(paths: list[Path], notify: Callable[[str], None] | None = None
-                 ) -> tuple[list[Geometry], list[str]]:
+def load_members(paths: list[Path], notify: Callable[[str], None] | None = None) -> tuple[list[Geometry], list[str]]:
     """Load each file; an unreadable one is skipped with a notice naming it. Returns (geometries, notices)."""
     shapes, notices = [], []
     for path in paths:
@@ -136,8 +139,12 @@ def unique_names(paths: list[str]) -> list[str]:
     return names
 
 
-def load_collection(source: str | os.PathLike, normalise: NormaliseMode = "joint", margin: float = 0.1,
-                    notify: Callable[[str], None] | None = None) -> Collection:
+def load_collection(
+    source: str | os.PathLike,
+    normalise: NormaliseMode = "joint",
+    margin: float = 0.1,
+    notify: Callable[[str], None] | None = None,
+) -> Collection:
     """Load a folder or list file of meshes (or of point clouds) and normalise them.
 
     notify: called with a one-line notice for each skipped file. Raises LoadError naming the file for an

@@ -1,5 +1,6 @@
 """Write meshes and point clouds; every write goes to a temporary file that is renamed into place, so a
 crash or kill leaves either the old file or the new one, whole."""
+
 from __future__ import annotations
 
 import contextlib
@@ -81,11 +82,11 @@ def _remove_stale_temporaries(folder: Path, name: str) -> None:
     """Delete '.NAME.PID.*.tmp*' files whose writer process no longer exists."""
     prefix = f".{name}."
     try:
-        entries = [e for e in os.listdir(folder) if e.startswith(prefix) and ".tmp" in e[len(prefix):]]
+        entries = [e for e in os.listdir(folder) if e.startswith(prefix) and ".tmp" in e[len(prefix) :]]
     except OSError:
         return
     for entry in entries:
-        pid = entry[len(prefix):].split(".", 1)[0]
+        pid = entry[len(prefix) :].split(".", 1)[0]
         if not pid.isdigit() or int(pid) == os.getpid() or _alive(int(pid)):
             continue
         with contextlib.suppress(OSError):
@@ -104,8 +105,9 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def save_mesh(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray,
-              normals: np.ndarray | None = None) -> Path:
+def save_mesh(
+    path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray | None = None
+) -> Path:
     """Write a triangle mesh, (V, 3) vertices and (F, 3) faces (optional (V, 3) normals); the format follows
     the extension (PLY binary, OBJ, STL, GLB, OFF). Atomic but not fsync'ed: a mesh is cheap to extract again,
     and the fsync of a 5 MB file took 0.65 s on a plain cloud disk."""
@@ -119,8 +121,12 @@ def save_mesh(path: str | os.PathLike, vertices: np.ndarray, faces: np.ndarray,
         else:
             import trimesh  # 1 s to import: only for the formats written through it
 
-            mesh = trimesh.Trimesh(np.asarray(vertices, dtype=np.float64), np.asarray(faces, dtype=np.int64),
-                                   vertex_normals=normals, process=False)
+            mesh = trimesh.Trimesh(
+                np.asarray(vertices, dtype=np.float64),
+                np.asarray(faces, dtype=np.int64),
+                vertex_normals=normals,
+                process=False,
+            )
             data = mesh.export(file_type=ext)
         with open(tmp, "wb") as fh:
             fh.write(data.encode() if isinstance(data, str) else data)
@@ -144,8 +150,10 @@ def ply_mesh_bytes(vertices: np.ndarray, faces: np.ndarray, normals: np.ndarray 
     face = np.empty(len(f), dtype=[("n", "u1"), ("i", "<i4", (3,))])
     face["n"], face["i"] = 3, f
     props = "".join(f"property float {name}\n" for name, _ in cols)
-    head = (f"ply\nformat binary_little_endian 1.0\ncomment written by inrview\nelement vertex {len(v)}\n{props}"
-            f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n")
+    head = (
+        f"ply\nformat binary_little_endian 1.0\ncomment written by inrview\nelement vertex {len(v)}\n{props}"
+        f"element face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n"
+    )
     return head.encode("ascii") + vert.tobytes() + face.tobytes()
 
 
@@ -176,8 +184,10 @@ def save_points(path: str | os.PathLike, points: np.ndarray, normals: np.ndarray
 
 
 def _ply_with_normals(pts: np.ndarray, nrm: np.ndarray) -> bytes:
-    head = ("ply\nformat binary_little_endian 1.0\n"
-            f"element vertex {len(pts)}\n"
-            "property float x\nproperty float y\nproperty float z\n"
-            "property float nx\nproperty float ny\nproperty float nz\nend_header\n").encode()
+    head = (
+        "ply\nformat binary_little_endian 1.0\n"
+        f"element vertex {len(pts)}\n"
+        "property float x\nproperty float y\nproperty float z\n"
+        "property float nx\nproperty float ny\nproperty float nz\nend_header\n"
+    ).encode()
     return head + np.hstack([pts, nrm]).astype("<f4").tobytes()

@@ -1,4 +1,5 @@
 """Geometry in memory, the similarity transform into the unit cube, and the load report."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -52,9 +53,14 @@ class Geometry:
         """A copy mapped into the unit cube (or back with inverse=True); normals are unchanged by a
         similarity with positive scale."""
         f = norm.to_world if inverse else norm.to_unit
-        return Geometry(f(self.vertices), None if self.faces is None else self.faces.copy(),
-                        None if self.normals is None else self.normals.copy(), self.source,
-                        list(self.notices), "normalised" if not inverse else self.units)
+        return Geometry(
+            f(self.vertices),
+            None if self.faces is None else self.faces.copy(),
+            None if self.normals is None else self.normals.copy(),
+            self.source,
+            list(self.notices),
+            "normalised" if not inverse else self.units,
+        )
 
 
 @dataclass(frozen=True)
@@ -122,14 +128,22 @@ class LoadReport:
         size = np.subtract(self.bounds_max, self.bounds_min)
         out = [f"file:        {self.path}", f"kind:        {self.kind}"]
         if self.kind == "mesh":
-            out += [f"vertices:    {self.vertices}", f"faces:       {self.faces}",
-                    f"watertight:  {'yes' if self.watertight else 'no'}"]
+            out += [
+                f"vertices:    {self.vertices}",
+                f"faces:       {self.faces}",
+                f"watertight:  {'yes' if self.watertight else 'no'}",
+            ]
         else:
             out += [f"points:      {self.vertices}"]
-        out += [f"normals:     {'yes' if self.has_normals else 'no'}",
-                "bounds:      [" + ", ".join(f"{v:.6g}" for v in self.bounds_min) + "] .. ["
-                + ", ".join(f"{v:.6g}" for v in self.bounds_max) + "]",
-                "size:        " + " x ".join(f"{v:.6g}" for v in size) + f" ({self.units})"]
+        out += [
+            f"normals:     {'yes' if self.has_normals else 'no'}",
+            "bounds:      ["
+            + ", ".join(f"{v:.6g}" for v in self.bounds_min)
+            + "] .. ["
+            + ", ".join(f"{v:.6g}" for v in self.bounds_max)
+            + "]",
+            "size:        " + " x ".join(f"{v:.6g}" for v in size) + f" ({self.units})",
+        ]
         out += [f"notice:      {n}" for n in self.notices]
         return out
 
@@ -143,10 +157,18 @@ def report(geom: Geometry) -> LoadReport:
     if geom.is_mesh:
         watertight = is_watertight(geom.faces)
     lo, hi = geom.bounds
-    return LoadReport(geom.source, geom.kind, len(geom.vertices),
-                      0 if geom.faces is None else len(geom.faces), watertight,
-                      geom.normals is not None, tuple(map(float, lo)), tuple(map(float, hi)),
-                      geom.units, tuple(geom.notices))
+    return LoadReport(
+        geom.source,
+        geom.kind,
+        len(geom.vertices),
+        0 if geom.faces is None else len(geom.faces),
+        watertight,
+        geom.normals is not None,
+        tuple(map(float, lo)),
+        tuple(map(float, hi)),
+        geom.units,
+        tuple(geom.notices),
+    )
 
 
 def is_watertight(faces: np.ndarray) -> bool:
@@ -160,8 +182,9 @@ def is_watertight(faces: np.ndarray) -> bool:
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
     # edges as single integers: sorting one int64 column is some 40x faster than np.unique(axis=0)
     undirected = np.sort(np.minimum(a, b) * n + np.maximum(a, b))
-    if len(undirected) % 2 or not (np.all(undirected[0::2] == undirected[1::2])
-                                   and np.all(undirected[1:-1:2] != undirected[2::2])):
+    if len(undirected) % 2 or not (
+        np.all(undirected[0::2] == undirected[1::2]) and np.all(undirected[1:-1:2] != undirected[2::2])
+    ):
         return False
     directed = np.sort(a * n + b)
     return bool(np.all(directed[1:] != directed[:-1]))

@@ -6,6 +6,7 @@ pixel's colour is meaningless, so it must not pull the fit). `ImageData.to_strai
 export. 8-bit, 16-bit, 32-bit integer and float files are all scaled to [0, 1]; every problem raises
 LoadError naming the file.
 """
+
 from __future__ import annotations
 
 import os
@@ -78,15 +79,20 @@ class ImageData:
     def crop(self, top: int, left: int, height: int, width: int) -> ImageData:
         """A copy holding pixels[top:top + height, left:left + width] (clipped to the image); raises
         InrviewError when nothing of the image is left."""
-        px = self.pixels[top:top + height, left:left + width]
+        px = self.pixels[top : top + height, left : left + width]
         if px.shape[0] < 1 or px.shape[1] < 1:
             raise InrviewError(f"{self.source}: crop {height}x{width} at ({top}, {left}) is outside the image")
-        return replace(self, pixels=np.ascontiguousarray(px), source=f"{self.source} [crop {px.shape[1]}x{px.shape[0]}]",
-                       notices=list(self.notices))
+        return replace(
+            self,
+            pixels=np.ascontiguousarray(px),
+            source=f"{self.source} [crop {px.shape[1]}x{px.shape[0]}]",
+            notices=list(self.notices),
+        )
 
     @staticmethod
-    def from_array(array: np.ndarray, alpha: AlphaMode = "keep", background=(1.0, 1.0, 1.0),
-                   source: str = "array") -> ImageData:
+    def from_array(
+        array: np.ndarray, alpha: AlphaMode = "keep", background=(1.0, 1.0, 1.0), source: str = "array"
+    ) -> ImageData:
         """Build from (H, W) or (H, W, C) uint8/uint16/float data (straight, not premultiplied, alpha)."""
         arr = np.asarray(array)
         depth = _bit_depth(arr.dtype)
@@ -200,8 +206,7 @@ def _png_is_16bit_colour(p: Path) -> bool:
 def _check_pixels(p: Path, width: int, height: int) -> None:
     """Refuse an image from its header, before a single pixel is decoded (memory stays bounded)."""
     if width * height > MAX_PIXELS:
-        raise LoadError(p, f"image is {width} x {height} = {width * height} pixels, more than the "
-                           f"{MAX_PIXELS} limit")
+        raise LoadError(p, f"image is {width} x {height} = {width * height} pixels, more than the {MAX_PIXELS} limit")
 
 
 def _read_png16(p: Path) -> np.ndarray:
@@ -307,9 +312,12 @@ def save_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, 
         if ext in ("tif", "tiff"):
             import tifffile
 
-            tifffile.imwrite(tmp, data[..., 0] if data.shape[2] == 1 else data,
-                             photometric="minisblack" if data.shape[2] <= 2 else "rgb",
-                             extrasamples=("unassalpha",) if data.shape[2] in (2, 4) else None)
+            tifffile.imwrite(
+                tmp,
+                data[..., 0] if data.shape[2] == 1 else data,
+                photometric="minisblack" if data.shape[2] <= 2 else "rgb",
+                extrasamples=("unassalpha",) if data.shape[2] in (2, 4) else None,
+            )
         elif bit_depth == 16:
             import png
 

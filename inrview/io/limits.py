@@ -1,5 +1,6 @@
 """Memory guards: refuse a file whose parse would need more memory than the machine has free, with a
 message, instead of letting the process be killed."""
+
 from __future__ import annotations
 
 import os
@@ -30,5 +31,8 @@ def check_memory(p: Path, needed: int) -> None:
     """Raise LoadError when `needed` bytes is more than MEMORY_SHARE of the available memory."""
     free = available_memory()
     if free is not None and needed > MEMORY_SHARE * free:
-        raise LoadError(p, f"reading this file needs about {needed / 1024**3:.1f} GiB of memory but only "
-                           f"{free / 1024**3:.1f} GiB is free")
+        raise LoadError(
+            p,
+            f"reading this file needs about {needed / 1024**3:.1f} GiB of memory but only "
+            f"{free / 1024**3:.1f} GiB is free",
+        )

@@ -10,6 +10,7 @@ are read in chunks and subsampled to `max_points` (bounded memory), and what can
 points, one point, collinear points, only degenerate faces) is refused; what can be repaired (NaN
 coordinates, degenerate or duplicated faces) is, with a notice.
 """
+
 from __future__ import annotations
 
 import os
@@ -59,7 +60,9 @@ def load(path: str | os.PathLike, *, max_points: int | None = DEFAULT_MAX_POINTS
         if size == 0:
             raise LoadError(p, "file is empty")
         if size > MAX_FILE_BYTES:
-            raise LoadError(p, f"file is {size / 1024**3:.1f} GiB, larger than the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit")
+            raise LoadError(
+                p, f"file is {size / 1024**3:.1f} GiB, larger than the {MAX_FILE_BYTES / 1024**3:.0f} GiB limit"
+            )
         with open(p, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except OSError as e:
@@ -93,12 +96,19 @@ def _choose_format(p: Path, ext: str, head: bytes, size: int) -> tuple[str, list
         raise LoadError(p, f"is a {found.split(':', 1)[1]}, not a mesh or point cloud")
     if ext not in SUPPORTED:
         if found is None:
-            raise LoadError(p, f"unknown format '.{ext}' (supported: {', '.join(SUPPORTED)})" if ext
-                            else f"no file extension and the content is not a recognised format "
-                                 f"(supported: {', '.join(SUPPORTED)})")
+            raise LoadError(
+                p,
+                f"unknown format '.{ext}' (supported: {', '.join(SUPPORTED)})"
+                if ext
+                else f"no file extension and the content is not a recognised format "
+                f"(supported: {', '.join(SUPPORTED)})",
+            )
         fmt = "xyz" if found == "text" else found
-        return fmt, [f"the name ends in '.{ext}' but the content is {fmt.upper()}: read as {fmt.upper()}"
-                     if ext else f"no file extension; the content is {fmt.upper()}: read as {fmt.upper()}"]
+        return fmt, [
+            f"the name ends in '.{ext}' but the content is {fmt.upper()}: read as {fmt.upper()}"
+            if ext
+            else f"no file extension; the content is {fmt.upper()}: read as {fmt.upper()}"
+        ]
     if found is None or family(found) == family(ext) or (found == "glb" and ext == "gltf"):
         return ext, []
     if found == "text" and ext not in ("ply", "pcd", "npy", "npz", "glb"):
@@ -146,7 +156,9 @@ def _read(p: Path, fmt: str, max_points: int | None, seed: int) -> Geometry:
 def _validate(g: Geometry, p: Path, max_points: int | None, seed: int) -> Geometry:
     v = np.asarray(g.vertices)
     if v.dtype.kind not in "fiu" or v.ndim != 2 or v.shape[1] != 3 or len(v) == 0:
-        raise LoadError(p, "contains no points" if v.size == 0 else f"expected N x 3 coordinates, got {v.dtype} {v.shape}")
+        raise LoadError(
+            p, "contains no points" if v.size == 0 else f"expected N x 3 coordinates, got {v.dtype} {v.shape}"
+        )
     v = v.astype(np.float64, copy=False)
     normals = None if g.normals is None else np.asarray(g.normals, dtype=np.float64)
     faces = None if g.faces is None or len(g.faces) == 0 else np.asarray(g.faces)
@@ -157,8 +169,9 @@ def _validate(g: Geometry, p: Path, max_points: int | None, seed: int) -> Geomet
             raise LoadError(p, f"faces must be triangles, got shape {faces.shape}")
         faces = faces.astype(np.int64, copy=False)
         if faces.min() < 0 or faces.max() >= len(v):
-            raise LoadError(p, f"face indices out of range (vertex count {len(v)}, index range "
-                               f"{faces.min()}..{faces.max()})")
+            raise LoadError(
+                p, f"face indices out of range (vertex count {len(v)}, index range {faces.min()}..{faces.max()})"
+            )
     finite = np.isfinite(v).all(axis=1)
     if not finite.all():
         dropped = int((~finite).sum())
@@ -231,8 +244,11 @@ def _check_extent(g: Geometry, p: Path, v: np.ndarray, faces) -> None:
         raise LoadError(p, f"all {len(v)} points coincide: the shape has no extent")
     reach = float(np.abs(v).max())
     if extent.max() < 1e-12 * reach:
-        raise LoadError(p, f"the shape ({extent.max():.3g} across) is too small for its distance from the origin "
-                           f"({reach:.3g}): its coordinates have no precision left")
+        raise LoadError(
+            p,
+            f"the shape ({extent.max():.3g} across) is too small for its distance from the origin "
+            f"({reach:.3g}): its coordinates have no precision left",
+        )
     if faces is None and len(v) < MIN_CLOUD_POINTS:
         raise LoadError(p, f"only {len(v)} points: a point cloud needs at least {MIN_CLOUD_POINTS} to define a surface")
     sample = v if len(v) <= 200_000 else v[np.random.default_rng(0).choice(len(v), 200_000, replace=False)]

@@ -2,6 +2,7 @@
 relative indices) and per-vertex normals from 'vn' when the faces name them. Materials, texture
 coordinates, lines and groups are ignored (so an 'mtllib' never opens another file). Every problem names
 the line."""
+
 from __future__ import annotations
 
 from pathlib import Path

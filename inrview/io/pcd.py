@@ -4,6 +4,7 @@ Open3D's C++ reader trusts the header; a hostile or truncated file can make it r
 reader checks the header against the file size before reading anything, and decompresses LZF itself with
 bounds checks, so a bad file is always a LoadError.
 """
+
 from __future__ import annotations
 
 import struct
@@ -33,8 +34,9 @@ def read_pcd(p: Path, max_points: int | None, seed: int):
             raise LoadError(p, "PCD file contains no points (POINTS 0)")
         # fields by position: PCL pads with repeated '_' fields, so names need not be unique
         dt = np.dtype([(f"f{i}", d, (c,)) if c > 1 else (f"f{i}", d) for i, (_, d, c) in enumerate(cols)])
-        want = ["x", "y", "z"] + (["normal_x", "normal_y", "normal_z"]
-                                  if all(f"normal_{a}" in names for a in "xyz") else [])
+        want = ["x", "y", "z"] + (
+            ["normal_x", "normal_y", "normal_z"] if all(f"normal_{a}" in names for a in "xyz") else []
+        )
         keys = [f"f{names.index(w)}" for w in want]
         mode = h["DATA"][0].lower()
         body = size - data_start
@@ -63,8 +65,11 @@ def _columns(p: Path, h: dict) -> list:
     single-valued x, y and z."""
     fields, sizes, types, counts = h["FIELDS"], h["SIZE"], h["TYPE"], h["COUNT"]
     if not (len(fields) == len(sizes) == len(types) == len(counts)):
-        raise LoadError(p, f"PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths "
-                           f"({len(fields)}, {len(sizes)}, {len(types)}, {len(counts)})")
+        raise LoadError(
+            p,
+            f"PCD header: FIELDS, SIZE, TYPE and COUNT have different lengths "
+            f"({len(fields)}, {len(sizes)}, {len(types)}, {len(counts)})",
+        )
     cols = []  # (name, numpy dtype, count)
     for name, s, t, c in zip(fields, sizes, types, counts):
         try:
@@ -85,8 +90,9 @@ def _columns(p: Path, h: dict) -> list:
 def _binary(p: Path, fh, npts: int, dt: np.dtype, keys: list, body: int, res: Reservoir) -> None:
     """Binary rows of dtype dt, read in chunks; the columns named by keys go into the reservoir."""
     if npts * dt.itemsize > body:
-        raise LoadError(p, f"PCD file is truncated: {npts} points need {npts * dt.itemsize} bytes, "
-                           f"{body} follow the header")
+        raise LoadError(
+            p, f"PCD file is truncated: {npts} points need {npts * dt.itemsize} bytes, {body} follow the header"
+        )
     left = npts
     while left:
         n = min(left, CHUNK_ROWS)
@@ -95,16 +101,16 @@ def _binary(p: Path, fh, npts: int, dt: np.dtype, keys: list, body: int, res: Re
         left -= n
 
 
-def _binary_compressed(p: Path, fh, npts: int, cols: list, dt: np.dtype, keys: list, body: int,
-                       res: Reservoir) -> None:
+def _binary_compressed(p: Path, fh, npts: int, cols: list, dt: np.dtype, keys: list, body: int, res: Reservoir) -> None:
     """One LZF block holding each field as a column; the columns named by keys go into the reservoir."""
     raw = fh.read(8)
     if len(raw) < 8:
         raise LoadError(p, "PCD file is truncated (no compressed block sizes)")
     csize, usize = struct.unpack("<II", raw)
     if usize != npts * dt.itemsize:
-        raise LoadError(p, f"PCD compressed block says {usize} bytes uncompressed, {npts} points need "
-                           f"{npts * dt.itemsize}")
+        raise LoadError(
+            p, f"PCD compressed block says {usize} bytes uncompressed, {npts} points need {npts * dt.itemsize}"
+        )
     if csize > body - 8:
         raise LoadError(p, f"PCD file is truncated: compressed block of {csize} bytes, {body - 8} follow")
     check_memory(p, 3 * usize)
@@ -183,13 +189,16 @@ def _ascii(p: Path, fh, npts: int, cols, want, res: Reservoir) -> None:
                 if len(lines) == n:
                     break
         if len(lines) < n:
-            raise LoadError(p, f"PCD file is truncated: the header says {npts} points, the file has "
-                               f"{npts - left + len(lines)}")
+            raise LoadError(
+                p, f"PCD file is truncated: the header says {npts} points, the file has {npts - left + len(lines)}"
+            )
         try:
             arr = np.loadtxt(lines, dtype=np.float64, ndmin=2)
         except ValueError as e:
-            raise LoadError(p, f"PCD data near point {lineno + 1} is not numeric or has ragged rows "
-                               f"({str(e).splitlines()[0][:100]})") from None
+            raise LoadError(
+                p,
+                f"PCD data near point {lineno + 1} is not numeric or has ragged rows ({str(e).splitlines()[0][:100]})",
+            ) from None
         if arr.shape[1] != len(flat_names):
             raise LoadError(p, f"PCD rows have {arr.shape[1]} values, the header declares {len(flat_names)}")
         res.add(arr[:, where])
@@ -210,7 +219,7 @@ def lzf_decompress(data: bytes, size: int, p: Path) -> bytes:
                 ln = ctrl + 1
                 if ip + ln > n or op + ln > size:
                     raise ValueError("literal run past the end")
-                out[op:op + ln] = data[ip:ip + ln]
+                out[op : op + ln] = data[ip : ip + ln]
                 ip += ln
                 op += ln
             else:
@@ -224,7 +233,7 @@ def lzf_decompress(data: bytes, size: int, p: Path) -> bytes:
                 if ref < 0 or op + ln > size:
                     raise ValueError("back reference out of range")
                 if ref + ln <= op:
-                    out[op:op + ln] = out[ref:ref + ln]
+                    out[op : op + ln] = out[ref : ref + ln]
                 else:  # overlapping copy repeats the pattern byte by byte
                     for k in range(ln):
                         out[op + k] = out[ref + k]

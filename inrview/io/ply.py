@@ -5,6 +5,7 @@ huge allocation or a crash. Point clouds are read in chunks through a reservoir 
 Reads the 'vertex' element (x, y, z and nx, ny, nz when present) and the 'face' element (the first list
 property; polygons are fanned into triangles). Other elements are skipped.
 """
+
 from __future__ import annotations
 
 import struct
@@ -20,9 +21,24 @@ from .chunks import Reservoir
 MAX_HEADER_BYTES = 1 << 20
 CHUNK_ROWS = 1 << 20
 
-TYPES = {"char": "i1", "int8": "i1", "uchar": "u1", "uint8": "u1", "short": "i2", "int16": "i2",
-         "ushort": "u2", "uint16": "u2", "int": "i4", "int32": "i4", "uint": "u4", "uint32": "u4",
-         "float": "f4", "float32": "f4", "double": "f8", "float64": "f8"}
+TYPES = {
+    "char": "i1",
+    "int8": "i1",
+    "uchar": "u1",
+    "uint8": "u1",
+    "short": "i2",
+    "int16": "i2",
+    "ushort": "u2",
+    "uint16": "u2",
+    "int": "i4",
+    "int32": "i4",
+    "uint": "u4",
+    "uint32": "u4",
+    "float": "f4",
+    "float32": "f4",
+    "double": "f8",
+    "float64": "f8",
+}
 FORMATS = {"ascii": None, "binary_little_endian": "<", "binary_big_endian": ">"}
 
 
@@ -114,11 +130,13 @@ def _header_lines(p: Path, head: bytes) -> tuple[list[str], int]:
             end = (i, i + len(marker))
     if end is None:
         if len(head) > MAX_HEADER_BYTES:
-            raise LoadError(p, f"PLY header is longer than {MAX_HEADER_BYTES // 1024} KiB (no end_header line within it)")
+            raise LoadError(
+                p, f"PLY header is longer than {MAX_HEADER_BYTES // 1024} KiB (no end_header line within it)"
+            )
         raise LoadError(p, "PLY header has no end_header line (the file is truncated or not a PLY file)")
     if end[0] > MAX_HEADER_BYTES:
         raise LoadError(p, f"PLY header is longer than {MAX_HEADER_BYTES // 1024} KiB")
-    text = head[:end[0]].decode("latin-1")
+    text = head[: end[0]].decode("latin-1")
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     if lines[0].strip() != "ply":
         raise LoadError(p, "not a PLY file (it does not start with 'ply')")
@@ -172,8 +190,11 @@ def read_ply(p: Path, max_points: int | None, seed: int):
     need = sum(e.count * (e.min_row_bytes() if order else 2 * len(e.props)) for e in h.elements)
     if need > body:
         counts = ", ".join(f"{e.count} {e.name}" for e in h.elements if e.count)
-        raise LoadError(p, f"PLY file is truncated or its header is wrong: the header promises {counts} "
-                           f"(at least {need} bytes of data) but only {body} bytes follow")
+        raise LoadError(
+            p,
+            f"PLY file is truncated or its header is wrong: the header promises {counts} "
+            f"(at least {need} bytes of data) but only {body} bytes follow",
+        )
     from .limits import check_memory
 
     limit = None if faces_wanted else max_points
@@ -270,8 +291,13 @@ class _Binary:
     def _list_rows(self, el: Element) -> dict:
         """Rows with list properties, walked one at a time (the general, slower path)."""
         out = {}
-        fmt = {q.name: (struct.Struct(self.order + np.dtype(q.count_dtype).char) if q.count_dtype else None,
-                        struct.Struct(self.order + np.dtype(q.dtype).char)) for q in el.props}
+        fmt = {
+            q.name: (
+                struct.Struct(self.order + np.dtype(q.count_dtype).char) if q.count_dtype else None,
+                struct.Struct(self.order + np.dtype(q.dtype).char),
+            )
+            for q in el.props
+        }
         start = self.fh.tell()
         buf = self.fh.read()  # bounded by the file size, which was checked against memory
         off = 0
@@ -342,11 +368,14 @@ class _Ascii:
             try:
                 arr = np.loadtxt(lines, dtype=np.float64, ndmin=2)
             except ValueError as e:
-                raise LoadError(self.p, f"PLY {el.name} data is not numeric or has ragged rows "
-                                        f"({str(e).splitlines()[0][:120]})") from None
+                raise LoadError(
+                    self.p, f"PLY {el.name} data is not numeric or has ragged rows ({str(e).splitlines()[0][:120]})"
+                ) from None
             if arr.shape[1] != len(el.props):
-                raise LoadError(self.p, f"PLY {el.name} rows have {arr.shape[1]} values, the header declares "
-                                        f"{len(el.props)} properties")
+                raise LoadError(
+                    self.p,
+                    f"PLY {el.name} rows have {arr.shape[1]} values, the header declares {len(el.props)} properties",
+                )
             res.add(arr[:, where])
             left -= n
         return res.result(len(cols))
@@ -378,7 +407,7 @@ class _Ascii:
                         raise LoadError(self.p, f"PLY {el.name} row {no + 1}: list length {k} does not match the row")
                     if i == first:
                         counts.append(k)
-                        flat.extend(vals[pos + 1:pos + 1 + k])
+                        flat.extend(vals[pos + 1 : pos + 1 + k])
                     pos += 1 + k
                 else:
                     pos += 1

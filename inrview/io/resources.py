@@ -1,4 +1,5 @@
 """The files that ship with inrview (the demo shape and picture), found in a source checkout or a wheel."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,6 +1,7 @@
 """GLB and GLTF through trimesh, after checks trimesh does not make: GLB chunk sizes against the file,
 glTF buffer references confined to the file's folder (never /dev/zero, a pipe or another folder), Draco
 compression named instead of failing obscurely, and memory estimated before parsing."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """STL (binary and ascii) and OFF readers: small formats, read with numpy after checking every count
 against the file, so truncated or lying files are refused with the reason."""
+
 from __future__ import annotations
 
 import re
@@ -31,8 +32,11 @@ def read_stl(p: Path):
         raise LoadError(p, "binary STL header says the file holds 0 triangles")
     if 84 + 50 * n > size:
         have = (size - 84) // 50
-        raise LoadError(p, f"binary STL is truncated: the header says {n} triangles ({84 + 50 * n} bytes), "
-                           f"the file has {size} bytes ({have} whole triangles)")
+        raise LoadError(
+            p,
+            f"binary STL is truncated: the header says {n} triangles ({84 + 50 * n} bytes), "
+            f"the file has {size} bytes ({have} whole triangles)",
+        )
     extra = size - 84 - 50 * n
     return _binary_stl(p, n, [f"ignored {extra} bytes after the last of the {n} triangles"])
 
@@ -61,8 +65,7 @@ def _ascii_stl(p: Path, size: int):
         bad = next(t for t in found if not all(re.fullmatch(_FLOAT, x, re.I) for x in t))
         raise LoadError(p, f"ascii STL vertex {' '.join(bad)[:60]!r} is not three numbers") from None
     if len(v) % 3:
-        raise LoadError(p, f"ascii STL is truncated or malformed: {len(v)} vertices is not a whole number of "
-                           "triangles")
+        raise LoadError(p, f"ascii STL is truncated or malformed: {len(v)} vertices is not a whole number of triangles")
     if not re.search(r"\bendsolid\b", text[-4096:]):
         last = text.rstrip().rsplit("\n", 1)[-1].strip()
         if last != "endfacet":
@@ -104,9 +107,12 @@ def read_off(p: Path):
     if nv <= 0 or nf < 0:
         raise LoadError(p, f"OFF header says {nv} vertices and {nf} faces")
     if nv + nf > len(lines) - pos:
-        raise LoadError(p, f"OFF file is truncated: the header says {nv} vertices and {nf} faces, "
-                           f"the file has {len(lines) - pos} data lines")
-    vlines = lines[pos:pos + nv]
+        raise LoadError(
+            p,
+            f"OFF file is truncated: the header says {nv} vertices and {nf} faces, "
+            f"the file has {len(lines) - pos} data lines",
+        )
+    vlines = lines[pos : pos + nv]
     try:
         v = np.array([ln.split()[:3] for ln in vlines], dtype=np.float64)
     except ValueError:
@@ -114,11 +120,11 @@ def read_off(p: Path):
     if v.ndim != 2 or v.shape[1] != 3:
         raise LoadError(p, "OFF vertex lines must start with three numbers")
     faces, counts_bad = [], 0
-    for ln in lines[pos + nv:pos + nv + nf]:
+    for ln in lines[pos + nv : pos + nv + nf]:
         parts = ln.split()
         try:
             k = int(parts[0])
-            idx = [int(x) for x in parts[1:1 + k]]
+            idx = [int(x) for x in parts[1 : 1 + k]]
         except ValueError:
             raise LoadError(p, f"OFF face line {ln[:60]!r} is not 'count index...'") from None
         if k < 0 or len(idx) < k:

@@ -3,6 +3,7 @@
 Only unambiguous signatures count (magic numbers, a PLY/OFF/PCD header, an STL 'solid ... facet'); text
 formats without a signature (OBJ, XYZ) are recognised by their first data lines.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Area-uniform samples on a triangle mesh."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,8 +14,9 @@ def face_normals_areas(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndar
     return normals, 0.5 * norm
 
 
-def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int,
-                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def sample_surface(
+    vertices: np.ndarray, faces: np.ndarray, n: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """n points uniformly by area on the mesh, with the normal of the face each lies on.
 
     Returns points (n, 3) float64 and normals (n, 3) float64.
@@ -32,8 +34,9 @@ def sample_surface(vertices: np.ndarray, faces: np.ndarray, n: int,
     return pts, normals[idx]
 
 
-def sample_cloud(vertices: np.ndarray, faces: np.ndarray, n: int, noise: float = 0.0,
-                 seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def sample_cloud(
+    vertices: np.ndarray, faces: np.ndarray, n: int, noise: float = 0.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """A synthetic scan: n points uniformly by area on the mesh with the normals of their faces.
 
     noise: standard deviation of the Gaussian added to every coordinate, as a fraction of the mesh's

@@ -1,5 +1,6 @@
 """Point lists as text columns (XYZ, XYZN, PTS, TXT, CSV), read in blocks with numpy's C parser and
 subsampled through a reservoir, so a 10-million-line file costs bounded memory."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -33,19 +34,24 @@ def read_text(p: Path, ext: str, max_points: int | None, seed: int):
                 cut = data.rfind(b"\n")
                 if cut < 0:
                     if len(data) > MAX_LINE_BYTES:
-                        raise LoadError(p, f"line {lineno + 1} is longer than {MAX_LINE_BYTES // 1024} KiB: "
-                                           "not a list of coordinates")
+                        raise LoadError(
+                            p,
+                            f"line {lineno + 1} is longer than {MAX_LINE_BYTES // 1024} KiB: not a list of coordinates",
+                        )
                     pending = data
                     continue
-                pending, data = data[cut + 1:], data[:cut + 1]
+                pending, data = data[cut + 1 :], data[: cut + 1]
             else:
                 pending = b""
             lines = data.decode("utf-8", errors="replace").split("\n")
             if data.endswith(b"\n"):
                 lines.pop()
             if any(len(ln) > MAX_LINE_BYTES for ln in lines):
-                raise LoadError(p, f"a line near line {lineno + 1} is longer than {MAX_LINE_BYTES // 1024} KiB: "
-                                   "not a list of coordinates")
+                raise LoadError(
+                    p,
+                    f"a line near line {lineno + 1} is longer than {MAX_LINE_BYTES // 1024} KiB: "
+                    "not a list of coordinates",
+                )
             skip = 0
             if not started:
                 skip, started, delimiter = _preamble(lines, ext, delimiter)

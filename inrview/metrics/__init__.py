@@ -6,9 +6,22 @@
   `data_fit(...) -> DataFit`;
 - `image`: PSNR and SSIM of pictures.
 """
+
 from .cloud import DataFit, connected_components, data_fit, far_area_fraction, point_to_surface
 from .image import image_metrics, psnr, ssim
 from .surface import SurfaceMetrics, normalised_scale, surface_metrics, volume_iou
 
-__all__ = ["DataFit", "connected_components", "data_fit", "far_area_fraction", "point_to_surface", "image_metrics",
-           "psnr", "ssim", "SurfaceMetrics", "normalised_scale", "surface_metrics", "volume_iou"]
+__all__ = [
+    "DataFit",
+    "connected_components",
+    "data_fit",
+    "far_area_fraction",
+    "point_to_surface",
+    "image_metrics",
+    "psnr",
+    "ssim",
+    "SurfaceMetrics",
+    "normalised_scale",
+    "surface_metrics",
+    "volume_iou",
+]

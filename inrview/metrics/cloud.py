@@ -1,6 +1,7 @@
 """How well a surface explains the data it was made from, without a reference: the one-sided distance from
 the input points to the surface, and the share of the surface's area far from every input point (spurious
 sheets, blobs closing open regions)."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -37,9 +38,11 @@ class DataFit:
 
     def summary(self) -> str:
         """One line: relative mean and p90 distance, far area, watertightness and pieces."""
-        return (f"data->surface mean {self.mean_rel:.2e} p90 {self.p90_rel:.2e} of diag, far area "
-                f"{100 * self.far_area_fraction:.2f}% (>{100 * self.far_threshold:g}% diag), "
-                f"{'watertight' if self.watertight else 'not watertight'}, {self.components} piece(s)")
+        return (
+            f"data->surface mean {self.mean_rel:.2e} p90 {self.p90_rel:.2e} of diag, far area "
+            f"{100 * self.far_area_fraction:.2f}% (>{100 * self.far_threshold:g}% diag), "
+            f"{'watertight' if self.watertight else 'not watertight'}, {self.components} piece(s)"
+        )
 
 
 def point_to_surface(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -47,8 +50,14 @@ def point_to_surface(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray
     return MeshDistance(vertices, faces).unsigned(points)
 
 
-def far_area_fraction(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, threshold: float = 0.02,
-                      n_samples: int = 200_000, seed: int = 0) -> float:
+def far_area_fraction(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    points: np.ndarray,
+    threshold: float = 0.02,
+    n_samples: int = 200_000,
+    seed: int = 0,
+) -> float:
     """Share of the surface area farther than threshold * (points' bbox diagonal) from every input point,
     estimated from n_samples area-uniform surface samples."""
     from scipy.spatial import cKDTree
@@ -77,12 +86,22 @@ def connected_components(faces: np.ndarray, n_vertices: int) -> int:
     return int(len(np.unique(labels[np.unique(f)])))
 
 
-def data_fit(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, far_threshold: float = 0.02,
-             seed: int = 0) -> DataFit:
+def data_fit(
+    points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, far_threshold: float = 0.02, seed: int = 0
+) -> DataFit:
     """Everything above for one surface and its input points (all in the same units)."""
     d = point_to_surface(points, vertices, faces)
     diag = bbox_diagonal(points)
-    return DataFit(float(d.mean()), float(np.median(d)), float(np.quantile(d, 0.9)), float(d.max()),
-                   float(d.mean() / diag), float(np.quantile(d, 0.9) / diag),
-                   far_area_fraction(vertices, faces, points, far_threshold, seed=seed), far_threshold,
-                   is_watertight(faces), connected_components(faces, len(vertices)), diag)
+    return DataFit(
+        float(d.mean()),
+        float(np.median(d)),
+        float(np.quantile(d, 0.9)),
+        float(d.max()),
+        float(d.mean() / diag),
+        float(np.quantile(d, 0.9) / diag),
+        far_area_fraction(vertices, faces, points, far_threshold, seed=seed),
+        far_threshold,
+        is_watertight(faces),
+        connected_components(faces, len(vertices)),
+        diag,
+    )

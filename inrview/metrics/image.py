@@ -1,4 +1,5 @@
 """Image quality measures: PSNR and SSIM on float pictures (H, W, C) with values in [0, 1]."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,8 +19,17 @@ def ssim(pred: np.ndarray, target: np.ndarray) -> float:
     if min(p.shape[0], p.shape[1]) < 7:
         return float("nan")  # too small for the 7x7 window (11x11 with gaussian weights)
     gaussian = min(p.shape[0], p.shape[1]) >= 11
-    return float(structural_similarity(p, t, data_range=1.0, channel_axis=2, gaussian_weights=gaussian,
-                                       sigma=1.5, use_sample_covariance=not gaussian))
+    return float(
+        structural_similarity(
+            p,
+            t,
+            data_range=1.0,
+            channel_axis=2,
+            gaussian_weights=gaussian,
+            sigma=1.5,
+            use_sample_covariance=not gaussian,
+        )
+    )
 
 
 def image_metrics(pred: np.ndarray, target: np.ndarray) -> dict:

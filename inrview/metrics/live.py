@@ -10,6 +10,7 @@ The numbers follow `inrview.metrics.surface`: Chamfer-L1 is point-to-surface, th
 completeness, in normalised units (the input's longest bounding-box side is 2); normal consistency is the
 mean |cos| between normals and the closest face's normal, both ways; IoU is of the volumes inside.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,8 +38,14 @@ class LiveMeasures:
     only); resolution: cells per side of the surface extracted when measure() gets none; seed: fixes the
     reference samples, the probes and the samples drawn on each predicted surface."""
 
-    def __init__(self, geometry_unit: Geometry, n_points: int = LIVE_POINTS, n_probes: int = LIVE_PROBES,
-                 resolution: int = LIVE_RESOLUTION, seed: int = 0):
+    def __init__(
+        self,
+        geometry_unit: Geometry,
+        n_points: int = LIVE_POINTS,
+        n_probes: int = LIVE_PROBES,
+        resolution: int = LIVE_RESOLUTION,
+        seed: int = 0,
+    ):
         g = geometry_unit
         rng = np.random.default_rng(seed)
         v = np.asarray(g.vertices, np.float64)

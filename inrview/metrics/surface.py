@@ -4,6 +4,7 @@ Distances are reported in normalised units, where the reference's longest boundi
 the input's units. Chamfer-L1 here is point-to-surface: points sampled on one surface, exact distances to
 the other surface (not to its samples), averaged both ways.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -37,8 +38,10 @@ class SurfaceMetrics:
     def summary(self) -> str:
         """One line: Chamfer-L1, F-score, normal consistency and IoU."""
         iou = f"  IoU {self.iou:.4f}" if self.iou is not None else ""
-        return (f"Chamfer-L1 {self.chamfer_l1:.3e} ({self.chamfer_l1_input_units:.3e} input units)  "
-                f"F@{self.threshold:g} {self.f_score:.4f}  NC {self.normal_consistency:.4f}{iou}")
+        return (
+            f"Chamfer-L1 {self.chamfer_l1:.3e} ({self.chamfer_l1_input_units:.3e} input units)  "
+            f"F@{self.threshold:g} {self.f_score:.4f}  NC {self.normal_consistency:.4f}{iou}"
+        )
 
 
 def normalised_scale(vertices: np.ndarray) -> float:
@@ -47,8 +50,9 @@ def normalised_scale(vertices: np.ndarray) -> float:
     return 2.0 / ext if ext > 0 else 1.0
 
 
-def one_way(src_pts: np.ndarray, src_nrm: np.ndarray, target: MeshDistance,
-            target_face_normals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def one_way(
+    src_pts: np.ndarray, src_nrm: np.ndarray, target: MeshDistance, target_face_normals: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """From (N, 3) points with (N, 3) unit normals to a target mesh (its (F, 3) face normals): the (N,)
     exact distances to the surface and the (N,) |cos| between each normal and the closest face's normal."""
     res = target._scene.compute_closest_points(target._o3d.core.Tensor(src_pts.astype(np.float32)))
@@ -59,10 +63,17 @@ def one_way(src_pts: np.ndarray, src_nrm: np.ndarray, target: MeshDistance,
     return d, nc
 
 
-def surface_metrics(pred_vertices: np.ndarray, pred_faces: np.ndarray, ref_vertices: np.ndarray,
-                    ref_faces: np.ndarray | None = None, ref_normals: np.ndarray | None = None,
-                    n_samples: int = 200_000, threshold: float = 0.01, iou_samples: int = 500_000,
-                    seed: int = 0) -> SurfaceMetrics:
+def surface_metrics(
+    pred_vertices: np.ndarray,
+    pred_faces: np.ndarray,
+    ref_vertices: np.ndarray,
+    ref_faces: np.ndarray | None = None,
+    ref_normals: np.ndarray | None = None,
+    n_samples: int = 200_000,
+    threshold: float = 0.01,
+    iou_samples: int = 500_000,
+    seed: int = 0,
+) -> SurfaceMetrics:
     """Compare a predicted mesh with a reference mesh (or, when ref_faces is None, with reference points:
     then completeness uses the points themselves and normal consistency needs ref_normals).
 
@@ -100,8 +111,9 @@ def surface_metrics(pred_vertices: np.ndarray, pred_faces: np.ndarray, ref_verti
     if ref_dist is not None and ref_dist.watertight:
         iou = volume_iou(pred_dist, ref_dist, np.vstack([pred_v, ref_v]), iou_samples, rng)
     cd = float((acc.mean() + comp.mean()) / 2)
-    return SurfaceMetrics(cd, float(acc.mean()), float(comp.mean()), float(f), precision, recall, nc, iou,
-                          threshold, cd / scale, scale)
+    return SurfaceMetrics(
+        cd, float(acc.mean()), float(comp.mean()), float(f), precision, recall, nc, iou, threshold, cd / scale, scale
+    )
 
 
 def volume_iou(a: MeshDistance, b: MeshDistance, points: np.ndarray, n: int, rng) -> float:

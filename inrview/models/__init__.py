@@ -3,6 +3,7 @@
 An INR maps coordinates in [-1, 1]^d, shape (N, d), to raw outputs (N, out_dim): signed distance for SDF
 targets, a logit for occupancy targets, colour for images.
 """
+
 from __future__ import annotations
 
 import torch
@@ -12,7 +13,16 @@ from ..config import ModelConfig
 from .encodings import FourierFeatures, MultiResGrid, level_resolutions
 from .networks import ReluMLP, Siren
 
-__all__ = ["INR", "build_model", "output_layer", "FourierFeatures", "MultiResGrid", "ReluMLP", "Siren", "level_resolutions"]
+__all__ = [
+    "INR",
+    "build_model",
+    "output_layer",
+    "FourierFeatures",
+    "MultiResGrid",
+    "ReluMLP",
+    "Siren",
+    "level_resolutions",
+]
 
 
 class INR(nn.Module):
@@ -58,17 +68,41 @@ def _build(cfg: ModelConfig, in_dim: int, out_dim: int, seed: int) -> INR:
     if cfg.kind == "siren":
         return INR(None, Siren(in_dim, out_dim, cfg.width, cfg.depth, cfg.omega0, seed), in_dim, out_dim)
     if cfg.kind == "relu":
-        net = ReluMLP(in_dim, out_dim, cfg.width, cfg.depth, cfg.skip, cfg.weight_norm,
-                      cfg.geometric_init and out_dim == 1, cfg.activation)
+        net = ReluMLP(
+            in_dim,
+            out_dim,
+            cfg.width,
+            cfg.depth,
+            cfg.skip,
+            cfg.weight_norm,
+            cfg.geometric_init and out_dim == 1,
+            cfg.activation,
+        )
         return INR(None, net, in_dim, out_dim)
     if cfg.kind == "fourier":
         enc = FourierFeatures(in_dim, cfg.fourier_features, cfg.fourier_scale, seed)
-        net = ReluMLP(enc.out_dim, out_dim, cfg.width, cfg.depth, cfg.skip, cfg.weight_norm,
-                      cfg.geometric_init and out_dim == 1, cfg.activation, raw_input_dim=in_dim)
+        net = ReluMLP(
+            enc.out_dim,
+            out_dim,
+            cfg.width,
+            cfg.depth,
+            cfg.skip,
+            cfg.weight_norm,
+            cfg.geometric_init and out_dim == 1,
+            cfg.activation,
+            raw_input_dim=in_dim,
+        )
         return INR(enc, net, in_dim, out_dim)
     if cfg.kind == "grid":
-        enc = MultiResGrid(in_dim, cfg.grid_levels, cfg.grid_base_resolution, cfg.grid_max_resolution,
-                           cfg.grid_features, cfg.grid_max_entries, seed=seed)
+        enc = MultiResGrid(
+            in_dim,
+            cfg.grid_levels,
+            cfg.grid_base_resolution,
+            cfg.grid_max_resolution,
+            cfg.grid_features,
+            cfg.grid_max_entries,
+            seed=seed,
+        )
         net = ReluMLP(enc.out_dim, out_dim, cfg.width, cfg.depth, skip=False, activation=cfg.activation)
         return INR(enc, net, in_dim, out_dim)
     raise ValueError(f"unknown model kind {cfg.kind!r} (choose grid, siren, relu or fourier)")

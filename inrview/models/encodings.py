@@ -2,6 +2,7 @@
 
 All encodings take coordinates in [-1, 1]^d as (N, d) and return (N, out_dim).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,17 @@ class MultiResGrid(nn.Module):
 
     PRIMES = (1, 2654435761, 805459861)
 
-    def __init__(self, in_dim: int = 3, levels: int = 6, base_resolution: int = 16, max_resolution: int = 128,
-                 features: int = 4, max_entries: int = 2**21, init_scale: float = 1e-4, seed: int = 0):
+    def __init__(
+        self,
+        in_dim: int = 3,
+        levels: int = 6,
+        base_resolution: int = 16,
+        max_resolution: int = 128,
+        features: int = 4,
+        max_entries: int = 2**21,
+        init_scale: float = 1e-4,
+        seed: int = 0,
+    ):
         super().__init__()
         if in_dim not in (2, 3):
             raise ValueError("grid encodings support 2D and 3D inputs")

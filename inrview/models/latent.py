@@ -18,8 +18,8 @@ Per-shape codes are an nn.Embedding initialised N(0, init_std^2) (DeepSDF's auto
 from the decoder (the decoder is what DistributedDataParallel averages; a code is trained only on the
 process that holds its shape).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 import torch
 from torch import nn
@@ -40,8 +40,16 @@ class LatentDecoder(nn.Module):
         self.grid = None
         feat = 3
         if cfg.kind == "grid":
-            self.grid = MultiResGrid(3, cfg.grid_levels, cfg.grid_base_resolution, cfg.grid_max_resolution,
-                                     cfg.grid_features, max_entries=2**22, init_scale=1e-4, seed=seed)
+            self.grid = MultiResGrid(
+                3,
+                cfg.grid_levels,
+                cfg.grid_base_resolution,
+                cfg.grid_max_resolution,
+                cfg.grid_features,
+                max_entries=2**22,
+                init_scale=1e-4,
+                seed=seed,
+            )
             feat += self.grid.out_dim
         elif cfg.kind != "deepsdf":
             raise ValueError(f"unknown latent decoder {cfg.kind!r} (deepsdf, grid)")

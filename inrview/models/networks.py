@@ -1,4 +1,5 @@
 """Coordinate networks: the DeepSDF-style ReLU MLP and SIREN."""
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,19 @@ class ReluMLP(nn.Module):
     Atzmon & Lipman 2020 / Gropp et al. 2020, Sec. 4): the network then starts as the signed distance of a
     sphere of radius `sphere_radius`, which makes sign-agnostic and eikonal training converge."""
 
-    def __init__(self, in_dim: int, out_dim: int = 1, width: int = 256, depth: int = 4, skip: bool = True,
-                 weight_norm: bool = False, geometric_init: bool = False, activation: str = "relu",
-                 sphere_radius: float = 0.5, raw_input_dim: int | None = None):
+    def __init__(
+        self,
+        in_dim: int,
+        out_dim: int = 1,
+        width: int = 256,
+        depth: int = 4,
+        skip: bool = True,
+        weight_norm: bool = False,
+        geometric_init: bool = False,
+        activation: str = "relu",
+        sphere_radius: float = 0.5,
+        raw_input_dim: int | None = None,
+    ):
         super().__init__()
         self.skip_at = depth // 2 if skip and depth >= 2 else None
         self.in_dim = in_dim
@@ -45,8 +56,8 @@ class ReluMLP(nn.Module):
                 if i == 0 and in_f > raw_dim:  # encoded extras start silent so the sphere is exact
                     nn.init.zeros_(lin.weight[:, raw_dim:])
                 if i == self.skip_at:  # the re-injected input starts silent as well
-                    nn.init.zeros_(lin.weight[:, in_f - self.in_dim + raw_dim:])
-                    nn.init.normal_(lin.weight[:, in_f - self.in_dim:in_f - self.in_dim + raw_dim], 0.0, 1e-5)
+                    nn.init.zeros_(lin.weight[:, in_f - self.in_dim + raw_dim :])
+                    nn.init.normal_(lin.weight[:, in_f - self.in_dim : in_f - self.in_dim + raw_dim], 0.0, 1e-5)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = x
@@ -78,8 +89,9 @@ class Siren(nn.Module):
     """SIREN MLP (Sitzmann et al. 2020): `depth` sine layers of `width` units and a linear output,
     (N, in_dim) float32 coordinates -> (N, out_dim) float32. The seed fixes the initialisation."""
 
-    def __init__(self, in_dim: int, out_dim: int = 1, width: int = 256, depth: int = 3, omega0: float = 30.0,
-                 seed: int = 0):
+    def __init__(
+        self, in_dim: int, out_dim: int = 1, width: int = 256, depth: int = 3, omega0: float = 30.0, seed: int = 0
+    ):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         layers = [SineLayer(in_dim, width, omega0, True, g)]

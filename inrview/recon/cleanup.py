@@ -1,5 +1,6 @@
 """Removing the small closed pieces a field can leave beside its main surface (bubbles around a few noisy
 points). Every piece of a marching-cubes surface is closed, so dropping whole pieces keeps it watertight."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -33,8 +34,9 @@ def face_components(faces: np.ndarray, n_vertices: int) -> np.ndarray:
     return labels[f[:, 0]]
 
 
-def drop_small_components(vertices: np.ndarray, faces: np.ndarray, min_fraction: float = 0.01
-                          ) -> tuple[np.ndarray, np.ndarray, int]:
+def drop_small_components(
+    vertices: np.ndarray, faces: np.ndarray, min_fraction: float = 0.01
+) -> tuple[np.ndarray, np.ndarray, int]:
     """Remove the pieces whose area is below min_fraction of the largest piece's area.
 
     Returns (vertices, faces, pieces removed); unused vertices are dropped and faces re-indexed."""
@@ -57,8 +59,9 @@ def drop_small_components(vertices: np.ndarray, faces: np.ndarray, min_fraction:
     return v[used], remap[f], removed
 
 
-def trim_far(vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, factor: float = 3.0, k: int = 10
-             ) -> tuple[np.ndarray, np.ndarray, float]:
+def trim_far(
+    vertices: np.ndarray, faces: np.ndarray, points: np.ndarray, factor: float = 3.0, k: int = 10
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Remove the faces whose centre is farther from every input point than factor x that point's
     scale (its distance to its k-th neighbour): the caps a watertight surface puts over the holes of an
     open scan. The result is open where that happens. Returns (vertices, faces, share of area removed)."""

@@ -5,6 +5,7 @@ Orientation follows Hoppe et al. 1992: propagate a consistent sign over a minimu
 k-nearest-neighbour graph weighted by 1 - |n_i . n_j| (Open3D's `orient_normals_consistent_tangent_plane`),
 then choose the global sign that makes the normals of the convex-hull points face outward.
 """
+
 from __future__ import annotations
 
 import time
@@ -81,8 +82,9 @@ def outward_sign(points: np.ndarray, normals: np.ndarray) -> tuple[float, float]
     return (1.0, share) if share >= 0.5 else (-1.0, 1.0 - share)
 
 
-def orientation_consistency(points: np.ndarray, normals: np.ndarray, k: int = 10, sample: int = 20_000,
-                            seed: int = 0) -> float:
+def orientation_consistency(
+    points: np.ndarray, normals: np.ndarray, k: int = 10, sample: int = 20_000, seed: int = 0
+) -> float:
     """Share of neighbour pairs whose normals agree in sign, among pairs that are not nearly perpendicular
     (|cos| > 0.5), on up to `sample` points: about 1 for oriented normals, about 0.5 for unoriented ones."""
     from scipy.spatial import cKDTree
@@ -114,8 +116,9 @@ def orient_normals(points: np.ndarray, normals: np.ndarray, k: int = 20) -> tupl
     return out, flipped, votes
 
 
-def estimate_normals(points: np.ndarray, k: int = 30, orient: bool = True,
-                     orient_k: int = 20) -> tuple[np.ndarray, NormalReport]:
+def estimate_normals(
+    points: np.ndarray, k: int = 30, orient: bool = True, orient_k: int = 20
+) -> tuple[np.ndarray, NormalReport]:
     """PCA normals from the k nearest neighbours, consistently oriented and facing outward.
 
     Returns (normals (N, 3) float64, report); report.flipped counts normals the orientation reversed
@@ -142,8 +145,9 @@ def estimate_normals(points: np.ndarray, k: int = 30, orient: bool = True,
     return normals, NormalReport("estimated", len(pts), k, flipped, votes, None, time.perf_counter() - t0)
 
 
-def prepare_normals(points: np.ndarray, normals: np.ndarray | None, mode: NormalMode = "auto", k: int = 30,
-                    orient_k: int = 20) -> tuple[np.ndarray | None, NormalReport]:
+def prepare_normals(
+    points: np.ndarray, normals: np.ndarray | None, mode: NormalMode = "auto", k: int = 30, orient_k: int = 20
+) -> tuple[np.ndarray | None, NormalReport]:
     """The normals training should use, by mode:
 
     'auto': the file's normals when present, else estimated ones; 'file': the file's (error without);
@@ -161,8 +165,9 @@ def prepare_normals(points: np.ndarray, normals: np.ndarray | None, mode: Normal
     if mode == "orient":
         t0 = time.perf_counter()
         out, flipped, votes = orient_normals(pts, normals, orient_k)
-        return out, NormalReport("file, re-oriented", len(pts), orient_k, flipped, votes, None,
-                                 time.perf_counter() - t0)
+        return out, NormalReport(
+            "file, re-oriented", len(pts), orient_k, flipped, votes, None, time.perf_counter() - t0
+        )
     est, rep = estimate_normals(pts, k, True, orient_k)
     if normals is not None:
         rep.agreement = float((np.einsum("ij,ij->i", est, normals) > 0).mean())

@@ -7,6 +7,7 @@ measures. The command line (`inrview reconstruct`), the benchmark and the app al
     >>> base = recon.poisson_for(scan)                        # the classical baseline on the same points
     >>> recon.data_fit(scan.vertices, result.mesh.vertices, result.mesh.faces).summary()
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -85,8 +86,9 @@ def noise_level(points: np.ndarray, k: int = 64, sample: int = NOISE_SAMPLE, see
     return _noise(*_unit_sample(points, sample, seed), k)
 
 
-def auto_model(points: np.ndarray, grid_resolution: int = 128, min_points_per_cell: float = 2.0,
-               max_noise_per_cell: float = 0.5) -> str:
+def auto_model(
+    points: np.ndarray, grid_resolution: int = 128, min_points_per_cell: float = 2.0, max_noise_per_cell: float = 0.5
+) -> str:
     """'grid' when the cloud pins down the finest grid level: dense enough (at least
     min_points_per_cell points along a cell's side) and quiet enough (noise_level at most
     max_noise_per_cell of a cell); else 'siren'. A grid leaves holes and bubbles between sparse points
@@ -118,24 +120,38 @@ def small_cpu() -> bool:
     return (os.cpu_count() or 1) <= 4
 
 
-def default_config(seconds: float | None = DEFAULT_SECONDS, model: str = "siren", steps: int = 3000,
-                   batch_size: int = DEFAULT_BATCH, resolution: int = 256, device: str = "auto", seed: int = 0,
-                   threads: int | None = None, lr: float | None = None, loss: CloudLossConfig | None = None,
-                   **model_overrides) -> FitConfig:
+def default_config(
+    seconds: float | None = DEFAULT_SECONDS,
+    model: str = "siren",
+    steps: int = 3000,
+    batch_size: int = DEFAULT_BATCH,
+    resolution: int = 256,
+    device: str = "auto",
+    seed: int = 0,
+    threads: int | None = None,
+    lr: float | None = None,
+    loss: CloudLossConfig | None = None,
+    **model_overrides,
+) -> FitConfig:
     """A fit configuration for point clouds. threads None: one torch thread on machines with up to 4 cores
     (OpenMP workers spinning beside other work made MLP steps several times slower on 2 cores)."""
     if threads is None and small_cpu():
         threads = 1
     if lr is None and model in ("relu", "fourier"):
         lr = 3e-3  # IGR from its sphere: 500 steps at 3e-3 halved the Chamfer of 1e-3 (docs/readme_reconstruct.md)
-    train = TrainConfig(steps=steps, seconds=seconds, batch_size=batch_size, device=device, seed=seed,
-                        threads=threads, lr=lr)
-    return FitConfig(model=cloud_model_config(model, **model_overrides), train=train, resolution=resolution,
-                     cloud=loss)
+    train = TrainConfig(
+        steps=steps, seconds=seconds, batch_size=batch_size, device=device, seed=seed, threads=threads, lr=lr
+    )
+    return FitConfig(model=cloud_model_config(model, **model_overrides), train=train, resolution=resolution, cloud=loss)
 
 
-def prepare_cloud(geometry: Geometry, normals: NormalMode = "auto", k: int = 30, orient_k: int = 20,
-                  consistency_threshold: float = 0.9) -> tuple[Geometry, NormalReport]:
+def prepare_cloud(
+    geometry: Geometry,
+    normals: NormalMode = "auto",
+    k: int = 30,
+    orient_k: int = 20,
+    consistency_threshold: float = 0.9,
+) -> tuple[Geometry, NormalReport]:
     """A copy of the cloud with the normals training will use (None for mode 'none') and the report.
 
     In 'auto' mode, normals from the file that disagree in sign with their neighbours' too often (less
@@ -149,8 +165,10 @@ def prepare_cloud(geometry: Geometry, normals: NormalMode = "auto", k: int = 30,
     if mode == "auto" and nrm is not None:
         consistent = orientation_consistency(pts, nrm)
         if consistent < consistency_threshold:
-            notices.append(f"normals in the file look unoriented (only {100 * consistent:.0f}% of neighbour "
-                           f"pairs agree in sign): re-orienting them")
+            notices.append(
+                f"normals in the file look unoriented (only {100 * consistent:.0f}% of neighbour "
+                f"pairs agree in sign): re-orienting them"
+            )
             mode = "orient"
     out, rep = prepare_normals(pts, nrm, mode, k, orient_k)
     if rep.source not in ("file", "none"):
@@ -201,9 +219,15 @@ def config_for(points: np.ndarray, model: str = DEFAULT_MODEL, normals: bool = T
     return default_config(model=model, **kw)
 
 
-def reconstruct(geometry: Geometry, cfg: FitConfig | None = None, normals: NormalMode = "auto",
-                progress=None, device: str | None = None, prepared: tuple[Geometry, NormalReport] | None = None,
-                min_component: float = MIN_COMPONENT) -> Reconstruction:
+def reconstruct(
+    geometry: Geometry,
+    cfg: FitConfig | None = None,
+    normals: NormalMode = "auto",
+    progress=None,
+    device: str | None = None,
+    prepared: tuple[Geometry, NormalReport] | None = None,
+    min_component: float = MIN_COMPONENT,
+) -> Reconstruction:
     """Fit a neural SDF to a point cloud and extract its zero level (watertight, in the cloud's units).
 
     cfg: None picks config_for(points); normals: see prepare_normals; progress: called with each trainer
@@ -231,9 +255,13 @@ def reconstruct(geometry: Geometry, cfg: FitConfig | None = None, normals: Norma
     return Reconstruction(mesh, session, report, t4 - t0, timings, last, dropped)
 
 
-def poisson_for(geometry: Geometry, normals: NormalMode = "auto", depth: int | None = None,
-                trim_quantile: float = 0.02, prepared: tuple[Geometry, NormalReport] | None = None
-                ) -> tuple[PoissonResult, NormalReport]:
+def poisson_for(
+    geometry: Geometry,
+    normals: NormalMode = "auto",
+    depth: int | None = None,
+    trim_quantile: float = 0.02,
+    prepared: tuple[Geometry, NormalReport] | None = None,
+) -> tuple[PoissonResult, NormalReport]:
     """Screened Poisson on the same points, with the normals the neural fit would use (estimated when
     the mode gives none: Poisson cannot work without). Returns (result, normal report)."""
     cloud, report = prepared or prepare_cloud(geometry, normals)
@@ -250,5 +278,9 @@ def with_loss(cfg: FitConfig, **changes) -> FitConfig:
 
 def as_cloud(points: np.ndarray, normals: np.ndarray | None = None, source: str = "") -> Geometry:
     """A Geometry for points (and normals) held in memory."""
-    return Geometry(np.asarray(points, dtype=np.float64), None,
-                    None if normals is None else np.asarray(normals, dtype=np.float64), source)
+    return Geometry(
+        np.asarray(points, dtype=np.float64),
+        None,
+        None if normals is None else np.asarray(normals, dtype=np.float64),
+        source,
+    )

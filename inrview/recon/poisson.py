@@ -1,5 +1,6 @@
 """The classical baseline: screened Poisson surface reconstruction (Kazhdan & Hoppe 2013) through Open3D,
 with the usual density trimming of the parts the octree invented far from the data."""
+
 from __future__ import annotations
 
 import math
@@ -30,9 +31,15 @@ def auto_depth(n_points: int, lo: int = 6, hi: int = 10) -> int:
     return int(min(hi, max(lo, round(math.log(max(n_points, 2), 4)) + 1)))
 
 
-def poisson_reconstruct(points: np.ndarray, normals: np.ndarray, depth: int | None = None,
-                        trim_quantile: float = 0.02, scale: float = 1.1, linear_fit: bool = False,
-                        threads: int = -1) -> PoissonResult:
+def poisson_reconstruct(
+    points: np.ndarray,
+    normals: np.ndarray,
+    depth: int | None = None,
+    trim_quantile: float = 0.02,
+    scale: float = 1.1,
+    linear_fit: bool = False,
+    threads: int = -1,
+) -> PoissonResult:
     """Screened Poisson reconstruction of oriented points.
 
     points, normals: (N, 3); normals must be consistently oriented (outward). depth: octree depth (None
@@ -59,7 +66,8 @@ def poisson_reconstruct(points: np.ndarray, normals: np.ndarray, depth: int | No
     pcd.normals = o3d.utility.Vector3dVector(nrm)
     with o3d.utility.VerbosityContextManager(o3d.utility.VerbosityLevel.Error):
         mesh, dens = o3d.geometry.TriangleMesh.create_from_point_cloud_poisson(
-            pcd, depth=depth, scale=scale, linear_fit=linear_fit, n_threads=threads)
+            pcd, depth=depth, scale=scale, linear_fit=linear_fit, n_threads=threads
+        )
     dens = np.asarray(dens)
     removed = 0
     if trim_quantile > 0 and len(dens):

@@ -5,6 +5,7 @@
 - `timelapse`: `TimelapseWriter(path, fps)` (GIF through imageio, MP4 through imageio-ffmpeg) and
   `FrameSchedule`, which spreads a time-lapse's frames over a training budget.
 """
+
 from .raycast import Camera, orbit_camera, render_mesh
 from .timelapse import FrameSchedule, TimelapseWriter, mp4_available
 

@@ -1,5 +1,6 @@
 """A mesh rendered by casting one camera ray per pixel against it (Open3D's RaycastingScene): no OpenGL,
 no display, the same picture on any machine."""
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,14 @@ class Camera:
     fov_deg: float = 35.0
 
 
-def orbit_camera(lo: np.ndarray, hi: np.ndarray, azimuth_deg: float = 145.0, elevation_deg: float = 20.0,
-                 fov_deg: float = 35.0, up: tuple[float, float, float] = (0.0, 1.0, 0.0)) -> Camera:
+def orbit_camera(
+    lo: np.ndarray,
+    hi: np.ndarray,
+    azimuth_deg: float = 145.0,
+    elevation_deg: float = 20.0,
+    fov_deg: float = 35.0,
+    up: tuple[float, float, float] = (0.0, 1.0, 0.0),
+) -> Camera:
     """A camera looking at the centre of the box lo..hi (each (3,)) from azimuth_deg around the up axis
     (y) and elevation_deg above the horizon, far enough for the box's bounding sphere to fit the view."""
     lo, hi = np.asarray(lo, np.float64), np.asarray(hi, np.float64)
@@ -31,9 +38,15 @@ def orbit_camera(lo: np.ndarray, hi: np.ndarray, azimuth_deg: float = 145.0, ele
     return Camera(tuple(map(float, center + dist * direction)), tuple(map(float, center)), up, fov_deg)
 
 
-def render_mesh(vertices: np.ndarray, faces: np.ndarray, size: tuple[int, int] = (400, 320),
-                camera: Camera | None = None, color=(0.72, 0.78, 0.88), background=(1.0, 1.0, 1.0),
-                ambient: float = 0.2) -> np.ndarray:
+def render_mesh(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    size: tuple[int, int] = (400, 320),
+    camera: Camera | None = None,
+    color=(0.72, 0.78, 0.88),
+    background=(1.0, 1.0, 1.0),
+    ambient: float = 0.2,
+) -> np.ndarray:
     """(H, W, 3) uint8 picture of the mesh (vertices (V, 3), faces (F, 3)) at size (W, H).
 
     camera: None looks at the mesh's own bounding box (orbit_camera); pass one built from the input's box
@@ -52,8 +65,14 @@ def render_mesh(vertices: np.ndarray, faces: np.ndarray, size: tuple[int, int] =
     scene = o3d.t.geometry.RaycastingScene()
     scene.add_triangles(o3d.core.Tensor(v.astype(np.float32)), o3d.core.Tensor(f.astype(np.uint32)))
     # Open3D's pinhole rays put image row 0 at -up and column 0 at +right: a negated up gives an upright picture
-    rays = scene.create_rays_pinhole(fov_deg=camera.fov_deg, center=list(camera.center), eye=list(camera.eye),
-                                     up=[-float(c) for c in camera.up], width_px=w, height_px=h)
+    rays = scene.create_rays_pinhole(
+        fov_deg=camera.fov_deg,
+        center=list(camera.center),
+        eye=list(camera.eye),
+        up=[-float(c) for c in camera.up],
+        width_px=w,
+        height_px=h,
+    )
     hit = scene.cast_rays(rays)
     t = hit["t_hit"].numpy()
     normals = hit["primitive_normals"].numpy()

@@ -1,4 +1,5 @@
 """Time-lapse animations: frames in, an animated GIF (imageio) or MP4 (imageio-ffmpeg) out."""
+
 from __future__ import annotations
 
 import os
@@ -59,8 +60,10 @@ class TimelapseWriter:
         """Append one frame (see as_rgb8); raises InrviewError when its size differs from the first's."""
         a = as_rgb8(frame)
         if self.frames and a.shape != self.frames[0].shape:
-            raise InrviewError(f"time-lapse frame of {a.shape[1]}x{a.shape[0]} after frames of "
-                               f"{self.frames[0].shape[1]}x{self.frames[0].shape[0]}")
+            raise InrviewError(
+                f"time-lapse frame of {a.shape[1]}x{a.shape[0]} after frames of "
+                f"{self.frames[0].shape[1]}x{self.frames[0].shape[0]}"
+            )
         self.frames.append(a)
 
     def __len__(self) -> int:
@@ -76,8 +79,15 @@ class TimelapseWriter:
             if self.format == "gif":
                 iio.imwrite(tmp, np.stack(self.frames), extension=".gif", duration=1000.0 / self.fps, loop=0)
             else:
-                iio.imwrite(tmp, np.stack([_pad16(f) for f in self.frames]), extension=".mp4", plugin="FFMPEG",
-                            fps=self.fps, codec="libx264", macro_block_size=16)
+                iio.imwrite(
+                    tmp,
+                    np.stack([_pad16(f) for f in self.frames]),
+                    extension=".mp4",
+                    plugin="FFMPEG",
+                    fps=self.fps,
+                    codec="libx264",
+                    macro_block_size=16,
+                )
         return self.path
 
     def __enter__(self) -> TimelapseWriter:

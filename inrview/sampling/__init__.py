@@ -5,6 +5,7 @@
 - `cloud`: volume samples around a point cloud (point scales, winding-number sign, distance band);
 - `pixels`: the image plane as a continuous domain (pixel centres and sizes).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -51,8 +52,13 @@ def split_counts(n: int, cfg: SamplingConfig) -> tuple[int, int, int, int]:
     return tuple(int(c) for c in counts)
 
 
-def mesh_samples(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig = SamplingConfig(),
-                 seed: int = 0, distance: MeshDistance | None = None) -> SampleSet:
+def mesh_samples(
+    vertices: np.ndarray,
+    faces: np.ndarray,
+    cfg: SamplingConfig = SamplingConfig(),
+    seed: int = 0,
+    distance: MeshDistance | None = None,
+) -> SampleSet:
     """Surface, near-surface (two Gaussian scales) and uniform samples with signed-distance targets.
 
     vertices must already be in normalised coordinates (the unit cube [-1, 1]^3).
@@ -62,8 +68,8 @@ def mesh_samples(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig = 
     dist = distance or MeshDistance(vertices, faces)
     base, normals = sample_surface(vertices, faces, n_surf + n_near + n_far, rng)
     surf = base[:n_surf]
-    near = base[n_surf:n_surf + n_near] + rng.normal(0, cfg.sigma_near, (n_near, 3))
-    far = base[n_surf + n_near:] + rng.normal(0, cfg.sigma_far, (n_far, 3))
+    near = base[n_surf : n_surf + n_near] + rng.normal(0, cfg.sigma_near, (n_near, 3))
+    far = base[n_surf + n_near :] + rng.normal(0, cfg.sigma_far, (n_far, 3))
     uni = rng.uniform(-1, 1, (n_uni, 3))
     off = np.clip(np.concatenate([near, far, uni]), -1, 1)
     sdf_off = dist.signed(off)

@@ -9,6 +9,7 @@ longest ago.
 
 Environment: INRVIEW_CACHE_DIR overrides the folder; INRVIEW_NO_CACHE=1 turns the cache off.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,8 +53,12 @@ def sample_key(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig, see
     h = hashlib.blake2b(digest_size=20)
     v = np.ascontiguousarray(vertices, dtype=np.float64)
     f = np.ascontiguousarray(faces, dtype=np.int64)
-    h.update(json.dumps({"format": FORMAT, "sampling": cfg.to_dict(), "seed": int(seed),
-                         "shapes": [list(v.shape), list(f.shape)]}, sort_keys=True).encode())
+    h.update(
+        json.dumps(
+            {"format": FORMAT, "sampling": cfg.to_dict(), "seed": int(seed), "shapes": [list(v.shape), list(f.shape)]},
+            sort_keys=True,
+        ).encode()
+    )
     h.update(v.tobytes())
     h.update(f.tobytes())
     return h.hexdigest()
@@ -69,8 +74,16 @@ def load(path: Path):
     except Exception:  # OSError, ValueError, EOFError, zipfile.BadZipFile: all mean "compute again"
         return None
     pts, sdf = arrays.get("points"), arrays.get("sdf")
-    if pts is None or sdf is None or pts.ndim != 2 or pts.shape[1:] != (3,) or sdf.shape != pts.shape[:1] \
-            or pts.dtype != np.float32 or sdf.dtype != np.float32 or not np.isfinite(pts).all():
+    if (
+        pts is None
+        or sdf is None
+        or pts.ndim != 2
+        or pts.shape[1:] != (3,)
+        or sdf.shape != pts.shape[:1]
+        or pts.dtype != np.float32
+        or sdf.dtype != np.float32
+        or not np.isfinite(pts).all()
+    ):
         return None
     try:
         os.utime(path)  # most recently used: pruning keeps it
@@ -120,8 +133,9 @@ def prune(folder: Path, max_bytes: int = MAX_BYTES) -> None:
 _AHEAD: dict[str, object] = {}
 
 
-def cached_mesh_samples(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig = SamplingConfig(),
-                        seed: int = 0, keep: bool = False):
+def cached_mesh_samples(
+    vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig = SamplingConfig(), seed: int = 0, keep: bool = False
+):
     """mesh_samples(vertices, faces, cfg, seed) -> SampleSet, served from the disk cache when it holds them
     (and it is enabled()). keep: also hold them in memory for the next call with the same arguments, which
     takes them (a draw made ahead of the session that uses it)."""

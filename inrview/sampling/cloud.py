@@ -6,6 +6,7 @@ explored more widely than dense ones; the same at a coarser scale; and uniform p
 sample carries its distance to the nearest input point and, with oriented normals, the sign given by the
 generalised winding number of the oriented points (Barill et al. 2018, Sec. 3.4).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,8 +46,14 @@ def point_areas(points: np.ndarray, k: int = 10, knn=None) -> np.ndarray:
 WINDING_POINTS = 20_000
 
 
-def winding_number(points: np.ndarray, normals: np.ndarray, queries: np.ndarray, k: int = 10,
-                   max_points: int = WINDING_POINTS, seed: int = 0) -> np.ndarray:
+def winding_number(
+    points: np.ndarray,
+    normals: np.ndarray,
+    queries: np.ndarray,
+    k: int = 10,
+    max_points: int = WINDING_POINTS,
+    seed: int = 0,
+) -> np.ndarray:
     """(Q,) generalised winding number of an oriented point cloud at the queries (about 1 inside a
     closed surface, 0 outside, in between near holes), by libigl's fast Barnes-Hut evaluation on up to
     max_points of the points (each standing for its share of the area)."""
@@ -72,8 +79,9 @@ class VolumePool:
     sign: np.ndarray
 
 
-def volume_pool(points: np.ndarray, normals: np.ndarray | None, scales: np.ndarray, loss: CloudLossConfig,
-                seed: int = 0, tree=None) -> VolumePool:
+def volume_pool(
+    points: np.ndarray, normals: np.ndarray | None, scales: np.ndarray, loss: CloudLossConfig, seed: int = 0, tree=None
+) -> VolumePool:
     """Draw the volume samples of a cloud (normalised coordinates) and compute their bands and signs.
 
     Signs come from the winding number of the oriented points and are computed only where the band's
@@ -108,5 +116,3 @@ def finest_cell(model_cfg: ModelConfig) -> float | None:
     if model_cfg.kind != "grid":
         return None
     return 2.0 / float(model_cfg.grid_max_resolution)
-
-

@@ -9,22 +9,24 @@ keyed by the hash of the member file's bytes, the normalisation applied to it, t
 seed and this module's format version; the unit-space geometry is not hashed (a 1M-vertex mesh hashes in
 milliseconds from its file, not from its arrays). Unusable entries are simply computed again.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
 from ..config import SamplingConfig
 from ..config.space import SPACE_SAMPLING
 from ..io.geometry import Geometry, Normalization
-from . import SampleSet, mesh_samples, split_counts
-from . import cache
+from . import SampleSet, cache, mesh_samples, split_counts
 
 FORMAT = 1
+
+
 def file_digest(path: str) -> str:
     """blake2b hex digest of a file's bytes ('' when it cannot be read)."""
     h = hashlib.blake2b(digest_size=20)
@@ -42,13 +44,14 @@ def shape_key(source: str, norm: Normalization, cfg: SamplingConfig, seed: int) 
     digest = file_digest(source) if source else ""
     if not digest:
         return None
-    meta = json.dumps({"format": FORMAT, "file": digest, "norm": norm.to_dict(), "sampling": cfg.to_dict(),
-                       "seed": int(seed)}, sort_keys=True)
+    meta = json.dumps(
+        {"format": FORMAT, "file": digest, "norm": norm.to_dict(), "sampling": cfg.to_dict(), "seed": int(seed)},
+        sort_keys=True,
+    )
     return hashlib.blake2b(meta.encode(), digest_size=20).hexdigest()
 
 
-def cloud_samples(points: np.ndarray, normals: np.ndarray | None, cfg: SamplingConfig, seed: int = 0
-                  ) -> SampleSet:
+def cloud_samples(points: np.ndarray, normals: np.ndarray | None, cfg: SamplingConfig, seed: int = 0) -> SampleSet:
     """Samples around an oriented point cloud (normalised coordinates): the distance to the nearest cloud
     point, negative where the offset points against that point's normal.
 
@@ -61,15 +64,18 @@ def cloud_samples(points: np.ndarray, normals: np.ndarray | None, cfg: SamplingC
     n_surf, n_near, n_far, n_uni = split_counts(cfg.n_samples, cfg)
     idx = rng.integers(0, len(pts), n_surf + n_near + n_far)
     base = pts[idx]
-    near = base[n_surf:n_surf + n_near] + rng.normal(0, cfg.sigma_near, (n_near, 3))
-    far = base[n_surf + n_near:] + rng.normal(0, cfg.sigma_far, (n_far, 3))
+    near = base[n_surf : n_surf + n_near] + rng.normal(0, cfg.sigma_near, (n_near, 3))
+    far = base[n_surf + n_near :] + rng.normal(0, cfg.sigma_far, (n_far, 3))
     off = np.clip(np.concatenate([near, far, rng.uniform(-1, 1, (n_uni, 3))]), -1, 1)
     d, nn = cKDTree(pts).query(off, workers=-1)
     sign = np.where(np.sum((off - pts[nn]) * nrm[nn], axis=1) < 0, -1.0, 1.0)
     surf = base[:n_surf]
-    return SampleSet(np.concatenate([surf, off]).astype(np.float32),
-                     np.concatenate([np.zeros(n_surf), sign * d]).astype(np.float32),
-                     surf.astype(np.float32), nrm[idx[:n_surf]].astype(np.float32))
+    return SampleSet(
+        np.concatenate([surf, off]).astype(np.float32),
+        np.concatenate([np.zeros(n_surf), sign * d]).astype(np.float32),
+        surf.astype(np.float32),
+        nrm[idx[:n_surf]].astype(np.float32),
+    )
 
 
 def estimate_oriented_normals(points: np.ndarray, k: int = 30) -> np.ndarray:
@@ -93,8 +99,9 @@ def shape_samples(shape: Geometry, cfg: SamplingConfig = SPACE_SAMPLING, seed: i
     return cloud_samples(shape.vertices, shape.normals, cfg, seed=seed)
 
 
-def cached_shape_samples(shape: Geometry, norm: Normalization, cfg: SamplingConfig = SPACE_SAMPLING,
-                         seed: int = 0) -> tuple[SampleSet, bool]:
+def cached_shape_samples(
+    shape: Geometry, norm: Normalization, cfg: SamplingConfig = SPACE_SAMPLING, seed: int = 0
+) -> tuple[SampleSet, bool]:
     """shape_samples from the cache when present (else computed and stored). Returns (samples, hit)."""
     key = shape_key(shape.source, norm, cfg, seed) if cache.enabled() else None
     path = cache.cache_dir() / "space" / f"{key}.npz" if key else None
@@ -107,9 +114,14 @@ def cached_shape_samples(shape: Geometry, norm: Normalization, cfg: SamplingConf
     return samples, False
 
 
-def collection_samples(shapes: list[Geometry], norms: list[Normalization], indices: list[int],
-                       cfg: SamplingConfig = SPACE_SAMPLING, seed: int = 0,
-                       notify: Callable[[str], None] | None = None) -> dict[int, SampleSet]:
+def collection_samples(
+    shapes: list[Geometry],
+    norms: list[Normalization],
+    indices: list[int],
+    cfg: SamplingConfig = SPACE_SAMPLING,
+    seed: int = 0,
+    notify: Callable[[str], None] | None = None,
+) -> dict[int, SampleSet]:
     """Samples of the shapes at `indices` (a rank's shard), each seeded by seed + its index so a shape's
     samples do not depend on how the collection is sharded. Returns {index: SampleSet}."""
     out, hits = {}, 0

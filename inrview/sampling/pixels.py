@@ -9,6 +9,7 @@ H' x W' division of the same domain: super-resolution is sampling a finer grid.
 The network's raw output r maps to pixel values v = (r + 1) / 2, so a network that starts near zero starts
 at mid grey, and every family learns targets centred on zero (as in SIREN's image experiments, Sec. 3.1).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -40,7 +41,9 @@ def to_values(raw: torch.Tensor) -> torch.Tensor:
     return 0.5 * raw + 0.5
 
 
-def output_size(height: int, width: int, scale: float | None = None, size: tuple[int, int] | None = None) -> tuple[int, int]:
+def output_size(
+    height: int, width: int, scale: float | None = None, size: tuple[int, int] | None = None
+) -> tuple[int, int]:
     """(height, width) of a rendering: an explicit size (width, height) wins; else the image scaled."""
     if size is not None:
         w, h = size

@@ -13,6 +13,7 @@ hovers around 0.5 on the concave side, and thresholding it invents a slab of 'in
 ENCLOSED_DEPTH inside it) and given the signed distance of a thin shell around the sheet: d - h with h =
 SHEET_HALF_THICKNESS, so the zero level set is a closed thin plate that marching cubes can extract.
 """
+
 from __future__ import annotations
 
 from functools import cached_property
@@ -48,8 +49,9 @@ class MeshDistance:
         self._o3d = o3d
         if o3d is not None:
             self._scene = o3d.t.geometry.RaycastingScene()
-            self._scene.add_triangles(o3d.core.Tensor(self.vertices.astype(np.float32)),
-                                      o3d.core.Tensor(self.faces.astype(np.uint32)))
+            self._scene.add_triangles(
+                o3d.core.Tensor(self.vertices.astype(np.float32)), o3d.core.Tensor(self.faces.astype(np.uint32))
+            )
         extent = float(np.ptp(self.vertices, axis=0).max()) if len(self.vertices) else 0.0
         #: half-thickness of the shell given to a single sheet (sign 'shell'), in the mesh's units
         self.shell = SHEET_HALF_THICKNESS * extent
@@ -86,7 +88,7 @@ class MeshDistance:
         q = np.asarray(q, dtype=np.float64)
         out = np.empty(len(q), dtype=np.float64)
         for s in range(0, len(q), CHUNK):
-            out[s:s + CHUNK] = fn(q[s:s + CHUNK])
+            out[s : s + CHUNK] = fn(q[s : s + CHUNK])
         return out
 
     def unsigned(self, q: np.ndarray) -> np.ndarray:
@@ -115,10 +117,23 @@ class MeshDistance:
         if self.sign_method == "winding":
             import igl
 
-            return np.abs(self._chunks(q, lambda c: igl.fast_winding_number(self.vertices, self.faces,
-                                                                            np.ascontiguousarray(c)))) > 0.5
-        return self._chunks(q, lambda c: self._scene.compute_occupancy(
-            self._o3d.core.Tensor(c.astype(np.float32)), nsamples=1).numpy()) > 0.5
+            return (
+                np.abs(
+                    self._chunks(
+                        q, lambda c: igl.fast_winding_number(self.vertices, self.faces, np.ascontiguousarray(c))
+                    )
+                )
+                > 0.5
+            )
+        return (
+            self._chunks(
+                q,
+                lambda c: self._scene.compute_occupancy(
+                    self._o3d.core.Tensor(c.astype(np.float32)), nsamples=1
+                ).numpy(),
+            )
+            > 0.5
+        )
 
     def signed(self, q: np.ndarray) -> np.ndarray:
         """(N,) signed distance, negative inside (for a sheet: the distance to its shell, d - h)."""

@@ -5,9 +5,19 @@
 - `fit(source, cfg, output) -> FitResult`: load, train, extract, measure and save in one call.
 - `load_field(checkpoint) -> (Field, header)` and `resume_session(checkpoint)`.
 """
+
 from .checkpoints import config_from_header, load_field, resume_session
 from .fit import EXTRACTION_RESERVE, FitResult, fit, training_seconds
 from .session import ShapeSession, make_task
 
-__all__ = ["EXTRACTION_RESERVE", "training_seconds",
-           "ShapeSession", "make_task", "FitResult", "fit", "config_from_header", "load_field", "resume_session"]
+__all__ = [
+    "EXTRACTION_RESERVE",
+    "training_seconds",
+    "ShapeSession",
+    "make_task",
+    "FitResult",
+    "fit",
+    "config_from_header",
+    "load_field",
+    "resume_session",
+]

@@ -1,4 +1,5 @@
 """Shape checkpoints: a trained field without its data, or a session that continues training."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -42,8 +43,14 @@ def load_field(path: str | os.PathLike, device: str = "cpu") -> tuple[Field, dic
     return Field(model, norm, data.header.get("target", cfg.target)), data.header
 
 
-def resume_session(path: str | os.PathLike, source: str | os.PathLike | None = None, cfg: FitConfig | None = None,
-                   device: str | None = None, steps: int | None = None, seconds: float | None = None) -> ShapeSession:
+def resume_session(
+    path: str | os.PathLike,
+    source: str | os.PathLike | None = None,
+    cfg: FitConfig | None = None,
+    device: str | None = None,
+    steps: int | None = None,
+    seconds: float | None = None,
+) -> ShapeSession:
     """Continue training from a checkpoint: weights, Adam state, batch RNG, step count, elapsed time and the
     live measures' curve go on. The input file is taken from the header unless given; cfg (its network is
     always the header's) replaces the header's configuration. steps / seconds: train that much more (see

@@ -1,9 +1,10 @@
 """The headless pipeline in one call: load, prepare samples, train, extract, measure, save.
 
-    >>> import inrview
-    >>> result = inrview.fit("spot.obj", inrview.FitConfig(train=inrview.TrainConfig(seconds=30)))
-    >>> result.mesh.vertices.shape, result.metrics.chamfer_l1
+>>> import inrview
+>>> result = inrview.fit("spot.obj", inrview.FitConfig(train=inrview.TrainConfig(seconds=30)))
+>>> result.mesh.vertices.shape, result.metrics.chamfer_l1
 """
+
 from __future__ import annotations
 
 import os
@@ -45,7 +46,9 @@ class FitResult:
 EXTRACTION_RESERVE = 1.0
 
 
-def training_seconds(budget: float, started: float, now: float | None = None, reserve: float = EXTRACTION_RESERVE) -> float:
+def training_seconds(
+    budget: float, started: float, now: float | None = None, reserve: float = EXTRACTION_RESERVE
+) -> float:
     """Training seconds left in a wall-clock `budget` that began at perf_counter() time `started`, once the
     time already spent (loading, sampling) and the extraction reserve are taken off; at least half of
     the budget, so that a slow start still leaves some training."""
@@ -53,8 +56,15 @@ def training_seconds(budget: float, started: float, now: float | None = None, re
     return max(0.5 * budget, budget - spent - reserve)
 
 
-def fit(source: str | os.PathLike | Geometry, cfg: FitConfig = FitConfig(), output: str | os.PathLike | None = None,
-        measure: bool = True, progress=None, device: str | None = None, started: float | None = None) -> FitResult:
+def fit(
+    source: str | os.PathLike | Geometry,
+    cfg: FitConfig = FitConfig(),
+    output: str | os.PathLike | None = None,
+    measure: bool = True,
+    progress=None,
+    device: str | None = None,
+    started: float | None = None,
+) -> FitResult:
     """Load, train, extract (and optionally save and measure) in one call.
 
     progress: called with each Snapshot (e.g. to drive a progress bar). With a time budget

@@ -1,4 +1,5 @@
 """Live measures of a shape being fitted: their curve over the run and the best weights by Chamfer-L1."""
+
 from __future__ import annotations
 
 import copy
@@ -50,8 +51,15 @@ class LiveTracker:
         """Whether a measure at `elapsed` training seconds keeps them within `fraction` of training time."""
         return self.fraction is None or self._spent + self._cost <= self.fraction * elapsed
 
-    def measure(self, field: Field, model: torch.nn.Module, step: int, elapsed: float,
-                vertices_unit: np.ndarray | None = None, faces: np.ndarray | None = None) -> dict:
+    def measure(
+        self,
+        field: Field,
+        model: torch.nn.Module,
+        step: int,
+        elapsed: float,
+        vertices_unit: np.ndarray | None = None,
+        faces: np.ndarray | None = None,
+    ) -> dict:
         """Measure the field at this step (see LiveMeasures.measure; a second call at the same step returns the
         first's numbers), add it to the history, and keep model's weights when its Chamfer-L1 is the best."""
         if self.history and self.history[-1]["step"] == step:
@@ -65,8 +73,9 @@ class LiveTracker:
         self.history.append({"step": int(step), "elapsed": float(elapsed), **m})
         cd = m.get("chamfer_l1")
         if cd is not None and (self.best is None or cd < self.best.measures.get("chamfer_l1", math.inf)):
-            self.best = Best(int(step), dict(m), {k: v.detach().to("cpu", copy=True)
-                                                   for k, v in model.state_dict().items()})
+            self.best = Best(
+                int(step), dict(m), {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+            )
         return m
 
     def to_header(self) -> dict:

@@ -3,6 +3,7 @@
 The app's worker and the command line drive `ShapeSession.run()` (a generator of snapshots); nothing here
 touches a GUI.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -48,8 +49,13 @@ def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet 
 class ShapeSession:
     """One shape being fitted: geometry, normalisation, samples, network, trainer."""
 
-    def __init__(self, geometry: Geometry, cfg: FitConfig = FitConfig(), normalization: Normalization | None = None,
-                 device: str | None = None):
+    def __init__(
+        self,
+        geometry: Geometry,
+        cfg: FitConfig = FitConfig(),
+        normalization: Normalization | None = None,
+        device: str | None = None,
+    ):
         self.geometry = geometry
         self.cfg = cfg
         self.normalization = normalization or Normalization.fit(geometry.vertices, cfg.margin)
@@ -69,14 +75,26 @@ class ShapeSession:
         return self.cfg.target if self.geometry.is_mesh else "sdf"
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, cfg: FitConfig = FitConfig(), device: str | None = None,
-                  max_points: int = 2_000_000) -> ShapeSession:
+    def from_file(
+        cls,
+        path: str | os.PathLike,
+        cfg: FitConfig = FitConfig(),
+        device: str | None = None,
+        max_points: int = 2_000_000,
+    ) -> ShapeSession:
         """A session for the mesh or point cloud at path (point clouds subsampled to max_points)."""
         return cls(load(path, max_points=max_points, seed=cfg.train.seed), cfg, device=device)
 
     # -- training -----------------------------------------------------------------------------------
-    def run(self, report_every: int = 10, preview_resolution: int | None = None, preview_interval: float = 1.0,
-            slices: dict | None = None, max_steps: int | None = None, measures: bool = False):
+    def run(
+        self,
+        report_every: int = 10,
+        preview_resolution: int | None = None,
+        preview_interval: float = 1.0,
+        slices: dict | None = None,
+        max_steps: int | None = None,
+        measures: bool = False,
+    ):
         """The trainer's snapshot generator; with preview_resolution, snapshots now and then carry a
         preview mesh ('vertices', 'faces' in world units) and the requested slices
         ({axis: world offset} -> 'slices': {axis: SliceImage}); with measures, they carry the live measures
@@ -103,8 +121,9 @@ class ShapeSession:
             out["slices"] = {a: slice_field(self.field, a, off, 128) for a, off in slices.items()}
         if measures and (self.live.due(self.trainer.state.elapsed) or self.trainer.progress() >= 1.0):
             v = out.get("vertices")
-            out["measures"] = self.measure_live(v if v is not None or not resolution else np.zeros((0, 3)),
-                                                out.get("faces"))
+            out["measures"] = self.measure_live(
+                v if v is not None or not resolution else np.zeros((0, 3)), out.get("faces")
+            )
         return out
 
     def measure_live(self, vertices: np.ndarray | None = None, faces: np.ndarray | None = None) -> dict:
@@ -153,17 +172,31 @@ class ShapeSession:
         """SurfaceMetrics of mesh against the input geometry (its faces when it is a mesh), from
         MEASURE_SAMPLES points each way and MEASURE_IOU_SAMPLES volume points."""
         g = self.geometry
-        return surface_metrics(mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, g.normals,
-                               n_samples=MEASURE_SAMPLES, iou_samples=MEASURE_IOU_SAMPLES)
+        return surface_metrics(
+            mesh.vertices,
+            mesh.faces,
+            g.vertices,
+            g.faces if g.is_mesh else None,
+            g.normals,
+            n_samples=MEASURE_SAMPLES,
+            iou_samples=MEASURE_IOU_SAMPLES,
+        )
 
     def checkpoint_header(self) -> dict:
         """The JSON header a checkpoint of this session records: config (a cloud's loss with its defaults
         resolved), normalisation, target, source and trainer counters."""
         cfg = self.cfg if self.geometry.is_mesh else dataclasses.replace(self.cfg, cloud=self.task.cfg)
-        return {"task": "shape", "config": cfg.to_dict(), "normalization": self.normalization.to_dict(),
-                "target": self.target, "source": self.geometry.source, "in_dim": 3, "out_dim": 1,
-                "trainer": {"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed},
-                "live": self.live.to_header()}
+        return {
+            "task": "shape",
+            "config": cfg.to_dict(),
+            "normalization": self.normalization.to_dict(),
+            "target": self.target,
+            "source": self.geometry.source,
+            "in_dim": 3,
+            "out_dim": 1,
+            "trainer": {"step": self.trainer.state.step, "elapsed": self.trainer.state.elapsed},
+            "live": self.live.to_header(),
+        }
 
     def save_checkpoint(self, path: str | os.PathLike, best: bool = False) -> Path:
         """Write weights, Adam state, batch RNG and header to path (safetensors); returns the path.
@@ -172,8 +205,7 @@ class ShapeSession:
         in the trainer counters; no optimizer or RNG state, so continuing from it restarts Adam's moments).
         Raises InrviewError when this session has no best weights (never measured)."""
         if not best:
-            return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer,
-                             self.trainer.generator)
+            return ckpt.save(path, self.model, self.checkpoint_header(), self.trainer.optimizer, self.trainer.generator)
         b = self.best
         if b is None or b.weights is None:
             raise InrviewError("no best weights to save: this run has not measured its surface (measures=True)")

@@ -7,10 +7,23 @@ occupancy), with completion from points, interpolation and the codes' principal 
     >>> result = complete(space, scan_points)          # a new code, the decoder frozen
     >>> mesh = space.decode(result.code, 128, result.normalization)
 """
+
 from .complete import Completion, CompletionSnapshot, complete, complete_steps
 from .explore import info, interpolate, principal_directions, write_interpolation
 from .fit import SpaceFit
 from .model import Space, read_space, save_space
 
-__all__ = ["SpaceFit", "Space", "read_space", "save_space", "complete", "complete_steps", "Completion",
-           "CompletionSnapshot", "interpolate", "write_interpolation", "info", "principal_directions"]
+__all__ = [
+    "SpaceFit",
+    "Space",
+    "read_space",
+    "save_space",
+    "complete",
+    "complete_steps",
+    "Completion",
+    "CompletionSnapshot",
+    "interpolate",
+    "write_interpolation",
+    "info",
+    "principal_directions",
+]

@@ -10,6 +10,7 @@ training codes that fit the points best) are optimised together; the one with th
 The result says how far the input is from what the space knows: the code's distance from the training
 codes' mean against theirs, and the residual on the points against the training shapes' own residuals.
 """
+
 from __future__ import annotations
 
 import math
@@ -86,8 +87,10 @@ def data_loss(space: Space, z: torch.Tensor, p: torch.Tensor, n: torch.Tensor | 
     loss = F.binary_cross_entropy_with_logits(v, torch.full_like(v, 0.5), reduction="none").mean(dim=1)
     if n is not None:
         out, inn = _values(space, z, p + NORMAL_EPS * n), _values(space, z, p - NORMAL_EPS * n)
-        loss = loss + 0.5 * (F.binary_cross_entropy_with_logits(out, torch.zeros_like(out), reduction="none").mean(dim=1)
-                             + F.binary_cross_entropy_with_logits(inn, torch.ones_like(inn), reduction="none").mean(dim=1))
+        loss = loss + 0.5 * (
+            F.binary_cross_entropy_with_logits(out, torch.zeros_like(out), reduction="none").mean(dim=1)
+            + F.binary_cross_entropy_with_logits(inn, torch.ones_like(inn), reduction="none").mean(dim=1)
+        )
     return loss
 
 
@@ -95,14 +98,26 @@ def data_loss(space: Space, z: torch.Tensor, p: torch.Tensor, n: torch.Tensor | 
 def starts(space: Space, p: torch.Tensor, k: int = 3) -> torch.Tensor:
     """(k, D) the training codes whose surfaces pass closest to the points (median |value|)."""
     sub = p[torch.randperm(len(p), generator=torch.Generator().manual_seed(0))[:1000]]
-    res = torch.cat([_values(space, space.codes[s:s + 16], sub).abs().median(dim=1).values
-                     for s in range(0, len(space.codes), 16)])
-    return space.codes[res.argsort()[:min(k, len(res))]].clone()
+    res = torch.cat(
+        [
+            _values(space, space.codes[s : s + 16], sub).abs().median(dim=1).values
+            for s in range(0, len(space.codes), 16)
+        ]
+    )
+    return space.codes[res.argsort()[: min(k, len(res))]].clone()
 
 
-def complete_steps(space: Space, points: np.ndarray, normals: np.ndarray | None = None, steps: int = 300,
-                   seconds: float | None = None, lr: float = 1e-2, n_starts: int = 3, seed: int = 0,
-                   report_every: int = 25):
+def complete_steps(
+    space: Space,
+    points: np.ndarray,
+    normals: np.ndarray | None = None,
+    steps: int = 300,
+    seconds: float | None = None,
+    lr: float = 1e-2,
+    n_starts: int = 3,
+    seed: int = 0,
+    report_every: int = 25,
+):
     """Optimise a code for points (N, 3) in world units (normals (N, 3) optional, outward), yielding
     CompletionSnapshot every report_every steps and a last one (done=True) carrying the Completion.
     seconds: a wall-clock budget instead of steps."""
@@ -130,8 +145,14 @@ def complete_steps(space: Space, points: np.ndarray, normals: np.ndarray | None 
         step += 1
         if step % report_every == 0:
             lo = loss.detach()
-            yield CompletionSnapshot(step, total, float(lo.min()), time.perf_counter() - t0,
-                                     code=z.detach()[int(lo.argmin())].numpy().copy(), normalization=norm)
+            yield CompletionSnapshot(
+                step,
+                total,
+                float(lo.min()),
+                time.perf_counter() - t0,
+                code=z.detach()[int(lo.argmin())].numpy().copy(),
+                normalization=norm,
+            )
     result = _finish(space, z.detach(), p, norm)
     yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - t0, True, result, result.code, norm)
 
@@ -139,19 +160,26 @@ def complete_steps(space: Space, points: np.ndarray, normals: np.ndarray | None 
 @torch.no_grad()
 def _finish(space: Space, z: torch.Tensor, p: torch.Tensor, norm: Normalization) -> Completion:
     """Pick the start with the lowest residual and judge how far it is from the space."""
-    res = torch.cat([_values(space, z[i:i + 1], p).abs().median(dim=1).values for i in range(len(z))])
+    res = torch.cat([_values(space, z[i : i + 1], p).abs().median(dim=1).values for i in range(len(z))])
     best = int(res.argmin())
     code, residual = z[best].numpy(), float(res[best])
     stats = space.header["code_stats"]
     dist = float(np.linalg.norm(code - np.asarray(stats["mean"])))
-    novelty = {"residual": residual, "residual_train_p95": stats["residual_p95"],
-               "code_distance": dist, "code_distance_train_max": stats["distance_max"]}
+    novelty = {
+        "residual": residual,
+        "residual_train_p95": stats["residual_p95"],
+        "code_distance": dist,
+        "code_distance_train_max": stats["distance_max"],
+    }
     far_res = residual > FAR_RESIDUAL * stats["residual_p95"]
     far_code = dist > FAR_CODE * stats["distance_max"]
     msg = ""
     if far_res or far_code:
-        why = (f"residual {residual:.3g} vs {stats['residual_p95']:.3g} on training shapes (p95)" if far_res else
-               f"code {dist:.3g} from the mean vs at most {stats['distance_max']:.3g} for training shapes")
+        why = (
+            f"residual {residual:.3g} vs {stats['residual_p95']:.3g} on training shapes (p95)"
+            if far_res
+            else f"code {dist:.3g} from the mean vs at most {stats['distance_max']:.3g} for training shapes"
+        )
         msg = f"the points are far from anything this space knows ({why}): the result is a guess"
     return Completion(code, norm, residual, novelty, far_res or far_code, msg)
 

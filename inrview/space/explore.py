@@ -1,4 +1,5 @@
 """Exploring a space: meshes along the line between two codes, and what the codes vary along."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,9 @@ def interpolate(space: Space, a: str | int, b: str | int, steps: int = 5, resolu
     return out
 
 
-def write_interpolation(space: Space, a: str | int, b: str | int, folder: str | os.PathLike, steps: int = 5,
-                        resolution: int = 128) -> list[dict]:
+def write_interpolation(
+    space: Space, a: str | int, b: str | int, folder: str | os.PathLike, steps: int = 5, resolution: int = 128
+) -> list[dict]:
     """interpolate() written as folder/NNN_t0.250.ply; returns one row per mesh (file, t, faces, watertight,
     pieces)."""
     folder = Path(folder)
@@ -34,8 +36,7 @@ def write_interpolation(space: Space, a: str | int, b: str | int, folder: str | 
     for k, (t, mesh, closed, pieces) in enumerate(interpolate(space, a, b, steps, resolution)):
         path = folder / f"{k:03d}_t{t:.3f}.ply"
         save_mesh(path, mesh.vertices, mesh.faces)
-        rows.append({"file": str(path), "t": t, "faces": int(len(mesh.faces)), "watertight": closed,
-                     "pieces": pieces})
+        rows.append({"file": str(path), "t": t, "faces": int(len(mesh.faces)), "watertight": closed, "pieces": pieces})
     return rows
 
 
@@ -54,9 +55,16 @@ def info(space: Space, components: int = 5) -> dict:
     training counters, and the leading principal directions of the codes with their variance shares."""
     rec = space.header
     _, _, share = principal_directions(space.codes.numpy())
-    return {"shapes": [{"name": n, "training_error": e, "surface_residual": r}
-                       for n, e, r in zip(space.names, rec["shape_error"], rec["surface_residual"])],
-            "target": space.target, "normalise": space.normalise, "network": rec["network"],
-            "latent_dim": space.latent_dim, "trainer": rec["trainer"],
-            "variance_share": [float(s) for s in share[:components]],
-            "variance_cumulative": [float(s) for s in np.cumsum(share)[:components]]}
+    return {
+        "shapes": [
+            {"name": n, "training_error": e, "surface_residual": r}
+            for n, e, r in zip(space.names, rec["shape_error"], rec["surface_residual"])
+        ],
+        "target": space.target,
+        "normalise": space.normalise,
+        "network": rec["network"],
+        "latent_dim": space.latent_dim,
+        "trainer": rec["trainer"],
+        "variance_share": [float(s) for s in share[:components]],
+        "variance_cumulative": [float(s) for s in np.cumsum(share)[:components]],
+    }

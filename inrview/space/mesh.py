@@ -5,6 +5,7 @@ surface that touches the cube is closed by the cube's face rather than left open
 coincident vertices are welded, and only the largest piece is kept. Each step keeps a closed surface
 closed, and the result is checked.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -18,15 +19,22 @@ from ..models.latent import CodeField, LatentDecoder
 from ..recon.cleanup import drop_small_components, weld
 
 
-def code_field(decoder: LatentDecoder, code: torch.Tensor, target: str,
-               normalization: Normalization = Normalization()) -> Field:
+def code_field(
+    decoder: LatentDecoder, code: torch.Tensor, target: str, normalization: Normalization = Normalization()
+) -> Field:
     """A Field (negative inside) of the decoder with this (D,) code."""
     dev = next(decoder.parameters()).device
     return Field(CodeField(decoder, code.to(dev)), normalization, target)
 
 
-def code_mesh(decoder: LatentDecoder, code: torch.Tensor, target: str, normalization: Normalization,
-              resolution: int = 64, world: bool = True) -> Mesh:
+def code_mesh(
+    decoder: LatentDecoder,
+    code: torch.Tensor,
+    target: str,
+    normalization: Normalization,
+    resolution: int = 64,
+    world: bool = True,
+) -> Mesh:
     """The zero level of one code as a watertight single-piece Mesh (vertices (V, 3) in world units of
     `normalization` unless world=False). Raises NoSurfaceError when the code describes no surface."""
     field = code_field(decoder, code, target, normalization)

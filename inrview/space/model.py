@@ -4,6 +4,7 @@ them (normalisation, shape names, network, target, sampling, code statistics, pe
 On disk it is an inrview checkpoint (safetensors: tensors model/decoder.* and model/codes.embedding.weight,
 and a JSON header whose 'task' is 'space'); nothing in the file is executed.
 """
+
 from __future__ import annotations
 
 import os
@@ -78,8 +79,9 @@ class Space:
         """The transform of shape i (per-shape), or the joint one."""
         return self.normalizations[0 if i is None or self.normalise == "joint" else i]
 
-    def decode(self, code: torch.Tensor | np.ndarray, resolution: int = 64,
-               normalization: Normalization | None = None) -> Mesh:
+    def decode(
+        self, code: torch.Tensor | np.ndarray, resolution: int = 64, normalization: Normalization | None = None
+    ) -> Mesh:
         """The surface of a code: watertight, one piece. code: (D,); returns a Mesh in world units of
         `normalization` (default: the joint one, or for per-shape spaces the normalised frame)."""
         norm = normalization
@@ -94,8 +96,7 @@ def save_space(path: str | os.PathLike, decoder: LatentDecoder, codes: torch.Ten
     holder = ShapeCodes(codes.shape[0], codes.shape[1])
     with torch.no_grad():
         holder.weight.copy_(codes)
-    return ckpt.save(path, _Weights(decoder.cpu(), holder), {"task": TASK, "space": record,
-                                                              "target": record["target"]})
+    return ckpt.save(path, _Weights(decoder.cpu(), holder), {"task": TASK, "space": record, "target": record["target"]})
 
 
 def read_space(path: str | os.PathLike) -> Space:
@@ -105,8 +106,9 @@ def read_space(path: str | os.PathLike) -> Space:
     data = ckpt.read(p)
     task = data.header.get("task")
     if task != TASK:
-        raise CheckpointError(p, f"is a {task or 'single-shape'} checkpoint, not a shape space (make one with "
-                                 "'inrview space fit')")
+        raise CheckpointError(
+            p, f"is a {task or 'single-shape'} checkpoint, not a shape space (make one with 'inrview space fit')"
+        )
     rec = data.header.get("space")
     try:
         net = LatentConfig.from_dict(rec["network"])
@@ -121,11 +123,14 @@ def read_space(path: str | os.PathLike) -> Space:
     state = data.model_state()
     codes = state.get("codes.embedding.weight")
     if codes is None or codes.ndim != 2 or codes.shape != (len(names), net.latent_dim) or len(norms) != len(names):
-        raise CheckpointError(p, f"holds {None if codes is None else tuple(codes.shape)} codes for "
-                                 f"{len(names)} shape names of length {net.latent_dim}")
+        raise CheckpointError(
+            p,
+            f"holds {None if codes is None else tuple(codes.shape)} codes for "
+            f"{len(names)} shape names of length {net.latent_dim}",
+        )
     decoder = LatentDecoder(net)
     try:
-        decoder.load_state_dict({k[len("decoder."):]: v for k, v in state.items() if k.startswith("decoder.")})
+        decoder.load_state_dict({k[len("decoder.") :]: v for k, v in state.items() if k.startswith("decoder.")})
     except RuntimeError as e:
         raise CheckpointError(p, f"decoder weights do not match the header ({str(e).splitlines()[0][:100]})") from None
     return Space(decoder, codes.float(), names, target, norm["mode"], norms, rec)

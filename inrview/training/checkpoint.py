@@ -3,6 +3,7 @@
 Loading never executes code from the file (no pickle): anything that is not a safetensors file with an
 inrview header is refused, and the header is validated against the tensors before a model is built.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,7 +34,7 @@ class CheckpointData:
 
     def model_state(self) -> dict:
         """The network's state dict: the 'model/' tensors with that prefix removed."""
-        return {k[len("model/"):]: v for k, v in self.tensors.items() if k.startswith("model/")}
+        return {k[len("model/") :]: v for k, v in self.tensors.items() if k.startswith("model/")}
 
 
 def _versions() -> dict:
@@ -51,8 +52,13 @@ def _plain_group(group: dict) -> dict:
     return out | {"params": group["params"]}
 
 
-def save(path: str | os.PathLike, model: torch.nn.Module | dict, header: dict,
-         optimizer: torch.optim.Optimizer | None = None, generator: torch.Generator | None = None) -> Path:
+def save(
+    path: str | os.PathLike,
+    model: torch.nn.Module | dict,
+    header: dict,
+    optimizer: torch.optim.Optimizer | None = None,
+    generator: torch.Generator | None = None,
+) -> Path:
     """Write model weights (a module, or a state dict of one) and optionally Adam state and the batch RNG,
     with a JSON header."""
     from safetensors.torch import save_file
@@ -115,7 +121,9 @@ def _read_file(p: Path) -> tuple[dict, dict]:
     # the file holds is a pickle signature meaningful (a header length can start with 0x80 too).
     looks_safetensors = head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size
     if not looks_safetensors and (head[:4] == b"PK\x03\x04" or (head[0] == 0x80 and 2 <= head[1] <= 5)):
-        raise CheckpointError(p, "refusing a pickle/zip (torch.save) file: inrview checkpoints hold only tensors and JSON")
+        raise CheckpointError(
+            p, "refusing a pickle/zip (torch.save) file: inrview checkpoints hold only tensors and JSON"
+        )
     free = available_memory()
     if free is not None and size > 0.7 * free:
         raise CheckpointError(p, f"checkpoint is {size / 1024**3:.1f} GiB, more than the free memory allows")
@@ -170,8 +178,11 @@ def _check_common(p: Path, data: CheckpointData) -> None:
     if rng is not None:
         ref = torch.Generator().get_state()
         if rng.dtype != ref.dtype or tuple(rng.shape) != tuple(ref.shape):
-            raise CheckpointError(p, f"random-number state has dtype {rng.dtype} and shape {tuple(rng.shape)}, "
-                                     f"expected {ref.dtype} {tuple(ref.shape)}")
+            raise CheckpointError(
+                p,
+                f"random-number state has dtype {rng.dtype} and shape {tuple(rng.shape)}, "
+                f"expected {ref.dtype} {tuple(ref.shape)}",
+            )
         try:
             torch.Generator().set_state(rng)
         except (RuntimeError, ValueError) as e:
@@ -216,8 +227,9 @@ def check_network(p, data: CheckpointData, model_cfg, in_dim: int, out_dim: int,
     held = sum(int(v.numel()) for k, v in data.tensors.items() if k.startswith("model/"))
     need = param_lower_bound(model_cfg, in_dim)
     if need > held:
-        raise CheckpointError(p, f"the header describes a network of at least {need} parameters, the file holds "
-                                 f"{held} weights")
+        raise CheckpointError(
+            p, f"the header describes a network of at least {need} parameters, the file holds {held} weights"
+        )
     try:
         model = build_model(model_cfg, in_dim, out_dim, seed=seed)
     except Exception as e:  # noqa: BLE001 - any failure to describe the network is a bad header
@@ -231,8 +243,12 @@ def param_lower_bound(m, in_dim: int) -> int:
     and its grid tables (biases, skips and output layers only add to it)."""
     from ..models.encodings import grid_entries, level_resolutions
 
-    first = {"siren": in_dim, "relu": in_dim, "fourier": 2 * m.fourier_features,
-             "grid": m.grid_levels * m.grid_features}.get(m.kind, in_dim)
+    first = {
+        "siren": in_dim,
+        "relu": in_dim,
+        "fourier": 2 * m.fourier_features,
+        "grid": m.grid_levels * m.grid_features,
+    }.get(m.kind, in_dim)
     n = m.width * first + m.width * m.width * (m.depth - 1)
     if m.kind == "grid":
         res = level_resolutions(m.grid_levels, m.grid_base_resolution, m.grid_max_resolution)
@@ -250,7 +266,9 @@ def _check_optimizer(p, model: torch.nn.Module, data: CheckpointData) -> None:
     groups = opt.get("param_groups") if isinstance(opt, dict) else None
     if not isinstance(groups, list) or not all(isinstance(g, dict) for g in groups):
         raise CheckpointError(p, "header optimizer has no list of parameter groups")
-    params = model.parameter_groups(1.0) if hasattr(model, "parameter_groups") else [{"params": list(model.parameters())}]
+    params = (
+        model.parameter_groups(1.0) if hasattr(model, "parameter_groups") else [{"params": list(model.parameters())}]
+    )
     shapes = [tuple(q.shape) for g in params for q in g["params"]]
     ids = []
     for g in groups:
@@ -258,19 +276,26 @@ def _check_optimizer(p, model: torch.nn.Module, data: CheckpointData) -> None:
         if not isinstance(pl, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in pl):
             raise CheckpointError(p, "header optimizer group without a list of parameter numbers")
         for key in ("lr", "eps", "weight_decay"):
-            if key in g and (not isinstance(g[key], (int, float)) or isinstance(g[key], bool) or not math.isfinite(g[key])):
+            if key in g and (
+                not isinstance(g[key], (int, float)) or isinstance(g[key], bool) or not math.isfinite(g[key])
+            ):
                 raise CheckpointError(p, f"header optimizer {key} {str(g[key])[:20]!r} is not a number")
         ids += pl
     if sorted(ids) != list(range(len(shapes))):
-        raise CheckpointError(p, f"header optimizer covers parameters {sorted(ids)[:8]}..., the network has {len(shapes)}")
+        raise CheckpointError(
+            p, f"header optimizer covers parameters {sorted(ids)[:8]}..., the network has {len(shapes)}"
+        )
     for k, v in optim_tensors.items():
         parts = k.split("/")
         if len(parts) != 3 or not parts[1].isdigit() or int(parts[1]) >= len(shapes):
             raise CheckpointError(p, f"optimizer tensor {k[:60]!r} does not name a parameter")
         pid, name = int(parts[1]), parts[2]
         if name in ("exp_avg", "exp_avg_sq") and tuple(v.shape) != shapes[pid]:
-            raise CheckpointError(p, f"optimizer state {name} of parameter {pid} has shape {tuple(v.shape)}, "
-                                     f"the parameter has {shapes[pid]}")
+            raise CheckpointError(
+                p,
+                f"optimizer state {name} of parameter {pid} has shape {tuple(v.shape)}, "
+                f"the parameter has {shapes[pid]}",
+            )
         if not v.is_floating_point() or not torch.isfinite(v).all():
             raise CheckpointError(p, f"optimizer tensor {k[:60]!r} is not finite floating point")
 
@@ -308,9 +333,16 @@ def check_config_types(d: dict) -> str | None:
     if not re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,2})?", device):
         return f"train.device = {device[:30]!r} is not auto, cpu, cuda, cuda:N or mps"
     m = d.get("model", {})
-    for key, top in (("width", 1 << 14), ("depth", 64), ("fourier_features", 1 << 12), ("grid_levels", 32),
-                     ("grid_max_resolution", 1 << 14), ("grid_base_resolution", 1 << 14), ("grid_features", 64),
-                     ("grid_max_entries", 1 << 26)):
+    for key, top in (
+        ("width", 1 << 14),
+        ("depth", 64),
+        ("fourier_features", 1 << 12),
+        ("grid_levels", 32),
+        ("grid_max_resolution", 1 << 14),
+        ("grid_base_resolution", 1 << 14),
+        ("grid_features", 64),
+        ("grid_max_entries", 1 << 26),
+    ):
         if key in m and not 1 <= m[key] <= top:
             return f"model.{key} = {m[key]} is outside 1..{top}"
     return None
@@ -344,8 +376,7 @@ def _describe(hint) -> str:
         return "one of " + ", ".join(map(repr, typing.get_args(hint)))
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return " or ".join(_describe(h) for h in typing.get_args(hint))
-    names = {int: "a whole number", float: "a finite number", bool: "true or false", str: "text",
-             type(None): "null"}
+    names = {int: "a whole number", float: "a finite number", bool: "true or false", str: "text", type(None): "null"}
     return names.get(hint, str(hint).replace("typing.", ""))
 
 
@@ -357,12 +388,17 @@ def load_model_state(model: torch.nn.Module, data: CheckpointData, path="checkpo
     missing = sorted(set(own) - set(state))
     extra = sorted(set(state) - set(own))
     if missing or extra:
-        raise CheckpointError(path, "weights do not match the network in the header"
-                              + (f"; missing {', '.join(missing[:4])}" if missing else "")
-                              + (f"; unexpected {', '.join(extra[:4])}" if extra else ""))
+        raise CheckpointError(
+            path,
+            "weights do not match the network in the header"
+            + (f"; missing {', '.join(missing[:4])}" if missing else "")
+            + (f"; unexpected {', '.join(extra[:4])}" if extra else ""),
+        )
     for k, v in own.items():
         if tuple(v.shape) != tuple(state[k].shape):
-            raise CheckpointError(path, f"tensor {k} has shape {tuple(state[k].shape)}, the network needs {tuple(v.shape)}")
+            raise CheckpointError(
+                path, f"tensor {k} has shape {tuple(state[k].shape)}, the network needs {tuple(v.shape)}"
+            )
         if v.is_floating_point() and not state[k].is_floating_point():
             raise CheckpointError(path, f"tensor {k} holds {state[k].dtype}, the network needs floating point")
     if not check_only:
@@ -385,5 +421,7 @@ def load_optimizer_state(optimizer: torch.optim.Optimizer, data: CheckpointData,
     try:
         optimizer.load_state_dict({"state": state, "param_groups": opt["param_groups"]})
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
-        raise CheckpointError(path, f"optimizer state does not fit the network ({str(e).splitlines()[0][:100]})") from None
+        raise CheckpointError(
+            path, f"optimizer state does not fit the network ({str(e).splitlines()[0][:100]})"
+        ) from None
     return True

@@ -23,6 +23,7 @@ initialisation, or a short fit of the sphere's distance for networks without one
 Gradients are taken by autograd ('analytic') or by central differences ('numeric', Li et al. 2023,
 Neuralangelo Sec. 3.1), which couples neighbouring cells of grid encodings.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -44,17 +45,27 @@ class PointCloudTask(Task):
     points (N, 3), normals (N, 3) or None, scales (N,) per-point sampling scales, pool: volume samples;
     batch_size: samples per step (loss.surface_batch of them input points)."""
 
-    def __init__(self, points: np.ndarray, normals: np.ndarray | None, scales: np.ndarray, pool: VolumePool,
-                 loss: CloudLossConfig = CloudLossConfig(), batch_size: int = 8192, gradient: str = "analytic",
-                 fd_step: float = 0.005, sphere_warmup: int = 0):
+    def __init__(
+        self,
+        points: np.ndarray,
+        normals: np.ndarray | None,
+        scales: np.ndarray,
+        pool: VolumePool,
+        loss: CloudLossConfig = CloudLossConfig(),
+        batch_size: int = 8192,
+        gradient: str = "analytic",
+        fd_step: float = 0.005,
+        sphere_warmup: int = 0,
+    ):
         self.cfg = loss
         self.batch_size = int(batch_size)
         self.points = torch.from_numpy(np.ascontiguousarray(points, dtype=np.float32))
         self.use_normals = normals is not None and loss.use_normals and loss.normal > 0
         self.normals = torch.from_numpy(np.ascontiguousarray(normals, dtype=np.float32)) if self.use_normals else None
         self.scales = torch.from_numpy(np.ascontiguousarray(scales, dtype=np.float32))
-        self.pool = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in dataclasses.asdict(pool).items()
-                     if v is not None}
+        self.pool = {
+            k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in dataclasses.asdict(pool).items() if v is not None
+        }
         self.gradient_mode = gradient
         self.fd_step = float(fd_step)
         self.sphere_warmup = int(sphere_warmup)
@@ -125,7 +136,9 @@ class PointCloudTask(Task):
             out["normal"] = L.normal_alignment(g[:b_surf][valid], n[valid]) if valid.any() else f_g.new_zeros(())
             total = total + c.normal * out["normal"]
         if c.band > 0:
-            out["band"] = band_loss(f_vol, self.pool["dist"][i_vol], self.pool["slack"][i_vol], self.pool["sign"][i_vol])
+            out["band"] = band_loss(
+                f_vol, self.pool["dist"][i_vol], self.pool["slack"][i_vol], self.pool["sign"][i_vol]
+            )
             total = total + c.band * out["band"]
         if c.off_surface > 0:
             out["off_surface"] = L.off_surface(f_vol, c.alpha)
@@ -149,7 +162,9 @@ def band_loss(f: torch.Tensor, dist: torch.Tensor, slack: torch.Tensor, sign: to
     return (torch.relu(lo - sf) + torch.relu(sf - dist)).mean()
 
 
-def make_pointcloud_task(geometry_unit: Geometry, cfg: FitConfig, loss: CloudLossConfig | None = None) -> PointCloudTask:
+def make_pointcloud_task(
+    geometry_unit: Geometry, cfg: FitConfig, loss: CloudLossConfig | None = None
+) -> PointCloudTask:
     """The point-cloud task for a cloud already in normalised coordinates.
 
     The cloud's normals are used when present (and loss.use_normals); without them the normal-free loss

@@ -1,4 +1,5 @@
 """Replaying a whole training step from a captured CUDA graph, and the fused Adam it needs."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING

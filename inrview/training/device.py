@@ -1,4 +1,5 @@
 """Choosing where training runs and how: device, CPU threads, arithmetic precision, out-of-memory errors."""
+
 from __future__ import annotations
 
 import contextlib
@@ -73,5 +74,6 @@ def is_out_of_memory(err: BaseException) -> bool:
     if isinstance(err, (MemoryError, getattr(torch.cuda, "OutOfMemoryError", MemoryError))):
         return True
     text = str(err).lower()
-    return isinstance(err, RuntimeError) and ("out of memory" in text or "not enough memory" in text
-                                               or "can't allocate memory" in text)
+    return isinstance(err, RuntimeError) and (
+        "out of memory" in text or "not enough memory" in text or "can't allocate memory" in text
+    )

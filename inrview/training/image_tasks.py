@@ -4,6 +4,7 @@ inside the loss.
 Both return named terms with a 'total' (the trainer's contract); 'mse' is always in pixel units on
 [0, 1], so -10 log10(mse) is the PSNR of the batch.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -23,8 +24,14 @@ class PixelTask(Task):
     box downsampling), which is what makes rendering on a finer grid a fair super-resolution.
     """
 
-    def __init__(self, pixels: np.ndarray, ext: tuple[float, float], batch_size: int = 16384,
-                 footprint: str = "point", supersample: int = 2):
+    def __init__(
+        self,
+        pixels: np.ndarray,
+        ext: tuple[float, float],
+        batch_size: int = 16384,
+        footprint: str = "point",
+        supersample: int = 2,
+    ):
         if footprint not in ("point", "area"):
             raise ValueError(f"unknown footprint {footprint!r} (choose point or area)")
         if supersample < 1:
@@ -78,8 +85,15 @@ class BlurTask(Task):
     have. tv_weight > 0 adds an anisotropic total-variation prior on the rendered windows (for noisy input).
     """
 
-    def __init__(self, observed: np.ndarray, ext: tuple[float, float], kernel: np.ndarray, patch: int = 32,
-                 patches: int = 8, tv_weight: float = 0.0):
+    def __init__(
+        self,
+        observed: np.ndarray,
+        ext: tuple[float, float],
+        kernel: np.ndarray,
+        patch: int = 32,
+        patches: int = 8,
+        tv_weight: float = 0.0,
+    ):
         h, w, c = observed.shape
         k = np.asarray(kernel, np.float32)
         if k.ndim != 2 or k.shape[0] % 2 == 0 or k.shape[1] % 2 == 0:
@@ -108,7 +122,11 @@ class BlurTask(Task):
         self.patches = max(1, min(int(n) // (self.patch_h * self.patch_w), self.positions))
 
     def to(self, device):
-        self.observed, self.weight, self.coords = self.observed.to(device), self.weight.to(device), self.coords.to(device)
+        self.observed, self.weight, self.coords = (
+            self.observed.to(device),
+            self.weight.to(device),
+            self.coords.to(device),
+        )
         return self
 
     @staticmethod

@@ -3,6 +3,7 @@
 Kernels are float32 2D arrays with odd sides that sum to 1. `blur` is a true convolution with mirrored
 borders (scipy's 'reflect', the boundary model the deblurring task assumes).
 """
+
 from __future__ import annotations
 
 import math
@@ -43,8 +44,12 @@ def motion_kernel(length: float, angle: float = 0.0, samples_per_pixel: int = 8)
         x, y = r + t * dx, r + t * dy
         x0, y0 = int(math.floor(x)), int(math.floor(y))
         fx, fy = x - x0, y - y0
-        for yy, xx, wgt in ((y0, x0, (1 - fx) * (1 - fy)), (y0, x0 + 1, fx * (1 - fy)),
-                            (y0 + 1, x0, (1 - fx) * fy), (y0 + 1, x0 + 1, fx * fy)):
+        for yy, xx, wgt in (
+            (y0, x0, (1 - fx) * (1 - fy)),
+            (y0, x0 + 1, fx * (1 - fy)),
+            (y0 + 1, x0, (1 - fx) * fy),
+            (y0 + 1, x0 + 1, fx * fy),
+        ):
             if 0 <= yy < size and 0 <= xx < size:
                 k[yy, xx] += wgt
     return normalise_kernel(k)
@@ -63,7 +68,7 @@ def normalise_kernel(k: np.ndarray, source: str = "kernel") -> np.ndarray:
     if k.sum() <= 0:
         raise LoadError(source, "kernel is all zero")
     rows, cols = np.nonzero(k)
-    k = k[rows.min():rows.max() + 1, cols.min():cols.max() + 1]
+    k = k[rows.min() : rows.max() + 1, cols.min() : cols.max() + 1]
     ph, pw = (k.shape[0] + 1) % 2, (k.shape[1] + 1) % 2
     if ph or pw:  # even side: pad so the kernel has a centre pixel (a half-pixel shift at most)
         k = np.pad(k, ((0, ph), (0, pw)))

@@ -4,6 +4,7 @@ SDF regression: clamped L1 (DeepSDF, Park et al. 2019, Eq. 4). Occupancy: binary
 (Occupancy Networks, Mescheder et al. 2019, Eq. 3). Oriented point clouds: surface value, normal
 alignment, eikonal and off-surface terms (SIREN Sec. 4.2 / IGR Eq. 2).
 """
+
 from __future__ import annotations
 
 import torch

@@ -12,6 +12,7 @@ training the whole batch. So N processes follow one process's run up to floating
 `SpaceTrainer.run()` is a generator of SpaceSnapshot like Trainer.run(): the app's worker can drive it,
 stop between yields and show per-shape errors.
 """
+
 from __future__ import annotations
 
 import math
@@ -96,8 +97,14 @@ class SpaceTrainer:
 
     samples: {shape index: SampleSet} for owned(n_shapes, ctx), all with the same number of samples."""
 
-    def __init__(self, n_shapes: int, samples: dict[int, SampleSet], model: LatentConfig,
-                 cfg: SpaceTrainConfig = SpaceTrainConfig(), ctx: DistContext | None = None):
+    def __init__(
+        self,
+        n_shapes: int,
+        samples: dict[int, SampleSet],
+        model: LatentConfig,
+        cfg: SpaceTrainConfig = SpaceTrainConfig(),
+        ctx: DistContext | None = None,
+    ):
         self.ctx = ctx or DistContext(device=pick_device(cfg.device))
         self.n, self.cfg, self.model_cfg = n_shapes, cfg, model
         self._threads()
@@ -109,14 +116,21 @@ class SpaceTrainer:
             from torch.nn.parallel import DistributedDataParallel
 
             self.net = DistributedDataParallel(self.decoder, device_ids=[dev.index] if dev.type == "cuda" else None)
-        self.opt = make_adam([{"params": list(self.decoder.parameters()), "lr": cfg.lr, "name": "decoder"},
-                              {"params": list(self.codes.parameters()), "lr": cfg.code_lr, "name": "codes"}],
-                             cfg.lr, dev)
+        self.opt = make_adam(
+            [
+                {"params": list(self.decoder.parameters()), "lr": cfg.lr, "name": "decoder"},
+                {"params": list(self.codes.parameters()), "lr": cfg.code_lr, "name": "codes"},
+            ],
+            cfg.lr,
+            dev,
+        )
         for p in self.opt_params():  # zero gradients from the start: Adam steps every tensor every step on
             p.grad = torch.zeros_like(p)  # every rank (its step counts stay those of a one-process run)
         self.mine = sorted(samples)
         self.slot = {i: k for k, i in enumerate(self.mine)}
-        self.points = torch.stack([torch.from_numpy(samples[i].points) for i in self.mine]).to(dev) if self.mine else None
+        self.points = (
+            torch.stack([torch.from_numpy(samples[i].points) for i in self.mine]).to(dev) if self.mine else None
+        )
         self.values = torch.stack([torch.from_numpy(samples[i].sdf) for i in self.mine]).to(dev) if self.mine else None
         self.error = np.zeros(n_shapes)
         self.step = 0
@@ -141,7 +155,7 @@ class SpaceTrainer:
         epoch, k = divmod(step, self.steps_per_epoch)
         perm = torch.randperm(self.n, generator=torch.Generator().manual_seed(self.cfg.seed * 100_003 + epoch))
         s = min(self.cfg.shapes_per_step, self.n)
-        return perm[k * s:(k + 1) * s].tolist()
+        return perm[k * s : (k + 1) * s].tolist()
 
     def _draw(self, mine: list[int], step: int) -> tuple[torch.Tensor, torch.Tensor]:
         """(s, P, 3) points and (s, P) targets of the owned shapes in a batch, each shape's draw seeded by
@@ -179,12 +193,16 @@ class SpaceTrainer:
             data = per_shape.sum() * scale
             reg = cfg.code_reg * code_regulariser(z) * scale
             (data + reg).backward()
-            self.error[mine] = 0.7 * self.error[mine] + 0.3 * per_shape.detach().cpu().numpy() \
-                if self.step >= self.steps_per_epoch else per_shape.detach().cpu().numpy()
+            self.error[mine] = (
+                0.7 * self.error[mine] + 0.3 * per_shape.detach().cpu().numpy()
+                if self.step >= self.steps_per_epoch
+                else per_shape.detach().cpu().numpy()
+            )
             terms = {"data": float(data.detach()) / ctx.world, "code_reg": float(reg.detach()) / ctx.world}
         else:  # no shape of this batch here: still take part in DDP's gradient average, with zeros
-            dummy = self.net(torch.zeros(1, self.model_cfg.latent_dim, device=ctx.device),
-                             torch.zeros(1, 1, 3, device=ctx.device))
+            dummy = self.net(
+                torch.zeros(1, self.model_cfg.latent_dim, device=ctx.device), torch.zeros(1, 1, 3, device=ctx.device)
+            )
             (dummy.sum() * 0.0).backward()
             terms = {"data": 0.0, "code_reg": 0.0}
         if ctx.active:
@@ -197,8 +215,9 @@ class SpaceTrainer:
         """Progress of the budget; under torchrun rank 0's clock is broadcast so all ranks stop together."""
         if self.cfg.seconds is None:
             return self.step / max(1, self.total_steps)
-        p = torch.tensor([(self.elapsed + time.perf_counter() - t0) / self.cfg.seconds], dtype=torch.float64,
-                         device=self.ctx.device)  # NCCL moves only GPU tensors
+        p = torch.tensor(
+            [(self.elapsed + time.perf_counter() - t0) / self.cfg.seconds], dtype=torch.float64, device=self.ctx.device
+        )  # NCCL moves only GPU tensors
         if self.ctx.active:
             import torch.distributed as dist
 
@@ -223,9 +242,17 @@ class SpaceTrainer:
     def _snapshot(self, terms: dict, progress: float, t0: float, done: bool = False) -> SpaceSnapshot:
         losses = dict(terms, total=sum(terms.values()))
         elapsed = self.elapsed + (0.0 if done else time.perf_counter() - t0)
-        return SpaceSnapshot(self.step, self.total_steps, losses, elapsed, self.opt.param_groups[0]["lr"],
-                             progress, done=done, epoch=self.step / self.steps_per_epoch,
-                             shape_error=tuple(float(e) for e in self.error))
+        return SpaceSnapshot(
+            self.step,
+            self.total_steps,
+            losses,
+            elapsed,
+            self.opt.param_groups[0]["lr"],
+            progress,
+            done=done,
+            epoch=self.step / self.steps_per_epoch,
+            shape_error=tuple(float(e) for e in self.error),
+        )
 
     @torch.no_grad()
     def gathered(self) -> tuple[torch.Tensor, np.ndarray]:

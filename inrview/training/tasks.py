@@ -3,6 +3,7 @@
 A task holds its data on the training device. `loss(model, generator)` returns a dict of tensors with a
 'total' entry; the trainer owns the optimiser, the schedule and the clock.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,14 @@ class SDFTask(Task):
 
     graph_safe = True
 
-    def __init__(self, samples: SampleSet, target: str = "sdf", batch_size: int = 16384, clamp: float = 0.1,
-                 eikonal_weight: float = 0.0):
+    def __init__(
+        self,
+        samples: SampleSet,
+        target: str = "sdf",
+        batch_size: int = 16384,
+        clamp: float = 0.1,
+        eikonal_weight: float = 0.0,
+    ):
         if target not in ("sdf", "occupancy"):
             raise ValueError(f"unknown target {target!r} (choose sdf or occupancy)")
         self.samples, self.target, self.batch_size = samples, target, batch_size

@@ -9,6 +9,7 @@ after OOM_RETRIES failures in a row (or when the batch cannot shrink further) tr
 with the configured batch; out of memory on the CPU halves the batch down to MIN_BATCH and then stops with
 the last good weights. Every such event rides on a snapshot's message.
 """
+
 from __future__ import annotations
 
 import copy
@@ -71,8 +72,13 @@ class Trainer:
     cfg.device). `run(...)` yields Snapshots; `stop()` ends it between steps; `optimizer`, `generator`
     (the batch RNG) and `state` (step, elapsed) are what a checkpoint saves."""
 
-    def __init__(self, model: torch.nn.Module, task: Task, cfg: TrainConfig = TrainConfig(),
-                 device: torch.device | str | None = None):
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        task: Task,
+        cfg: TrainConfig = TrainConfig(),
+        device: torch.device | str | None = None,
+    ):
         self.cfg = cfg
         self._notices: list[str] = []
         self.device = self._choose_device(cfg, device)
@@ -86,18 +92,26 @@ class Trainer:
         except Exception as err:  # noqa: BLE001 - only out-of-memory is handled
             if not is_out_of_memory(err) or self.device.type == "cpu":
                 raise
-            self._notices.append(f"the network and its samples do not fit in {self.device.type} memory "
-                                 f"({str(err).splitlines()[0][:80]}): training on the cpu")
+            self._notices.append(
+                f"the network and its samples do not fit in {self.device.type} memory "
+                f"({str(err).splitlines()[0][:80]}): training on the cpu"
+            )
             self.device = torch.device("cpu")
             gc.collect()
             if torch.cuda.is_available():
                 torch.cuda.empty_cache()
             self.model = model.to(self.device)
             self.task = task.to(self.device)
-        lr = cfg.lr if cfg.lr is not None else default_lr(getattr(model, "kind", "relu"), getattr(model, "in_dim", 3),
-                                                                 getattr(task, "target", None))
-        groups = model.parameter_groups(lr) if hasattr(model, "parameter_groups") else \
-            [{"params": list(model.parameters()), "lr": lr}]
+        lr = (
+            cfg.lr
+            if cfg.lr is not None
+            else default_lr(getattr(model, "kind", "relu"), getattr(model, "in_dim", 3), getattr(task, "target", None))
+        )
+        groups = (
+            model.parameter_groups(lr)
+            if hasattr(model, "parameter_groups")
+            else [{"params": list(model.parameters()), "lr": lr}]
+        )
         for g in groups:
             g["initial_lr"] = g["lr"]
         self.optimizer = make_adam(groups, lr, self.device)
@@ -147,8 +161,13 @@ class Trainer:
         return self.progress() >= 1.0
 
     # -- the loop ------------------------------------------------------------------------------------
-    def run(self, report_every: int = 10, preview: Callable[[], dict] | None = None,
-            preview_interval: float = 1.0, max_steps: int | None = None):
+    def run(
+        self,
+        report_every: int = 10,
+        preview: Callable[[], dict] | None = None,
+        preview_interval: float = 1.0,
+        max_steps: int | None = None,
+    ):
         """Train until the budget is spent or stop() is called, yielding a Snapshot every
         `report_every` steps (and always a last one with done=True).
 
@@ -171,8 +190,12 @@ class Trainer:
     def _graphed_step(self) -> GraphedStep | None:
         """A GraphedStep when this run can replay one: CUDA, a task whose loss is graph_safe, fp32/tf32
         arithmetic, and not turned off by INRVIEW_CUDA_GRAPH=0."""
-        if (self.device.type != "cuda" or not getattr(self.task, "graph_safe", False)
-                or self.cfg.precision == "bf16" or os.environ.get(GRAPH_ENV, "1") == "0"):
+        if (
+            self.device.type != "cuda"
+            or not getattr(self.task, "graph_safe", False)
+            or self.cfg.precision == "bf16"
+            or os.environ.get(GRAPH_ENV, "1") == "0"
+        ):
             return None
         return GraphedStep(self)
 
@@ -263,8 +286,9 @@ class Trainer:
             if not is_out_of_memory(err):
                 raise
             graphed.release()
-            self._notices.append(f"out of memory replaying the CUDA graph ({str(err).splitlines()[0][:80]}): "
-                                 f"steps run one by one")
+            self._notices.append(
+                f"out of memory replaying the CUDA graph ({str(err).splitlines()[0][:80]}): steps run one by one"
+            )
             return None
 
     def _graph_step(self, graphed: GraphedStep, factor: float) -> dict | None:
@@ -281,8 +305,10 @@ class Trainer:
             graphed.release()
             self.optimizer.zero_grad(set_to_none=True)
             if not is_out_of_memory(err):  # out of memory: the eager steps meet it again and halve the batch
-                self._notices.append(f"CUDA graph capture failed ({type(err).__name__}: "
-                                     f"{str(err).splitlines()[0][:100] if str(err) else ''}): steps run one by one")
+                self._notices.append(
+                    f"CUDA graph capture failed ({type(err).__name__}: "
+                    f"{str(err).splitlines()[0][:100] if str(err) else ''}): steps run one by one"
+                )
             return None
         self.state.step += GRAPH_WARMUP  # the warm-up steps trained the network (at this step's rate)
         self.replays += 1
@@ -321,9 +347,12 @@ class Trainer:
             if batch is not None:
                 self.task.batch_size = self.cfg.batch_size
             self._oom_in_a_row = 0
-            return (f"out of memory on {where} ({what}), {times} time(s) in a row: training moved to the "
-                    f"{self.fallback_device.type}" + (f" with a batch of {self.task.batch_size}" if batch is not None
-                                                      else ""), True)
+            return (
+                f"out of memory on {where} ({what}), {times} time(s) in a row: training moved to the "
+                f"{self.fallback_device.type}"
+                + (f" with a batch of {self.task.batch_size}" if batch is not None else ""),
+                True,
+            )
         if can_halve:
             self.task.batch_size = batch // 2
             return f"out of memory on {where} ({what}): batch halved to {batch // 2}", True
@@ -355,16 +384,27 @@ class Trainer:
         return step
 
     def _snapshot(self, losses, preview=None, done=False, message=None) -> Snapshot:
-        return Snapshot(self.state.step, None if self.cfg.seconds else self.cfg.steps, dict(losses),
-                        self.state.elapsed, float(self.optimizer.param_groups[0]["lr"]), self.progress(), preview,
-                        done, message)
+        return Snapshot(
+            self.state.step,
+            None if self.cfg.seconds else self.cfg.steps,
+            dict(losses),
+            self.state.elapsed,
+            float(self.optimizer.param_groups[0]["lr"]),
+            self.progress(),
+            preview,
+            done,
+            message,
+        )
 
     def _remember_good(self):
         """Keep a copy of weights and optimizer state, unless a weight is already not finite."""
         if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
             return
-        self._good = (self.state.step, copy.deepcopy(self.model.state_dict()),
-                      copy.deepcopy(self.optimizer.state_dict()))
+        self._good = (
+            self.state.step,
+            copy.deepcopy(self.model.state_dict()),
+            copy.deepcopy(self.optimizer.state_dict()),
+        )
 
     def _recover(self, terms) -> Snapshot:
         bad = ", ".join(f"{k}={float(v.detach()):.3g}" for k, v in terms.items())

@@ -3,6 +3,7 @@
 The embedded pyvistaqt view cannot render on Qt's 'offscreen' platform, so every test in this folder runs on
 'xcb' against a private Xvfb server (24-bit, -noreset). Settings go to a temporary INI file, never the user's.
 """
+
 from __future__ import annotations
 
 import os

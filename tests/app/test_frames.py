@@ -1,4 +1,5 @@
 """What the worker prepares for drawing (numpy only: no Qt, no VTK)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -68,8 +69,14 @@ def test_slice_quad_and_colours():
 
 
 def test_slice_limit_is_symmetric_percentile():
-    a = frames.SliceFrame(0, 0.0, np.linspace(-2, 1, 101, dtype=np.float32).reshape(1, -1), (0, 1, 0, 1),
-                          np.zeros((0, 3), np.float32), np.zeros(0, np.int64))
+    a = frames.SliceFrame(
+        0,
+        0.0,
+        np.linspace(-2, 1, 101, dtype=np.float32).reshape(1, -1),
+        (0, 1, 0, 1),
+        np.zeros((0, 3), np.float32),
+        np.zeros(0, np.int64),
+    )
     lim = frames.slice_limit({0: a})
     assert 1.9 < lim <= 2.0
 

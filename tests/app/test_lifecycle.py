@@ -1,4 +1,5 @@
 """Closing while training, persisted settings, and the scripted command line end to end."""
+
 from __future__ import annotations
 
 import os
@@ -56,8 +57,12 @@ def test_widgets_round_trip_settings(qapp, app_tmp):
     from inrview.config import FitConfig, SamplingConfig, TrainConfig, model_config
 
     s = Settings(app_tmp / "widgets.ini")
-    cfg = FitConfig(model=model_config("siren", width=96, depth=4, omega0=20.0), target="occupancy",
-                    sampling=SamplingConfig(n_samples=123_000), train=TrainConfig(batch_size=4096, lr=3e-4))
+    cfg = FitConfig(
+        model=model_config("siren", width=96, depth=4, omega0=20.0),
+        target="occupancy",
+        sampling=SamplingConfig(n_samples=123_000),
+        train=TrainConfig(batch_size=4096, lr=3e-4),
+    )
     p = ModelPanel()
     p.set_config(cfg)
     p.set_budget(seconds=42)
@@ -99,16 +104,31 @@ def _run_app(args, app_tmp, small_config, timeout=240):
         p.save(s)
         s.sync()
     env = dict(os.environ, INRVIEW_SETTINGS=str(ini), PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, "-m", "inrview", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "inrview", *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_scripted_run_trains_and_saves_screenshot(qapp, app_tmp, spot_path, small_config):
     from PIL import Image
 
     out = app_tmp / "cli.png"
-    r = _run_app([str(spot_path), "--fit-steps", "120", "--screenshot", str(out), "--screenshot-size", "400x300",
-                  "--window-size", "800x600", "--quit"], app_tmp, small_config)
+    r = _run_app(
+        [
+            str(spot_path),
+            "--fit-steps",
+            "120",
+            "--screenshot",
+            str(out),
+            "--screenshot-size",
+            "400x300",
+            "--window-size",
+            "800x600",
+            "--quit",
+        ],
+        app_tmp,
+        small_config,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     img = np.asarray(Image.open(out).convert("RGB")).astype(int)
     assert img.shape == (300, 400, 3)
@@ -120,7 +140,9 @@ def test_scripted_run_trains_and_saves_screenshot(qapp, app_tmp, spot_path, smal
 def test_scripted_run_with_broken_file_exits_2(qapp, app_tmp, small_config):
     bad = app_tmp / "truncated.obj"
     bad.write_text("v 0 0 0\nv 1 0 0\nf 1 2 7\n")
-    r = _run_app([str(bad), "--fit-steps", "20", "--quit", "--window-size", "400x300"], app_tmp, small_config, timeout=120)
+    r = _run_app(
+        [str(bad), "--fit-steps", "20", "--quit", "--window-size", "400x300"], app_tmp, small_config, timeout=120
+    )
     assert r.returncode == 2, r.stderr[-2000:]
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("inrview: error:")]
     assert len(lines) == 1 and "truncated.obj" in lines[0]

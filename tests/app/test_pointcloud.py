@@ -4,6 +4,7 @@ Poisson export, and bad input that leaves everything as it was.
 
 One window serves the tests of this module in order, on clouds sampled from the bundled Spot mesh.
 """
+
 from __future__ import annotations
 
 import re
@@ -125,7 +126,11 @@ def test_normals_none_trains_the_normal_free_igr_network(win, clouds, wait):
     win.shape.start_training(fresh=True)
     wait(lambda: finals and win.shape.state == "idle", 60, "the normal-free run")
     assert win.worker.session is s, "the dock's settings should have matched the prepared session"
-    assert s.trainer.state.step == 15 and "normal" not in win.shape.loss_panel.values and "eikonal" in win.shape.loss_panel.values
+    assert (
+        s.trainer.state.step == 15
+        and "normal" not in win.shape.loss_panel.values
+        and "eikonal" in win.shape.loss_panel.values
+    )
     assert win.viewport.visible("surface")
     # a choice the cloud cannot honour: an error naming the file, and the previous state is kept
     win.errors.clear()
@@ -188,7 +193,7 @@ def test_train_compare_with_poisson_side_by_side(win, wait):
     vp.reset_view()
     px = vp.grab_pixels()
     h, w = px.shape[:2]
-    left, right = surface_pixels(px[:, : w // 2]).mean(), surface_pixels(px[:, w // 2:]).mean()
+    left, right = surface_pixels(px[:, : w // 2]).mean(), surface_pixels(px[:, w // 2 :]).mean()
     assert left > 0.02 and right > 0.02, (left, right)
     assert win.cloud.view._right.GetActiveCamera() is vp.renderer.GetActiveCamera()
     # Poisson alone, inrview alone
@@ -209,7 +214,7 @@ def test_side_by_side_screenshot_export(win, app_tmp):
     out = app_tmp / "side.png"
     assert win.export_screenshot(str(out), w, h) == (w, h)
     img = np.asarray(Image.open(out).convert("RGB"))
-    left, right = surface_pixels(img[:, : w // 2]).mean(), surface_pixels(img[:, w // 2:]).mean()
+    left, right = surface_pixels(img[:, : w // 2]).mean(), surface_pixels(img[:, w // 2 :]).mean()
     assert left > 0.02 and right > 0.02, (left, right)
 
 
@@ -217,9 +222,11 @@ def test_reference_mesh_bad_then_good(win, app_tmp, spot_path, wait):
     before = win.cloud.comparison
     steps = win.worker.session.trainer.state.step
     bad = app_tmp / "broken_reference.ply"
-    bad.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n"
-                    b"property float y\nproperty float z\nelement face 10\n"
-                    b"property list uchar int vertex_indices\nend_header\n" + b"\0" * 100)
+    bad.write_bytes(
+        b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n"
+        b"property float y\nproperty float z\nelement face 10\n"
+        b"property list uchar int vertex_indices\nend_header\n" + b"\0" * 100
+    )
     win.errors.clear()
     win.cloud.set_reference(str(bad))
     wait(lambda: win.errors, 30, "the error")
@@ -233,7 +240,11 @@ def test_reference_mesh_bad_then_good(win, app_tmp, spot_path, wait):
     assert "spot_cloud.ply" in win.errors[-1] and "mesh" in win.errors[-1]
     win.errors.clear()
     win.cloud.set_reference(str(spot_path))
-    wait(lambda: win.cloud.comparison is not before and win.cloud.comparison.reference, 60, "the measures against the reference")
+    wait(
+        lambda: win.cloud.comparison is not before and win.cloud.comparison.reference,
+        60,
+        "the measures against the reference",
+    )
     assert not win.errors
     p, n = win.cloud.comparison.scores["poisson"], win.cloud.comparison.scores["inrview"]
     assert p.chamfer < 0.01 and p.f_score > 0.9, (p.chamfer, p.f_score)
@@ -287,8 +298,8 @@ def test_large_cloud_is_subsampled_with_a_notice(win, app_tmp, spot_path, wait):
     import inrview
     from inrview.app.cloud.state import MAX_GLYPHS
     from inrview.io.export import save_points
-    from inrview.recon import MAX_POINTS
     from inrview.io.surface import sample_cloud
+    from inrview.recon import MAX_POINTS
 
     spot = inrview.load(spot_path)
     pts, nrm = sample_cloud(spot.vertices, spot.faces, MAX_POINTS + 10_000, seed=5)

@@ -2,6 +2,7 @@
 shapes are listed, the morph and principal-direction sliders redraw the surface live (measured as updates a
 second), a partial cloud is completed with its points and distance shown, the surface exports, a bad
 checkpoint gets one error, and a space trains from a folder in the worker. Budgets in epochs and steps."""
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,21 @@ def space_file(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("space_app")
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
     write_collection(tmp / "shapes", RADII)
-    small = SamplingConfig(n_samples=6000, surface_fraction=0.2, near_fraction=0.4, far_fraction=0.3,
-                           uniform_fraction=0.1, sigma_near=0.01, sigma_far=0.06)
-    fit = SpaceFit(tmp / "shapes", SpaceTrainConfig(epochs=150, shapes_per_step=4, device="cpu"),
-                   LatentConfig(latent_dim=8, width=64, depth=2), sampling=small)
+    small = SamplingConfig(
+        n_samples=6000,
+        surface_fraction=0.2,
+        near_fraction=0.4,
+        far_fraction=0.3,
+        uniform_fraction=0.1,
+        sigma_near=0.01,
+        sigma_far=0.06,
+    )
+    fit = SpaceFit(
+        tmp / "shapes",
+        SpaceTrainConfig(epochs=150, shapes_per_step=4, device="cpu"),
+        LatentConfig(latent_dim=8, width=64, depth=2),
+        sampling=small,
+    )
     for _ in fit.run(report_every=10):
         pass
     fit.save(tmp / "space.safetensors")
@@ -66,7 +78,11 @@ def test_open_lists_shapes_and_draws(win, space_file, wait):
     p = win.space.panel
     assert win.tab_keys[win.tabs.currentIndex()] == "space"
     assert [p.shapes.topLevelItem(i).text(0) for i in range(p.shapes.topLevelItemCount())] == [
-        "shape0", "shape1", "shape2", "shape3"]
+        "shape0",
+        "shape1",
+        "shape2",
+        "shape3",
+    ]
     assert all(float(p.shapes.topLevelItem(i).text(1)) < 0.05 for i in range(4))  # training errors
     assert len(p.pc_sliders) == 3  # 4 shapes: 3 principal directions
     assert _surface(win)[0] > 100
@@ -95,9 +111,11 @@ def test_morph_slider_updates_live(win, wait):
     # repaint of the view (llvmpipe draws on the CPU)
     cpu = float(np.mean([u.cpu_seconds for u in drawn])) + float(np.median(ctl.viewport.render_seconds or [0.0]))
     load = os.getloadavg()[0]
-    print(f"\nmorph: {MOVES} moves, {len(drawn)} drawn in {seconds:.2f} s = {rate:.2f} updates/s (load {load:.1f}); "
-          f"decode {decode * 1000:.0f} ms wall, decode+draw {cpu * 1000:.0f} ms CPU = {1 / cpu:.2f} updates/s "
-          f"on one free core; {ctl.worker.requests - first_request - len(drawn)} requests dropped")
+    print(
+        f"\nmorph: {MOVES} moves, {len(drawn)} drawn in {seconds:.2f} s = {rate:.2f} updates/s (load {load:.1f}); "
+        f"decode {decode * 1000:.0f} ms wall, decode+draw {cpu * 1000:.0f} ms CPU = {1 / cpu:.2f} updates/s "
+        f"on one free core; {ctl.worker.requests - first_request - len(drawn)} requests dropped"
+    )
     assert 1 / cpu >= 2.0, f"decode + draw costs {cpu:.2f} s of CPU per update"
     if load < (os.cpu_count() or 2):  # the wall-clock rate only means something when the cores are ours
         assert rate >= 2.0, f"{rate:.2f} updates a second (decode {decode:.2f} s each)"
@@ -164,8 +182,8 @@ def test_export_current_surface(win, wait, tmp_path):
 
 
 def test_bad_checkpoints_one_error_and_the_space_stays(win, space_file, tmp_path, wait):
-    from safetensors.torch import save_file
     import torch
+    from safetensors.torch import save_file
 
     bad = tmp_path / "broken_space.safetensors"
     save_file({"model/x": torch.zeros(2)}, str(bad), metadata={"inrview": json.dumps({"task": "space"})})

@@ -4,6 +4,7 @@ colour bars, a probe on the zero contour, the live measures' plot and a recorded
 One window serves the module's tests in order; budgets are steps, not seconds. Each view's screenshot is
 read back and checked; INRVIEW_DOC_IMAGES=folder also keeps them there (docs/images/ for the documentation).
 """
+
 from __future__ import annotations
 
 import os
@@ -57,7 +58,7 @@ def shot(win, name: str) -> np.ndarray:
 
 def near(px: np.ndarray, color: str, tol: int = 40) -> float:
     """Fraction of pixels within `tol` (per channel) of a hex colour."""
-    rgb = np.array([int(color[i:i + 2], 16) for i in (1, 3, 5)])
+    rgb = np.array([int(color[i : i + 2], 16) for i in (1, 3, 5)])
     return float((np.abs(px.astype(int) - rgb).max(axis=-1) <= tol).mean())
 
 
@@ -133,7 +134,9 @@ def test_probe_on_the_zero_contour_reads_zero(win, wait):
     assert abs(r["value"]) < 0.01 * extent, r  # the zero contour reads about zero
     assert r["exact"] is not None and abs(r["exact"]) < 0.05 * extent
     field, h = win.worker.field, 1e-3 * extent  # the read-out's |grad f| is the field's (the worker is idle)
-    fd = [(field(np.array([r["point"]]) + h * e) - field(np.array([r["point"]]) - h * e))[0] / (2 * h) for e in np.eye(3)]
+    fd = [
+        (field(np.array([r["point"]]) + h * e) - field(np.array([r["point"]]) - h * e))[0] / (2 * h) for e in np.eye(3)
+    ]
     assert r["gradient_norm"] > 0 and np.isclose(r["gradient_norm"], np.linalg.norm(fd), rtol=0.05)
     assert vp.visible("probe") and "|grad f|" in win.status.currentMessage()
     shot(win, "probe")

@@ -3,6 +3,7 @@
 One window serves the tests of this module in order (opening and training a shape costs seconds on two cores);
 each test leaves it idle with the demo shape open. Pixels are read back from the view to prove what is drawn.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -98,7 +99,10 @@ def test_drop_train_and_see_the_surface(win, spot_path, wait):
 
     # read back the view's pixels: the surface and the slice planes are really on screen
     with_all = vp.grab_pixels()
-    assert with_all.shape[:2] == (round(vp.height() * vp.devicePixelRatioF()), round(vp.width() * vp.devicePixelRatioF()))
+    assert with_all.shape[:2] == (
+        round(vp.height() * vp.devicePixelRatioF()),
+        round(vp.width() * vp.devicePixelRatioF()),
+    )
     assert fraction(not_background(with_all)) > 0.15
     win.shape.slices_panel.toggles[0].setChecked(False)
     win.shape.slices_panel.toggles[1].setChecked(False)
@@ -192,9 +196,11 @@ def test_pause_resume_stop(win, wait):
 
 def test_broken_file_shows_error_and_keeps_shape(win, app_tmp, spot_path, wait):
     bad = app_tmp / "broken.ply"
-    bad.write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n"
-                    b"property float y\nproperty float z\nelement face 10\n"
-                    b"property list uchar int vertex_indices\nend_header\n" + b"\x00" * 37)
+    bad.write_bytes(
+        b"ply\nformat binary_little_endian 1.0\nelement vertex 1000\nproperty float x\n"
+        b"property float y\nproperty float z\nelement face 10\n"
+        b"property list uchar int vertex_indices\nend_header\n" + b"\x00" * 37
+    )
     faces_before = win.viewport.layers["surface"].data.n_cells
     failures = []
     win.shape.open_failed.connect(failures.append)
@@ -220,8 +226,11 @@ def test_bad_input_corpus_never_changes_the_open_shape(win, app_tmp, spot_path, 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import corpus
 
-    cases = [c for c in corpus.generate(app_tmp / "corpus", big=False)
-             if c.kind == "shape" and c.expect == "error" and not win.image.accepts(c.path)]  # pictures go to image mode
+    cases = [
+        c
+        for c in corpus.generate(app_tmp / "corpus", big=False)
+        if c.kind == "shape" and c.expect == "error" and not win.image.accepts(c.path)
+    ]  # pictures go to image mode
     by_group = defaultdict(list)
     for c in cases:
         by_group[c.group].append(c)

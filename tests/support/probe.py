@@ -4,6 +4,7 @@ A QTimer asks to fire every `interval_ms`; whatever blocks the GUI thread (a ren
 call) delays the next tick, so the lateness of each tick is how long the UI could not respond. The process's
 resident memory and the viewport's actor count are sampled alongside for leak checks.
 """
+
 from __future__ import annotations
 
 import os
@@ -56,6 +57,11 @@ class LatencyProbe(QtCore.QObject):
         a = np.asarray(self.lateness) * 1000.0
         if a.size == 0:
             return {"ticks": 0}
-        return {"ticks": int(a.size), "p50_ms": float(np.percentile(a, 50)), "p95_ms": float(np.percentile(a, 95)),
-                "p99_ms": float(np.percentile(a, 99)), "max_ms": float(a.max()),
-                "over_100ms": int((a > 100).sum())}
+        return {
+            "ticks": int(a.size),
+            "p50_ms": float(np.percentile(a, 50)),
+            "p95_ms": float(np.percentile(a, 95)),
+            "p99_ms": float(np.percentile(a, 99)),
+            "max_ms": float(a.max()),
+            "over_100ms": int((a > 100).sum()),
+        }

@@ -3,6 +3,7 @@
 The embedded VTK view needs a real X server (Qt's 'offscreen' platform cannot render it); Xvfb is one in
 memory. `virtual_display()` starts one on a free display number and sets DISPLAY and QT_QPA_PLATFORM.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -27,8 +28,11 @@ def start_xvfb(size: str = "1920x1200x24") -> tuple[str, subprocess.Popen] | Non
         return None
     for _ in range(3):
         n = _free_display()
-        proc = subprocess.Popen([exe, f":{n}", "-screen", "0", size, "-noreset", "-nolisten", "tcp"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [exe, f":{n}", "-screen", "0", size, "-noreset", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(200):
             if Path(f"/tmp/.X11-unix/X{n}").exists():
                 return f":{n}", proc

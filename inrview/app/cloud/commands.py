@@ -7,6 +7,7 @@ replaces the worker's session only once the new state is complete, so a failure 
 running fit) as it was. Results come back as the worker's `done`/`failed` signals (tags 'normals', 'compare',
 'reference', 'export_poisson') and this object's `prepared` signal.
 """
+
 from __future__ import annotations
 
 import time
@@ -59,8 +60,8 @@ class CloudCommands(QtCore.QObject):
     def _prepare_cloud(self, geom, mode: str, cfg):
         """(ShapeSession, CloudState) for a cloud: its normals by `mode`, the recon's network for it and the
         model dock's budget. Nothing of the worker's state changes here."""
-        from ...shape import ShapeSession
         from ...io.geometry import report
+        from ...shape import ShapeSession
 
         cloud, rep = C.prepare(geom, mode)
         has = cloud.normals is not None
@@ -77,12 +78,16 @@ class CloudCommands(QtCore.QObject):
         """Opening a point cloud (the worker's open command calls this): (ShapeSession, CloudState). A mode
         that needs the file's normals falls back to 'auto' when the file has none, rather than refusing it."""
         if mode in ("file", "orient") and geom.normals is None:
-            self.worker.log.emit("warning", f"{Path(geom.source).name} has no normals: estimating them (normals 'auto')")
+            self.worker.log.emit(
+                "warning", f"{Path(geom.source).name} has no normals: estimating them (normals 'auto')"
+            )
             mode = "auto"
         self.worker.log.emit("info", "preparing the normals and the training samples")
         session, state = self._prepare_cloud(geom, mode, cfg)
-        self.worker.log.emit("info", f"{Path(geom.source).name}: {state.summary}; network: {state.config.model.kind} "
-                              f"(picked for this cloud)")
+        self.worker.log.emit(
+            "info",
+            f"{Path(geom.source).name}: {state.summary}; network: {state.config.model.kind} (picked for this cloud)",
+        )
         self.forget()
         self.raw_cloud, self.cloud_state = geom, state
         return session, state
@@ -118,8 +123,11 @@ class CloudCommands(QtCore.QObject):
             if remeasure_only:
                 return None
             n = len(self.raw_cloud.vertices)
-            self.worker.log.emit("info", f"screened Poisson on {n} points of {name} (Open3D; a few seconds"
-                                  f"{', training waits' if self.worker.training else ''})")
+            self.worker.log.emit(
+                "info",
+                f"screened Poisson on {n} points of {name} (Open3D; a few seconds"
+                f"{', training waits' if self.worker.training else ''})",
+            )
             prepared = (self.worker.session.geometry, self.cloud_state.report)  # poisson_reconstruct normalises itself
             try:
                 res, rep = poisson_for(self.raw_cloud, prepared=prepared)
@@ -144,10 +152,13 @@ class CloudCommands(QtCore.QObject):
             v, f = C.clean_surface(*mesh)
             neural = C.score(pts, v, f, self.worker.session.trainer.state.elapsed, self.reference)
         scores = {"inrview": neural, "poisson": self._poisson_scores}
-        lines = [C.format_scores("inrview", neural) if neural else "inrview: no surface yet",
-                 C.format_scores(f"Poisson (depth {res.depth})", self._poisson_scores)]
-        return C.Comparison(frame if new else None, scores, res.depth, normals, time.perf_counter() - t0,
-                            self.reference_path, lines)
+        lines = [
+            C.format_scores("inrview", neural) if neural else "inrview: no surface yet",
+            C.format_scores(f"Poisson (depth {res.depth})", self._poisson_scores),
+        ]
+        return C.Comparison(
+            frame if new else None, scores, res.depth, normals, time.perf_counter() - t0, self.reference_path, lines
+        )
 
     def after_final(self) -> None:
         """The end-of-run surface is extracted: measure it again beside Poisson (the table stays current)."""
@@ -184,5 +195,9 @@ class CloudCommands(QtCore.QObject):
         res = self._poisson[0]
         t0 = time.perf_counter()
         save_mesh(path, res.vertices, res.faces)  # atomic: the old file or the new one, whole
-        return {"path": path, "faces": len(res.faces), "vertices": len(res.vertices),
-                "seconds": time.perf_counter() - t0}
+        return {
+            "path": path,
+            "faces": len(res.faces),
+            "vertices": len(res.vertices),
+            "seconds": time.perf_counter() - t0,
+        }

@@ -6,6 +6,7 @@ loading the reference, writing files) is queued to the shape worker's cloud comm
 failure there leaves the window's state as it was. The shape controller opens the cloud and trains it; this one
 hears about each new file through its `input_changed` signal and uses its docks through public methods.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,12 @@ from .panel import ComparePanel
 from .state import VIEW_MODES
 from .view import CompareView
 
-TITLES = {"normals": "Cannot prepare the normals", "compare": "Compare with Poisson failed",
-          "reference": "Cannot use the reference mesh", "export_poisson": "Cannot export the Poisson mesh"}
+TITLES = {
+    "normals": "Cannot prepare the normals",
+    "compare": "Compare with Poisson failed",
+    "reference": "Cannot use the reference mesh",
+    "export_poisson": "Cannot export the Poisson mesh",
+}
 
 
 class CloudController(Controller):
@@ -51,13 +56,25 @@ class CloudController(Controller):
 
     def _build_actions(self) -> None:
         w = self.window
-        self.act_export_poisson = make_action(w, "Export &Poisson mesh…", self.export_poisson_dialog,
-                                              tip="Write the screened Poisson surface of the comparison "
-                                                  "(PLY/OBJ/STL/GLB)")
-        self.act_compare = make_action(w, "Compare with &Poisson", self.compare_poisson, "Ctrl+B",
-                                       "Run screened Poisson (Open3D) on the same points and measure both surfaces")
-        self.act_reference = make_action(w, "Set &reference mesh…", self.set_reference_dialog,
-                                         tip="A mesh to measure both surfaces against (two-sided Chamfer-L1, F-score)")
+        self.act_export_poisson = make_action(
+            w,
+            "Export &Poisson mesh…",
+            self.export_poisson_dialog,
+            tip="Write the screened Poisson surface of the comparison (PLY/OBJ/STL/GLB)",
+        )
+        self.act_compare = make_action(
+            w,
+            "Compare with &Poisson",
+            self.compare_poisson,
+            "Ctrl+B",
+            "Run screened Poisson (Open3D) on the same points and measure both surfaces",
+        )
+        self.act_reference = make_action(
+            w,
+            "Set &reference mesh…",
+            self.set_reference_dialog,
+            tip="A mesh to measure both surfaces against (two-sided Chamfer-L1, F-score)",
+        )
         self.view_mode_actions = {}
         group = QtGui.QActionGroup(w)
         for key, label in VIEW_MODES.items():
@@ -83,8 +100,9 @@ class CloudController(Controller):
         st = self.shape.state
         cloud, busy = self.state is not None, st == "busy"
         has_poisson = self.view.has_poisson
-        self.act_compare.setEnabled(cloud and self.worker.field is not None and not busy and not self.comparing
-                                    and self.shape.surface_shown())
+        self.act_compare.setEnabled(
+            cloud and self.worker.field is not None and not busy and not self.comparing and self.shape.surface_shown()
+        )
         self.act_reference.setEnabled(cloud and not busy)
         self.act_export_poisson.setEnabled(has_poisson and not busy)
         for a in self.view_mode_actions.values():
@@ -148,9 +166,12 @@ class CloudController(Controller):
         self.comparing = True
         self._compare_t0 = time.perf_counter()
         training = self.worker.training
-        self.window.log("info", f"Compare with Poisson: screened Poisson on {self.state.points} points and the "
-                                f"measures of both surfaces (a few seconds"
-                                f"{'; training pauses meanwhile' if training else ''})")
+        self.window.log(
+            "info",
+            f"Compare with Poisson: screened Poisson on {self.state.points} points and the "
+            f"measures of both surfaces (a few seconds"
+            f"{'; training pauses meanwhile' if training else ''})",
+        )
         if not training:
             self.status.busy("Running screened Poisson…")
         else:
@@ -166,10 +187,15 @@ class CloudController(Controller):
         if result.poisson is not None:
             self.view.set_poisson(result.poisson)
         self.comparison = result
-        ref = f"; reference {Path(result.reference).name}" if result.reference else \
-            "; Set reference mesh… for Chamfer and F-score"
-        self.panel.show_scores(result.scores, f"Poisson: depth {result.depth}, 2% density trimmed, "
-                                              f"{result.normals.removeprefix('normals: ')}{ref}")
+        ref = (
+            f"; reference {Path(result.reference).name}"
+            if result.reference
+            else "; Set reference mesh… for Chamfer and F-score"
+        )
+        self.panel.show_scores(
+            result.scores,
+            f"Poisson: depth {result.depth}, 2% density trimmed, {result.normals.removeprefix('normals: ')}{ref}",
+        )
         self.panel.set_modes_enabled(True)
         for line in result.lines:
             self.window.log("info", line)
@@ -196,8 +222,12 @@ class CloudController(Controller):
 
     # == the reference mesh and the export ============================================================
     def set_reference_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Reference mesh", self.window.settings.last_dir(),
-                                                        "Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self.window,
+            "Reference mesh",
+            self.window.settings.last_dir(),
+            "Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;All files (*)",
+        )
         if path:
             self.set_reference(path)
 
@@ -206,13 +236,17 @@ class CloudController(Controller):
         self.commands.set_reference(path)
 
     def _on_reference(self, result: dict) -> None:
-        self.window.log("info", f"reference mesh {result['path']} ({result['faces']} faces): Chamfer-L1 and "
-                                f"F-score against it in the Compare dock")
+        self.window.log(
+            "info",
+            f"reference mesh {result['path']} ({result['faces']} faces): Chamfer-L1 and "
+            f"F-score against it in the Compare dock",
+        )
         if result.get("comparison") is not None:
             self._on_compare(result["comparison"])
         else:
-            self.panel.note.setText(f"Reference: {Path(result['path']).name}. Compare with Poisson to "
-                                    f"measure both surfaces against it.")
+            self.panel.note.setText(
+                f"Reference: {Path(result['path']).name}. Compare with Poisson to measure both surfaces against it."
+            )
 
     def export_poisson_dialog(self) -> None:
         from ..common.dialogs import MESH_FILTER, save_path
@@ -222,8 +256,9 @@ class CloudController(Controller):
             return
         current = self.shape.current
         stem = Path(current.path).stem if current else "cloud"
-        path = save_path(self.window, self.window.settings, "Export Poisson mesh", MESH_FILTER,
-                         f"{stem}_poisson.ply", "mesh")
+        path = save_path(
+            self.window, self.window.settings, "Export Poisson mesh", MESH_FILTER, f"{stem}_poisson.ply", "mesh"
+        )
         if path:
             self.commands.export_poisson(path)
 

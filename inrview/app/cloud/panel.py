@@ -3,6 +3,7 @@
 Buttons for the actions (Compare with Poisson, Set reference mesh, Export Poisson mesh), the view mode
 (inrview / Poisson / side by side) and a table with one row per surface.
 """
+
 from __future__ import annotations
 
 from PyQt6 import QtCore, QtGui, QtWidgets
@@ -10,16 +11,18 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from .state import VIEW_MODES
 
 COLUMNS = ("data→surface mean", "far area", "watertight", "faces", "time", "Chamfer-L1", "F-score")
-TIPS = ("Mean distance from the input points to the surface, as a share of the points' bounding-box diagonal "
-        "(how well the surface explains the data)",
-        "Share of the surface's area farther than 2% of the diagonal from every input point (sheets and caps "
-        "the data does not support)",
-        "Every edge shared by exactly two consistently oriented faces",
-        "Triangles of the surface measured (the network's: its latest extracted surface, welded, small "
-        "pieces removed, as `inrview reconstruct` measures it)",
-        "inrview: training time so far; Poisson: reconstruction and trimming",
-        "Two-sided point-to-surface Chamfer-L1 against the reference mesh (normalised units)",
-        "F-score against the reference mesh at the threshold in its header")
+TIPS = (
+    "Mean distance from the input points to the surface, as a share of the points' bounding-box diagonal "
+    "(how well the surface explains the data)",
+    "Share of the surface's area farther than 2% of the diagonal from every input point (sheets and caps "
+    "the data does not support)",
+    "Every edge shared by exactly two consistently oriented faces",
+    "Triangles of the surface measured (the network's: its latest extracted surface, welded, small "
+    "pieces removed, as `inrview reconstruct` measures it)",
+    "inrview: training time so far; Poisson: reconstruction and trimming",
+    "Two-sided point-to-surface Chamfer-L1 against the reference mesh (normalised units)",
+    "F-score against the reference mesh at the threshold in its header",
+)
 ROWS = (("inrview", "#e3c08a"), ("poisson", "#b5c78f"))
 
 
@@ -101,11 +104,19 @@ class ComparePanel(QtWidgets.QWidget):
         """scores: {'inrview': cloud.Scores | None, 'poisson': cloud.Scores | None}."""
         for r, (key, _) in enumerate(ROWS):
             s = scores.get(key)
-            cells = ["–"] * len(COLUMNS) if s is None else [
-                f"{100 * s.mean_rel:.3f}%", f"{100 * s.far_area:.2f}%", "yes" if s.watertight else "no",
-                f"{s.faces:,}", f"{s.seconds:.1f} s",
-                "–" if s.chamfer is None else f"{s.chamfer:.3e}",
-                "–" if s.f_score is None else f"{s.f_score:.4f} @{s.threshold:g}"]
+            cells = (
+                ["–"] * len(COLUMNS)
+                if s is None
+                else [
+                    f"{100 * s.mean_rel:.3f}%",
+                    f"{100 * s.far_area:.2f}%",
+                    "yes" if s.watertight else "no",
+                    f"{s.faces:,}",
+                    f"{s.seconds:.1f} s",
+                    "–" if s.chamfer is None else f"{s.chamfer:.3e}",
+                    "–" if s.f_score is None else f"{s.f_score:.4f} @{s.threshold:g}",
+                ]
+            )
             for c, text in enumerate(cells):
                 item = QtWidgets.QTableWidgetItem(text)
                 item.setTextAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)

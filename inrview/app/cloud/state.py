@@ -4,6 +4,7 @@ comparison with screened Poisson. Plain numpy and the core's `inrview.recon`; no
 The worker thread calls these and hands the results (frozen dataclasses of numpy arrays) to the GUI thread,
 which only wraps them in VTK objects (frames.py does the same for surfaces and slices).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,8 +16,13 @@ import numpy as np
 from ...config import FitConfig
 
 #: The normals choices of the Data dock: mode (as `inrview reconstruct --normals`) -> label.
-NORMAL_CHOICES = {"auto": "auto (file's, else estimated)", "file": "from the file", "orient": "file's, re-oriented",
-                  "estimate": "estimate (PCA + orient)", "none": "none (normal-free loss)"}
+NORMAL_CHOICES = {
+    "auto": "auto (file's, else estimated)",
+    "file": "from the file",
+    "orient": "file's, re-oriented",
+    "estimate": "estimate (PCA + orient)",
+    "none": "none (normal-free loss)",
+}
 #: At most this many normal glyphs are drawn (a uniform random subset of the points).
 MAX_GLYPHS = 10_000
 #: The comparison's view modes: key -> label.
@@ -41,8 +47,9 @@ GLYPH_BASE = np.array([30, 92, 120], np.uint8)
 GLYPH_TIP = np.array([150, 236, 255], np.uint8)
 
 
-def normal_glyphs(points: np.ndarray, normals: np.ndarray | None, limit: int = MAX_GLYPHS, seed: int = 0,
-                  length: float | None = None) -> GlyphFrame | None:
+def normal_glyphs(
+    points: np.ndarray, normals: np.ndarray | None, limit: int = MAX_GLYPHS, seed: int = 0, length: float | None = None
+) -> GlyphFrame | None:
     """Segments from up to `limit` points (a uniform random subset) along their unit normals. length None:
     1.5 times the median spacing of the drawn points, so that neighbouring glyphs barely touch (clamped to
     0.2%..3% of the bounding-box diagonal). None without normals."""
@@ -159,7 +166,7 @@ def report_lines(load_lines: list[str], report) -> list[str]:
             extra.append(f"agreement:   {100 * report.agreement:.1f}% with file")
     out = list(load_lines)
     at = next((i for i, line in enumerate(out) if line.startswith("normals:")), len(out) - 1)
-    out[at + 1:at + 1] = extra
+    out[at + 1 : at + 1] = extra
     return out
 
 
@@ -196,8 +203,17 @@ def score(points: np.ndarray, vertices: np.ndarray, faces: np.ndarray, seconds: 
 
         m = surface_metrics(vertices, faces, reference.vertices, reference.faces, n_samples=100_000)
         chamfer, f, thr = float(m.chamfer_l1), float(m.f_score), float(m.threshold)
-    return Scores(d.mean_rel, d.far_area_fraction, bool(d.watertight), int(len(faces)), float(seconds), chamfer, f,
-                  thr, time.perf_counter() - t0)
+    return Scores(
+        d.mean_rel,
+        d.far_area_fraction,
+        bool(d.watertight),
+        int(len(faces)),
+        float(seconds),
+        chamfer,
+        f,
+        thr,
+        time.perf_counter() - t0,
+    )
 
 
 def clean_surface(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -231,8 +247,10 @@ class Comparison:
 
 def format_scores(name: str, s: Scores) -> str:
     """One log line for a surface's scores."""
-    text = (f"{name}: data->surface mean {100 * s.mean_rel:.3f}% of the diagonal, far area {100 * s.far_area:.2f}%, "
-            f"{'watertight' if s.watertight else 'not watertight'}, {s.faces} faces, {s.seconds:.1f} s")
+    text = (
+        f"{name}: data->surface mean {100 * s.mean_rel:.3f}% of the diagonal, far area {100 * s.far_area:.2f}%, "
+        f"{'watertight' if s.watertight else 'not watertight'}, {s.faces} faces, {s.seconds:.1f} s"
+    )
     if s.chamfer is not None:
         text += f"; vs reference: Chamfer-L1 {s.chamfer:.3e}, F@{s.threshold:g} {s.f_score:.4f}"
     return text

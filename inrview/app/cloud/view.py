@@ -5,6 +5,7 @@ renderer's camera: both halves always show their surface from the same point of 
 turns both, and each surface stays at its true place (no offset to explain). 'inrview' shows the network's
 surface alone (Poisson hidden), 'Poisson' the Poisson surface alone in the full view. GUI thread only.
 """
+
 from __future__ import annotations
 
 import pyvista as pv
@@ -62,8 +63,9 @@ class CompareView:
         poly.point_data.active_normals_name = "Normals"
         if self.actor is None:
             vp = self.vp
-            actor = vp.add_mesh(poly, name="poisson", color=POISSON_COLOR, reset_camera=False, render=False,
-                                **SURFACE_STYLE)
+            actor = vp.add_mesh(
+                poly, name="poisson", color=POISSON_COLOR, reset_camera=False, render=False, **SURFACE_STYLE
+            )
             vp.renderer.remove_actor(actor, reset_camera=False, render=False)  # placed by hand below
             actor.prop.interpolation = "phong"
             self.actor, self.data = actor, actor.mapper.dataset
@@ -109,7 +111,9 @@ class CompareView:
             self._attach_right()
         else:
             self._detach_right()
-        self._label(vp.renderer, "main", "inrview" if mode == "side" else (POISSON_LABEL if mode == "poisson" else None))
+        self._label(
+            vp.renderer, "main", "inrview" if mode == "side" else (POISSON_LABEL if mode == "poisson" else None)
+        )
         if self._right is not None:
             self._label(self._right, "right", POISSON_LABEL if mode == "side" else None)
         vp.request_render()
@@ -196,8 +200,9 @@ class CompareView:
             off.subplot(0, 1)
         else:
             off.subplot(0, 0)
-        actor = off.add_mesh(self.data, name="poisson", reset_camera=False, render=False, color=POISSON_COLOR,
-                             **SURFACE_STYLE)
+        actor = off.add_mesh(
+            self.data, name="poisson", reset_camera=False, render=False, color=POISSON_COLOR, **SURFACE_STYLE
+        )
         actor.prop.interpolation = "phong"
         off.renderer.AddActor(text_actor(POISSON_LABEL, size))
         off.subplot(0, 0)

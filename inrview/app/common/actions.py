@@ -1,4 +1,5 @@
 """QAction construction shared by the window and its controllers."""
+
 from __future__ import annotations
 
 from PyQt6 import QtGui

@@ -4,6 +4,7 @@ A CommandThread owns a training generator and a queue of commands. Between two t
 whatever the GUI thread posted (open a file, export, save, read the network), so nothing else ever
 touches the network while it trains; its results go back to the GUI thread as signals only.
 """
+
 from __future__ import annotations
 
 import queue

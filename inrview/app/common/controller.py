@@ -5,6 +5,7 @@ panels. The window (window.py) holds the controllers in a list and calls the hoo
 hook has a do-nothing default, so a controller defines only what its feature needs. Controllers never touch
 each other's private attributes: they call small public methods or connect to Qt signals.
 """
+
 from __future__ import annotations
 
 from PyQt6 import QtCore

@@ -1,14 +1,17 @@
 """Export dialogs that remember what was chosen last time (kept in the settings)."""
+
 from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
 MESH_FILTER = "PLY (*.ply);;OBJ (*.obj);;STL (*.stl);;glTF binary (*.glb)"
 CHECKPOINT_FILTER = "inrview checkpoint (*.safetensors)"
-OPEN_FILTER = ("Shapes and checkpoints (*.ply *.obj *.stl *.off *.glb *.gltf *.xyz *.xyzn *.pts *.txt *.csv *.pcd "
-               "*.npy *.npz *.safetensors);;Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;"
-               "Point clouds (*.ply *.xyz *.xyzn *.pts *.txt *.csv *.pcd *.npy *.npz);;"
-               "Checkpoints (*.safetensors);;All files (*)")
+OPEN_FILTER = (
+    "Shapes and checkpoints (*.ply *.obj *.stl *.off *.glb *.gltf *.xyz *.xyzn *.pts *.txt *.csv *.pcd "
+    "*.npy *.npz *.safetensors);;Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;"
+    "Point clouds (*.ply *.xyz *.xyzn *.pts *.txt *.csv *.pcd *.npy *.npz);;"
+    "Checkpoints (*.safetensors);;All files (*)"
+)
 IMAGE_FILTER = ";;Images, for the image mode (*.png *.jpg *.jpeg *.tif *.tiff *.bmp)"
 
 
@@ -27,13 +30,16 @@ class ScreenshotDialog(QtWidgets.QDialog):
         self.transparent = QtWidgets.QCheckBox("Transparent background")
         self.transparent.setChecked(settings.get("dialogs/screenshot_transparent", False))
         use_view = QtWidgets.QPushButton("Use the view's size")
-        use_view.clicked.connect(lambda: (self.width_.setValue(default_size[0]), self.height_.setValue(default_size[1])))
+        use_view.clicked.connect(
+            lambda: (self.width_.setValue(default_size[0]), self.height_.setValue(default_size[1]))
+        )
         form.addRow("Width (px)", self.width_)
         form.addRow("Height (px)", self.height_)
         form.addRow("", use_view)
         form.addRow("", self.transparent)
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -62,8 +68,9 @@ class MeshExportDialog(QtWidgets.QDialog):
         self.resolution.setToolTip("Cells per side of the extraction grid over the training cube")
         form.addRow("Resolution", self.resolution)
         form.addRow("", QtWidgets.QLabel("The mesh is written in the input file's units."))
-        buttons = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.StandardButton.Ok
-                                             | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form.addRow(buttons)
@@ -79,8 +86,9 @@ def save_path(parent, settings, title: str, filters: str, default_name: str, key
 
     folder = settings.get(f"dialogs/{key}_dir", "") or settings.last_dir()
     selected = settings.get(f"dialogs/{key}_filter", "")
-    path, chosen = QtWidgets.QFileDialog.getSaveFileName(parent, title, str(Path(folder) / default_name), filters,
-                                                         selected)
+    path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+        parent, title, str(Path(folder) / default_name), filters, selected
+    )
     if not path:
         return None
     settings.set(f"dialogs/{key}_dir", str(Path(path).parent))

@@ -4,6 +4,7 @@ Nothing here imports Qt or VTK. The worker turns a trainer Snapshot (and its pre
 arrays are ready to be wrapped by VTK without further work on the GUI thread: float32 points, smooth vertex
 normals, the flat VTK cell array ([3, i, j, k, 3, ...]) and the zero contour of each slice as polylines.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

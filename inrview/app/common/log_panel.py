@@ -1,4 +1,5 @@
 """Log dock: messages, warnings and errors with the time they happened; Python logging and warnings too."""
+
 from __future__ import annotations
 
 import html
@@ -23,7 +24,9 @@ class QtLogHandler(logging.Handler):
         self.bridge.message.connect(panel.add)
 
     def emit(self, record: logging.LogRecord) -> None:
-        level = "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= logging.WARNING else "info"
+        level = (
+            "error" if record.levelno >= logging.ERROR else "warning" if record.levelno >= logging.WARNING else "info"
+        )
         try:
             self.bridge.message.emit(level, self.format(record))
         except RuntimeError:  # the panel is gone (window closed)
@@ -52,7 +55,9 @@ class LogPanel(QtWidgets.QWidget):
         color = LEVEL_COLORS.get(level, "#d6d6d6")
         body = html.escape(text).replace("\n", "<br>")
         tag = "" if level in ("info", "debug") else f"<b>{level}:</b> "
-        self.text.appendHtml(f"<span style='color:#7c8490'>{stamp}</span> <span style='color:{color}'>{tag}{body}</span>")
+        self.text.appendHtml(
+            f"<span style='color:#7c8490'>{stamp}</span> <span style='color:{color}'>{tag}{body}</span>"
+        )
 
     def errors(self) -> list[str]:
         return [t for lvl, t in self.entries if lvl == "error"]

@@ -1,4 +1,5 @@
 """Loss dock: one curve per named loss term against the step, log scale (pyqtgraph)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -86,8 +87,9 @@ class LossPanel(QtWidgets.QWidget):
             y = np.where(y > 0, y, np.nan)  # log scale: non-positive values are not drawn
             c = self.curves.get(k)
             if c is None:
-                c = self.plot.plot(name=k, pen=pg.mkPen(COLORS[i % len(COLORS)], width=2 if k != "total" else 1.5),
-                                   connect="finite")
+                c = self.plot.plot(
+                    name=k, pen=pg.mkPen(COLORS[i % len(COLORS)], width=2 if k != "total" else 1.5), connect="finite"
+                )
                 c.setDownsampling(auto=True, method="peak")  # (no clip-to-view: it fights auto-range)
                 self.curves[k] = c
             c.setData(x, y)

@@ -1,13 +1,17 @@
 """The live measures of the surface (Chamfer, normal consistency, IoU) as curves against the step, drawn
 under the loss (pyqtgraph). Hidden until a run sends measures."""
+
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 
 #: measure key -> (label, colour, axis: 'left' distance, 'right' a 0..1 score)
-MEASURES = {"chamfer_l1": ("Chamfer L1", "#f0a35e", "left"), "normal_consistency": ("normal consistency",
-            "#6ab0de", "right"), "iou": ("IoU", "#8fd18b", "right")}
+MEASURES = {
+    "chamfer_l1": ("Chamfer L1", "#f0a35e", "left"),
+    "normal_consistency": ("normal consistency", "#6ab0de", "right"),
+    "iou": ("IoU", "#8fd18b", "right"),
+}
 
 
 class MeasuresPlot(pg.PlotWidget):
@@ -28,7 +32,9 @@ class MeasuresPlot(pg.PlotWidget):
         self.getAxis("right").setLabel("score")
         self.scores.setXLink(self.getPlotItem())
         self.scores.setYRange(0.0, 1.0)
-        self.getPlotItem().vb.sigResized.connect(lambda: self.scores.setGeometry(self.getPlotItem().vb.sceneBoundingRect()))
+        self.getPlotItem().vb.sigResized.connect(
+            lambda: self.scores.setGeometry(self.getPlotItem().vb.sceneBoundingRect())
+        )
         self.steps: list[int] = []
         self.values: dict[str, list[float]] = {}
         self.curves: dict[str, pg.PlotDataItem] = {}

@@ -6,6 +6,7 @@ sample pool allocates and frees tens of megabytes, so without care the resident 
 nothing leaks. Two remedies: fewer arenas (set before the threads start) and handing free memory back to the
 system now and then (malloc_trim walks every arena).
 """
+
 from __future__ import annotations
 
 import sys

@@ -4,6 +4,7 @@ The file lives where Qt keeps user settings (``~/.config/inrview/inrview.ini`` o
 environment variable INRVIEW_SETTINGS or the --settings option names another INI file; the tests point it at a
 temporary folder so that they never read or write the user's settings. Autosaves go next to the settings file.
 """
+
 from __future__ import annotations
 
 import os

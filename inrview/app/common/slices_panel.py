@@ -1,4 +1,5 @@
 """Slices dock: X/Y/Z planes through the field, each with a toggle and a position slider."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -41,9 +42,11 @@ class SlicesPanel(QtWidgets.QWidget):
             self.toggles.append(t)
             self.sliders.append(s)
             self.labels.append(lab)
-        legend = QtWidgets.QLabel("<span style='color:#4393c3'>■</span> inside (negative) &nbsp; "
-                                  "<span style='color:#d6604d'>■</span> outside (positive) &nbsp; "
-                                  "<b>—</b> zero level")
+        legend = QtWidgets.QLabel(
+            "<span style='color:#4393c3'>■</span> inside (negative) &nbsp; "
+            "<span style='color:#d6604d'>■</span> outside (positive) &nbsp; "
+            "<b>—</b> zero level"
+        )
         legend.setToolTip("Diverging colour map centred at zero; the black line is the zero contour")
         legend.setWordWrap(True)
         grid.addWidget(legend, 3, 0, 1, 3)

@@ -1,4 +1,5 @@
 """The window's status bar: the state in words, training progress, step, rate, time and device."""
+
 from __future__ import annotations
 
 from PyQt6 import QtWidgets

@@ -5,6 +5,7 @@ its step or time budget) and the recorder keeps one whenever the progress passes
 spaced marks, so that the frames spread over the whole run whatever its length; the last picture of the run
 is always kept.
 """
+
 from __future__ import annotations
 
 import numpy as np

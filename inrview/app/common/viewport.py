@@ -4,12 +4,14 @@ Layers: 'input' (points or translucent mesh), 'surface' (the network's zero leve
 values on a plane, diverging colour map centred at zero), 'contour_x|y|z' (the zero contour on each plane),
 'domain' (the training cube's outline) and 'normals' (a point cloud's normals as line glyphs). Features add
 what is not a layer as an "extra" (`add_extra`; e.g. the screened Poisson surface of a comparison, cloud/view.py:
-beside, instead of or hidden behind the network's surface). A layer's actor is created once; later updates swap the data inside
+beside, instead of or hidden behind the network's surface). A layer's actor is created once; later updates swap the data
+inside
 its dataset (shallow copy of arrays already prepared by the worker), so the GUI thread never rebuilds actors.
 
 Keyboard: VTK's default character keys (stereo on '3', wireframe on 'w', exit on 'e'/'q', ...) never reach
 VTK; every key the view reacts to is a menu action of the window (R reset, camera presets, ...).
 """
+
 from __future__ import annotations
 
 import time
@@ -30,8 +32,15 @@ CONTOUR_COLOR = "#101010"
 BACKGROUND = ("#14171c", "#414a5a")  # bottom, top of the gradient
 
 #: Camera presets: name -> direction from the focal point to the camera, given for a +Y-up scene.
-PRESETS = {"+X": (1, 0, 0), "-X": (-1, 0, 0), "+Y": (0, 1, 0), "-Y": (0, -1, 0), "+Z": (0, 0, 1), "-Z": (0, 0, -1),
-           "iso": (1.35, 0.75, -1.0)}  # a three-quarter view from above (Spot shows its face and flank)
+PRESETS = {
+    "+X": (1, 0, 0),
+    "-X": (-1, 0, 0),
+    "+Y": (0, 1, 0),
+    "-Y": (0, -1, 0),
+    "+Z": (0, 0, 1),
+    "-Z": (0, 0, -1),
+    "iso": (1.35, 0.75, -1.0),
+}  # a three-quarter view from above (Spot shows its face and flank)
 
 
 @dataclass
@@ -200,8 +209,16 @@ class Viewport(QtInteractor):
         poly = pv.PolyData(s.points, s.cells)
         poly.point_data["Normals"] = s.normals
         poly.point_data.active_normals_name = "Normals"
-        layer = self._set("surface", poly, color=SURFACE_COLOR, smooth_shading=False, specular=0.25,
-                          specular_power=20, diffuse=0.85, ambient=0.12)
+        layer = self._set(
+            "surface",
+            poly,
+            color=SURFACE_COLOR,
+            smooth_shading=False,
+            specular=0.25,
+            specular_power=20,
+            diffuse=0.85,
+            ambient=0.12,
+        )
         layer.actor.prop.interpolation = "phong"
         self.request_render()
 
@@ -224,8 +241,15 @@ class Viewport(QtInteractor):
             self._set("input", pv.PolyData(points, cells), color=INPUT_COLOR, opacity=opacity, smooth_shading=False)
         else:
             size = 2.0 if len(points) > 50_000 else 3.5
-            self._set("input", pv.PolyData(points), color=INPUT_COLOR, point_size=size, style="points",
-                      render_points_as_spheres=len(points) <= 50_000, opacity=min(1.0, 0.35 + opacity))
+            self._set(
+                "input",
+                pv.PolyData(points),
+                color=INPUT_COLOR,
+                point_size=size,
+                style="points",
+                render_points_as_spheres=len(points) <= 50_000,
+                opacity=min(1.0, 0.35 + opacity),
+            )
         self.request_render()
 
     def set_domain(self, lo: np.ndarray, hi: np.ndarray) -> None:
@@ -261,8 +285,13 @@ class Viewport(QtInteractor):
         layer.values = s.values
         name = f"contour_{ax}"
         if len(s.contour_points):
-            self._set(name, pv.PolyData(s.contour_points, lines=s.contour_lines), color=CONTOUR_COLOR,
-                      line_width=2.5, lighting=False)
+            self._set(
+                name,
+                pv.PolyData(s.contour_points, lines=s.contour_lines),
+                color=CONTOUR_COLOR,
+                line_width=2.5,
+                lighting=False,
+            )
         else:
             self.hide(name)
         self.request_render()
@@ -310,8 +339,14 @@ class Viewport(QtInteractor):
 
     def camera_state(self) -> dict:
         c = self.camera
-        return {"position": tuple(c.position), "focal_point": tuple(c.focal_point), "up": tuple(c.up),
-                "view_angle": c.view_angle, "parallel": bool(c.parallel_projection), "scale": c.parallel_scale}
+        return {
+            "position": tuple(c.position),
+            "focal_point": tuple(c.focal_point),
+            "up": tuple(c.up),
+            "view_angle": c.view_angle,
+            "parallel": bool(c.parallel_projection),
+            "scale": c.parallel_scale,
+        }
 
     def close(self) -> None:
         if not getattr(self, "_closed", True):
@@ -330,8 +365,9 @@ class Viewport(QtInteractor):
         """Render the current scene and camera at width x height in an off-screen window, whatever the
         widget's size; returns (H, W, 3|4) uint8 (RGBA with a transparent background when asked)."""
         side = any(e.split for e in self.extras)
-        off = pv.Plotter(off_screen=True, window_size=(int(width), int(height)), shape=(1, 2) if side else (1, 1),
-                         border=False)
+        off = pv.Plotter(
+            off_screen=True, window_size=(int(width), int(height)), shape=(1, 2) if side else (1, 1), border=False
+        )
         try:
             if transparent:
                 off.set_background("white")

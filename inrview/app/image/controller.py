@@ -3,6 +3,7 @@
 The image mode is optional: when its widget cannot be built the 3D window still opens (with a warning in
 the log) and pictures are not offered in the open dialog.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -4,6 +4,7 @@ export it at any size.
 Widgets live on the GUI thread only; the ImageWorker (worker.py) owns the session and sends back progress and
 finished pictures (view.py shows them).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -21,10 +22,15 @@ from .worker import ImageWorker
 class ImageModeWidget(QtWidgets.QWidget):
     """Self-contained Image mode; construct with no arguments, call shutdown() before discarding it."""
 
-    VIEW_LABELS = {"fitted": "Fitted", "target": "Target", "error": "Error |f - target|",
-                   "gradient": "Gradient |∇f| (autograd)", "laplacian": "Laplacian Δf (autograd)",
-                   "target gradient": "Target gradient (finite differences)",
-                   "target laplacian": "Target Laplacian (finite differences)"}
+    VIEW_LABELS = {
+        "fitted": "Fitted",
+        "target": "Target",
+        "error": "Error |f - target|",
+        "gradient": "Gradient |∇f| (autograd)",
+        "laplacian": "Laplacian Δf (autograd)",
+        "target gradient": "Target gradient (finite differences)",
+        "target laplacian": "Target Laplacian (finite differences)",
+    }
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -79,8 +85,12 @@ class ImageModeWidget(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("Network and training")
         form = QtWidgets.QFormLayout(box)
         self.kind = QtWidgets.QComboBox()
-        for k, label in (("grid", "Grid encoding"), ("siren", "SIREN"), ("fourier", "ReLU + Fourier features"),
-                         ("relu", "ReLU MLP")):
+        for k, label in (
+            ("grid", "Grid encoding"),
+            ("siren", "SIREN"),
+            ("fourier", "ReLU + Fourier features"),
+            ("relu", "ReLU MLP"),
+        ):
             self.kind.addItem(label, k)
         self.width_ = _spin(1, 4096, 64)
         self.depth = _spin(1, 32, 2)
@@ -96,9 +106,16 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.seconds = _spin(0, 86_400, 0)
         self.seconds.setSpecialValueText("by steps")
         self.batch = _spin(64, 1 << 22, 16384)
-        for label, wdg in (("Family", self.kind), ("Width", self.width_), ("Depth", self.depth),
-                           ("SIREN ω₀", self.omega0), ("Learning rate", self.lr), ("Steps", self.steps),
-                           ("Time budget (s)", self.seconds), ("Batch (pixels)", self.batch)):
+        for label, wdg in (
+            ("Family", self.kind),
+            ("Width", self.width_),
+            ("Depth", self.depth),
+            ("SIREN ω₀", self.omega0),
+            ("Learning rate", self.lr),
+            ("Steps", self.steps),
+            ("Time budget (s)", self.seconds),
+            ("Batch (pixels)", self.batch),
+        ):
             form.addRow(label, wdg)
         self.kind.currentIndexChanged.connect(self._family_defaults)
         self._family_defaults()
@@ -183,13 +200,19 @@ class ImageModeWidget(QtWidgets.QWidget):
 
         size = (self.image_size[1], self.image_size[0]) if self.image_size else (256, 256)
         kind = self.kind.currentData()
-        return image_model_config(kind, size, width=self.width_.value(), depth=self.depth.value(),
-                                  omega0=self.omega0.value())
+        return image_model_config(
+            kind, size, width=self.width_.value(), depth=self.depth.value(), omega0=self.omega0.value()
+        )
 
     def train_config(self) -> TrainConfig:
         secs = self.seconds.value()
-        return TrainConfig(steps=self.steps.value(), seconds=float(secs) if secs > 0 else None,
-                           batch_size=self.batch.value(), lr=self.lr.value() or None, threads=1)
+        return TrainConfig(
+            steps=self.steps.value(),
+            seconds=float(secs) if secs > 0 else None,
+            batch_size=self.batch.value(),
+            lr=self.lr.value() or None,
+            threads=1,
+        )
 
     def start_training(self) -> None:
         self.psnr_history.clear()
@@ -204,7 +227,9 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.view_combo.setCurrentIndex(self.view_combo.findData(name))
 
     def export_to(self, path: str, width: int | None = None, height: int | None = None) -> None:
-        self.worker.export(path, width or self.out_w.value(), height or self.out_h.value(), 16 if self.bits16.isChecked() else 8)
+        self.worker.export(
+            path, width or self.out_w.value(), height or self.out_h.value(), 16 if self.bits16.isChecked() else 8
+        )
 
     def shutdown(self) -> None:
         """Stop training, end the worker thread and wait for it (idempotent)."""
@@ -227,8 +252,10 @@ class ImageModeWidget(QtWidgets.QWidget):
     def _on_opened(self, info: dict) -> None:
         self.image_size = (info["width"], info["height"])
         notes = "".join(f"\n{n}" for n in info["notices"])
-        self.info.setText(f"{Path(info['path']).name}\n{info['width']} x {info['height']} {info['mode']}, "
-                          f"{info['bit_depth']}-bit{notes}")
+        self.info.setText(
+            f"{Path(info['path']).name}\n{info['width']} x {info['height']} {info['mode']}, "
+            f"{info['bit_depth']}-bit{notes}"
+        )
         self.last_frame = None
         self.view_combo.setCurrentIndex(self.view_combo.findData("target"))
         self.view.set_picture(info["target"])
@@ -297,18 +324,23 @@ class ImageModeWidget(QtWidgets.QWidget):
             self.out_h.setValue(max(1, round(self.image_size[1] * s)))
 
     def _ask_open(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open image", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open image", "", "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp)"
+        )
         if path:
             self.open_image(path)
 
     def _ask_export(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export image", "fitted.png", "Images (*.png *.jpg *.tif *.bmp)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export image", "fitted.png", "Images (*.png *.jpg *.tif *.bmp)"
+        )
         if path:
             self.export_to(path)
 
     def _ask_checkpoint(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Save checkpoint", "image.safetensors",
-                                                        "Checkpoints (*.safetensors)")
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Save checkpoint", "image.safetensors", "Checkpoints (*.safetensors)"
+        )
         if path:
             self.worker.save_checkpoint(path)
 

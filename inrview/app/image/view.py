@@ -1,4 +1,5 @@
 """The image mode's picture: an RGB uint8 array shown scaled to fit."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -37,6 +38,9 @@ class ImageView(QtWidgets.QLabel):
         if self._pixmap is None:
             return
         pm = self._pixmap
-        mode = (QtCore.Qt.TransformationMode.FastTransformation if self.width() > pm.width()
-                else QtCore.Qt.TransformationMode.SmoothTransformation)
+        mode = (
+            QtCore.Qt.TransformationMode.FastTransformation
+            if self.width() > pm.width()
+            else QtCore.Qt.TransformationMode.SmoothTransformation
+        )
         self.setPixmap(pm.scaled(self.size(), QtCore.Qt.AspectRatioMode.KeepAspectRatio, mode))

@@ -4,6 +4,7 @@ It loads files, drives the trainer's snapshot generator, renders previews (inrvi
 uint8 pictures) and saves exports and checkpoints, all on its own thread, and talks to the GUI through signals.
 Everything that reads the network is a command run between two training steps (DESIGN.md's threading rule).
 """
+
 from __future__ import annotations
 
 import time
@@ -70,9 +71,17 @@ class ImageWorker(CommandThread):
         self.state.emit("busy")
         img = load_image(path)
         self.image, self.session, self.views = img, None, None
-        self.opened.emit({"path": path, "width": img.width, "height": img.height, "mode": img.mode,
-                          "bit_depth": img.bit_depth, "notices": list(img.notices),
-                          "target": to_uint8(to_rgb(img.pixels, img.has_alpha))})
+        self.opened.emit(
+            {
+                "path": path,
+                "width": img.width,
+                "height": img.height,
+                "mode": img.mode,
+                "bit_depth": img.bit_depth,
+                "notices": list(img.notices),
+                "target": to_uint8(to_rgb(img.pixels, img.has_alpha)),
+            }
+        )
         self.state.emit("idle")
         return f"opened {Path(path).name}: {img.width}x{img.height} {img.mode}, {img.bit_depth}-bit"
 
@@ -108,8 +117,16 @@ class ImageWorker(CommandThread):
         now = time.perf_counter()
         if snap.done or now - self._last_progress >= self.progress_interval:
             self._last_progress = now
-            self.progress.emit({"step": snap.step, "elapsed": snap.elapsed, "loss": snap.losses.get("mse"),
-                                "total_steps": snap.total_steps, "progress": snap.progress, "message": snap.message})
+            self.progress.emit(
+                {
+                    "step": snap.step,
+                    "elapsed": snap.elapsed,
+                    "loss": snap.losses.get("mse"),
+                    "total_steps": snap.total_steps,
+                    "progress": snap.progress,
+                    "message": snap.message,
+                }
+            )
         if snap.done or now >= self._next_preview:
             self._preview(snap.done, snap.step, snap.elapsed)
         if snap.done:
@@ -120,8 +137,9 @@ class ImageWorker(CommandThread):
         if self.views is None:
             return None
         st = self.session.trainer.state
-        f = self.views.frame(self.wanted_views, st.step if step is None else step,
-                             st.elapsed if elapsed is None else elapsed, done=done)
+        f = self.views.frame(
+            self.wanted_views, st.step if step is None else step, st.elapsed if elapsed is None else elapsed, done=done
+        )
         # previews take at most about a third of the time: wait twice as long as the last one took
         self._next_preview = time.perf_counter() + max(self.min_preview_interval, 2.0 * f.seconds)
         self.frame.emit(f)
@@ -142,17 +160,27 @@ class ImageWorker(CommandThread):
         from ...image import upscaling_choice, upscaling_session
 
         choice = upscaling_choice(self.image.shape[:2], (height, width))
-        if choice is None or getattr(self.session.task, "footprint", None) == choice.footprint and \
-                self.session.model_cfg.kind == choice.kind:
+        if (
+            choice is None
+            or getattr(self.session.task, "footprint", None) == choice.footprint
+            and self.session.model_cfg.kind == choice.kind
+        ):
             return self.session, ""
         if self._upscaled is None or self._upscaled.image is not self.image:
             self.state.emit("busy")
             dev = self.session.train_cfg.device
             self._upscaled = upscaling_session(self.image, choice, device=None if dev == "auto" else dev)
             for snap in self._upscaled.run(report_every=10, preview_interval=None):
-                self.progress.emit({"step": snap.step, "elapsed": snap.elapsed, "loss": snap.losses.get("mse"),
-                                    "total_steps": snap.total_steps, "progress": snap.progress,
-                                    "message": f"export: fitting for upscaling ({choice.describe()})"})
+                self.progress.emit(
+                    {
+                        "step": snap.step,
+                        "elapsed": snap.elapsed,
+                        "loss": snap.losses.get("mse"),
+                        "total_steps": snap.total_steps,
+                        "progress": snap.progress,
+                        "message": f"export: fitting for upscaling ({choice.describe()})",
+                    }
+                )
             self.state.emit("training" if self._gen is not None else "idle")
         return self._upscaled, f" from a fit for upscaling ({choice.describe()})"
 

@@ -5,6 +5,7 @@ Every slot runs on the GUI thread and only updates widgets and actors in place; 
 everything that reads the network happen on the shape worker (worker.py) and come back as its signals. Exports
 and autosave are in exports.py; a point cloud's normals and its comparison with Poisson in ../cloud/.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,14 @@ from .model_panel import ModelPanel
 from .state import Opened
 
 LAYERS_OF_A_NETWORK = ("surface", "slice_x", "slice_y", "slice_z", "contour_x", "contour_y", "contour_z")
-TITLES = {"open": "Cannot open file", "train": "Training failed", "export": "Export failed",
-          "checkpoint": "Cannot save checkpoint", "autosave": "Autosave failed", "start": "Cannot train"}
+TITLES = {
+    "open": "Cannot open file",
+    "train": "Training failed",
+    "export": "Export failed",
+    "checkpoint": "Cannot save checkpoint",
+    "autosave": "Autosave failed",
+    "start": "Cannot train",
+}
 
 
 class ShapeController(Controller):
@@ -67,28 +74,59 @@ class ShapeController(Controller):
         return self.viewport
 
     def docks(self) -> list:
-        L, R, B = (QtCore.Qt.DockWidgetArea.LeftDockWidgetArea, QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-                   QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)
-        return [("data", "Data", self.data_panel, L), ("slices", "Slices", self.slices_panel, L),
-                ("model", "Model && training", self.model_panel, R), ("loss", "Loss", self.loss_panel, B)]
+        L, R, B = (
+            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
+            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+            QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
+        )
+        return [
+            ("data", "Data", self.data_panel, L),
+            ("slices", "Slices", self.slices_panel, L),
+            ("model", "Model && training", self.model_panel, R),
+            ("loss", "Loss", self.loss_panel, B),
+        ]
 
     def _build_actions(self) -> None:
         w, SP = self.window, QtWidgets.QStyle.StandardPixmap
         from PyQt6.QtGui import QKeySequence
 
-        self.act_save_ckpt = make_action(w, "&Save checkpoint…", self.exports.save_checkpoint_dialog,
-                                         QKeySequence.StandardKey.Save, "Save the network (weights, optimiser, "
-                                         "settings) to continue later", SP.SP_DialogSaveButton)
-        self.act_export_mesh = make_action(w, "Export &mesh…", self.exports.export_mesh_dialog, "Ctrl+E",
-                                           "Extract the surface and write it in the input's units (PLY/OBJ/STL/GLB)")
-        self.act_start = make_action(w, "&Start", lambda: self.start_training(fresh=True), "Ctrl+Return",
-                                     "Train a new network from scratch with the settings in the dock", SP.SP_MediaPlay)
-        self.act_continue = make_action(w, "&Continue", lambda: self.start_training(fresh=False), "Ctrl+Shift+Return",
-                                        "Continue training the current network", SP.SP_MediaSeekForward)
-        self.act_pause = make_action(w, "&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume training",
-                                     SP.SP_MediaPause)
-        self.act_stop = make_action(w, "S&top", self.stop_training, "Ctrl+.", "Stop training after the current step",
-                                    SP.SP_MediaStop)
+        self.act_save_ckpt = make_action(
+            w,
+            "&Save checkpoint…",
+            self.exports.save_checkpoint_dialog,
+            QKeySequence.StandardKey.Save,
+            "Save the network (weights, optimiser, settings) to continue later",
+            SP.SP_DialogSaveButton,
+        )
+        self.act_export_mesh = make_action(
+            w,
+            "Export &mesh…",
+            self.exports.export_mesh_dialog,
+            "Ctrl+E",
+            "Extract the surface and write it in the input's units (PLY/OBJ/STL/GLB)",
+        )
+        self.act_start = make_action(
+            w,
+            "&Start",
+            lambda: self.start_training(fresh=True),
+            "Ctrl+Return",
+            "Train a new network from scratch with the settings in the dock",
+            SP.SP_MediaPlay,
+        )
+        self.act_continue = make_action(
+            w,
+            "&Continue",
+            lambda: self.start_training(fresh=False),
+            "Ctrl+Shift+Return",
+            "Continue training the current network",
+            SP.SP_MediaSeekForward,
+        )
+        self.act_pause = make_action(
+            w, "&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume training", SP.SP_MediaPause
+        )
+        self.act_stop = make_action(
+            w, "S&top", self.stop_training, "Ctrl+.", "Stop training after the current step", SP.SP_MediaStop
+        )
         for a in self._training_actions():
             self.model_panel.add_action_button(a)
 
@@ -116,13 +154,15 @@ class ShapeController(Controller):
         busy = st == "busy"
         training = st in ("training", "paused")
         self.act_start.setEnabled(session is not None and not busy and not training)
-        self.act_continue.setEnabled(session is not None and not busy and not training
-                                     and session.trainer.state.step > 0)
+        self.act_continue.setEnabled(
+            session is not None and not busy and not training and session.trainer.state.step > 0
+        )
         self.act_pause.setEnabled(training)
         self.act_pause.setText("&Resume" if st == "paused" else "&Pause")
         SP = QtWidgets.QStyle.StandardPixmap
-        self.act_pause.setIcon(self.window.style().standardIcon(SP.SP_MediaPlay if st == "paused"
-                                                                else SP.SP_MediaPause))
+        self.act_pause.setIcon(
+            self.window.style().standardIcon(SP.SP_MediaPlay if st == "paused" else SP.SP_MediaPause)
+        )
         self.act_stop.setEnabled(training)
         self.act_export_mesh.setEnabled(has_field and not busy)
         self.act_save_ckpt.setEnabled(has_field and not busy)
@@ -193,8 +233,9 @@ class ShapeController(Controller):
         for name in LAYERS_OF_A_NETWORK:
             vp.hide(name)
         style = self.data_panel.input_style()
-        vp.set_input(o.points, o.cells, "points" if style == "until_fitted" else style,
-                     self.data_panel.opacity.value() / 100)
+        vp.set_input(
+            o.points, o.cells, "points" if style == "until_fitted" else style, self.data_panel.opacity.value() / 100
+        )
         vp.set_domain(*o.domain)
         vp.show_layer("domain", self.data_panel.show_domain.isChecked())
         self.slices_panel.set_domain(*o.domain)
@@ -206,8 +247,9 @@ class ShapeController(Controller):
         self.loss_panel.clear()
         for n in o.notices:
             self.window.log("warning", f"{Path(o.path).name}: {n}")
-        self.window.log("info", f"opened {o.path} ({'trainable' if o.trainable else 'view and export only'}, "
-                                f"on {o.device})")
+        self.window.log(
+            "info", f"opened {o.path} ({'trainable' if o.trainable else 'view and export only'}, on {o.device})"
+        )
         self.exports.check_autosave(o)
         self.window.add_recent(o.path)
         self.window.setWindowTitle(f"inrview — {Path(o.path).name}")

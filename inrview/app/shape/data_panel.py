@@ -1,5 +1,6 @@
 """Data dock: the load report of the open file, how its input and the fitted surface are shown, and for a
 point cloud where the normals training uses come from (and their glyphs)."""
+
 from __future__ import annotations
 
 from PyQt6 import QtCore, QtGui, QtWidgets
@@ -35,10 +36,12 @@ class DataPanel(QtWidgets.QWidget):
         self.normals = QtWidgets.QComboBox()
         for mode, label in NORMAL_CHOICES.items():
             self.normals.addItem(label, mode)
-        self.normals.setToolTip("Point clouds: the normals training uses (as `inrview reconstruct --normals`).\n"
-                                "auto: the file's (re-oriented when they look unoriented), else estimated;\n"
-                                "estimate: PCA over 30 neighbours, oriented consistently (the flips are reported);\n"
-                                "none: the normal-free loss (IGR: a ReLU network started as a sphere)")
+        self.normals.setToolTip(
+            "Point clouds: the normals training uses (as `inrview reconstruct --normals`).\n"
+            "auto: the file's (re-oriented when they look unoriented), else estimated;\n"
+            "estimate: PCA over 30 neighbours, oriented consistently (the flips are reported);\n"
+            "none: the normal-free loss (IGR: a ReLU network started as a sphere)"
+        )
         self.normals.setEnabled(False)
         form.addRow("Input", self.style)
         form.addRow("Opacity", self.opacity)
@@ -103,9 +106,14 @@ class DataPanel(QtWidgets.QWidget):
 
     # -- settings -------------------------------------------------------------------------------------
     def save(self, s) -> None:
-        s.set_group("data", style=self.style.currentText(), opacity=self.opacity.value(),
-                    show_surface=self.show_surface.isChecked(), show_domain=self.show_domain.isChecked(),
-                    normals=self.normals_mode())
+        s.set_group(
+            "data",
+            style=self.style.currentText(),
+            opacity=self.opacity.value(),
+            show_surface=self.show_surface.isChecked(),
+            show_domain=self.show_domain.isChecked(),
+            normals=self.normals_mode(),
+        )
 
     def restore(self, s) -> None:
         blocker = QtCore.QSignalBlocker(self)  # noqa: F841 (restoring is not a user change)

@@ -3,6 +3,7 @@
 Held by the shape controller (controller.py) as `exports`; everything that reads the network is queued to the
 shape worker, and its results come back through on_done().
 """
+
 from __future__ import annotations
 
 import time
@@ -34,8 +35,9 @@ class Exports:
         dlg = MeshExportDialog(self.settings, self.window)
         if not dlg.exec():
             return
-        path = save_path(self.window, self.settings, "Export mesh", MESH_FILTER, f"{self._stem('surface')}_inr.ply",
-                         "mesh")
+        path = save_path(
+            self.window, self.settings, "Export mesh", MESH_FILTER, f"{self._stem('surface')}_inr.ply", "mesh"
+        )
         if path:
             self.worker.export_mesh(path, dlg.resolution.value())
             self.window.log("info", f"extracting the surface at resolution {dlg.resolution.value()} for {path}")
@@ -46,8 +48,14 @@ class Exports:
         if self.worker.field is None:
             self.window.show_error("Nothing to save", "Open a shape and train it first.")
             return
-        path = save_path(self.window, self.settings, "Save checkpoint", CHECKPOINT_FILTER,
-                         f"{self._stem('shape')}.safetensors", "checkpoint")
+        path = save_path(
+            self.window,
+            self.settings,
+            "Save checkpoint",
+            CHECKPOINT_FILTER,
+            f"{self._stem('shape')}.safetensors",
+            "checkpoint",
+        )
         if path:
             self.worker.save_checkpoint(path)
 
@@ -72,11 +80,15 @@ class Exports:
 
     def on_done(self, tag: str, result) -> bool:
         if tag == "export":
-            self.window.log("info", f"exported {result['path']}: {result['faces']} faces at resolution "
-                                    f"{result['resolution']} ({result['seconds']:.1f} s)")
+            self.window.log(
+                "info",
+                f"exported {result['path']}: {result['faces']} faces at resolution "
+                f"{result['resolution']} ({result['seconds']:.1f} s)",
+            )
         elif tag in ("checkpoint", "autosave"):
-            self.window.log("info", f"{'autosaved' if tag == 'autosave' else 'saved'} step {result['step']} "
-                                    f"to {result['path']}")
+            self.window.log(
+                "info", f"{'autosaved' if tag == 'autosave' else 'saved'} step {result['step']} to {result['path']}"
+            )
         else:
             return False
         self.window.statusBar().showMessage(f"{tag}: {result.get('path', '')}", 4000)

@@ -5,6 +5,7 @@ Plain numpy and torch, no Qt and no VTK: worker.py calls these between two train
 threading rule) and sends the results to the GUI thread inside a Frame (frames.Frame.views); shape/views.py
 draws them. Distances are in the input's units throughout.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -121,8 +122,13 @@ class Inspector:
         idx = self._subset
         if cloud:  # only the subset's rows leave the device; the pool's targets are its band's signed distance
             vol = torch.from_numpy(idx[idx >= n_surf] - n_surf).to(task.points.device)
-            x = torch.cat([task.points[torch.from_numpy(idx[idx < n_surf]).to(task.points.device)],
-                           task.pool["points"][vol]]).cpu().numpy()
+            x = (
+                torch.cat(
+                    [task.points[torch.from_numpy(idx[idx < n_surf]).to(task.points.device)], task.pool["points"][vol]]
+                )
+                .cpu()
+                .numpy()
+            )
             sign = np.concatenate([np.ones((idx < n_surf).sum()), task.pool["sign"][vol].cpu().numpy()])
             v = np.concatenate([np.zeros((idx < n_surf).sum()), task.pool["dist"][vol].cpu().numpy()]) * sign
         else:
@@ -159,8 +165,10 @@ class Inspector:
         from dataclasses import replace
 
         clamp = s.cfg.train.clamp / s.normalization.scale
-        errors = {a: np.clip(sl.values, -clamp, clamp) - np.clip(self.exact_slice(sl), -clamp, clamp)
-                  for a, sl in slices.items()}
+        errors = {
+            a: np.clip(sl.values, -clamp, clamp) - np.clip(self.exact_slice(sl), -clamp, clamp)
+            for a, sl in slices.items()
+        }
         limit = max(float(np.percentile(np.abs(np.concatenate([e.ravel() for e in errors.values()])), 98)), 1e-9)
         return {a: replace(sl, rgb=frames.colorize(errors[a], limit)) for a, sl in slices.items()}, limit
 
@@ -198,9 +206,14 @@ class Inspector:
         if s is not None and s.geometry.is_mesh:
             exact = float(self.reference().signed(p)[0])
         units = s.geometry.units if s is not None else "input units"
-        return {"point": tuple(p[0]), "value": float(field(p)[0]), "exact": exact,
-                "gradient_norm": float(np.linalg.norm(field.gradient(p)[0])), "units": units,
-                "distance": field.is_distance}
+        return {
+            "point": tuple(p[0]),
+            "value": float(field(p)[0]),
+            "exact": exact,
+            "gradient_norm": float(np.linalg.norm(field.gradient(p)[0])),
+            "units": units,
+            "distance": field.is_distance,
+        }
 
     def save_best(self, path: str) -> dict:
         """Write the best checkpoint by the live measure (tag 'checkpoint')."""

@@ -2,6 +2,7 @@
 
 `config()` turns the widgets into the core's FitConfig; `set_config()` shows one (a checkpoint's).
 """
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,12 @@ from PyQt6 import QtCore, QtWidgets
 
 from ...config import FAMILY_SIZES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
 
-KIND_LABELS = {"grid": "Grid (multi-resolution) + MLP", "siren": "SIREN (sine MLP)",
-               "relu": "ReLU MLP (DeepSDF)", "fourier": "Fourier features + MLP"}
+KIND_LABELS = {
+    "grid": "Grid (multi-resolution) + MLP",
+    "siren": "SIREN (sine MLP)",
+    "relu": "ReLU MLP (DeepSDF)",
+    "fourier": "Fourier features + MLP",
+}
 PREVIEW_RESOLUTIONS = (32, 48, 64, 96, 128)
 
 
@@ -79,14 +84,16 @@ class ModelPanel(QtWidgets.QWidget):
         self.budget_unit.addItems(["steps", "seconds"])
         budget.addWidget(self.budget_value, 1)
         budget.addWidget(self.budget_unit)
-        self.samples = _spin(10_000, 5_000_000, SamplingConfig.n_samples, 50_000,
-                             "Training samples drawn once per shape")
+        self.samples = _spin(
+            10_000, 5_000_000, SamplingConfig.n_samples, 50_000, "Training samples drawn once per shape"
+        )
         self.device = QtWidgets.QComboBox()
         self.device.addItem(f"auto ({devices[0]})", "auto")
         for d in devices:
             self.device.addItem(d, d.split(" ")[0])
-        self.threads = _spin(1, max(1, os.cpu_count() or 1), 1, 1,
-                             "CPU threads for training (1 leaves a core to draw the view)")
+        self.threads = _spin(
+            1, max(1, os.cpu_count() or 1), 1, 1, "CPU threads for training (1 leaves a core to draw the view)"
+        )
         self.preview = QtWidgets.QComboBox()
         for r in PREVIEW_RESOLUTIONS:
             self.preview.addItem(f"{r}³", r)
@@ -122,8 +129,11 @@ class ModelPanel(QtWidgets.QWidget):
         self.target.setEnabled(not cloud)
         self.samples.setEnabled(not cloud)
         self.target.setToolTip("Point clouds are fitted to a signed distance" if cloud else "")
-        self.samples.setToolTip("Point clouds draw their own volume samples around the points" if cloud
-                                else "Training samples drawn once per shape")
+        self.samples.setToolTip(
+            "Point clouds draw their own volume samples around the points"
+            if cloud
+            else "Training samples drawn once per shape"
+        )
         self._lr_text()
 
     def _family_defaults(self, kind: str) -> ModelConfig:
@@ -142,8 +152,9 @@ class ModelPanel(QtWidgets.QWidget):
         if self.cloud_points is not None:
             from ..cloud.state import cloud_config
 
-            lr = cloud_config(FitConfig(model=model_config(kind), train=TrainConfig(lr=None))).train.lr \
-                or default_lr(kind, 3, None)
+            lr = cloud_config(FitConfig(model=model_config(kind), train=TrainConfig(lr=None))).train.lr or default_lr(
+                kind, 3, None
+            )
         self.lr.setSpecialValueText(f"auto ({lr:g})")
 
     def _kind_changed(self, *_):
@@ -168,13 +179,29 @@ class ModelPanel(QtWidgets.QWidget):
 
     def config(self) -> FitConfig:
         kind = self.kind.currentData()
-        model = model_config(kind, width=self.width_.value(), depth=self.depth.value(), omega0=self.omega0.value(),
-                             grid_levels=self.levels.value(), grid_max_resolution=self.grid_res.value())
+        model = model_config(
+            kind,
+            width=self.width_.value(),
+            depth=self.depth.value(),
+            omega0=self.omega0.value(),
+            grid_levels=self.levels.value(),
+            grid_max_resolution=self.grid_res.value(),
+        )
         steps, seconds = self.budget()
-        train = TrainConfig(steps=steps or TrainConfig.steps, seconds=seconds, batch_size=self.batch.value(),
-                            lr=self.lr.value() or None, device=self.device.currentData(), threads=self.threads.value())
-        return FitConfig(model=model, target=self.target.currentData(), sampling=SamplingConfig(n_samples=self.samples.value()),
-                         train=train)
+        train = TrainConfig(
+            steps=steps or TrainConfig.steps,
+            seconds=seconds,
+            batch_size=self.batch.value(),
+            lr=self.lr.value() or None,
+            device=self.device.currentData(),
+            threads=self.threads.value(),
+        )
+        return FitConfig(
+            model=model,
+            target=self.target.currentData(),
+            sampling=SamplingConfig(n_samples=self.samples.value()),
+            train=train,
+        )
 
     def preview_resolution(self) -> int:
         return int(self.preview.currentData())
@@ -205,9 +232,15 @@ class ModelPanel(QtWidgets.QWidget):
 
     # -- settings -------------------------------------------------------------------------------------
     def save(self, s) -> None:
-        s.set_group("train", config=json.dumps(self.config().to_dict()), budget_unit=self.budget_unit.currentText(),
-                    budget_value=self.budget_value.value(), device=self.device.currentData(),
-                    threads=self.threads.value(), preview=self.preview_resolution())
+        s.set_group(
+            "train",
+            config=json.dumps(self.config().to_dict()),
+            budget_unit=self.budget_unit.currentText(),
+            budget_value=self.budget_value.value(),
+            device=self.device.currentData(),
+            threads=self.threads.value(),
+            preview=self.preview_resolution(),
+        )
 
     def restore(self, s) -> None:
         text = s.get("train/config", "")

@@ -1,4 +1,5 @@
 """What the shape worker tells the window about an opened file, and the small pure helpers it uses."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -34,9 +35,13 @@ def domain_corners(normalization) -> tuple:
 def checkpoint_lines(path: str, header: dict) -> list[str]:
     """The Data dock's report of a checkpoint (its network, target, steps and input)."""
     model = header["config"]["model"]
-    return [f"checkpoint:  {path}", f"network:     {model['kind']} (width {model['width']}, depth {model['depth']})",
-            f"target:      {header.get('target')}", f"steps:       {header.get('trainer', {}).get('step', 0)}",
-            f"input:       {header.get('source') or '(not recorded)'}"]
+    return [
+        f"checkpoint:  {path}",
+        f"network:     {model['kind']} (width {model['width']}, depth {model['depth']})",
+        f"target:      {header.get('target')}",
+        f"steps:       {header.get('trainer', {}).get('step', 0)}",
+        f"input:       {header.get('source') or '(not recorded)'}",
+    ]
 
 
 def warm_up() -> None:

@@ -6,6 +6,7 @@ drives the trainer's snapshot generator, checks pause and stop between yields, p
 slider move, mesh export, checkpoint save, autosave) is a command queued to this thread and runs between two
 training steps, so the weights are never read half-updated and never written from two threads.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -138,10 +139,10 @@ class SessionWorker(CommandThread):
         return self._last_mesh
 
     def _open(self, path: str, cfg, normals: str = "auto"):
-        from ...shape import ShapeSession
         from ...io.geometry import report
         from ...io.loaders import load
         from ...recon import MAX_POINTS
+        from ...shape import ShapeSession
 
         self.finish_training()
         self.state.emit("busy")
@@ -171,8 +172,8 @@ class SessionWorker(CommandThread):
         return None
 
     def _open_checkpoint(self, path: str, cfg) -> Opened:
-        from ...shape import load_field, resume_session
         from ...io.geometry import report
+        from ...shape import load_field, resume_session
 
         field, header = load_field(path)  # validates everything before anything is replaced
         src = header.get("source") or ""
@@ -193,9 +194,19 @@ class SessionWorker(CommandThread):
             return self._opened(path, "checkpoint", lines, session.geometry, session)
         self.session, self.field, self.header = None, field, header
         cfg_ckpt = FitConfig.from_dict(header["config"])  # load_field has validated it
-        return Opened(path, "checkpoint", lines, [], np.zeros((0, 3), np.float32), None,
-                      domain_corners(field.normalization), False,
-                      int(header.get("trainer", {}).get("step", 0)), cfg_ckpt, str(field.device))
+        return Opened(
+            path,
+            "checkpoint",
+            lines,
+            [],
+            np.zeros((0, 3), np.float32),
+            None,
+            domain_corners(field.normalization),
+            False,
+            int(header.get("trainer", {}).get("step", 0)),
+            cfg_ckpt,
+            str(field.device),
+        )
 
     def _opened(self, path, kind, lines, geom, session, cloud=None) -> Opened:
         pts = frames.display_points(geom.vertices)
@@ -206,8 +217,20 @@ class SessionWorker(CommandThread):
             else:
                 self.log.emit("info", f"the input has {len(geom.faces)} faces: drawn as points to keep the view fast")
         notices = list(cloud.notices) if cloud is not None else list(geom.notices)
-        return Opened(path, kind, lines, notices, pts, cells, domain_corners(session.normalization), True,
-                      session.trainer.state.step, session.cfg, str(session.trainer.device), cloud)
+        return Opened(
+            path,
+            kind,
+            lines,
+            notices,
+            pts,
+            cells,
+            domain_corners(session.normalization),
+            True,
+            session.trainer.state.step,
+            session.cfg,
+            str(session.trainer.device),
+            cloud,
+        )
 
     # -- training -------------------------------------------------------------------------------------
     def _start(self, cfg, fresh: bool, budget):
@@ -217,8 +240,10 @@ class SessionWorker(CommandThread):
         self.finish_training()
         s = self.session
         if s is None:
-            raise InrviewError("nothing to train: open a mesh or point cloud first"
-                               + (" (this checkpoint's input file is missing)" if self.field is not None else ""))
+            raise InrviewError(
+                "nothing to train: open a mesh or point cloud first"
+                + (" (this checkpoint's input file is missing)" if self.field is not None else "")
+            )
         if not s.geometry.is_mesh:
             from ..cloud.state import cloud_config
 
@@ -233,8 +258,10 @@ class SessionWorker(CommandThread):
             steps, seconds = budget
             tc = s.trainer.cfg
             s.trainer.cfg = dataclasses.replace(
-                tc, steps=s.trainer.state.step + (steps or tc.steps),
-                seconds=None if seconds is None else s.trainer.state.elapsed + seconds)
+                tc,
+                steps=s.trainer.state.step + (steps or tc.steps),
+                seconds=None if seconds is None else s.trainer.state.elapsed + seconds,
+            )
         if cfg.train.threads and s.trainer.device.type == "cpu":
             import torch
 
@@ -337,8 +364,18 @@ class SessionWorker(CommandThread):
             self.frame.emit(frames.Frame(snap, losses))
             return
         surf = pv.get("surface", None)
-        self.frame.emit(frames.Frame(snap, losses, surf, "surface" in pv and surf is None, pv.get("slices", {}),
-                                     pv.get("slice_limit"), final, pv.get("views", {})))
+        self.frame.emit(
+            frames.Frame(
+                snap,
+                losses,
+                surf,
+                "surface" in pv and surf is None,
+                pv.get("slices", {}),
+                pv.get("slice_limit"),
+                final,
+                pv.get("views", {}),
+            )
+        )
 
     def final_resolution(self) -> int:
         """The end-of-run surface: as fine as the display can draw quickly. Faces grow with the square of the
@@ -370,8 +407,13 @@ class SessionWorker(CommandThread):
         t0 = time.perf_counter()
         mesh = extract_mesh(self.field, resolution)
         save_mesh(path, mesh.vertices, mesh.faces)
-        return {"path": path, "faces": len(mesh.faces), "vertices": len(mesh.vertices),
-                "resolution": resolution, "seconds": time.perf_counter() - t0}
+        return {
+            "path": path,
+            "faces": len(mesh.faces),
+            "vertices": len(mesh.vertices),
+            "resolution": resolution,
+            "seconds": time.perf_counter() - t0,
+        }
 
     def _save_checkpoint(self, path: str):
         from ...training import checkpoint as ckpt

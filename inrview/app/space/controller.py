@@ -6,6 +6,7 @@ the shape mode). While a space is open and this tab is showing, a dropped point 
 by the space. Every slot runs on the GUI thread and only updates widgets and actors; decoding, completion
 and training run on the SpaceWorker (worker.py).
 """
+
 from __future__ import annotations
 
 import time
@@ -21,12 +22,30 @@ from .panel import SpacePanel
 from .state import SpaceState, checkpoint_task
 from .worker import SpaceWorker
 
-TITLES = {"space-open": "Cannot open shape space", "space-complete": "Completion failed",
-          "space-train": "Training the space failed", "space-export": "Export failed",
-          "space-decode": "Cannot draw the code"}
+TITLES = {
+    "space-open": "Cannot open shape space",
+    "space-complete": "Completion failed",
+    "space-train": "Training the space failed",
+    "space-export": "Export failed",
+    "space-decode": "Cannot draw the code",
+}
 #: What a drop is completed from while a space is open (anything the loaders read as a shape).
-SHAPE_SUFFIXES = (".ply", ".obj", ".stl", ".off", ".glb", ".gltf", ".xyz", ".xyzn", ".pts", ".txt", ".csv", ".pcd",
-                  ".npy", ".npz")
+SHAPE_SUFFIXES = (
+    ".ply",
+    ".obj",
+    ".stl",
+    ".off",
+    ".glb",
+    ".gltf",
+    ".xyz",
+    ".xyzn",
+    ".pts",
+    ".txt",
+    ".csv",
+    ".pcd",
+    ".npy",
+    ".npz",
+)
 
 
 class SpaceController(Controller):
@@ -47,21 +66,39 @@ class SpaceController(Controller):
         self.last_completion: dict | None = None
         self._reset_camera = False  # frame the first surface of a newly opened space
         self._connect()
-        self.act_train = make_action(window, "Train shape space from folder…", self.train_dialog,
-                                     tip="Train one network over a folder of meshes or point clouds (a shape space)")
-        self.act_export = make_action(window, "Export shape-space surface…", self.export_dialog,
-                                      tip="Write the morphed or completed surface of the Shape spaces tab as a mesh")
+        self.act_train = make_action(
+            window,
+            "Train shape space from folder…",
+            self.train_dialog,
+            tip="Train one network over a folder of meshes or point clouds (a shape space)",
+        )
+        self.act_export = make_action(
+            window,
+            "Export shape-space surface…",
+            self.export_dialog,
+            tip="Write the morphed or completed surface of the Shape spaces tab as a mesh",
+        )
         self.worker.start()
 
     def _connect(self) -> None:
         w, p = self.worker, self.panel
-        for signal, slot in ((w.opened, self._on_opened), (w.surface, self._on_surface), (w.points, self._on_points),
-                             (w.completion, self._on_completion), (w.progress, self._on_progress),
-                             (w.state, self._on_state), (w.done, lambda tag, msg: self._say(msg)),
-                             (w.failed, self._on_failed), (w.log, self.window.log),
-                             (p.code_changed, self.show_current_code), (p.open_clicked, self.open_dialog),
-                             (p.train_clicked, self.train_dialog), (p.complete_clicked, self.complete_dialog),
-                             (p.export_clicked, self.export_dialog), (p.stop_clicked, self.worker.stop)):
+        for signal, slot in (
+            (w.opened, self._on_opened),
+            (w.surface, self._on_surface),
+            (w.points, self._on_points),
+            (w.completion, self._on_completion),
+            (w.progress, self._on_progress),
+            (w.state, self._on_state),
+            (w.done, lambda tag, msg: self._say(msg)),
+            (w.failed, self._on_failed),
+            (w.log, self.window.log),
+            (p.code_changed, self.show_current_code),
+            (p.open_clicked, self.open_dialog),
+            (p.train_clicked, self.train_dialog),
+            (p.complete_clicked, self.complete_dialog),
+            (p.export_clicked, self.export_dialog),
+            (p.stop_clicked, self.worker.stop),
+        ):
             signal.connect(slot)
 
     # == the window's hooks ============================================================================
@@ -138,28 +175,40 @@ class SpaceController(Controller):
         return True
 
     def open_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Open a shape space", self.window.settings.last_dir(),
-                                                        "Shape spaces (*.safetensors);;All files (*)")
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self.window,
+            "Open a shape space",
+            self.window.settings.last_dir(),
+            "Shape spaces (*.safetensors);;All files (*)",
+        )
         if path:
             self.window.open_path(path)
 
     def complete_dialog(self) -> None:
         from ..common.dialogs import OPEN_FILTER
 
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self.window, "Points to complete", self.window.settings.last_dir(),
-                                                        OPEN_FILTER)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self.window, "Points to complete", self.window.settings.last_dir(), OPEN_FILTER
+        )
         if path:
             self.complete_path(path)
 
     def train_dialog(self) -> None:
         from ..common.dialogs import CHECKPOINT_FILTER, save_path
 
-        folder = QtWidgets.QFileDialog.getExistingDirectory(self.window, "Folder of shapes (one kind)",
-                                                            self.window.settings.last_dir())
+        folder = QtWidgets.QFileDialog.getExistingDirectory(
+            self.window, "Folder of shapes (one kind)", self.window.settings.last_dir()
+        )
         if not folder:
             return
-        out = save_path(self.window, self.window.settings, "Save the shape space as", CHECKPOINT_FILTER,
-                        f"{Path(folder).name}_space.safetensors", "space")
+        out = save_path(
+            self.window,
+            self.window.settings,
+            "Save the shape space as",
+            CHECKPOINT_FILTER,
+            f"{Path(folder).name}_space.safetensors",
+            "space",
+        )
         if out:
             self.train(folder, out)
 
@@ -180,8 +229,14 @@ class SpaceController(Controller):
         dlg = MeshExportDialog(self.window.settings, self.window)
         if not dlg.exec():
             return
-        path = save_path(self.window, self.window.settings, "Export surface", MESH_FILTER,
-                         f"{Path(self.state.path).stem}_surface.ply", "mesh")
+        path = save_path(
+            self.window,
+            self.window.settings,
+            "Export surface",
+            MESH_FILTER,
+            f"{Path(self.state.path).stem}_surface.ply",
+            "mesh",
+        )
         if path:
             self.worker.export(path, dlg.resolution.value())
 
@@ -215,12 +270,16 @@ class SpaceController(Controller):
 
     def _on_completion(self, report: dict) -> None:
         if report.get("distance") is not None:
-            self.panel.set_completion(report["distance"], report.get("message", ""),
-                                      "" if report["done"] else f" (step {report['step']})")
+            self.panel.set_completion(
+                report["distance"], report.get("message", ""), "" if report["done"] else f" (step {report['step']})"
+            )
         if report["done"]:
             self.last_completion = report
-            self.window.status.set_state(f"Completed: points to surface {report['distance']:.4g}"
-                                         if report["distance"] is not None else "Completed: no surface")
+            self.window.status.set_state(
+                f"Completed: points to surface {report['distance']:.4g}"
+                if report["distance"] is not None
+                else "Completed: no surface"
+            )
             if report.get("far"):
                 self.window.log("warning", report["message"])
             self.completed.emit(report)

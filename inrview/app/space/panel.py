@@ -2,6 +2,7 @@
 training controls. Widgets only: it says what the user asked for through signals and `selection()`; the
 controller turns that into worker commands.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -142,8 +143,9 @@ class SpacePanel(QtWidgets.QWidget):
             self.pc_form.removeRow(0)
         self.pc_sliders, self.pc_labels = [], []
         for k, share in enumerate(state.shares):
-            s = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=-int(SIGMAS * TICKS),
-                                  maximum=int(SIGMAS * TICKS))
+            s = QtWidgets.QSlider(
+                QtCore.Qt.Orientation.Horizontal, minimum=-int(SIGMAS * TICKS), maximum=int(SIGMAS * TICKS)
+            )
             s.setToolTip(f"{100 * share:.1f}% of the codes' variance; ±{SIGMAS:g} standard deviations")
             label = QtWidgets.QLabel(f"PC{k + 1} +0.0σ")
             s.valueChanged.connect(self._changed)
@@ -164,8 +166,13 @@ class SpacePanel(QtWidgets.QWidget):
     def selection(self) -> tuple[int, int, float, np.ndarray, bool]:
         """(a, b, t, offsets in standard deviations (K,), from_mean)."""
         offsets = np.array([s.value() / TICKS for s in self.pc_sliders])
-        return (max(self.a.currentIndex(), 0), max(self.b.currentIndex(), 0), self.morph.value() / TICKS, offsets,
-                self.from_mean.isChecked())
+        return (
+            max(self.a.currentIndex(), 0),
+            max(self.b.currentIndex(), 0),
+            self.morph.value() / TICKS,
+            offsets,
+            self.from_mean.isChecked(),
+        )
 
     def current_code(self) -> np.ndarray | None:
         """The code the sliders describe (None without a space)."""

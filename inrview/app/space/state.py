@@ -4,6 +4,7 @@ The worker builds a SpaceState when a space opens (names, training errors, codes
 directions); the panel turns its sliders into a code with `SpaceState.code_at`, so the arithmetic of
 morphing and of moving along the principal directions lives here and is tested without a window.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,18 +64,30 @@ class SpaceState:
         sig = ((codes - mean) @ dirs.T).std(axis=0) if len(codes) else np.zeros(0)
         k = int(min(MAX_DIRECTIONS, np.count_nonzero(sig > 1e-9)))
         errors = np.asarray(space.header.get("shape_error", [np.nan] * len(space.names)), np.float64)
-        return cls(str(path), list(space.names), errors, codes, mean, dirs[:k], sig[:k], share[:k],
-                   space.target, space.normalise)
+        return cls(
+            str(path),
+            list(space.names),
+            errors,
+            codes,
+            mean,
+            dirs[:k],
+            sig[:k],
+            share[:k],
+            space.target,
+            space.normalise,
+        )
 
     def code_at(self, a: int, b: int, t: float, offsets, from_mean: bool = False) -> np.ndarray:
         """(D,) float32 code: (1 - t) z_a + t z_b (or the mean of the codes) plus offsets[k] standard
         deviations along principal direction k."""
         base = self.mean if from_mean else (1.0 - t) * self.codes[a] + t * self.codes[b]
-        off = np.zeros(len(self.sigmas)) if offsets is None else np.asarray(offsets, np.float64)[:len(self.sigmas)]
-        code = base + (off * self.sigmas[:len(off)]) @ self.directions[:len(off)]
+        off = np.zeros(len(self.sigmas)) if offsets is None else np.asarray(offsets, np.float64)[: len(self.sigmas)]
+        code = base + (off * self.sigmas[: len(off)]) @ self.directions[: len(off)]
         return code.astype(np.float32)
 
     def summary(self) -> str:
         """One line: shapes, target, normalisation, code length."""
-        return (f"{Path(self.path).name}: {len(self.names)} shapes, {self.target}, {self.normalise} "
-                f"normalisation, codes of {self.codes.shape[1]}")
+        return (
+            f"{Path(self.path).name}: {len(self.names)} shapes, {self.target}, {self.normalise} "
+            f"normalisation, codes of {self.codes.shape[1]}"
+        )

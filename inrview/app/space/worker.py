@@ -6,6 +6,7 @@ generators one snapshot at a time, and sends the results over signals. Slider mo
 posts the latest code and at most one decode waits in the queue; when it runs it takes the newest code, so
 a worker that is behind drops the intermediate requests instead of piling them up.
 """
+
 from __future__ import annotations
 
 import time
@@ -180,8 +181,12 @@ class SpaceWorker(CommandThread):
         self._drain()
         self.state.emit("busy")
         self.log.emit("info", f"loading and sampling the shapes in {folder}")
-        fit = SpaceFit(folder, SpaceTrainConfig(epochs=epochs), sampling=replace(SPACE_SAMPLING, n_samples=samples),
-                       notify=lambda m: self.log.emit("warning", m))
+        fit = SpaceFit(
+            folder,
+            SpaceTrainConfig(epochs=epochs),
+            sampling=replace(SPACE_SAMPLING, n_samples=samples),
+            notify=lambda m: self.log.emit("warning", m),
+        )
         self._fit, self._out = fit, out
         self._gen = fit.run(report_every=5)
         self._start_job("train")
@@ -215,15 +220,31 @@ class SpaceWorker(CommandThread):
         if snap.done:
             res = snap.result
             update = self._show(res.code, res.normalization, "complete", points=self._points)
-            self.completion.emit({"step": snap.step, "total": snap.total_steps, "loss": snap.loss, "done": True,
-                                  "distance": update.distance, "far": res.far, "message": res.message})
+            self.completion.emit(
+                {
+                    "step": snap.step,
+                    "total": snap.total_steps,
+                    "loss": snap.loss,
+                    "done": True,
+                    "distance": update.distance,
+                    "far": res.far,
+                    "message": res.message,
+                }
+            )
             self._end_job()
             return
         self.completion.emit({"step": snap.step, "total": snap.total_steps, "loss": snap.loss, "done": False})
         if time.perf_counter() >= self._next_preview:
             update = self._show(snap.code, snap.normalization, "complete", points=self._live_points)
-            self.completion.emit({"step": snap.step, "total": snap.total_steps, "loss": snap.loss, "done": False,
-                                  "distance": update.distance})
+            self.completion.emit(
+                {
+                    "step": snap.step,
+                    "total": snap.total_steps,
+                    "loss": snap.loss,
+                    "done": False,
+                    "distance": update.distance,
+                }
+            )
             self._next_preview = time.perf_counter() + max(self.preview_interval, update.seconds)
 
     def _training_snapshot(self, snap) -> None:

@@ -5,6 +5,7 @@ A controller of the 3D tab beside the shape controller: it sets what the shape w
 preview (shape/inspect.py, flags on `worker.inspect`), draws what comes back in the frames (draw.py) and
 asks the worker for probes. Its actions live in the Inspect menu; Record and Probe are on the toolbar too.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,24 +44,59 @@ class WatchController(Controller):
 
     def _build_actions(self) -> None:
         w, SP = self.window, QtWidgets.QStyle.StandardPixmap
-        self.act_record = make_action(w, "&Record time-lapse", self._record_toggled, "Ctrl+R",
-                                      "Keep frames of the view while training; save them as a GIF or MP4 at the end",
-                                      SP.SP_DialogYesButton, checkable=True)
+        self.act_record = make_action(
+            w,
+            "&Record time-lapse",
+            self._record_toggled,
+            "Ctrl+R",
+            "Keep frames of the view while training; save them as a GIF or MP4 at the end",
+            SP.SP_DialogYesButton,
+            checkable=True,
+        )
         self.frames_spin = QtWidgets.QSpinBox(minimum=10, maximum=1000, value=DEFAULT_FRAMES, suffix=" frames")
         self.frames_spin.setToolTip("How many frames the time-lapse spreads over the run")
-        self.act_samples = make_action(w, "Show training &samples", self._samples_toggled, "Ctrl+1",
-                                       "Draw a subset of the samples the network is trained on", checkable=True)
-        self.act_by_loss = make_action(w, "Colour samples by &loss", self._samples_toggled, None,
-                                       "Colour the samples by their current loss |f - target| instead of their "
-                                       "target (inside / surface / outside)", checkable=True)
-        self.act_errors = make_action(w, "Colour by &error", self._errors_toggled, "Ctrl+2",
-                                      "Colour the surface by its distance to the input, and the slices by their "
-                                      "error against the exact signed distance (mesh input)", checkable=True)
-        self.act_probe = make_action(w, "&Probe", self._probe_toggled, "Ctrl+3",
-                                     "Click the surface or a slice to read the field, the exact value and |grad f|",
-                                     SP.SP_DialogHelpButton, checkable=True)
-        self.act_best = make_action(w, "Export &best checkpoint…", self.export_best_dialog, None,
-                                    "Save the weights with the best live measure of this run")
+        self.act_samples = make_action(
+            w,
+            "Show training &samples",
+            self._samples_toggled,
+            "Ctrl+1",
+            "Draw a subset of the samples the network is trained on",
+            checkable=True,
+        )
+        self.act_by_loss = make_action(
+            w,
+            "Colour samples by &loss",
+            self._samples_toggled,
+            None,
+            "Colour the samples by their current loss |f - target| instead of their "
+            "target (inside / surface / outside)",
+            checkable=True,
+        )
+        self.act_errors = make_action(
+            w,
+            "Colour by &error",
+            self._errors_toggled,
+            "Ctrl+2",
+            "Colour the surface by its distance to the input, and the slices by their "
+            "error against the exact signed distance (mesh input)",
+            checkable=True,
+        )
+        self.act_probe = make_action(
+            w,
+            "&Probe",
+            self._probe_toggled,
+            "Ctrl+3",
+            "Click the surface or a slice to read the field, the exact value and |grad f|",
+            SP.SP_DialogHelpButton,
+            checkable=True,
+        )
+        self.act_best = make_action(
+            w,
+            "Export &best checkpoint…",
+            self.export_best_dialog,
+            None,
+            "Save the weights with the best live measure of this run",
+        )
 
     def file_actions(self) -> list:
         return [self.act_best]
@@ -180,8 +216,9 @@ class WatchController(Controller):
 
         current = self.shape.current
         stem = Path(current.path).stem if current else "inrview"
-        return save_path(self.window, self.window.settings, "Save time-lapse", formats(), f"{stem}-timelapse.gif",
-                         "timelapse")
+        return save_path(
+            self.window, self.window.settings, "Save time-lapse", formats(), f"{stem}-timelapse.gif", "timelapse"
+        )
 
     # == probing =====================================================================================
     def _probe_toggled(self, on: bool) -> None:
@@ -220,8 +257,14 @@ class WatchController(Controller):
     def export_best_dialog(self) -> None:
         from ..common.dialogs import save_path
 
-        path = save_path(self.window, self.window.settings, "Export the best checkpoint",
-                         "Checkpoint (*.safetensors)", "best.safetensors", "checkpoint")
+        path = save_path(
+            self.window,
+            self.window.settings,
+            "Export the best checkpoint",
+            "Checkpoint (*.safetensors)",
+            "best.safetensors",
+            "checkpoint",
+        )
         if path:
             self.export_best(path)
 

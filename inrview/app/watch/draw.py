@@ -5,6 +5,7 @@ The arrays come prepared by the shape worker (shape/inspect.py); here they only 
 samples and the probe marker are viewport layers ('samples', 'probe'), so off-screen copies of the view (a
 screenshot, a time-lapse frame) carry them; the error colours ride on the surface layer's own mapper.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,8 +21,16 @@ ERROR_CMAP = "viridis"
 PROBE_COLOR = "#ff3df5"
 #: Where each colour bar sits (x, y of its lower left corner as a fraction of the view), all horizontal.
 BAR_PLACES = {"samples": (0.05, 0.86), "error": (0.05, 0.03), "slices": (0.55, 0.03)}
-BAR_STYLE = dict(width=0.4, height=0.08, vertical=False, n_labels=3, fmt="%.2g", title_font_size=12,
-                 label_font_size=10, color="#e6e6e6")
+BAR_STYLE = dict(
+    width=0.4,
+    height=0.08,
+    vertical=False,
+    n_labels=3,
+    fmt="%.2g",
+    title_font_size=12,
+    label_font_size=10,
+    color="#e6e6e6",
+)
 
 
 class Bars:
@@ -40,8 +49,9 @@ class Bars:
             return
         self.hide(role)
         x, y = BAR_PLACES[role]
-        self.vp.add_scalar_bar(title, mapper=mapper, lookup_table=lookup_table, position_x=x, position_y=y,
-                               **{**BAR_STYLE, **style})
+        self.vp.add_scalar_bar(
+            title, mapper=mapper, lookup_table=lookup_table, position_x=x, position_y=y, **{**BAR_STYLE, **style}
+        )
         self.titles[role] = title
 
     def hide(self, role: str) -> None:
@@ -70,8 +80,17 @@ def draw_samples(vp, bars: Bars, s, by_loss: bool) -> None:
         style = dict(cmap=LOSS_CMAP, clim=(0.0, max(limit, 1e-9)))
     else:
         style = dict(cmap=list(TARGET_COLORS), clim=(-0.5, len(TARGET_COLORS) - 0.5), n_colors=len(TARGET_COLORS))
-    layer = vp.set_layer("samples", poly, scalars=key, style="points", point_size=2.0,
-                         render_points_as_spheres=False, lighting=False, show_scalar_bar=False, **style)
+    layer = vp.set_layer(
+        "samples",
+        poly,
+        scalars=key,
+        style="points",
+        point_size=2.0,
+        render_points_as_spheres=False,
+        lighting=False,
+        show_scalar_bar=False,
+        **style,
+    )
     mapper = layer.actor.mapper
     if by_loss:
         mapper.scalar_range = (0.0, max(limit, 1e-9))
