@@ -7,12 +7,23 @@ rank 0 prints, reports and writes the checkpoint. Bad input prints one line nami
 from __future__ import annotations
 
 import json
+import os
 import sys
 import time
 
 from ..errors import InrviewError
 from .checks import CHECKPOINT_FORMATS, check_input, check_output
-from .common import DEVICE_HELP, Parser, Progress, device_name, positive_float, positive_int, write_json
+from .common import (
+    DEVICE_HELP,
+    Parser,
+    Progress,
+    add_mask_args,
+    device_name,
+    mask_options,
+    positive_float,
+    positive_int,
+    write_json,
+)
 
 MESH_FORMATS = ("ply", "obj", "stl", "glb", "off")
 
@@ -74,6 +85,7 @@ def _fit_args(ss) -> None:
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_mask_args(f)
     f.set_defaults(func=cmd_fit)
 
 
@@ -86,6 +98,7 @@ def _complete_args(ss) -> None:
     c.add_argument("--steps", type=positive_int, default=300, help="optimisation steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
     c.add_argument("--metrics-json", metavar="PATH", help="write residual, novelty and timing as JSON")
+    add_mask_args(c)
     c.set_defaults(func=cmd_complete)
 
 
@@ -119,6 +132,7 @@ def cmd_fit(a) -> int:
     check_input(a.folder)
     from ..config import TrainConfig, replace
     from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
+    from ..io.collection import load_collection
     from ..space.fit import SpaceFit
 
     cfg = SpaceTrainConfig(
@@ -126,13 +140,15 @@ def cmd_fit(a) -> int:
     )
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
+    lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 prints notices
+    say = (lambda m: print(f"notice: {m}", file=sys.stderr)) if lead else None
     fit = SpaceFit(
-        a.folder,
+        load_collection(a.folder, a.normalise, notify=say, mask=mask_options(a)),
         cfg,
         LatentConfig(kind=a.network, latent_dim=a.latent_dim),
         a.normalise,
         sampling,
-        notify=lambda m: print(f"notice: {m}", file=sys.stderr),
+        notify=say,
     )
     lead = fit.ctx.rank == 0
     bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
@@ -188,7 +204,7 @@ def cmd_complete(a) -> int:
 
     _threads()
     space = read_space(a.space)
-    geom = load(a.points)
+    geom = load(a.points, mask=mask_options(a))
     if geom.is_mesh:
         geom = as_point_cloud(geom, 20_000)
     t0 = time.perf_counter()
