@@ -35,11 +35,11 @@ from scripts.bench_space import ROOT, chamfer, load_avg, reconstruct_baseline, s
 SHAPES = ROOT.parent / "shared" / "data" / "shapes"
 
 
-def icp_nearest(points: np.ndarray, train: list, iterations: int = 20) -> tuple[np.ndarray, np.ndarray]:
+def icp_nearest(points: np.ndarray, train: list, iterations: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """The training mesh (vertices, faces) that fits the points best after rigid ICP (each mesh started on
     the points' centroid), moved onto them."""
     rng = np.random.default_rng(0)
-    q = points[rng.choice(len(points), min(2000, len(points)), replace=False)]
+    q = points[rng.choice(len(points), min(1000, len(points)), replace=False)]
     best = (np.inf, None)
     for v, f in train:
         R, t = np.eye(3), q.mean(axis=0) - v.mean(axis=0)
@@ -91,8 +91,9 @@ def evaluate(space, path: str, train: list, pca: ShapeModel | None, a, seed: int
             continue
         row = {"shape": Path(path).stem.replace(".nii", ""), "scan": scan, "points": len(pts)}
         t0 = time.perf_counter()
-        res = complete(space, pts, nrm, steps=a.steps)
-        row["complete"] = chamfer(*_mesh(space.decode(res.code, 128, res.normalization)), *truth)
+        if not a.skip_plain:
+            res = complete(space, pts, nrm, steps=a.steps)
+            row["complete"] = chamfer(*_mesh(space.decode(res.code, 128, res.normalization)), *truth)
         t1 = time.perf_counter()
         pres = posed(space, pts, nrm, a.steps)
         row["posed"] = chamfer(*_mesh(posed_mesh(space, pres, 128)), *truth)
@@ -152,6 +153,7 @@ def main() -> None:
     p.add_argument("--recon-steps", type=int, default=1000)
     p.add_argument("--angle", type=float, default=25.0)
     p.add_argument("--shift", type=float, default=0.2)
+    p.add_argument("--skip-plain", action="store_true", help="skip completion without the pose")
     p.add_argument("--out", default=str(ROOT / "docs" / "bench"))
     a = p.parse_args()
     torch.set_num_threads(1)

@@ -98,6 +98,19 @@ def _complete_args(ss) -> None:
     c.add_argument("--steps", type=positive_int, default=300, help="optimisation steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
     c.add_argument("--metrics-json", metavar="PATH", help="write residual, novelty and timing as JSON")
+    c.add_argument(
+        "--pose",
+        choices=["rigid", "similarity", "none"],
+        default="rigid",
+        help="find the scan's transform into the space's frame with the code (default rigid; none: the scan is "
+        "in the collection's frame)",
+    )
+    c.add_argument(
+        "--adapt-steps",
+        type=int,
+        default=100,
+        help="steps fine-tuning the network on the points after the code (default 100; 0: the code alone)",
+    )
     add_mask_args(c)
     c.set_defaults(func=cmd_complete)
 
@@ -199,8 +212,9 @@ def cmd_complete(a) -> int:
     from ..io.export import save_mesh
     from ..io.loaders import as_point_cloud, load
     from ..metrics import point_to_surface
-    from ..space.complete import complete
+    from ..space.confidence import ply_properties, summary
     from ..space.model import read_space
+    from ..space.scan import complete_scan
 
     _threads()
     space = read_space(a.space)
@@ -208,14 +222,19 @@ def cmd_complete(a) -> int:
     if geom.is_mesh:
         geom = as_point_cloud(geom, 20_000)
     t0 = time.perf_counter()
-    res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
-    mesh = space.decode(res.code, a.resolution, res.normalization)
-    save_mesh(a.output, mesh.vertices, mesh.faces)
+    done = complete_scan(
+        space, geom.vertices, geom.normals, a.pose, max(a.adapt_steps, 0), a.steps, a.seconds, a.resolution
+    )
+    mesh, res = done.mesh, done.result
+    save_mesh(a.output, mesh.vertices, mesh.faces, properties=ply_properties(done.confidence))
     seconds = time.perf_counter() - t0
     dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
+    pose = {k: v for k, v in res.novelty.get("pose", {}).items() if k != "unit"}
+    found = f"; pose found: {pose['angle_degrees']:.1f} degrees, scale {pose['scale']:.3g}" if pose else ""
     print(
         f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
-        f"surface mean {dist.mean():.4g} (input units)"
+        f"surface mean {dist.mean():.4g} (input units){found}; "
+        f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed"
     )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
@@ -228,7 +247,9 @@ def cmd_complete(a) -> int:
             "points_to_surface_mean": float(dist.mean()),
             "residual": res.residual,
             "far": res.far,
-            "novelty": res.novelty,
+            "novelty": {k: v for k, v in res.novelty.items() if k != "pose"},
+            "pose": pose,
+            "confidence": summary(done.confidence),
             "message": res.message,
         },
     )

@@ -25,7 +25,7 @@ from .model import Space
 
 #: Steps, learning rate of the decoder copy, L2 pull of the weights, weight of the prior's values far from
 #: the points, and the distance (normalised units) beyond which a place counts as unseen.
-STEPS, LR, WEIGHT_PULL, FAR_PULL, SEEN = 150, 5e-4, 1e-2, 1.0, 0.05
+STEPS, LR, WEIGHT_PULL, FAR_PULL, SEEN = 150, 1e-3, 1e-2, 1.0, 0.05
 
 
 def adapt(
@@ -44,6 +44,7 @@ def adapt(
     n = None if normals is None else torch.nn.functional.normalize(torch.as_tensor(np.asarray(normals)).float(), dim=1)
     frozen = space.decoder
     dec = copy.deepcopy(frozen)
+    view = dataclasses.replace(space, decoder=dec)  # (its __post_init__ freezes dec: unfreeze after)
     for w in dec.parameters():
         w.requires_grad_(True)
     anchors = [w.detach().clone() for w in dec.parameters()]
@@ -52,7 +53,6 @@ def adapt(
     prior_mesh = space.decode(z0[0], 48, Normalization())
     probe, weight = _probes(p.numpy(), np.asarray(prior_mesh.vertices), 4096, seed)
     opt = torch.optim.Adam([{"params": list(dec.parameters()), "lr": lr}, {"params": [z], "lr": lr}])
-    view = dataclasses.replace(space, decoder=dec)
     dec.train()
     for step in range(steps):
         for group in opt.param_groups:

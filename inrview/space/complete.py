@@ -46,6 +46,7 @@ class Completion:
     novelty: dict = field(default_factory=dict)
     far: bool = False
     message: str = ""
+    alternatives: np.ndarray | None = None  # (K, D) the other starts' codes, for their disagreement
 
 
 @dataclass(frozen=True)

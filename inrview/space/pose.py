@@ -168,7 +168,17 @@ def _finish_posed(space: Space, z, w, t, log_s, p: torch.Tensor, norm: Normaliza
         "scale": s,
         "unit": {"axis_angle": w[best].tolist(), "t": t[best].tolist(), "scale": s},
     }
-    return Completion(base.code, norm, base.residual, {**base.novelty, "pose": pose}, base.far, base.message)
+    novelty = {**base.novelty, "pose": pose}
+    return Completion(base.code, norm, base.residual, novelty, base.far, base.message, z.numpy().copy())
+
+
+def to_space(result: Completion):
+    """The map of world points (N, 3) into the space's normalised frame that the completion found."""
+    unit = result.novelty.get("pose", {}).get("unit")
+    if unit is None:
+        return result.normalization.to_unit
+    R = rotation(torch.tensor([unit["axis_angle"]], dtype=torch.float64))[0].numpy()
+    return lambda x: unit["scale"] * result.normalization.to_unit(x) @ R.T + np.asarray(unit["t"])
 
 
 def posed_mesh(space: Space, result: Completion, resolution: int = 128) -> Mesh:
