@@ -120,3 +120,23 @@ def test_cli_writes_confidence_and_pose(trained, tmp_path):
     assert set(m["pose"]) >= {"rotation", "angle_degrees", "translation", "scale"}
     c = m["confidence"]
     assert 0.2 < c["observed_fraction"] < 0.9 and c["distance_inferred_mean"] > c["distance_mean"]
+
+
+def test_alignment_recovers_the_transforms_and_gives_shapes_back(tmp_path):
+    from inrview.io.collection import load_collection
+    from inrview.io.export import save_mesh
+    from inrview.space.align import align_collection, to_file_frame
+
+    v, f = ellipsoid((1.0, 0.6, 0.4), subdivisions=3)
+    turns = [0, 20, -15, 10]
+    for k, a in enumerate(turns):
+        move, _ = _turn(a, axis=(0.3, 0.2, 1.0))
+        save_mesh(tmp_path / f"s{k}.ply", move(v) * 10 + k, f)
+    col = align_collection(load_collection(tmp_path), "rigid")
+    world = [col.normalizations[i].to_world(g.vertices) for i, g in enumerate(col.shapes)]
+    spread = max(float(np.linalg.norm(w - world[0], axis=1).mean()) for w in world)
+    assert spread < 0.1, spread  # every shape on the template (20 across; before: 3-6 apart)
+    back = to_file_frame(world[2], col.alignment, 2)
+    move, _ = _turn(turns[2], axis=(0.3, 0.2, 1.0))
+    assert np.abs(back - (move(v) * 10 + 2)).max() < 1e-6
+    assert col.record()["alignment"]["template"] in col.names

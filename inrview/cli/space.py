@@ -85,6 +85,13 @@ def _fit_args(ss) -> None:
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    f.add_argument(
+        "--align",
+        choices=["none", "rigid", "similarity"],
+        default="none",
+        help="move every shape onto a template from the collection first (ICP) and record the transforms, for "
+        "collections that are not aligned (default none)",
+    )
     add_mask_args(f)
     f.set_defaults(func=cmd_fit)
 
@@ -155,8 +162,13 @@ def cmd_fit(a) -> int:
     t0 = time.perf_counter()
     lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 prints notices
     say = (lambda m: print(f"notice: {m}", file=sys.stderr)) if lead else None
+    col = load_collection(a.folder, a.normalise, notify=say, mask=mask_options(a))
+    if a.align != "none":
+        from ..space.align import align_collection
+
+        col = align_collection(col, a.align, a.seed)
     fit = SpaceFit(
-        load_collection(a.folder, a.normalise, notify=say, mask=mask_options(a)),
+        col,
         cfg,
         LatentConfig(kind=a.network, latent_dim=a.latent_dim),
         a.normalise,

@@ -47,6 +47,7 @@ class Collection:
     normalise: str
     normalizations: list[Normalization]
     notices: list[str] = field(default_factory=list)
+    alignment: dict | None = None  # set by space.align: template and each file's transform onto it
 
     def __len__(self) -> int:
         return len(self.names)
@@ -54,7 +55,10 @@ class Collection:
     def record(self) -> dict:
         """The normalisation as JSON: {'mode', 'joint' (one transform or None), 'per_shape' (list)}."""
         joint = self.normalizations[0].to_dict() if self.normalise == "joint" else None
-        return {"mode": self.normalise, "joint": joint, "per_shape": [n.to_dict() for n in self.normalizations]}
+        rec = {"mode": self.normalise, "joint": joint, "per_shape": [n.to_dict() for n in self.normalizations]}
+        if self.alignment is not None:
+            rec["alignment"] = self.alignment
+        return rec
 
 
 def member_paths(source: str | os.PathLike) -> list[Path]:
