@@ -145,21 +145,11 @@ def _threads() -> None:
     torch.set_num_threads(space_threads())
 
 
-def cmd_fit(a) -> int:
-    """Train a space and write its checkpoint (rank 0 under torchrun)."""
-    check_output(a.output, "-o/--output", CHECKPOINT_FORMATS)
-    check_output(a.metrics_json, "--metrics-json")
-    check_input(a.folder)
-    from ..config import TrainConfig, replace
-    from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
+def _collection(a):
+    """The collection of `space fit` (masks read with --label/--mask-smooth, aligned with --align) and the
+    notice printer (None off rank 0 under torchrun)."""
     from ..io.collection import load_collection
-    from ..space.fit import SpaceFit
 
-    cfg = SpaceTrainConfig(
-        target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds, device=a.device, seed=a.seed
-    )
-    sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
-    t0 = time.perf_counter()
     lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 prints notices
     say = (lambda m: print(f"notice: {m}", file=sys.stderr)) if lead else None
     col = load_collection(a.folder, a.normalise, notify=say, mask=mask_options(a))
@@ -167,6 +157,24 @@ def cmd_fit(a) -> int:
         from ..space.align import align_collection
 
         col = align_collection(col, a.align, a.seed)
+    return col, say
+
+
+def cmd_fit(a) -> int:
+    """Train a space and write its checkpoint (rank 0 under torchrun)."""
+    check_output(a.output, "-o/--output", CHECKPOINT_FORMATS)
+    check_output(a.metrics_json, "--metrics-json")
+    check_input(a.folder)
+    from ..config import TrainConfig, replace
+    from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
+    from ..space.fit import SpaceFit
+
+    cfg = SpaceTrainConfig(
+        target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds, device=a.device, seed=a.seed
+    )
+    sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
+    t0 = time.perf_counter()
+    col, say = _collection(a)
     fit = SpaceFit(
         col,
         cfg,
