@@ -1,19 +1,20 @@
 """The main window: a thin frame around the feature controllers.
 
-The window owns what the features share: the 3D viewport, the shape worker thread, the docks' placement,
-the status bar, the log, errors and settings, the menus' frame (menus.py), opening files and closing. The
-features are controllers (common/controller.py), each in its own folder with its state, worker commands, view
-and panels:
+The window owns what the features share: the 3D viewport, the status bar, the log, errors and settings, the
+menus' frame (menus.py), opening files and closing. It knows no feature's docks or workers: the features are
+controllers (common/controller.py), each in its own folder with its state, worker, view and panels, and each
+declares its docks (common.controller.Dock), which the window places:
 
 - ``shape``  meshes, point clouds and checkpoints: opening, training, the live view, exports (shape/)
 - ``cloud``  a point cloud's normals and Compare with Poisson (cloud/)
 - ``image``  the 2D image mode, a tab of its own (image/)
 - ``space``  shape spaces: morphing, principal directions, completion, training from a folder (space/)
+- ``watch``  time-lapse, training samples, errors and probes of the 3D view (watch/)
 
-Adding one (as shape spaces in ``inrview/app/space/`` were): subclass common.controller.Controller in its own
-folder, define the hooks it needs (its tab or docks, menus, actions, worker results, settings, close), build
-it in ``_build_controllers`` below and append it to ``self.controllers``. The window calls every hook on every
-controller; controllers talk to each other only through public methods and Qt signals.
+Adding one: subclass common.controller.Controller in its own folder, define the hooks it needs (its tab or
+docks, menus, actions, worker results, settings, start, close, shutdown) and add it to CONTROLLERS below. It is
+built as ``cls(window)`` and is reachable as ``window.<name>``; controllers talk to each other only through
+public methods and Qt signals, never each other's widgets.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from . import menus
 from .cloud.controller import CloudController
+from .common.controller import Dock
 from .common.log_panel import LogPanel, QtLogHandler
 from .common.memory import limit_arenas
 from .common.settings import Settings
@@ -32,12 +34,25 @@ from .common.status import StatusBar
 from .common.viewport import Viewport
 from .image.controller import ImageController
 from .shape.controller import ShapeController
-from .shape.worker import SessionWorker
 from .space.controller import SpaceController
 from .watch.controller import WatchController
 
-#: Docks side by side in the same area are stacked (vertical split) or tabbed, in this order.
-SPLIT, TABBED = [("data", "slices")], [("loss", "log"), ("log", "compare")]
+#: The features, in the order they are built and their hooks called (tabs, menus and toolbar follow it; a
+#: controller that listens to another's signals comes after it).
+CONTROLLERS = [
+    ("shape", ShapeController),
+    ("cloud", CloudController),
+    ("image", ImageController),
+    ("space", SpaceController),
+    ("watch", WatchController),
+]
+
+AREAS = {
+    "left": QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
+    "right": QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+    "bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
+    "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea,
+}
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -55,11 +70,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setStatusBar(self.status)
         self.log_panel = LogPanel()
         self.viewport = Viewport(self)
-        limit_arenas()  # before the worker and the renderer start their threads (memory.py)
-        self.worker = SessionWorker()
-        self.worker.log.connect(self.log)
-        self.worker.done.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
+        limit_arenas()  # before the workers and the renderer start their threads (memory.py)
         self._build_controllers()
         self.setCentralWidget(self._central())
         self._place_docks()
@@ -69,15 +80,20 @@ class MainWindow(QtWidgets.QMainWindow):
         if restore:
             self.restore_settings()
         self.update_actions()
-        self.worker.start()
+        for c in self.controllers:
+            c.start()
 
     def _build_controllers(self) -> None:
-        self.shape = ShapeController(self, self.worker, self.viewport)
-        self.cloud = CloudController(self, self.shape)
-        self.image = ImageController(self)
-        self.watch = WatchController(self, self.shape)  # time-lapse, samples, errors, probes (after shape)
-        self.space = SpaceController(self)
-        self.controllers = [self.shape, self.cloud, self.image, self.space, self.watch]
+        self.controllers = []
+        for name, cls in CONTROLLERS:
+            controller = cls(self)
+            setattr(self, name, controller)
+            self.controllers.append(controller)
+
+    @property
+    def worker(self):
+        """The shape controller's worker thread (the one that trains the 3D tab's network)."""
+        return self.shape.worker
 
     # == construction ==================================================================================
     def _central(self) -> QtWidgets.QWidget:
@@ -97,24 +113,28 @@ class MainWindow(QtWidgets.QMainWindow):
         return tabs
 
     def _place_docks(self) -> None:
+        """Every controller's docks and the log, placed as each Dock declares (common/controller.py)."""
+        specs = [d for c in self.controllers for d in c.docks()]
+        specs.append(Dock("log", "Log", self.log_panel, "bottom", tab_with="loss"))
         self.docks = {}
-        B = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
-        for name, title, panel, area in [d for c in self.controllers for d in c.docks()] + [
-            ("log", "Log", self.log_panel, B)
-        ]:
-            dock = QtWidgets.QDockWidget(title, self)
-            dock.setObjectName(f"dock_{name}")
-            dock.setWidget(_scrolled(panel) if name == "model" else panel)
-            self.addDockWidget(area, dock)
-            self.docks[name] = dock
-        docks = self.docks
-        for a, b in SPLIT:
-            self.splitDockWidget(docks[a], docks[b], QtCore.Qt.Orientation.Vertical)
-        for a, b in TABBED:
-            self.tabifyDockWidget(docks[a], docks[b])
-        docks["loss"].raise_()
-        self.resizeDocks([docks["data"], docks["model"]], [270, 270], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([docks["loss"]], [190], QtCore.Qt.Orientation.Vertical)
+        for d in specs:
+            dock = QtWidgets.QDockWidget(d.title, self)
+            dock.setObjectName(f"dock_{d.name}")
+            dock.setWidget(_scrolled(d.widget) if d.scroll else d.widget)
+            self.addDockWidget(AREAS[d.area], dock)
+            self.docks[d.name] = dock
+        for d in specs:
+            if d.below in self.docks:
+                self.splitDockWidget(self.docks[d.below], self.docks[d.name], QtCore.Qt.Orientation.Vertical)
+            if d.tab_with in self.docks:
+                self.tabifyDockWidget(self.docks[d.tab_with], self.docks[d.name])
+        for d in specs:
+            if d.front:
+                self.docks[d.name].raise_()
+            if d.size:
+                horizontal = d.area in ("left", "right")
+                orientation = QtCore.Qt.Orientation.Horizontal if horizontal else QtCore.Qt.Orientation.Vertical
+                self.resizeDocks([self.docks[d.name]], [d.size], orientation)
 
     # == services for the controllers ==================================================================
     def log(self, level: str, text: str) -> None:
@@ -168,11 +188,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.set("window/mode", self.tab_keys[index])
 
     # == worker results ================================================================================
-    def _on_done(self, tag: str, result) -> None:
+    def dispatch_done(self, tag: str, result) -> None:
+        """A worker command finished: offered to every controller until one takes its tag."""
         if not self.closed and not any(c.on_done(tag, result) for c in self.controllers):
             self.statusBar().showMessage(f"{tag}: {result.get('path', '')}", 4000)
 
-    def _on_failed(self, tag: str, message: str) -> None:
+    def dispatch_failed(self, tag: str, message: str) -> None:
+        """A worker command failed: offered to every controller; an error dialog when none takes it."""
         if not self.closed and not any(c.on_failed(tag, message) for c in self.controllers):
             self.show_error("Error", message)
 
@@ -269,7 +291,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_settings()
         for c in self.controllers:
             c.close()
-        self.worker.shutdown()
+        for c in self.controllers:
+            c.shutdown()
         self.closed = True
         logging.getLogger("inrview").removeHandler(self._log_handler)
         self.viewport.close()  # the plotter is closed explicitly, after the worker has stopped

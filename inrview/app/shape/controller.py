@@ -15,7 +15,7 @@ from pathlib import Path
 from PyQt6 import QtCore, QtWidgets
 
 from ..common.actions import make_action
-from ..common.controller import Controller
+from ..common.controller import Controller, Dock
 from ..common.frames import Frame
 from ..common.loss_panel import LossPanel
 from ..common.slices_panel import SlicesPanel
@@ -23,6 +23,7 @@ from .data_panel import DataPanel
 from .exports import Exports
 from .model_panel import ModelPanel
 from .state import Opened
+from .worker import SessionWorker
 
 LAYERS_OF_A_NETWORK = ("surface", "slice_x", "slice_y", "slice_z", "contour_x", "contour_y", "contour_z")
 TITLES = {
@@ -42,12 +43,17 @@ class ShapeController(Controller):
     final_drawn = QtCore.pyqtSignal()  # the end-of-run surface is in the view
     training_failed = QtCore.pyqtSignal(str)
     input_changed = QtCore.pyqtSignal(object)  # a new file opened: its cloud.state.CloudState, or None
+    normals_mode_changed = QtCore.pyqtSignal(str)  # the user picked where a cloud's normals come from
 
-    def __init__(self, window, worker, viewport):
+    def __init__(self, window):
         from ...training.device import describe_devices
 
         super().__init__(window)
-        self.worker, self.viewport, self.status = worker, viewport, window.status
+        self.viewport, self.status = window.viewport, window.status
+        self.worker = worker = SessionWorker()  # loads, trains and reads the network off the GUI thread
+        worker.log.connect(window.log)
+        worker.done.connect(window.dispatch_done)
+        worker.failed.connect(window.dispatch_failed)
         self.data_panel = DataPanel()
         self.model_panel = ModelPanel(describe_devices())
         self.slices_panel = SlicesPanel()
@@ -64,7 +70,8 @@ class ShapeController(Controller):
         worker.opened.connect(self._on_opened)
         worker.state.connect(self._on_state)
         self.data_panel.input_style_changed.connect(self.show_input)
-        self.data_panel.layer_toggled.connect(viewport.show_layer)
+        self.data_panel.layer_toggled.connect(self.viewport.show_layer)
+        self.data_panel.normals_mode_changed.connect(self.normals_mode_changed)
         self.slices_panel.changed.connect(self._slices_changed)
         self._slice_timer = QtCore.QTimer(self, singleShot=True, interval=30)
         self._slice_timer.timeout.connect(self._send_slices)
@@ -73,17 +80,12 @@ class ShapeController(Controller):
     def tab(self):
         return self.viewport
 
-    def docks(self) -> list:
-        L, R, B = (
-            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
-            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-            QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
-        )
+    def docks(self) -> list[Dock]:
         return [
-            ("data", "Data", self.data_panel, L),
-            ("slices", "Slices", self.slices_panel, L),
-            ("model", "Model && training", self.model_panel, R),
-            ("loss", "Loss", self.loss_panel, B),
+            Dock("data", "Data", self.data_panel, "left", size=270),
+            Dock("slices", "Slices", self.slices_panel, "left", below="data"),
+            Dock("model", "Model && training", self.model_panel, "right", size=270, scroll=True),
+            Dock("loss", "Loss", self.loss_panel, "bottom", size=220, front=True),
         ]
 
     def _build_actions(self) -> None:
@@ -190,8 +192,41 @@ class ShapeController(Controller):
         for panel in (self.data_panel, self.model_panel, self.slices_panel):
             panel.save(s)
 
+    def start(self) -> None:
+        self.worker.start()
+
     def close(self) -> None:
         self.exports.close()
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+
+    # == what other controllers may ask (public; they never touch the docks' widgets) ===================
+    def model_config(self):
+        """The Model & training dock's configuration (a config.FitConfig)."""
+        return self.model_panel.config()
+
+    def set_model_config(self, cfg) -> None:
+        self.model_panel.set_config(cfg)
+
+    def set_model_cloud(self, points: int | None) -> None:
+        """A point cloud of that many points is open (None: a mesh): the dock offers what suits it."""
+        self.model_panel.set_cloud(points)
+
+    def set_cloud_options(self, mode: str | None, has_glyphs: bool = False) -> None:
+        """The Data dock's normals choice for a cloud (mode) or none (None), and its glyph toggle."""
+        self.data_panel.set_cloud(mode, has_glyphs)
+
+    def set_normals_mode(self, mode: str) -> None:
+        """Show where the normals come from without announcing it as the user's change."""
+        self.data_panel.set_normals_mode(mode)
+
+    def enable_normals_choice(self, on: bool) -> None:
+        self.data_panel.normals.setEnabled(on)
+
+    def add_measures(self, step: int | None, measures: dict) -> None:
+        """Live measures of the surface, drawn under the loss."""
+        self.loss_panel.add_measures(step, measures)
 
     # == opening =======================================================================================
     def accepts(self, path: str) -> bool:

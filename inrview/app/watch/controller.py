@@ -24,9 +24,10 @@ FPS = 10
 
 
 class WatchController(Controller):
-    def __init__(self, window, shape):
+    def __init__(self, window):
         super().__init__(window)
-        self.shape, self.worker, self.vp = shape, shape.worker, shape.viewport
+        self.shape = shape = window.shape
+        self.worker, self.vp = shape.worker, window.viewport
         self.bars = draw.Bars(self.vp)
         self.recorder: Recorder | None = None
         self.progress = 0.0
@@ -156,7 +157,7 @@ class WatchController(Controller):
         if f.slices and self.act_errors.isChecked():
             draw.slice_error_bar(self.bars, v.get("slice_error_limit"), self._units())
         if "measures" in v:
-            self.shape.loss_panel.add_measures(f.snapshot.step if f.snapshot else None, v["measures"])
+            self.shape.add_measures(f.snapshot.step if f.snapshot else None, v["measures"])
         if self.recorder is not None and (f.surface is not None or f.final):
             self.recorder.offer(1.0 if f.final else self.progress, self.grab, f.final)
             if f.final:
