@@ -10,6 +10,8 @@ declares its docks (common.controller.Dock), which the window places:
 - ``image``  the 2D image mode, a tab of its own (image/)
 - ``space``  shape spaces: morphing, principal directions, completion, training from a folder (space/)
 - ``watch``  time-lapse, training samples, errors and probes of the 3D view (watch/)
+- ``view``   render styles, projection, up axis, copied and saved viewpoints (view/)
+- ``overlay``  reference meshes and other results drawn with the surface (overlay/)
 
 Adding one: subclass common.controller.Controller in its own folder, define the hooks it needs (its tab or
 docks, menus, actions, worker results, settings, start, close, shutdown) and add it to CONTROLLERS below. It is
@@ -33,8 +35,10 @@ from .common.settings import Settings
 from .common.status import StatusBar
 from .common.viewport import Viewport
 from .image.controller import ImageController
+from .overlay.controller import OverlayController
 from .shape.controller import ShapeController
 from .space.controller import SpaceController
+from .view.controller import ViewController
 from .watch.controller import WatchController
 
 #: The features, in the order they are built and their hooks called (tabs, menus and toolbar follow it; a
@@ -45,6 +49,8 @@ CONTROLLERS = [
     ("image", ImageController),
     ("space", SpaceController),
     ("watch", WatchController),
+    ("view", ViewController),
+    ("overlay", OverlayController),
 ]
 
 AREAS = {
@@ -116,6 +122,9 @@ class MainWindow(QtWidgets.QMainWindow):
         """Every controller's docks and the log, placed as each Dock declares (common/controller.py)."""
         specs = [d for c in self.controllers for d in c.docks()]
         specs.append(Dock("log", "Log", self.log_panel, "bottom", tab_with="loss"))
+        corner, area = QtCore.Qt.Corner, QtCore.Qt.DockWidgetArea
+        self.setCorner(corner.BottomLeftCorner, area.LeftDockWidgetArea)  # side columns run the full height,
+        self.setCorner(corner.BottomRightCorner, area.RightDockWidgetArea)  # the bottom docks sit under the view
         self.docks = {}
         for d in specs:
             dock = QtWidgets.QDockWidget(d.title, self)
@@ -123,7 +132,7 @@ class MainWindow(QtWidgets.QMainWindow):
             dock.setWidget(_scrolled(d.widget) if d.scroll else d.widget)
             self.addDockWidget(AREAS[d.area], dock)
             self.docks[d.name] = dock
-        for d in specs:
+        for d in _in_relation_order(specs):
             if d.below in self.docks:
                 self.splitDockWidget(self.docks[d.below], self.docks[d.name], QtCore.Qt.Orientation.Vertical)
             if d.tab_with in self.docks:
@@ -271,7 +280,6 @@ class MainWindow(QtWidgets.QMainWindow):
         mode = s.get("window/mode", "shape")
         if self.tabs is not None and mode in self.tab_keys:
             self.tabs.setCurrentIndex(self.tab_keys.index(mode))
-        self.viewport.up_axis = 2 if s.get("view/up", "Y") == "Z" else 1
         menus.refresh_recent(self)
         menus.sync_checks(self)
 
@@ -281,7 +289,6 @@ class MainWindow(QtWidgets.QMainWindow):
         s.set("window/state", self.saveState())
         for c in self.controllers:
             c.save_settings(s)
-        s.set("view/up", "Z" if self.viewport.up_axis == 2 else "Y")
         s.sync()
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
@@ -297,6 +304,25 @@ class MainWindow(QtWidgets.QMainWindow):
         logging.getLogger("inrview").removeHandler(self._log_handler)
         self.viewport.close()  # the plotter is closed explicitly, after the worker has stopped
         ev.accept()
+
+
+def _in_relation_order(specs: list) -> list:
+    """The docks ordered so that each comes after the dock it is placed below or tabbed with."""
+    names = {d.name for d in specs}
+    done: set[str] = set()
+    ordered: list = []
+    while len(ordered) < len(specs):
+        ready = [
+            d
+            for d in specs
+            if d.name not in done and all(t is None or t not in names or t in done for t in (d.below, d.tab_with))
+        ]
+        if not ready:  # a cycle of relations: place the rest as declared
+            ready = [d for d in specs if d.name not in done]
+        for d in ready:
+            done.add(d.name)
+            ordered.append(d)
+    return ordered
 
 
 def _scrolled(panel: QtWidgets.QWidget) -> QtWidgets.QScrollArea:

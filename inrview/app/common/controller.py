@@ -58,6 +58,10 @@ class Controller(QtCore.QObject):
     def add_menus(self, menubar) -> None:
         """Add this controller's own menus (between File and View)."""
 
+    def view_actions(self) -> list:
+        """QActions for the View menu (after the camera presets)."""
+        return []
+
     def add_to_toolbar(self, toolbar) -> None:
         """Add this controller's buttons to the main toolbar (after Open)."""
 

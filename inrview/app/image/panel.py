@@ -156,6 +156,7 @@ class ImagePanel(QtWidgets.QWidget):
         self.readout.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         main.addWidget(self.readout)
         self.curves = ImageCurves()
+        self.curves.setMaximumHeight(170)  # the pictures take what is left
         main.addWidget(self.curves)
         self.progress = QtWidgets.QProgressBar()
         self.progress.setRange(0, 1000)

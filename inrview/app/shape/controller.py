@@ -73,6 +73,7 @@ class ShapeController(Controller):
         self.data_panel.layer_toggled.connect(self.viewport.show_layer)
         self.data_panel.normals_mode_changed.connect(self.normals_mode_changed)
         self.slices_panel.changed.connect(self._slices_changed)
+        self.slices_panel.opacity_changed.connect(self.viewport.set_slice_opacity)
         self._slice_timer = QtCore.QTimer(self, singleShot=True, interval=30)
         self._slice_timer.timeout.connect(self._send_slices)
 
@@ -84,7 +85,7 @@ class ShapeController(Controller):
         return [
             Dock("data", "Data", self.data_panel, "left", size=270),
             Dock("slices", "Slices", self.slices_panel, "left", below="data"),
-            Dock("model", "Model && training", self.model_panel, "right", size=270, scroll=True),
+            Dock("model", "Model && training", self.model_panel, "right", size=270, scroll=True, front=True),
             Dock("loss", "Loss", self.loss_panel, "bottom", size=220, front=True),
         ]
 
@@ -187,6 +188,7 @@ class ShapeController(Controller):
     def restore_settings(self, s) -> None:
         for panel in (self.data_panel, self.model_panel, self.slices_panel):
             panel.restore(s)
+        self.viewport.set_slice_opacity(self.slices_panel.opacity.value() / 100)
 
     def save_settings(self, s) -> None:
         for panel in (self.data_panel, self.model_panel, self.slices_panel):
