@@ -347,8 +347,7 @@ class Viewport(QtInteractor):
         prop, style = actor.prop, self.render_style
         prop.style = {"wireframe": "wireframe", "points": "points"}.get(style, "surface")
         prop.interpolation = "flat" if style == "flat" else "phong"
-        prop.point_size = self.point_size
-        prop.line_width = 1.0
+        prop.point_size, prop.line_width = self.point_size, 1.0
 
     def set_slice_opacity(self, opacity: float) -> None:
         """Opacity of the slice planes (their zero contours stay opaque)."""

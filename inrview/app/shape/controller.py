@@ -14,11 +14,11 @@ from pathlib import Path
 
 from PyQt6 import QtCore, QtWidgets
 
-from ..common.actions import make_action
 from ..common.controller import Controller, Dock
 from ..common.frames import Frame
 from ..common.loss_panel import LossPanel
 from ..common.slices_panel import SlicesPanel
+from .actions import build_actions
 from .data_panel import DataPanel
 from .exports import Exports
 from .model_panel import ModelPanel
@@ -65,7 +65,7 @@ class ShapeController(Controller):
         self.slot_seconds: deque = deque(maxlen=2000)  # how long each frame slot took on the GUI thread
         self.opened_at = 0.0
         self._renderer = ""
-        self._build_actions()
+        build_actions(self)
         worker.frame.connect(self._on_frame)
         worker.opened.connect(self._on_opened)
         worker.state.connect(self._on_state)
@@ -88,50 +88,6 @@ class ShapeController(Controller):
             Dock("model", "Model && training", self.model_panel, "right", size=270, scroll=True, front=True),
             Dock("loss", "Loss", self.loss_panel, "bottom", size=220, front=True),
         ]
-
-    def _build_actions(self) -> None:
-        w, SP = self.window, QtWidgets.QStyle.StandardPixmap
-        from PyQt6.QtGui import QKeySequence
-
-        self.act_save_ckpt = make_action(
-            w,
-            "&Save checkpoint…",
-            self.exports.save_checkpoint_dialog,
-            QKeySequence.StandardKey.Save,
-            "Save the network (weights, optimiser, settings) to continue later",
-            SP.SP_DialogSaveButton,
-        )
-        self.act_export_mesh = make_action(
-            w,
-            "Export &mesh…",
-            self.exports.export_mesh_dialog,
-            "Ctrl+E",
-            "Extract the surface and write it in the input's units (PLY/OBJ/STL/GLB)",
-        )
-        self.act_start = make_action(
-            w,
-            "&Start",
-            lambda: self.start_training(fresh=True),
-            "Ctrl+Return",
-            "Train a new network from scratch with the settings in the dock",
-            SP.SP_MediaPlay,
-        )
-        self.act_continue = make_action(
-            w,
-            "&Continue",
-            lambda: self.start_training(fresh=False),
-            "Ctrl+Shift+Return",
-            "Continue training the current network",
-            SP.SP_MediaSeekForward,
-        )
-        self.act_pause = make_action(
-            w, "&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume training", SP.SP_MediaPause
-        )
-        self.act_stop = make_action(
-            w, "S&top", self.stop_training, "Ctrl+.", "Stop training after the current step", SP.SP_MediaStop
-        )
-        for a in self._training_actions():
-            self.model_panel.add_action_button(a)
 
     def _training_actions(self) -> tuple:
         return self.act_start, self.act_continue, self.act_pause, self.act_stop

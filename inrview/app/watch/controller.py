@@ -91,16 +91,18 @@ class WatchController(Controller):
             SP.SP_DialogHelpButton,
             checkable=True,
         )
+        self._build_export_actions()
+
+    def _build_export_actions(self) -> None:
         self.act_best = make_action(
-            w,
+            self.window,
             "Export &best checkpoint…",
             self.export_best_dialog,
             None,
             "Save the weights with the best live measure of this run",
         )
-
         self.act_export_errors = make_action(
-            w,
+            self.window,
             "Export &error colours (PLY)…",
             self.export_errors_dialog,
             None,
