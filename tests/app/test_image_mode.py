@@ -166,3 +166,31 @@ def test_record_a_time_lapse_of_the_picture_sharpening(widget, qtbot, small_png,
     final = widget.last_frame.pictures["fitted"]
     last = frames[-1][3::6, 3::6, :3].astype(int)  # the last frame is the final picture (GIF palette, MP4 codec)
     assert np.abs(last - final).mean() < (3 if suffix == ".gif" else 12)
+
+
+def test_an_image_checkpoint_opens_again_with_its_picture(widget, qtbot, small_png, tmp_path):
+    with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
+        widget.open_image(small_png)
+    _small_grid(widget, steps=150)
+    widget.start_training()
+    qtbot.waitUntil(lambda: widget.last_frame is not None and widget.last_frame.done, timeout=60_000)
+    trained = widget.last_frame
+    ckpt = str(tmp_path / "picture.safetensors")
+    with qtbot.waitSignal(widget.worker.done, timeout=20_000):
+        widget.worker.save_checkpoint(ckpt)
+    assert widget.accepts(ckpt) and not widget.accepts(str(tmp_path / "missing.safetensors"))
+    frames = []
+    widget.worker.frame.connect(frames.append)
+    with qtbot.waitSignal(widget.worker.opened, timeout=20_000) as sig:
+        widget.open_image(ckpt)
+    qtbot.waitUntil(lambda: frames, timeout=10_000)
+    assert sig.args[0]["width"] == 48 and "150 steps" in widget.panel.info.text()
+    f = frames[-1]
+    diff = np.abs(f.pictures["fitted"].astype(int) - trained.pictures["fitted"].astype(int))
+    assert diff.mean() < 1.0  # the same network, rendered again
+    assert abs(f.psnr - trained.psnr) < 0.5  # against the source image, still on disk
+    assert widget.current_view() == "fitted"
+    out = tmp_path / "from_checkpoint.png"
+    with qtbot.waitSignal(widget.worker.done, timeout=20_000):
+        widget.export_to(str(out), 96, 80)
+    assert load_image(out).shape == (80, 96, 3)

@@ -18,8 +18,9 @@ TERMS = {
     "initialisation; it gives the normal-free loss its sign)",
     "surface": "surface: |f| at the input points (zero on the surface)",
     "eikonal": "eikonal: |∇f| = 1 in the volume (a distance's gradient has unit length)",
-    "band": "band: in the band of volume samples near the surface, |f| kept within the known distance bounds",
-    "normal": "normal: ∇f along the input normals",
+    "band": "band: the distance band on volume samples, |f| between d minus half a point spacing and d (d: the "
+    "distance to the nearest input point), signed by the winding number when there are normals",
+    "normal": "normal: 1 − cos between ∇f and the input normals",
     "off_surface": "off_surface: |f| pushed away from zero away from the surface",
     "mse": "mse: squared error of the field's values against the samples' distances",
     "bce": "bce: cross-entropy of occupancy (inside / outside)",

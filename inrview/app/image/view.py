@@ -147,14 +147,14 @@ class ImageView(QtWidgets.QWidget):
 class ColorBar(QtWidgets.QWidget):
     """A vertical colour bar of the error view's ramp with its scale (absolute error, 0 .. vmax)."""
 
-    def __init__(self, vmax: float, title: str = "|f − target|", parent=None):
+    def __init__(self, vmax: float, title: str = "error", parent=None):
         super().__init__(parent)
         self.vmax, self.title = vmax, title
         ramp = to_uint8(magnitude_view(np.linspace(1.0, 0.0, 128)[:, None], 1.0))
         self._pixmap = qpixmap(np.ascontiguousarray(np.repeat(ramp, 12, axis=1)))
         self.setFixedWidth(64)
         self.setMinimumHeight(120)
-        self.setToolTip(f"Error colours: {title}, black = 0, yellow = {vmax:g} or more (of the value range 0..1)")
+        self.setToolTip(f"Error colours: |f − target|, black = 0, yellow = {vmax:g} or more (values range 0..1)")
 
     def paintEvent(self, ev) -> None:  # noqa: N802
         p = QtGui.QPainter(self)
