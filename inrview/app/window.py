@@ -120,23 +120,23 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _place_docks(self) -> None:
         """Every controller's docks and the log, placed as each Dock declares (common/controller.py)."""
-        specs = [d for c in self.controllers for d in c.docks()]
-        specs.append(Dock("log", "Log", self.log_panel, "bottom", tab_with="loss"))
+        specs = [Dock("log", "Log", self.log_panel, "bottom")]  # the window's own; features may tab with it
+        specs += [d for c in self.controllers for d in c.docks()]
         corner, area = QtCore.Qt.Corner, QtCore.Qt.DockWidgetArea
         self.setCorner(corner.BottomLeftCorner, area.LeftDockWidgetArea)  # side columns run the full height,
         self.setCorner(corner.BottomRightCorner, area.RightDockWidgetArea)  # the bottom docks sit under the view
         self.docks = {}
-        for d in specs:
+        for d in _in_relation_order(specs):  # each dock right after the one it goes below or tabs with
             dock = QtWidgets.QDockWidget(d.title, self)
             dock.setObjectName(f"dock_{d.name}")
             dock.setWidget(_scrolled(d.widget) if d.scroll else d.widget)
             self.addDockWidget(AREAS[d.area], dock)
             self.docks[d.name] = dock
-        for d in _in_relation_order(specs):
             if d.below in self.docks:
-                self.splitDockWidget(self.docks[d.below], self.docks[d.name], QtCore.Qt.Orientation.Vertical)
+                self.splitDockWidget(self.docks[d.below], dock, QtCore.Qt.Orientation.Vertical)
             if d.tab_with in self.docks:
-                self.tabifyDockWidget(self.docks[d.tab_with], self.docks[d.name])
+                self.tabifyDockWidget(self.docks[d.tab_with], dock)
+        QtCore.QTimer.singleShot(0, self._hide_stray_tab_bars)
         for d in specs:
             if d.front:
                 self.docks[d.name].raise_()
@@ -144,6 +144,15 @@ class MainWindow(QtWidgets.QMainWindow):
                 horizontal = d.area in ("left", "right")
                 orientation = QtCore.Qt.Orientation.Horizontal if horizontal else QtCore.Qt.Orientation.Vertical
                 self.resizeDocks([self.docks[d.name]], [d.size], orientation)
+
+    def _hide_stray_tab_bars(self) -> None:
+        """Tabifying a third dock into a group can leave the group's first tab bar behind (drawn over the
+        view's edge, with the first two titles): hide a bar whose tabs are a strict part of another's."""
+        bars = [b for b in self.findChildren(QtWidgets.QTabBar) if b.parent() is self]
+        tabs = {b: {b.tabText(i) for i in range(b.count())} for b in bars}
+        for b in bars:
+            if any(tabs[b] < tabs[other] for other in bars if other is not b):
+                b.hide()
 
     # == services for the controllers ==================================================================
     def log(self, level: str, text: str) -> None:

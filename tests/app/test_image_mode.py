@@ -183,7 +183,7 @@ def test_an_image_checkpoint_opens_again_with_its_picture(widget, qtbot, small_p
     widget.worker.frame.connect(frames.append)
     with qtbot.waitSignal(widget.worker.opened, timeout=20_000) as sig:
         widget.open_image(ckpt)
-    qtbot.waitUntil(lambda: frames, timeout=10_000)
+    qtbot.waitUntil(lambda: len(frames) > 0, timeout=10_000)
     assert sig.args[0]["width"] == 48 and "150 steps" in widget.panel.info.text()
     f = frames[-1]
     diff = np.abs(f.pictures["fitted"].astype(int) - trained.pictures["fitted"].astype(int))

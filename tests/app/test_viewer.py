@@ -135,6 +135,12 @@ def test_a_reference_is_overlaid_in_its_colour(win, demo_mesh, spot_path, wait, 
     win.overlay.panel.list.setCurrentRow(0)
     win.overlay.remove_selected()
     assert not win.overlay.view.items
+    errors = len(win.errors)
+    missing = app_tmp / "no_such_reference.ply"
+    win.overlay.add(str(missing))
+    wait(lambda: len(win.errors) > errors, 20, "the overlay's error")
+    assert "no_such_reference.ply" in win.errors[-1] and "\n" not in win.errors[-1]
+    assert not win.overlay.view.items and not win.overlay._pending
 
 
 def test_error_colours_export_as_vertex_colours(win, demo_mesh, app_tmp):
@@ -269,6 +275,10 @@ def test_every_dock_is_usable_at_1280_by_800(win, wait):
         assert inner.width() >= inner.minimumSizeHint().width(), name
         assert inner.height() >= inner.minimumSizeHint().height(), name
         assert not _clipped_children(dock), (name, _clipped_children(dock))
+    # no stray tab bar over the view: each visible dock tab bar is a group of its own
+    bars = [b for b in win.findChildren(QtWidgets.QTabBar) if b.parent() is win and b.isVisible()]
+    groups = [{b.tabText(i) for i in range(b.count())} for b in bars]
+    assert all(not (a < b) for a in groups for b in groups), groups
     loss = win.shape.loss_panel
     win.docks["loss"].raise_()
     QtWidgets.QApplication.processEvents()

@@ -6,6 +6,8 @@ Loading runs on the overlay worker (worker.py); the GUI thread only builds the a
 
 from __future__ import annotations
 
+from collections import deque
+
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..common.actions import make_action
@@ -56,8 +58,9 @@ class OverlayController(Controller):
         window.viewport.add_extra(self.view)
         self.panel = OverlayPanel()
         self.worker = OverlayWorker()
+        self._pending: deque = deque()  # (colour, opacity) of each load queued, in order
         self.worker.done.connect(self._on_loaded)
-        self.worker.failed.connect(lambda tag, msg: self.window.show_error("Cannot add the overlay", msg))
+        self.worker.failed.connect(self._on_failed)
         self.act_add = make_action(
             window, "Add &overlay…", self.add_dialog, "Ctrl+Shift+O", "Draw a reference mesh or another result too"
         )
@@ -70,7 +73,7 @@ class OverlayController(Controller):
 
     # == the window's hooks ============================================================================
     def docks(self) -> list[Dock]:
-        return [Dock("overlays", "Overlays", self.panel, "right", tab_with="view")]
+        return [Dock("overlays", "Overlays", self.panel, "right", tab_with="model")]
 
     def view_actions(self) -> list:
         return [self.act_add]
@@ -97,14 +100,14 @@ class OverlayController(Controller):
 
     def add(self, path: str, color: str | None = None, opacity: float = DEFAULT_OPACITY) -> None:
         """Load `path` (on the worker) and draw it with the surface in `color` (default: the next of COLORS)."""
-        self._pending = (color, opacity)
+        self._pending.append((color, opacity))
         self.window.log("info", f"loading the overlay {path}")
         self.worker.load(path)
 
     def _on_loaded(self, tag: str, r: dict) -> None:
+        color, opacity = self._pending.popleft() if self._pending else (None, DEFAULT_OPACITY)
         if self.window.closed:
             return
-        color, opacity = getattr(self, "_pending", (None, DEFAULT_OPACITY))
         color = color or COLORS[len(self.view.items) % len(COLORS)]
         self.view.add(r["name"], r["path"], r["points"], r["faces"], color, opacity)
         self.panel.list.addItem(r["name"])
@@ -113,6 +116,11 @@ class OverlayController(Controller):
         self.window.log("info", f"overlaid {r['path']} ({kind})")
         self.window.update_actions()
         self.added.emit(r["path"])
+
+    def _on_failed(self, tag: str, message: str) -> None:
+        if self._pending:
+            self._pending.popleft()
+        self.window.show_error("Cannot add the overlay", message)
 
     def remove_selected(self) -> None:
         i = self.panel.list.currentRow()

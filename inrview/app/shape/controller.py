@@ -86,7 +86,7 @@ class ShapeController(Controller):
             Dock("data", "Data", self.data_panel, "left", size=270),
             Dock("slices", "Slices", self.slices_panel, "left", below="data"),
             Dock("model", "Model && training", self.model_panel, "right", size=270, scroll=True, front=True),
-            Dock("loss", "Loss", self.loss_panel, "bottom", size=220, front=True),
+            Dock("loss", "Loss", self.loss_panel, "bottom", tab_with="log", size=220, front=True),
         ]
 
     def _training_actions(self) -> tuple:
