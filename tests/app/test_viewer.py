@@ -206,6 +206,24 @@ def test_the_image_viewer_zooms_and_reads_out_pixels(win, wait, app_tmp):
     p.show_side_by_side(True)
     assert all(p.views[n].isVisibleTo(p) for n in ("target", "fitted", "error")) and p.color_bar.isVisibleTo(p)
     p.show_side_by_side(False)
+    # a checkpoint saved from the tab opens again in the app, in this tab (not as a 3D shape)
+    p.kind.setCurrentIndex(p.kind.findData("grid"))
+    p.width_.setValue(16)
+    p.steps.setValue(40)
+    image.start_training()
+    wait(lambda: image.last_frame is not None and image.last_frame.done, 60, "the picture's fit")
+    ckpt = str(app_tmp / "picture.safetensors")
+    saved = []
+    image.worker.done.connect(lambda tag, msg: saved.append(tag))
+    image.worker.save_checkpoint(ckpt)
+    wait(lambda: "checkpoint" in saved, 20, "the checkpoint")
+    win.show_tab(win.shape)
+    errors, opened = len(win.errors), []
+    image.worker.opened.connect(opened.append)
+    assert win.open_path(ckpt)
+    wait(lambda: len(opened) > 0 and image.last_frame.step == 40, 20, "the checkpoint to open")
+    assert win.tabs.currentIndex() == win.tab_keys.index("image") and len(win.errors) == errors
+    assert "a grid network after 40 steps" in p.info.text()
     win.show_tab(win.shape)
 
 
