@@ -130,7 +130,9 @@ class ModelPanel(QtWidgets.QWidget):
         self.samples.setEnabled(not cloud)
         self.target.setToolTip("Point clouds are fitted to a signed distance" if cloud else "")
         self.samples.setToolTip(
-            "Point clouds draw their own volume samples around the points"
+            "Point clouds draw their own volume samples around the points (the distance band, each point's "
+            "spread set by its 10th neighbour); a network without a geometric initialisation starts with "
+            "a warm-up on a sphere's distance"
             if cloud
             else "Training samples drawn once per shape"
         )
