@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from inrview.config import TrainConfig
+from inrview.config.image import image_model_config
 from inrview.errors import CheckpointError, InrviewError, LoadError
 from inrview.image import (
     BlurTask,
@@ -20,7 +21,6 @@ from inrview.image import (
     demo_image,
     extent,
     gaussian_kernel,
-    image_model_config,
     load_image,
     motion_kernel,
     parse_kernel,

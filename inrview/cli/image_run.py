@@ -62,7 +62,7 @@ def _load(a):
 def _configs(a, image_size, plan: dict | None = None):
     """(model, train) configurations the options ask for, for an image of image_size (height, width); plan
     (see _fit_plan) replaces the family, its size, the step budget and the batch where the user named none."""
-    from ..field.image import image_model_config
+    from ..config.image import image_model_config
 
     p = plan or {}
     base = config_from_args(a, default_steps=p.get("steps", a.default_steps))
@@ -96,7 +96,7 @@ def _fit_plan(a, image_size: tuple[int, int], out_hw: tuple[int, int]) -> tuple[
     ({'footprint', 'supersample'} and, where the upscaling choice applies, 'kind', 'width', 'depth', 'steps',
     'batch'}, the UpscalingChoice or None). Above the fitted size the choice fills in what the user did not
     name (--model, --footprint)."""
-    from ..image.superres import upscaling_choice
+    from ..config.image import upscaling_choice
 
     plan = {"footprint": a.footprint, "supersample": 2}
     choice = upscaling_choice(image_size, out_hw)

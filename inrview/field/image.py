@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from ..config import ModelConfig
-from ..config.image import IMAGE_LR, image_default_lr, image_model_config  # noqa: F401 (the field's defaults)
 from ..errors import CheckpointError
 from ..models import build_model
 from ..sampling.pixels import output_size, pixel_centres, pixel_pitch, to_values

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig
-from ..config.image import DEFAULT_PATCH
-from ..field.image import image_model_config
+from ..config.image import DEFAULT_PATCH, image_model_config
 from ..io.image import ImageData
 from ..metrics import image_metrics
 from ..sampling.pixels import extent

@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig, replace
-from ..field.image import ImageField, image_default_lr, image_model_config
+from ..config.image import image_default_lr, image_model_config
+from ..field.image import ImageField
 from ..io.image import ImageData
 from ..metrics import image_metrics, psnr, ssim
 from ..models import build_model

@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import ModelConfig, TrainConfig
-from ..config.image import UpscalingChoice, upscaling_choice  # noqa: F401 (part of this pipeline's API)
+from ..config.image import UpscalingChoice, image_model_config
 from ..errors import InrviewError
-from ..field.image import image_model_config
 from ..io.image import ImageData
 from ..metrics import image_metrics
 from ..sampling.pixels import extent

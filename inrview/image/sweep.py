@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import TrainConfig
-from ..config.image import SWEEP_STEPS
+from ..config.image import SWEEP_STEPS, image_model_config
 from ..errors import InrviewError
-from ..field.image import image_model_config
 from ..io.image import ImageData
 from .session import ImageSession
 

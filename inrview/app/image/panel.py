@@ -196,7 +196,7 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.worker.open_image(self.path)
 
     def model_config(self):
-        from ...image import image_model_config
+        from ...config.image import image_model_config
 
         size = (self.image_size[1], self.image_size[0]) if self.image_size else (256, 256)
         kind = self.kind.currentData()
@@ -245,7 +245,7 @@ class ImageModeWidget(QtWidgets.QWidget):
         self.width_.setValue(w)
         self.depth.setValue(d)
         self.omega0.setEnabled(kind == "siren")
-        from ...field.image import image_default_lr
+        from ...config.image import image_default_lr
 
         self.lr.setToolTip(f"auto = the family's default for images ({image_default_lr(kind):g})")
 
