@@ -37,7 +37,7 @@ def window_size(text: str) -> tuple[int, int]:
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """The app's FILE and options."""
-    from ..config import FAMILY_SIZES
+    from ..config import FAMILIES
 
     p.add_argument("file", nargs="?", help="mesh, point cloud, checkpoint or picture to open (default: the demo shape)")
     p.add_argument("--fit-seconds", type=positive_float, metavar="S", help="train for S seconds once the file is open")
@@ -48,7 +48,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-screenshot", metavar="PNG", help="also save a picture of the whole window when done")
     p.add_argument("--quit", action="store_true", help="exit when the scripted run is done")
     p.add_argument("--window-size", type=window_size, metavar="WxH", help="window size (default: the saved one)")
-    p.add_argument("--model", choices=list(FAMILY_SIZES), help="network family for this run (default: the saved one)")
+    p.add_argument("--model", choices=list(FAMILIES), help="network family for this run (default: the saved one)")
     p.add_argument("--settings", metavar="INI", help="settings file to use (default: the user's)")
     p.add_argument("--no-restore", action="store_true", help="ignore saved window layout and settings")
 

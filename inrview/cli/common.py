@@ -11,12 +11,11 @@ import sys
 from dataclasses import dataclass, field
 
 from ..config import (
-    FAMILY_SIZES,
+    FAMILIES,
     FitConfig,
     ModelConfig,
     SamplingConfig,
     TrainConfig,
-    default_lr,
     model_config,
     replace,
 )
@@ -89,15 +88,15 @@ class TrainingDefaults:
     omega0, grid_levels, grid_max_res: help phrases (a number, or how the value is chosen)."""
 
     model: str = ModelConfig().kind
-    sizes: dict = field(default_factory=lambda: dict(FAMILY_SIZES))
+    sizes: dict = field(default_factory=lambda: {k: f.size for k, f in FAMILIES.items()})
     steps: int | None = FitConfig().train.steps
     seconds: float | None = FitConfig().train.seconds
     batch_size: int = FitConfig().train.batch_size
-    lr: dict = field(default_factory=lambda: {k: default_lr(k, 3, "sdf") for k in FAMILY_SIZES})
+    lr: dict = field(default_factory=lambda: {k: f.learning_rate(3, "sdf") for k, f in FAMILIES.items()})
     omega0: str = f"{ModelConfig().omega0:g}"
     grid_levels: str = str(ModelConfig().grid_levels)
     grid_max_res: str = str(ModelConfig().grid_max_resolution)
-    models: tuple = tuple(FAMILY_SIZES)
+    models: tuple = field(default_factory=lambda: tuple(FAMILIES))
 
 
 def per_family(values: dict, pick=lambda v: v) -> str:
@@ -108,7 +107,10 @@ def per_family(values: dict, pick=lambda v: v) -> str:
 def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults = TrainingDefaults()) -> None:
     """The network, budget, device and output options every training command takes."""
     g = p.add_argument_group("network and training")
-    g.add_argument("--model", choices=list(d.models), default=d.model, help=f"network family (default {d.model})")
+    labels = "; ".join(f"{k}: {FAMILIES[k].label}" for k in d.models if k in FAMILIES)
+    g.add_argument(
+        "--model", choices=list(d.models), default=d.model, help=f"network family (default {d.model}); {labels}"
+    )
     g.add_argument(
         "--width",
         type=positive_int,

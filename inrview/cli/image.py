@@ -151,15 +151,15 @@ def _io(p, output: str, input_help: str = "PNG, JPEG, TIFF or BMP image") -> Non
 
 def image_defaults(model: str, steps: int, batch: int) -> TrainingDefaults:
     """The training defaults of an image command, read from the image pipeline's own choices."""
-    from ..config import FAMILY_SIZES
-    from ..config.image import IMAGE_LR, image_model_config
+    from ..config import FAMILIES
+    from ..config.image import image_model_config
 
     return TrainingDefaults(
         model=model,
         steps=steps,
         batch_size=batch,
-        lr=dict(IMAGE_LR),
-        sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth) for k in FAMILY_SIZES},
+        lr={k: f.image_lr for k, f in FAMILIES.items()},
+        sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth) for k in FAMILIES},
         grid_levels=str(image_model_config("grid", (64, 64)).grid_levels),
         grid_max_res="the image's longer side in pixels",
     )

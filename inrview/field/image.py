@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..config import ModelConfig
+from ..config.checks import check_config_types
 from ..errors import CheckpointError
 from ..models import build_model
 from ..sampling.pixels import output_size, pixel_centres, pixel_pitch, to_values
@@ -167,7 +168,7 @@ class ImageField:
         head = data.header
         if head.get("task") != "image":
             raise CheckpointError(path, f"holds a '{head.get('task', 'unknown')}' network, not an image")
-        problem = ckpt.check_config_types({"model": head.get("model"), "train": head.get("train", {})})
+        problem = check_config_types({"model": head.get("model"), "train": head.get("train", {})})
         if problem:
             raise CheckpointError(path, f"header configuration: {problem}")
         try:

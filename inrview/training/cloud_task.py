@@ -32,7 +32,7 @@ import math
 import numpy as np
 import torch
 
-from ..config import CloudLossConfig, FitConfig, default_cloud_loss
+from ..config import CloudLossConfig, FitConfig, default_cloud_loss, family
 from ..io.geometry import Geometry
 from ..sampling.cloud import VolumePool, finest_cell, knn_distance, point_scales, volume_pool
 from . import losses as L
@@ -181,7 +181,7 @@ def make_pointcloud_task(
     pool = volume_pool(pts, normals, scales, loss, cfg.train.seed, tree)
     mode = "analytic" if loss.gradient == "auto" else loss.gradient
     step = loss.fd_step or finest_cell(cfg.model) or 0.005
-    geometric = cfg.model.kind in ("relu", "fourier") and cfg.model.geometric_init
+    geometric = family(cfg.model.kind).geometric_init and cfg.model.geometric_init
     warmup = 0 if geometric else loss.sphere_warmup
     if cfg.train.seconds is None:  # a short step budget keeps most of its steps for the data
         warmup = min(warmup, cfg.train.steps // 4)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ...config import FAMILY_SIZES, TrainConfig
+from ...config import FAMILIES, TrainConfig
 from ..common.timelapse import DEFAULT_FRAMES, Recorder, formats, write_frames
 from . import IMAGE_SUFFIXES
 from .view import ImageView
@@ -85,13 +85,8 @@ class ImageModeWidget(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("Network and training")
         form = QtWidgets.QFormLayout(box)
         self.kind = QtWidgets.QComboBox()
-        for k, label in (
-            ("grid", "Grid encoding"),
-            ("siren", "SIREN"),
-            ("fourier", "ReLU + Fourier features"),
-            ("relu", "ReLU MLP"),
-        ):
-            self.kind.addItem(label, k)
+        for k, fam in FAMILIES.items():
+            self.kind.addItem(fam.label, k)
         self.width_ = _spin(1, 4096, 64)
         self.depth = _spin(1, 32, 2)
         self.omega0 = QtWidgets.QDoubleSpinBox()
@@ -241,7 +236,7 @@ class ImageModeWidget(QtWidgets.QWidget):
     # -- slots ---------------------------------------------------------------------------------------
     def _family_defaults(self) -> None:
         kind = self.kind.currentData()
-        w, d = FAMILY_SIZES[kind]
+        w, d = FAMILIES[kind].size
         self.width_.setValue(w)
         self.depth.setValue(d)
         self.omega0.setEnabled(kind == "siren")
