@@ -104,8 +104,10 @@ def per_family(values: dict, pick=lambda v: v) -> str:
     return ", ".join(f"{k} {pick(v):g}" for k, v in values.items())
 
 
-def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults = TrainingDefaults()) -> None:
-    """The network, budget, device and output options every training command takes."""
+def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults | None = None) -> None:
+    """The network, budget, device and output options every training command takes (d None: the shape
+    defaults, read from the family table when the parser is built)."""
+    d = d or TrainingDefaults()
     g = p.add_argument_group("network and training")
     labels = "; ".join(f"{k}: {FAMILIES[k].label}" for k in d.models if k in FAMILIES)
     g.add_argument(
