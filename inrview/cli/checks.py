@@ -9,9 +9,7 @@ from pathlib import Path
 
 from ..config import ModelConfig, parameter_count
 from ..errors import InrviewError
-
-#: Extensions a checkpoint may have (checkpoints are safetensors files).
-CHECKPOINT_FORMATS = ("safetensors",)
+from ..io.limits import available_memory
 
 
 def check_output(path, option: str, formats: tuple[str, ...] | None = None) -> None:
@@ -98,21 +96,6 @@ def raise_problems(problems: list[str | None]) -> None:
 
 
 # -- memory -------------------------------------------------------------------------------------------
-def available_memory() -> int:
-    """Bytes of memory this process can still take (MemAvailable on Linux, else the physical memory)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 40
-
-
 def _human(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if n < 1000 or unit == "PB":
@@ -124,7 +107,7 @@ def _human(n: float) -> str:
 def need_memory(nbytes: float, option: str, purpose: str) -> None:
     """Refuse a setting whose estimated memory exceeds what is available, naming the option."""
     have = available_memory()
-    if nbytes > have:
+    if have is not None and nbytes > have:
         raise InrviewError(f"{option}: {purpose} needs about {_human(nbytes)} of memory, {_human(have)} is available")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from ..config import ModelConfig, TrainConfig
+from ..io.image import MAX_PIXELS
 from . import image_run as run
 from .common import (
     DEVICE_HELP,
@@ -22,7 +23,7 @@ from .common import (
     positive_float,
     positive_int,
 )
-from .image_run import IMAGE_STEPS, MAX_PIXELS
+from .image_run import IMAGE_STEPS
 from .timelapse import add_timelapse_args
 
 

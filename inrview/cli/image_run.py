@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from ..errors import InrviewError
+from ..io.formats import CHECKPOINT_FORMATS, IMAGE_FORMATS, TABLE_FORMATS
 from .checks import (
-    CHECKPOINT_FORMATS,
     check_folder,
     check_input,
     check_output,
@@ -23,14 +23,10 @@ from .timelapse import check_timelapse, image_recorder
 
 #: Steps of an image fit when neither --steps nor --seconds is given (the app's image mode uses the same).
 IMAGE_STEPS = 1000
-#: Largest rendering, in pixels.
-MAX_PIXELS = 200_000_000
-TABLE_FORMATS = ("md", "csv")
 
 
 def _check(a, *images: str) -> None:
     """Refuse bad output paths and options before the image is loaded (images: the image-output options)."""
-    from ..io.image import IMAGE_FORMATS
 
     for option in ("output", *images):
         check_output(

@@ -171,7 +171,7 @@ def _load(a):
     if a.max_points < 100:
         raise InrviewError("--max-points must be at least 100")
     check_mesh_outputs(a, cloud_config(a))
-    from ..io.export import MESH_EXPORT_FORMATS
+    from ..io.formats import MESH_EXPORT_FORMATS
 
     if a.baseline:
         check_output(_baseline_path(a), "--baseline-output", MESH_EXPORT_FORMATS)

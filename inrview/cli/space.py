@@ -11,10 +11,9 @@ import sys
 import time
 
 from ..errors import InrviewError
-from .checks import CHECKPOINT_FORMATS, check_input, check_output
+from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
+from .checks import check_input, check_output
 from .common import DEVICE_HELP, Parser, Progress, device_name, positive_float, positive_int, write_json
-
-MESH_FORMATS = ("ply", "obj", "stl", "glb", "off")
 
 
 def register(commands) -> None:
@@ -176,7 +175,7 @@ def _median(values) -> float:
 
 def cmd_complete(a) -> int:
     """Complete a shape from points and write its surface."""
-    check_output(a.output, "-o/--output", MESH_FORMATS)
+    check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     check_output(a.metrics_json, "--metrics-json")
     check_input(a.points)
     check_input(a.space)

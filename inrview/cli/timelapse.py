@@ -42,7 +42,8 @@ def add_timelapse_args(p, orbit: bool = True) -> None:
 
 def check_timelapse(a) -> None:
     """Refuse a time-lapse path, extension or frame count that cannot work, before any work starts."""
-    from ..render.timelapse import TIMELAPSE_FORMATS, mp4_available
+    from ..io.formats import TIMELAPSE_FORMATS
+    from ..render.timelapse import mp4_available
 
     if not getattr(a, "timelapse", None):
         return

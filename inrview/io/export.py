@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InrviewError
-
-MESH_EXPORT_FORMATS = ("ply", "obj", "stl", "glb", "off")
+from .formats import MESH_EXPORT_FORMATS
 
 
 @contextlib.contextmanager

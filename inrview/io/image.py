@@ -19,11 +19,12 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InrviewError, LoadError
+from .formats import IMAGE_FORMATS
 
-IMAGE_FORMATS = ("png", "jpg", "jpeg", "tif", "tiff", "bmp")
 AlphaMode = Literal["keep", "composite", "drop"]
 
-#: Images with more pixels than this are refused (Pillow's decompression-bomb guard, made explicit).
+#: Images with more pixels than this are neither read nor rendered (Pillow's decompression-bomb guard,
+#: made explicit).
 MAX_PIXELS = 200_000_000
 
 

@@ -20,12 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LoadError
+from .formats import GEOMETRY_FORMATS
 from .geometry import Geometry
 from .sniff import family, sniff
-
-MESH_FORMATS = ("ply", "obj", "stl", "off", "glb", "gltf")
-POINT_FORMATS = ("ply", "xyz", "xyzn", "pts", "txt", "csv", "pcd", "npy", "npz")
-SUPPORTED = tuple(sorted(set(MESH_FORMATS) | set(POINT_FORMATS)))
 
 #: Files larger than this are refused before parsing (a guard against exhausting memory).
 MAX_FILE_BYTES = 4 * 1024**3
@@ -94,14 +91,14 @@ def _choose_format(p: Path, ext: str, head: bytes, size: int) -> tuple[str, list
         raise LoadError(p, f"is a {kind} image, not a mesh or point cloud (fit images with `inrview image fit`)")
     if found and found.startswith("other:"):
         raise LoadError(p, f"is a {found.split(':', 1)[1]}, not a mesh or point cloud")
-    if ext not in SUPPORTED:
+    if ext not in GEOMETRY_FORMATS:
         if found is None:
             raise LoadError(
                 p,
-                f"unknown format '.{ext}' (supported: {', '.join(SUPPORTED)})"
+                f"unknown format '.{ext}' (supported: {', '.join(GEOMETRY_FORMATS)})"
                 if ext
                 else f"no file extension and the content is not a recognised format "
-                f"(supported: {', '.join(SUPPORTED)})",
+                f"(supported: {', '.join(GEOMETRY_FORMATS)})",
             )
         fmt = "xyz" if found == "text" else found
         return fmt, [

@@ -9,9 +9,7 @@ import numpy as np
 
 from ..errors import InrviewError
 from ..io.export import atomic_path
-
-#: File extensions a time-lapse can be written as.
-TIMELAPSE_FORMATS = ("gif", "mp4")
+from ..io.formats import TIMELAPSE_FORMATS
 
 
 def mp4_available() -> bool:
