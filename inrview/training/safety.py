@@ -47,9 +47,14 @@ class Fault:
     """The step's loss terms as floats (a non-finite loss)."""
 
 
+def _value(v) -> float:
+    """A loss term (a tensor, maybe part of a graph, or a number) as a float."""
+    return float(v.detach()) if torch.is_tensor(v) else float(v)
+
+
 def non_finite(terms: dict) -> Fault:
     """The fault of a step whose loss terms (tensors or floats) are not finite."""
-    values = {k: float(v) for k, v in terms.items()}
+    values = {k: _value(v) for k, v in terms.items()}
     bad = ", ".join(f"{k}={v:.3g}" for k, v in values.items())
     return Fault("nan", f"non-finite loss ({bad})", values)
 
@@ -147,7 +152,7 @@ class SafetyNet:
             self.oom_in_a_row += 1
             return None, Fault("oom", what)
         self.oom_in_a_row = 0
-        if not math.isfinite(float(terms["total"] if "total" in terms else sum(terms.values()))):
+        if not math.isfinite(_value(terms["total"] if "total" in terms else sum(terms.values()))):
             return None, non_finite(terms)
         return terms, None
 
