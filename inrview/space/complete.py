@@ -125,15 +125,11 @@ def complete_steps(
     """Optimise a code for points (N, 3) in world units (normals (N, 3) optional, outward), yielding
     CompletionSnapshot every report_every steps and a last one (done=True) carrying the Completion.
     seconds: a wall-clock budget instead of steps."""
-    norm = placement(space, points)
-    p = torch.as_tensor(norm.to_unit(points), dtype=torch.float32)
-    n = None if normals is None else F.normalize(torch.as_tensor(np.asarray(normals), dtype=torch.float32), dim=1)
-    stats = space.header["code_stats"]
-    mean, var = torch.tensor(stats["mean"]), torch.tensor(stats["std"]) ** 2 + 1e-6
+    norm, p, n, mean, var = _prepared(space, points, normals)
     z = starts(space, p, n_starts).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     g = torch.Generator().manual_seed(seed)
-    t0, step, total, batch = time.perf_counter(), 0, steps, BATCH
+    t0, step, total, batch, loss = time.perf_counter(), 0, steps, BATCH, None
     safety = SafetyNet([z], opt, every=25, retries=3)
     safety.remember(0)
 
@@ -146,7 +142,6 @@ def complete_steps(
         opt.step()
         return {"total": loss.detach().sum()}
 
-    loss = None
     while True:
         frac = (time.perf_counter() - t0) / seconds if seconds else step / steps
         if frac >= 1.0:
@@ -175,6 +170,16 @@ def complete_steps(
             )
     result = _finish(space, z.detach(), p, norm)
     yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - t0, True, result, result.code, norm)
+
+
+def _prepared(space: Space, points: np.ndarray, normals: np.ndarray | None):
+    """(placement, points (P, 3) and unit normals or None in normalised units, the code prior's mean and
+    variance) for a completion."""
+    norm = placement(space, points)
+    p = torch.as_tensor(norm.to_unit(points), dtype=torch.float32)
+    n = None if normals is None else F.normalize(torch.as_tensor(np.asarray(normals), dtype=torch.float32), dim=1)
+    stats = space.header["code_stats"]
+    return norm, p, n, torch.tensor(stats["mean"]), torch.tensor(stats["std"]) ** 2 + 1e-6
 
 
 def _after_fault(safety: SafetyNet, fault: Fault, step: int, batch: int) -> tuple[int, int, str, bool]:
