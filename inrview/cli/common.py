@@ -4,11 +4,15 @@ their true defaults, the configuration built from them, the progress bar, and JS
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from tqdm import tqdm
 
 from ..config import (
     FAMILIES,
@@ -20,6 +24,7 @@ from ..config import (
     replace,
 )
 from ..errors import InrviewError
+from ..io.export import atomic_path
 
 
 class Parser(argparse.ArgumentParser):
@@ -208,8 +213,6 @@ class Progress:
     command ends at exactly 100%."""
 
     def __init__(self, cfg: TrainConfig, quiet: bool = False, desc: str = "training", file=None, after: float = 0.0):
-        from tqdm import tqdm
-
         self.after = max(0.0, float(after))
         self.share = None if self.after > 0 else 1.0
         self.total = 100.0
@@ -276,8 +279,20 @@ def write_json(path: str | None, data: dict) -> None:
     """Write data as indented JSON (atomically), or nothing when path is None."""
     if not path:
         return
-    from ..io.export import atomic_path
-
     with atomic_path(path) as tmp:
         with open(tmp, "w") as fh:
             json.dump(data, fh, indent=2, default=float)
+
+
+def deferred(module: str, name: str, check: Callable | None = None) -> Callable:
+    """The command line's one seam for heavy imports. Parsers and early refusals live in light modules that
+    load at start-up; a command's body lives in a module of cli (`module`, e.g. '.space_run') that imports
+    torch and the rest at its top. This handler runs check(args) first (the refusals that need no torch),
+    then imports that module and runs its function `name`."""
+
+    def handler(args):
+        if check is not None:
+            check(args)
+        return getattr(importlib.import_module(module, __package__), name)(args)
+
+    return handler

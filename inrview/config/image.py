@@ -13,6 +13,9 @@ from . import FAMILIES, ModelConfig, TrainConfig, model_config
 DEFAULT_BATCH = 65536
 DEFAULT_PATCH = 64
 
+#: Steps of an image fit when neither --steps nor --seconds is given (the app's image mode uses the same).
+IMAGE_STEPS = 1000
+
 #: Steps of a capacity sweep cell unless configured.
 SWEEP_STEPS = 300
 
