@@ -296,3 +296,11 @@ def deferred(module: str, name: str, check: Callable | None = None) -> Callable:
         return getattr(importlib.import_module(module, __package__), name)(args)
 
     return handler
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """The parsed options, or the exit status where argparse ends the run (--help, a usage error)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 0

@@ -17,8 +17,10 @@ import torch
 from ..config import ModelConfig
 from ..config.checks import check_config_types
 from ..errors import CheckpointError
+from ..io.image import save_image
 from ..models import build_model
 from ..sampling.pixels import output_size, pixel_centres, pixel_pitch, to_values
+from ..training import checkpoint as ckpt
 
 RENDER_CHUNK = 4096  # rows per forward pass; small chunks stay in cache on CPUs
 
@@ -99,8 +101,6 @@ class ImageField:
         bit_depth: int = 8,
     ) -> Path:
         """Render at the requested size and write it (format by extension)."""
-        from ..io.image import save_image
-
         return save_image(path, self.straight(self.render_scaled(scale, size)), bit_depth, self.has_alpha)
 
     def derivatives(
@@ -162,8 +162,6 @@ class ImageField:
     @staticmethod
     def from_checkpoint(path: str | os.PathLike, device: str | None = "cpu") -> tuple[ImageField, dict]:
         """Rebuild a field from an image checkpoint; returns (field, header)."""
-        from ..training import checkpoint as ckpt
-
         data = ckpt.read(path)
         head = data.header
         if head.get("task") != "image":

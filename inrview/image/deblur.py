@@ -16,7 +16,7 @@ import numpy as np
 from ..config import ModelConfig, TrainConfig
 from ..config.image import DEFAULT_PATCH, image_model_config
 from ..io.image import ImageData
-from ..metrics import image_metrics
+from ..metrics import image_metrics, psnr
 from ..sampling.pixels import extent
 from ..training.image_tasks import BlurTask
 from ..training.kernels import blur
@@ -63,8 +63,6 @@ def deblur_session(
 
 def reblurred_psnr(session: ImageSession, kernel: np.ndarray) -> float:
     """How well blur(f) reproduces the observation (the data term, in dB)."""
-    from ..metrics import psnr
-
     return psnr(blur(session.field.render(), kernel), session.image.pixels)
 
 

@@ -18,7 +18,7 @@ import numpy as np
 from ..config import ModelConfig, TrainConfig, replace
 from ..config.image import image_default_lr, image_model_config
 from ..field.image import ImageField
-from ..io.image import ImageData
+from ..io.image import ImageData, load_image
 from ..metrics import image_metrics, psnr, ssim
 from ..models import build_model
 from ..sampling.pixels import extent
@@ -96,8 +96,6 @@ class ImageSession:
         cls, path: str | os.PathLike, kind: str = "grid", train: TrainConfig = TrainConfig(), **kw
     ) -> ImageSession:
         """A session fitting the image file at path (see load_image); other arguments as for the constructor."""
-        from ..io.image import load_image
-
         return cls(load_image(path), kind=kind, train=train, **kw)
 
     @staticmethod

@@ -18,8 +18,10 @@ import numpy as np
 from ..config import TrainConfig
 from ..config.image import SWEEP_STEPS, image_model_config
 from ..errors import InrviewError
+from ..io.export import atomic_path
 from ..io.image import ImageData
 from .session import ImageSession
+from .views import magnitude_view, to_uint8
 
 
 @dataclass
@@ -125,8 +127,6 @@ def plot(rows: list[SweepRow], path: str | os.PathLike, title: str | None = None
             backend = "matplotlib"
         except ImportError:
             backend = "pillow"
-    from ..io.export import atomic_path
-
     title = title or f"{rows[0].kind}: PSNR after {rows[0].steps} steps"
     with atomic_path(path) as tmp:
         if backend == "matplotlib":
@@ -170,8 +170,6 @@ def _plot_matplotlib(rows, path, title):
 def _plot_pillow(rows, path, title):
     """A heat map with numbers, drawn with Pillow alone (for installs without matplotlib)."""
     from PIL import Image, ImageDraw, ImageFont
-
-    from .views import magnitude_view, to_uint8
 
     widths, depths, g = grid_of(rows)
     cell, left, top = 80, 70, 50

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..field.image import finite_difference_maps
+from ..io.image import save_image
+
 
 def checkerboard(height: int, width: int, cell: int = 8) -> np.ndarray:
     """(height, width, 3) float32 grey checkerboard with cell-pixel squares (the backdrop of transparency)."""
@@ -90,9 +93,6 @@ def write_views(session, folder) -> list:
     """Write fitted / target / error / gradient / laplacian PNGs of an ImageSession (and the target's
     finite-difference maps, on the same scales) into folder, created if need be; returns their paths."""
     from pathlib import Path
-
-    from ..field.image import finite_difference_maps
-    from ..io.image import save_image
 
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)

@@ -19,6 +19,7 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InrviewError, LoadError
+from .export import atomic_path
 from .formats import IMAGE_FORMATS
 
 AlphaMode = Literal["keep", "composite", "drop"]
@@ -286,8 +287,6 @@ def save_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, 
     PNG and TIFF take bit_depth 8 or 16 (TIFF also 32 = float32); JPEG and BMP are 8-bit without alpha
     (transparency is composited over white there). The write is atomic.
     """
-    from .export import atomic_path
-
     p = Path(path)
     ext = p.suffix.lower().lstrip(".")
     if ext not in IMAGE_FORMATS:

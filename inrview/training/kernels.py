@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InrviewError, LoadError
+from ..io.image import load_image
 
 
 def gaussian_kernel(sigma: float, radius: int | None = None) -> np.ndarray:
@@ -86,8 +87,6 @@ def load_kernel(path: str | os.PathLike) -> np.ndarray:
         except Exception as e:
             raise LoadError(p, f"cannot read kernel array ({str(e).splitlines()[0][:120]})") from None
         return normalise_kernel(arr, str(p))
-    from ..io.image import load_image
-
     img = load_image(p, alpha="drop")
     return normalise_kernel(img.pixels, str(p))
 
