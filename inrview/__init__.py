@@ -9,6 +9,8 @@ Names other than the configuration and the errors load on first use (PEP 562), s
 and the command line's option checks do not pay for torch.
 """
 
+from importlib import import_module
+
 from .config import FitConfig, ModelConfig, SamplingConfig, TrainConfig
 from .errors import CheckpointError, InrviewError, LoadError, NoSurfaceError
 from .io.resources import demo_image, demo_shape, resource
@@ -66,8 +68,6 @@ _LAZY = {
 
 def __getattr__(name: str):
     if name in _LAZY:
-        from importlib import import_module
-
         value = getattr(import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.ndimage import laplace
 
 from ..config import ModelConfig
 from ..config.checks import check_config_types
@@ -190,8 +191,6 @@ class ImageField:
 def finite_difference_maps(pixels: np.ndarray) -> dict[str, np.ndarray]:
     """The same two maps measured on a pixel image by differences (central gradient, 5-point Laplacian,
     mirrored borders), as the reference the autograd maps are compared with."""
-    from scipy.ndimage import laplace
-
     p = np.asarray(pixels, np.float32)
     lum = (p * np.asarray(LUMA[p.shape[2]], np.float32)).sum(-1)
     gy, gx = np.gradient(lum)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from skimage.restoration import richardson_lucy as rl
 
 from ..config import ModelConfig, TrainConfig
 from ..config.image import DEFAULT_PATCH, image_model_config
@@ -69,8 +70,6 @@ def reblurred_psnr(session: ImageSession, kernel: np.ndarray) -> float:
 def richardson_lucy(observed: np.ndarray, kernel: np.ndarray, iterations: int = 30) -> np.ndarray:
     """scikit-image's Richardson-Lucy deconvolution per channel, with the image mirrored by the kernel
     radius first (its convolution pads with zeros, which would darken the border) and cropped after."""
-    from skimage.restoration import richardson_lucy as rl
-
     ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
     pad = np.pad(np.asarray(observed, np.float64), ((ry, ry), (rx, rx), (0, 0)), mode="symmetric")
     out = np.stack(

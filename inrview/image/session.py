@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..config import ModelConfig, TrainConfig, replace
 from ..config.image import image_default_lr, image_model_config
@@ -39,8 +40,6 @@ def area_resize(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
         return pixels
     if h % height == 0 and w % width == 0:
         return pixels.reshape(height, h // height, width, w // width, c).mean(axis=(1, 3)).astype(np.float32)
-    from PIL import Image
-
     return np.stack(
         [
             np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., i])).resize((width, height), Image.BOX))

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from ..config import ModelConfig, TrainConfig
 from ..config.image import UpscalingChoice, image_model_config
@@ -40,8 +41,6 @@ def downsample(pixels: np.ndarray, factor: int) -> np.ndarray:
 
 def bicubic_upsample(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bicubic interpolation (Pillow's, Keys a = -0.5, the usual baseline) of float pixels, clipped to [0, 1]."""
-    from PIL import Image
-
     chans = [
         np.asarray(
             Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize((width, height), Image.BICUBIC)

@@ -5,6 +5,8 @@ Every function returns float32 RGB (H, W, 3) in [0, 1], so one code path display
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ..field.image import finite_difference_maps
@@ -92,8 +94,6 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
 def write_views(session, folder) -> list:
     """Write fitted / target / error / gradient / laplacian PNGs of an ImageSession (and the target's
     finite-difference maps, on the same scales) into folder, created if need be; returns their paths."""
-    from pathlib import Path
-
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
     fitted, target, alpha = session.field.render(), session.reference, session.image.has_alpha

@@ -31,6 +31,7 @@ import math
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 
 from ..config import CloudLossConfig, FitConfig, default_cloud_loss, family
 from ..io.geometry import Geometry
@@ -173,8 +174,6 @@ def make_pointcloud_task(
     if loss is None:
         loss = cfg.cloud or default_cloud_loss(cfg.model.kind, has_normals)
     normals = geometry_unit.normals if (has_normals and loss.use_normals) else None
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(pts)
     scales = point_scales(pts, loss.scale_k, loss.scale_min, loss.scale_max, knn_distance(pts, loss.scale_k, tree))
     pool = volume_pool(pts, normals, scales, loss, cfg.train.seed, tree)

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import convolve
 
 from ..errors import InrviewError, LoadError
 from ..io.image import load_image
@@ -122,8 +123,6 @@ def _number(text: str, spec: str) -> float:
 
 def blur(pixels: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Convolve (H, W) or (H, W, C) pixels with the kernel, channel by channel, mirrored borders."""
-    from scipy.ndimage import convolve
-
     px = np.asarray(pixels, np.float32)
     k = np.asarray(kernel, np.float32)
     if px.ndim == 2:

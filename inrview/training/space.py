@@ -26,6 +26,8 @@ from functools import partial
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from ..config.space import LatentConfig, SpaceTrainConfig
 from ..models.latent import LatentDecoder, ShapeCodes, code_regulariser
@@ -69,8 +71,6 @@ def dist_context(device: str = "auto") -> DistContext:
     dev = pick_device(device)
     if world <= 1:
         return DistContext(0, 1, dev)
-    import torch.distributed as dist
-
     if dev.type == "cuda":
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(dev)
@@ -81,8 +81,6 @@ def dist_context(device: str = "auto") -> DistContext:
 
 def _all_sum(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     if ctx.active:
-        import torch.distributed as dist
-
         dist.all_reduce(t)
     return t
 
@@ -121,8 +119,6 @@ class SpaceTrainer:
         self.codes = ShapeCodes(n_shapes, model.latent_dim, model.init_std, seed=cfg.seed).to(dev)
         self.net = self.decoder
         if self.ctx.active:
-            from torch.nn.parallel import DistributedDataParallel
-
             self.net = DistributedDataParallel(self.decoder, device_ids=[dev.index] if dev.type == "cuda" else None)
         self.opt = make_adam(
             [
@@ -229,8 +225,6 @@ class SpaceTrainer:
             [(self.elapsed + time.perf_counter() - t0) / self.cfg.seconds], dtype=torch.float64, device=self.ctx.device
         )  # NCCL moves only GPU tensors
         if self.ctx.active:
-            import torch.distributed as dist
-
             dist.broadcast(p, 0)
         return float(p)
 
