@@ -114,32 +114,22 @@ register(
 register(Family("siren", "SIREN (sine MLP)", "inrview.models.builders:siren", (256, 3), (128, 3), lr=1e-4))
 # ReLU and Fourier MLPs start as a sphere on clouds (IGR) with softplus, which the eikonal and normal-free
 # losses need; from that sphere 500 steps at 3e-3 halved the Chamfer of 1e-3 (docs/readme_reconstruct.md).
-_IGR = {"geometric_init": True, "activation": "softplus"}
-register(
-    Family(
-        "relu",
-        "ReLU MLP (DeepSDF)",
-        "inrview.models.builders:relu",
-        (256, 4),
-        (128, 4),
-        lr=1e-3,
-        cloud_lr=3e-3,
-        geometric_init=True,
-        cloud_model=_IGR,
-    )
-)
+_IGR_MLP = {
+    "size": (256, 4),
+    "cloud_size": (128, 4),
+    "lr": 1e-3,
+    "cloud_lr": 3e-3,
+    "geometric_init": True,
+    "cloud_model": {"geometric_init": True, "activation": "softplus"},
+}
+register(Family("relu", "ReLU MLP (DeepSDF)", "inrview.models.builders:relu", **_IGR_MLP))
 register(
     Family(
         "fourier",
         "Fourier features + MLP",
         "inrview.models.builders:fourier",
-        (256, 4),
-        (128, 4),
-        lr=1e-3,
-        cloud_lr=3e-3,
-        geometric_init=True,
-        cloud_model=_IGR,
         encoded_dim=lambda m, in_dim: in_dim + 2 * m.fourier_features,
+        **_IGR_MLP,
     )
 )
 

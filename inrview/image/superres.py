@@ -151,17 +151,10 @@ def finish_super_resolution(session: ImageSession, original: np.ndarray, factor:
 
 
 def super_resolution_check(
-    image: ImageData,
-    factor: int = 4,
-    model: ModelConfig | None = None,
-    kind: str = "siren",
-    train: TrainConfig = TrainConfig(),
-    device: str | None = None,
-    footprint: str = "area",
-    supersample: int = 2,
-    progress=None,
+    image: ImageData, factor: int = 4, model: ModelConfig | None = None, progress=None, **session
 ) -> SuperResolutionResult:
-    """Downsample by `factor`, fit, render at full size, and compare with bicubic (see module docstring)."""
-    session, original = super_resolution_session(image, factor, model, kind, train, device, footprint, supersample)
+    """Downsample by `factor`, fit, render at full size, and compare with bicubic (see module docstring).
+    session: super_resolution_session's other settings (kind, train, device, footprint, supersample)."""
+    session, original = super_resolution_session(image, factor, model, **session)
     session.train(progress=progress)
     return finish_super_resolution(session, original, factor)

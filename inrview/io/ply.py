@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LoadError
-from .chunks import Reservoir
+from .chunks import Reservoir, fan_triangles
 from .limits import check_memory
 from .ply_header import FORMATS, MAX_HEADER_BYTES, Element, read_header
 
@@ -76,20 +76,6 @@ def read_ply(p: Path, max_points: int | None, seed: int):
     return verts, faces, normals, notices
 
 
-def _fan(counts: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, int]:
-    """Triangles from polygons given as counts and their concatenated indices (fans; <3 dropped)."""
-    starts = np.concatenate([[0], np.cumsum(counts[:-1], dtype=np.int64)])
-    good = counts >= 3
-    tris = []
-    for k in np.unique(counts[good]):
-        rows = starts[counts == k]
-        idx = flat[rows[:, None] + np.arange(k)]
-        for j in range(1, k - 1):
-            tris.append(np.stack([idx[:, 0], idx[:, j], idx[:, j + 1]], axis=1))
-    faces = np.concatenate(tris) if tris else np.empty((0, 3), np.int64)
-    return faces.astype(np.int64), int((~good).sum())
-
-
 class _Binary:
     def __init__(self, fh, p: Path, order: str):
         self.fh, self.p, self.order = fh, p, order
@@ -131,7 +117,7 @@ class _Binary:
         rows = self._list_rows(el)
         counts = rows[first.name + "__n"]
         flat = rows[first.name]
-        return _fan(counts, flat)
+        return fan_triangles(counts, flat)
 
     def skip(self, el: Element):
         if el.has_list:
@@ -262,7 +248,7 @@ class _Ascii:
                     pos += 1 + k
                 else:
                     pos += 1
-        return _fan(np.asarray(counts, dtype=np.int64), np.asarray(flat, dtype=np.int64))
+        return fan_triangles(np.asarray(counts, dtype=np.int64), np.asarray(flat, dtype=np.int64))
 
     def skip(self, el: Element):
         self._lines(el.count)

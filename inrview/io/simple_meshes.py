@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LoadError
+from .chunks import fan_triangles
 from .limits import check_memory
 
 STL_RECORD = np.dtype([("normal", "<f4", (3,)), ("v", "<f4", (3, 3)), ("attr", "<u2")])
@@ -108,9 +109,9 @@ def _off_header(p: Path, lines: list[str]) -> tuple[int, int, int]:
     return nv, nf, pos
 
 
-def _off_faces(p: Path, face_lines: list[str]) -> tuple[list, int]:
+def _off_faces(p: Path, face_lines: list[str]) -> tuple[np.ndarray, int]:
     """Triangles (fans of the polygons) of OFF face lines, and how many had fewer than 3 vertices."""
-    faces, counts_bad = [], 0
+    counts, flat = [], []
     for ln in face_lines:
         parts = ln.split()
         try:
@@ -120,11 +121,9 @@ def _off_faces(p: Path, face_lines: list[str]) -> tuple[list, int]:
             raise LoadError(p, f"OFF face line {ln[:60]!r} is not 'count index...'") from None
         if k < 0 or len(idx) < k:
             raise LoadError(p, f"OFF face line {ln[:60]!r} has fewer indices than its count")
-        if k < 3:
-            counts_bad += 1
-            continue
-        faces.extend((idx[0], idx[j], idx[j + 1]) for j in range(1, k - 1))
-    return faces, counts_bad
+        counts.append(k)
+        flat.extend(idx)
+    return fan_triangles(np.asarray(counts, dtype=np.int64), np.asarray(flat, dtype=np.int64))
 
 
 def read_off(p: Path):
@@ -145,5 +144,4 @@ def read_off(p: Path):
         raise LoadError(p, "OFF vertex lines must start with three numbers")
     faces, counts_bad = _off_faces(p, lines[pos + nv : pos + nv + nf])
     notices = [f"dropped {counts_bad} face(s) with fewer than 3 vertices"] if counts_bad else []
-    f = np.array(faces, dtype=np.int64).reshape(-1, 3)
-    return v, (f if len(f) else None), notices
+    return v, (faces if len(faces) else None), notices
