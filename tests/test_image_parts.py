@@ -248,7 +248,8 @@ def test_image_core_loads_no_qt():
 
     code = (
         "import sys, numpy as np\n"
-        "from inrview.image import ImageData, ImageSession, image_model_config\n"
+        "from inrview.image import ImageData, ImageSession\n"
+        "from inrview.config.image import image_model_config\n"
         "from inrview.image.sweep import SweepRow, plot\n"
         "from inrview.config import TrainConfig\n"
         "img = ImageData.from_array(np.random.default_rng(0).random((8, 8, 3)))\n"

@@ -16,7 +16,8 @@ from inrview.models.latent import LatentDecoder
 from inrview.sampling import SampleSet
 from inrview.space.model import Space
 from inrview.training import space as S
-from inrview.training.safety import SafetyNet, cosine_factor
+from inrview.training.safety import SafetyNet
+from inrview.training.schedule import cosine_factor
 
 C = importlib.import_module("inrview.space.complete")  # the module (the package exports a function of its name)
 OOM = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB (injected)")

@@ -24,7 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from ..io.geometry import Normalization
-from ..training.safety import Fault, SafetyNet, cosine_factor
+from ..training.safety import Fault, SafetyNet
+from ..training.schedule import cosine_factor
 from .model import Space
 
 #: Offset along the normals for the signed terms, normalised units.

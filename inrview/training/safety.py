@@ -26,12 +26,6 @@ from .device import is_out_of_memory
 MIN_BATCH = 256
 
 
-def cosine_factor(progress: float, final: float) -> float:
-    """The learning-rate factor of a cosine decay from 1 at progress 0 to `final` at progress 1 (and after)."""
-    t = min(max(progress, 0.0), 1.0)
-    return final + (1.0 - final) * 0.5 * (1.0 + math.cos(math.pi * t))
-
-
 def brief(err: BaseException, length: int = 120) -> str:
     """'TypeName: first line of the message', cut to length, for a log line."""
     return f"{type(err).__name__}: {str(err).splitlines()[0][:length] if str(err) else ''}"

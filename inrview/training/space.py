@@ -34,7 +34,8 @@ from ..models.latent import LatentDecoder, ShapeCodes, code_regulariser
 from ..sampling import SampleSet
 from .device import pick_device
 from .losses import clamped_l1, occupancy_bce
-from .safety import Fault, SafetyNet, cosine_factor
+from .safety import Fault, SafetyNet
+from .schedule import cosine_factor
 from .trainer import Snapshot, make_adam
 
 #: Non-finite losses recovered from (last good weights, half the learning rate) before training stops.

@@ -27,7 +27,8 @@ from ..config import TrainConfig, default_lr
 from ..errors import TrainingError
 from .cuda_graph import GRAPH_ENV, GRAPH_WARMUP, GraphedStep, make_adam
 from .device import autocast, default_threads, is_out_of_memory, matmul_precision, pick_device
-from .safety import Fault, SafetyNet, brief, cosine_factor, non_finite
+from .safety import Fault, SafetyNet, brief, non_finite
+from .schedule import cosine_factor
 from .tasks import Task
 
 
