@@ -27,7 +27,7 @@ from ..config import TrainConfig, default_lr
 from ..errors import TrainingError
 from .cuda_graph import GRAPH_ENV, GRAPH_WARMUP, GraphedStep, make_adam
 from .device import autocast, default_threads, is_out_of_memory, matmul_precision, pick_device
-from .safety import Fault, SafetyNet, brief, non_finite
+from .safety import Fault, SafetyNet, non_finite
 from .schedule import cosine_factor
 from .tasks import Task
 
@@ -280,7 +280,8 @@ class Trainer:
             if not is_out_of_memory(err):
                 raise
             graphed.release()
-            self._notices.append(f"out of memory replaying the CUDA graph ({brief(err, 80)}): steps run one by one")
+            first = str(err).splitlines()[0][:80]
+            self._notices.append(f"out of memory replaying the CUDA graph ({first}): steps run one by one")
             return None
 
     def _graph_step(self, graphed: GraphedStep, factor: float) -> dict | None:
