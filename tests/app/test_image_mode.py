@@ -88,7 +88,7 @@ def test_drop_train_views_export(widget, qtbot, small_png, tmp_path):
     assert grad.shape == (40, 48, 3) and grad.std() > 0  # a real map, not a blank
 
     # export at an arbitrary size, through the worker: above the image's size from a fit for upscaling
-    # (inrview.image.upscaling_choice, as `inrview image fit --scale` does), trained once per image
+    # (inrview.config.image.upscaling_choice, as `inrview image fit --scale` does), trained once per image
     out = tmp_path / "big.png"
     with qtbot.waitSignal(widget.worker.done, timeout=180_000) as sig:
         widget.export_to(str(out), 150, 97)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ...config import FAMILY_SIZES, TrainConfig
+from ...config import FAMILIES, TrainConfig
+from ...config.image import image_default_lr, image_model_config
 from ...image.live import ERROR_SCALE, VIEW_NAMES
 from ..common.timelapse import DEFAULT_FRAMES
 from . import IMAGE_SUFFIXES
@@ -25,7 +26,6 @@ VIEW_LABELS = {
     "target gradient": "Target gradient (finite differences)",
     "target laplacian": "Target Laplacian (finite differences)",
 }
-FAMILIES = (("grid", "Grid encoding"), ("siren", "SIREN"), ("fourier", "ReLU + Fourier features"), ("relu", "ReLU MLP"))
 SIDE = ("target", "fitted", "error")  # the side-by-side row, left to right
 
 
@@ -68,8 +68,8 @@ class ImagePanel(QtWidgets.QWidget):
         box = QtWidgets.QGroupBox("Network and training")
         form = QtWidgets.QFormLayout(box)
         self.kind = QtWidgets.QComboBox()
-        for k, label in FAMILIES:
-            self.kind.addItem(label, k)
+        for k, fam in FAMILIES.items():
+            self.kind.addItem(fam.label, k)
         self.width_ = spin(1, 4096, 64)
         self.depth = spin(1, 32, 2)
         self.omega0 = QtWidgets.QDoubleSpinBox(minimum=0.1, maximum=1000.0, value=30.0)
@@ -236,7 +236,6 @@ class ImagePanel(QtWidgets.QWidget):
         self.zoom_label.setText(f"{zoom:g}x")
 
     def model_config(self, image_size: tuple[int, int] | None):
-        from ...image import image_model_config
 
         size = (image_size[1], image_size[0]) if image_size else (256, 256)
         return image_model_config(
@@ -272,10 +271,8 @@ class ImagePanel(QtWidgets.QWidget):
             self.out_h.setValue(max(1, round(image_size[1] * s)))
 
     def _family_defaults(self) -> None:
-        from ...field.image import image_default_lr
-
         kind = self.kind.currentData()
-        w, d = FAMILY_SIZES[kind]
+        w, d = FAMILIES[kind].size
         self.width_.setValue(w)
         self.depth.setValue(d)
         self.omega0.setEnabled(kind == "siren")

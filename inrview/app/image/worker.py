@@ -214,9 +214,10 @@ class ImageWorker(CommandThread):
 
     def _export_session(self, height: int, width: int):
         """(session, how) that renders a height x width export: the current fit, or above the image's size a
-        fit for upscaling (inrview.image.upscaling_choice, as `inrview image fit --scale` does), trained here
+        fit for upscaling (inrview.config.image.upscaling_choice, as `inrview image fit --scale` does), trained here
         once per image unless the current fit already is one."""
-        from ...image import upscaling_choice, upscaling_session
+        from ...config.image import upscaling_choice
+        from ...image import upscaling_session
 
         choice = upscaling_choice(self.image.shape[:2], (height, width))
         if (
