@@ -22,8 +22,9 @@ from typing import Literal
 import numpy as np
 
 from ..errors import LoadError
+from .formats import GEOMETRY_FORMATS
 from .geometry import Geometry, Normalization
-from .loaders import SUPPORTED, load
+from .loaders import load
 from .masks import MaskOptions, mask_format
 
 NormaliseMode = Literal["joint", "per-shape"]
@@ -73,7 +74,7 @@ def member_paths(source: str | os.PathLike) -> list[Path]:
             for q in p.iterdir()
             if q.is_file()
             and not q.name.startswith(".")
-            and (q.suffix.lower().lstrip(".") in SUPPORTED or mask_format(q))
+            and (q.suffix.lower().lstrip(".") in GEOMETRY_FORMATS or mask_format(q))
         )
         if not paths:
             raise LoadError(p, "folder holds no mesh or point-cloud files")

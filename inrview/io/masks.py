@@ -17,9 +17,8 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import LoadError
+from .formats import MASK_FORMATS  # noqa: F401  (the extensions this module reads)
 
-#: Extensions of mask files (a '.nii.gz' name ends in '.gz': see mask_format).
-MASK_FORMATS = ("nii", "nii.gz", "nrrd", "nhdr")
 #: More distinct values than this and the volume is an intensity image, not a label mask.
 MAX_LABELS = 255
 
