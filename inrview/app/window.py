@@ -31,13 +31,14 @@ from .common.settings import Settings
 from .common.status import StatusBar
 from .common.viewport import Viewport
 from .image.controller import ImageController
+from .runs.controller import RunsController
 from .shape.controller import ShapeController
 from .shape.worker import SessionWorker
 from .space.controller import SpaceController
 from .watch.controller import WatchController
 
 #: Docks side by side in the same area are stacked (vertical split) or tabbed, in this order.
-SPLIT, TABBED = [("data", "slices")], [("loss", "log"), ("log", "compare")]
+SPLIT, TABBED = [("data", "slices")], [("loss", "log"), ("log", "compare"), ("compare", "runs")]
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -77,7 +78,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.image = ImageController(self)
         self.watch = WatchController(self, self.shape)  # time-lapse, samples, errors, probes (after shape)
         self.space = SpaceController(self)
-        self.controllers = [self.shape, self.cloud, self.image, self.space, self.watch]
+        self.runs = RunsController(self, self.shape)  # the history of runs: recording, reopening, comparing
+        self.controllers = [self.shape, self.cloud, self.image, self.space, self.watch, self.runs]
 
     # == construction ==================================================================================
     def _central(self) -> QtWidgets.QWidget:
