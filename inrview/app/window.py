@@ -78,7 +78,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.image = ImageController(self)
         self.watch = WatchController(self, self.shape)  # time-lapse, samples, errors, probes (after shape)
         self.space = SpaceController(self)
-        self.runs = RunsController(self, self.shape)  # the history of runs: recording, reopening, comparing
+        self.runs = RunsController(self)  # the history of runs: recording, reopening, comparing
         self.controllers = [self.shape, self.cloud, self.image, self.space, self.watch, self.runs]
 
     # == construction ==================================================================================

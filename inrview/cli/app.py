@@ -15,13 +15,11 @@ from ..errors import InrviewError
 from .checks import check_output
 from .common import Parser, positive_float, positive_int
 
-EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains for that many seconds of training time (or
-steps) as soon as the file is open (the live view updates as usual); --screenshot saves the viewport once
-training has finished (or once the file is open); --quit then exits with status 0, or 2 with one line on
-stderr if anything failed."""
-
-#: Pictures open in the app's image mode; scripted runs are for shapes.
-PICTURES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains a shape or a picture for that many seconds of
+training time (or steps) as soon as the file is open (the live view updates as usual); --screenshot saves
+the view once training has finished (or once the file is shown: a shape space shows its mean shape);
+--quit then exits with status 0, or 2 with one line on stderr if anything failed. Options given here are
+for this run: they never change the saved settings."""
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -83,11 +81,18 @@ def check(args: argparse.Namespace) -> bool:
     if args.fit_seconds and args.fit_steps:
         raise InrviewError("give --fit-seconds or --fit-steps, not both")
     scripted = bool(args.fit_seconds or args.fit_steps or args.screenshot or args.window_screenshot or args.quit)
-    if scripted and args.file and Path(args.file).suffix.lower() in PICTURES:
+    if (args.fit_seconds or args.fit_steps) and args.file and _checkpoint_task(args.file) == "space":
         raise InrviewError(
-            f"{args.file}: scripted runs of the window are for shapes; for pictures use `inrview image ...`"
+            f"{args.file}: is a shape space; --fit-steps and --fit-seconds train shapes and pictures "
+            "(train a space with `inrview space fit`)"
         )
     return scripted
+
+
+def _checkpoint_task(path: str) -> str | None:
+    from ..app.space.state import checkpoint_task
+
+    return checkpoint_task(path)
 
 
 def launch(argv: list[str]) -> int:

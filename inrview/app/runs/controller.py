@@ -38,8 +38,9 @@ class Recording:
 class RunsController(Controller):
     recorded = QtCore.pyqtSignal(object)  # a Run was added to the history
 
-    def __init__(self, window, shape):
+    def __init__(self, window):
         super().__init__(window)
+        shape = window.shape  # built before this controller: its worker trains what is recorded
         self.shape, self.worker, self.viewport = shape, shape.worker, shape.viewport
         self.store = RunStore()
         self.panel = RunsPanel()
@@ -66,6 +67,10 @@ class RunsController(Controller):
 
     # == the window's hooks ============================================================================
     def docks(self) -> list:
+        from ..common import controller
+
+        if hasattr(controller, "Dock"):  # docks declared with their placement
+            return [controller.Dock("runs", "Runs", self.panel, "bottom", tab_with="compare")]
         return [("runs", "Runs", self.panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)]
 
     def update_actions(self) -> None:
