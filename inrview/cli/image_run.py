@@ -143,7 +143,8 @@ def _train(session, a, desc: str, recorder=None):
     shown = None  # the last measured PSNR stays on the bar between measurements
     try:
         last = None
-        for last in session.run(report_every=10, preview_interval=interval):
+        every = 10 if recorder is None else recorder.report_every(session.train_cfg)
+        for last in session.run(report_every=every, preview_interval=interval):
             if last.preview is not None:
                 shown = {k: float(last.preview[k]) for k in ("psnr", "ssim") if k in last.preview}
             bar(dataclasses.replace(last, preview=shown) if shown else last)

@@ -1,9 +1,8 @@
-"""`inrview fit | extract | info`: a neural field from a mesh or point cloud, a mesh from a checkpoint, and
-what a file holds."""
+"""`inrview fit | extract`: a neural field from a mesh or point cloud, and a mesh from a checkpoint (`info` is
+in info.py)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -36,10 +35,9 @@ MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
 
 def register(commands) -> None:
-    """Add fit, extract and info to the top-level commands."""
+    """Add fit and extract to the top-level commands."""
     commands.add_command("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args)
     commands.add_command("extract", "extract a mesh from a shape checkpoint", _extract_args)
-    commands.add_command("info", "print the load report of a file (or a checkpoint's header)", _info_args)
 
 
 def _resolution_arg(p) -> None:
@@ -95,11 +93,6 @@ def _extract_args(p) -> None:
     p.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
     add_quiet(p)
     p.set_defaults(func=cmd_extract)
-
-
-def _info_args(p) -> None:
-    p.add_argument("file", help="mesh, point cloud or checkpoint; prints its load report or the checkpoint's header")
-    p.set_defaults(func=cmd_info)
 
 
 def check_mesh_outputs(a, cfg: FitConfig) -> None:
@@ -288,7 +281,8 @@ def _train(session, bar, recorder, measures: bool):
     """Run the session to the end of its budget, feeding the progress bar (and time-lapse frames); the last
     Snapshot."""
     last = None
-    for last in session.run(report_every=10, measures=measures):
+    every = 10 if recorder is None else recorder.report_every(session.trainer.cfg)
+    for last in session.run(report_every=every, measures=measures):
         bar(last)
         if recorder is not None:
             recorder(last)
@@ -350,20 +344,4 @@ def cmd_extract(a) -> int:
         f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
         f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)"
     )
-    return 0
-
-
-def cmd_info(a) -> int:
-    """Print a file's load report, or a checkpoint's header as JSON."""
-    check_input(a.file)
-    if str(a.file).endswith(".safetensors"):
-        from ..training.checkpoint import read
-
-        data = read(a.file)
-        print(json.dumps({k: v for k, v in data.header.items() if k != "optimizer"}, indent=2))
-        return 0
-    from ..io.geometry import report
-    from ..io.loaders import load
-
-    print(report(load(a.file)))
     return 0
