@@ -62,8 +62,23 @@ class ScriptedRun(QtCore.QObject):
             if self.this_run is not None:
                 self.this_run.applied()
             self.w.shape.start_training(fresh=True)
+            self._wall_clock(self.w.shape.worker.state, self.w.shape.stop_training)
         elif not path.lower().endswith(".safetensors"):  # a checkpoint's surface arrives as a final frame
             QtCore.QTimer.singleShot(300, self._finish)
+
+    def _wall_clock(self, state_signal, stop) -> None:
+        """--fit-seconds is wall time from the first step: the trainer's own budget counts training time only
+        (previews and drawing come on top), so a timer started with training stops it when the seconds are up."""
+        if not self.args.fit_seconds:
+            return
+        ms = int(self.args.fit_seconds * 1000)
+
+        def started(state: str) -> None:
+            if state == "training":
+                state_signal.disconnect(started)
+                QtCore.QTimer.singleShot(ms, stop)
+
+        state_signal.connect(started)
 
     def _final(self) -> None:
         QtCore.QTimer.singleShot(50, self._finish)
@@ -75,6 +90,8 @@ class ScriptedRun(QtCore.QObject):
             panel.steps.setValue(int(self.args.fit_steps or panel.steps.maximum()))
             panel.seconds.setValue(int(round(self.args.fit_seconds or 0)))
             owner.start_training()
+            worker = _image_parts(self.w.image)[0]
+            self._wall_clock(worker.state, worker.stop)
         elif str(owner.path or "").lower().endswith(".safetensors"):
             QtCore.QTimer.singleShot(5000, self._finish)  # a network's picture arrives as a frame (or give up)
         else:

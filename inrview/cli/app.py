@@ -3,7 +3,7 @@
 inrview                                  the bundled demo shape
 inrview spot.obj                         open a mesh, point cloud, checkpoint or picture
 inrview spot.obj --fit-seconds 30 --screenshot s.png --quit
-                                         train 30 s with the live view, save the view as PNG, exit 0
+                                         train 30 s (wall time) with the live view, save the view as PNG, exit 0
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .checks import check_output
 from .common import Parser, positive_float, positive_int
 
 EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains a shape or a picture for that many seconds of
-training time (or steps) as soon as the file is open (the live view updates as usual); --screenshot saves
+wall time (or steps) as soon as the file is open (the live view updates as usual); --screenshot saves
 the view once training has finished (or once the file is shown: a shape space shows its mean shape);
 --quit then exits with status 0, or 2 with one line on stderr if anything failed. Options given here are
 for this run: they never change the saved settings."""
@@ -38,7 +38,9 @@ def add_options(p: argparse.ArgumentParser) -> None:
     from ..config import FAMILY_SIZES
 
     p.add_argument("file", nargs="?", help="mesh, point cloud, checkpoint or picture to open (default: the demo shape)")
-    p.add_argument("--fit-seconds", type=positive_float, metavar="S", help="train for S seconds once the file is open")
+    p.add_argument(
+        "--fit-seconds", type=positive_float, metavar="S", help="train for S seconds (wall time) once the file is open"
+    )
     p.add_argument("--fit-steps", type=positive_int, metavar="N", help="train for N steps once the file is open")
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the viewport when done")
     p.add_argument("--screenshot-size", type=window_size, metavar="WxH", help="screenshot size (default: the view's)")

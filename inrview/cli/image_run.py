@@ -20,6 +20,7 @@ from .checks import (
 )
 from .common import Progress, Say, config_from_args, write_json
 from .timelapse import check_timelapse, image_recorder
+from .waiting import Waiting
 
 #: Steps of an image fit when neither --steps nor --seconds is given (the app's image mode uses the same).
 IMAGE_STEPS = 1000
@@ -413,7 +414,11 @@ def cmd_render(a) -> int:
     field, head = ImageField.from_checkpoint(a.checkpoint, pick_device(a.device))
     h, w = _render_hw(a, field.height, field.width)
     t0 = time.perf_counter()
-    raise_problems([_save(a.output, field.straight(field.render(h, w)), field.has_alpha, a.bit_depth)])
+    with Waiting(a.quiet) as wait:
+        wait.phase(f"rendering {w}x{h}")
+        pixels = field.straight(field.render(h, w))
+        wait.phase(f"writing {a.output}")
+        raise_problems([_save(a.output, pixels, field.has_alpha, a.bit_depth)])
     Say(a.quiet)(
         f"{a.output}: {w}x{h} rendered from {a.checkpoint} ({head['model']['kind']}, fitted on "
         f"{field.width}x{field.height}) in {time.perf_counter() - t0:.2f} s"

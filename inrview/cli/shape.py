@@ -128,7 +128,7 @@ def cmd_fit(a) -> int:
         return fit_cloud(a)
     for n in session.geometry.notices:
         say.notice(n)
-    start = session.trainer.state.step
+    start, start_elapsed = session.trainer.state.step, session.trainer.state.elapsed
     if cfg.train.seconds is not None and not a.resume:  # the budget is wall time from the command
         from ..shape import training_seconds
 
@@ -143,11 +143,11 @@ def cmd_fit(a) -> int:
         bar.close()
     seconds = time.perf_counter() - STARTED
     line = (
-        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
-        f"({seconds:.1f} s total) on {session.trainer.device.type}"
+        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed - start_elapsed:.1f} s "
+        f"training ({seconds:.1f} s total) on {session.trainer.device.type}"
     )
     if start:
-        line += f", from step {start} of {a.resume}"
+        line += f", continuing {a.resume} from step {start} (now {last.step} steps, {last.elapsed:.1f} s training)"
     say(line if m is None else f"{line}; {m.summary()}")
     data = {
         "seconds": seconds,

@@ -6,13 +6,15 @@ rank 0 prints, reports and writes the checkpoint. Bad input prints one line nami
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
 
 from ..errors import InrviewError
-from .checks import CHECKPOINT_FORMATS, check_input, check_output
+from .checks import CHECKPOINT_FORMATS, check_folder, check_input, check_output, grid_bytes, need_memory
 from .common import DEVICE_HELP, Parser, Progress, device_name, positive_float, positive_int, write_json
+from .waiting import Waiting
 
 MESH_FORMATS = ("ply", "obj", "stl", "glb", "off")
 
@@ -47,11 +49,13 @@ def _fit_args(ss) -> None:
         "--latent-dim", type=positive_int, default=lat.latent_dim, help=f"code length (default {lat.latent_dim})"
     )
     f.add_argument(
-        "--network",
+        "--model",
+        dest="network",
         choices=["grid", "deepsdf"],
         default=lat.kind,
         help=f"decoder: shared grid + small MLP (grid, faster) or the DeepSDF MLP (default {lat.kind})",
     )
+    f.add_argument("--network", dest="network", choices=["grid", "deepsdf"], help=argparse.SUPPRESS)  # old name
     f.add_argument(
         "--normalise",
         choices=["joint", "per-shape"],
@@ -79,13 +83,15 @@ def _fit_args(ss) -> None:
 
 def _complete_args(ss) -> None:
     c = ss.add_parser("complete", help="complete a shape from points (a partial, sparse or noisy scan)")
-    c.add_argument("points", help="point cloud (normals used when present) or mesh")
-    c.add_argument("-s", "--space", required=True, help="space checkpoint")
+    c.add_argument("space", help="space checkpoint")
+    c.add_argument("points", nargs="?", help="point cloud (normals used when present) or mesh")
+    c.add_argument("-s", "--space", dest="space_option", help=argparse.SUPPRESS)  # the old `-s SPACE POINTS`
     c.add_argument("-o", "--output", required=True, help="output mesh (.ply, .obj, .stl, .glb, .off)")
     c.add_argument("--seconds", type=positive_float, default=None, help="time budget instead of --steps")
     c.add_argument("--steps", type=positive_int, default=300, help="optimisation steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
     c.add_argument("--metrics-json", metavar="PATH", help="write residual, novelty and timing as JSON")
+    c.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress)")
     c.set_defaults(func=cmd_complete)
 
 
@@ -96,12 +102,27 @@ def _explore_args(ss) -> None:
     i.add_argument("b", help="second shape (name or index)")
     i.add_argument("--steps", type=positive_int, default=5, help="meshes including both ends (default 5)")
     i.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
-    i.add_argument("-o", "--output", required=True, help="output folder")
+    i.add_argument("-o", "--output", required=True, help="output folder (created; meshes in it are replaced)")
     i.set_defaults(func=cmd_interpolate)
     n = ss.add_parser("info", help="shapes, training error, principal directions of the codes")
     n.add_argument("space", help="space checkpoint")
     n.add_argument("--json", action="store_true", help="print JSON")
     n.set_defaults(func=cmd_info)
+
+
+def check_extraction(resolution: int) -> None:
+    """The memory check every extracting command makes, before any work."""
+    need_memory(grid_bytes(resolution), "--resolution", f"extraction at {resolution} cells per side")
+
+
+def _space_then_points(a) -> None:
+    """`space complete SPACE POINTS`, or the older `space complete POINTS -s SPACE`."""
+    if a.space_option:
+        if a.points:
+            raise InrviewError("give the space once: `inrview space complete SPACE POINTS -o OUT`")
+        a.space, a.points = a.space_option, a.space
+    if not a.points:
+        raise InrviewError("give the space checkpoint and the points: `inrview space complete SPACE POINTS -o OUT`")
 
 
 def _threads() -> None:
@@ -176,6 +197,8 @@ def _median(values) -> float:
 
 def cmd_complete(a) -> int:
     """Complete a shape from points and write its surface."""
+    _space_then_points(a)
+    check_extraction(a.resolution)
     check_output(a.output, "-o/--output", MESH_FORMATS)
     check_output(a.metrics_json, "--metrics-json")
     check_input(a.points)
@@ -187,20 +210,26 @@ def cmd_complete(a) -> int:
     from ..space.model import read_space
 
     _threads()
-    space = read_space(a.space)
-    geom = load(a.points)
-    if geom.is_mesh:
-        geom = as_point_cloud(geom, 20_000)
-    t0 = time.perf_counter()
-    res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
-    mesh = space.decode(res.code, a.resolution, res.normalization)
-    save_mesh(a.output, mesh.vertices, mesh.faces)
-    seconds = time.perf_counter() - t0
-    dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
-    print(
-        f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
-        f"surface mean {dist.mean():.4g} (input units)"
-    )
+    with Waiting(a.quiet) as wait:
+        wait.phase(f"loading {a.space} and {a.points}")
+        space = read_space(a.space)
+        geom = load(a.points)
+        if geom.is_mesh:
+            geom = as_point_cloud(geom, 20_000)
+        t0 = time.perf_counter()
+        wait.phase(f"completing from {len(geom.vertices)} points")
+        res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
+        wait.phase(f"extracting at resolution {a.resolution}")
+        mesh = space.decode(res.code, a.resolution, res.normalization)
+        save_mesh(a.output, mesh.vertices, mesh.faces)
+        seconds = time.perf_counter() - t0
+        wait.phase("measuring the points against the surface")
+        dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
+    if not a.quiet:
+        print(
+            f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
+            f"surface mean {dist.mean():.4g} (input units)"
+        )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
     write_json(
@@ -221,6 +250,9 @@ def cmd_complete(a) -> int:
 
 def cmd_interpolate(a) -> int:
     """Write meshes between two shapes' codes."""
+    check_extraction(a.resolution)
+    check_folder(a.output, "-o/--output")
+    check_input(a.space)
     from ..space.explore import write_interpolation
     from ..space.model import read_space
 
