@@ -414,11 +414,8 @@ def cmd_render(a) -> int:
     field, head = ImageField.from_checkpoint(a.checkpoint, pick_device(a.device))
     h, w = _render_hw(a, field.height, field.width)
     t0 = time.perf_counter()
-    with Waiting(a.quiet) as wait:
-        wait.phase(f"rendering {w}x{h}")
-        pixels = field.straight(field.render(h, w))
-        wait.phase(f"writing {a.output}")
-        raise_problems([_save(a.output, pixels, field.has_alpha, a.bit_depth)])
+    with Waiting(a.quiet, f"rendering {w}x{h} and writing {a.output}"):
+        raise_problems([_save(a.output, field.straight(field.render(h, w)), field.has_alpha, a.bit_depth)])
     Say(a.quiet)(
         f"{a.output}: {w}x{h} rendered from {a.checkpoint} ({head['model']['kind']}, fitted on "
         f"{field.width}x{field.height}) in {time.perf_counter() - t0:.2f} s"

@@ -13,11 +13,11 @@ import time
 
 
 class Waiting:
-    def __init__(self, quiet: bool = False, after: float = 1.0, file=None):
+    def __init__(self, quiet: bool = False, name: str = "", after: float = 1.0, file=None):
         self.quiet = quiet
         self.after = after
         self.file = file or sys.stderr
-        self.name = ""
+        self.name = name
         self.t0 = time.perf_counter()
         self.phase_t0 = self.t0
         self._stop = threading.Event()
