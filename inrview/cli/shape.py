@@ -30,6 +30,7 @@ from .common import (
     write_json,
 )
 from .timelapse import add_timelapse_args, check_timelapse, shape_recorder
+from .waiting import Waiting
 
 MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
@@ -336,9 +337,10 @@ def cmd_extract(a) -> int:
     from ..io.export import save_mesh
     from ..shape import load_field
 
-    field, header = load_field(a.checkpoint, device=pick_device(a.device))
-    t0 = time.perf_counter()
-    mesh = extract_mesh(field, a.resolution)
+    with Waiting(a.quiet, f"loading {a.checkpoint} and extracting at resolution {a.resolution}"):
+        field, header = load_field(a.checkpoint, device=pick_device(a.device))
+        t0 = time.perf_counter()
+        mesh = extract_mesh(field, a.resolution)
     raise_problems([save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh")])
     Say(a.quiet)(
         f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
