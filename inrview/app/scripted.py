@@ -18,11 +18,9 @@ SPARE_SECONDS = 120
 
 
 def _image_parts(image) -> tuple:
-    """(worker, panel with the steps and seconds boxes, object with start_training() and path) of the image
-    controller, whether it holds its worker and panel itself or through one widget."""
-    if getattr(image, "panel", None) is not None and getattr(image, "worker", None) is not None:
-        return image.worker, image.panel, image
-    return image.widget.worker, image.widget, image.widget
+    """(its worker, its panel with the steps and seconds boxes, the controller: start_training() and path) of
+    the image controller."""
+    return image.worker, image.panel, image
 
 
 class ScriptedRun(QtCore.QObject):

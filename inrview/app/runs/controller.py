@@ -15,7 +15,7 @@ from pathlib import Path
 from PyQt6 import QtCore
 
 from ...runs import RunStore
-from ..common.controller import Controller
+from ..common.controller import Controller, Dock
 from .panel import COMPARE_COLORS, RunsPanel
 
 #: The viewport layers of the two compared runs.
@@ -67,11 +67,7 @@ class RunsController(Controller):
 
     # == the window's hooks ============================================================================
     def docks(self) -> list:
-        from ..common import controller
-
-        if hasattr(controller, "Dock"):  # docks declared with their placement
-            return [controller.Dock("runs", "Runs", self.panel, "bottom", tab_with="compare")]
-        return [("runs", "Runs", self.panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)]
+        return [Dock("runs", "Runs", self.panel, "bottom", tab_with="compare")]
 
     def update_actions(self) -> None:
         ids, b = self.panel.selected_ids(), self.panel.buttons
