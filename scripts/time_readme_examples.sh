@@ -36,7 +36,7 @@ run $I fit --resume spot.safetensors -o spot_more.ply --steps 200
 run $I image fit "$PHOTO" -o astronaut.png --timelapse astronaut.gif
 run $I runs
 if [ -d "$FEMURS" ] && [ -z "${SKIP_SPACE:-}" ]; then
-    mkdir -p femurs && cp "$FEMURS"/S00*.ply "$FEMURS"/S01*.ply "$FEMURS"/S02*.ply "$FEMURS"/S03*.ply femurs/
+    mkdir -p femurs && for i in $(seq -w 1 40); do cp "$FEMURS/S0${i}_Femur.ply" femurs/; done
     cp "$FEMURS"/S041_Femur.ply half_scan.ply
     run $I space fit femurs/ -o femurs.safetensors --epochs ${SPACE_EPOCHS:-300}
     run $I space info femurs.safetensors
