@@ -13,6 +13,7 @@ import time
 from ..errors import InrviewError
 from .checks import CHECKPOINT_FORMATS, check_input, check_output
 from .common import DEVICE_HELP, Parser, Progress, device_name, positive_float, positive_int, write_json
+from .space_run import add_run_args, exit_code, make_fit, stopped_line, train
 
 MESH_FORMATS = ("ply", "obj", "stl", "glb", "off")
 
@@ -74,6 +75,7 @@ def _fit_args(ss) -> None:
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_run_args(f)
     f.set_defaults(func=cmd_fit)
 
 
@@ -119,28 +121,23 @@ def cmd_fit(a) -> int:
     check_input(a.folder)
     from ..config import TrainConfig, replace
     from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
-    from ..space.fit import SpaceFit
 
     cfg = SpaceTrainConfig(
         target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds, device=a.device, seed=a.seed
     )
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
-    fit = SpaceFit(
-        a.folder,
-        cfg,
-        LatentConfig(kind=a.network, latent_dim=a.latent_dim),
-        a.normalise,
-        sampling,
-        notify=lambda m: print(f"notice: {m}", file=sys.stderr),
-    )
+    fit = make_fit(a, cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), sampling, _notice)
     lead = fit.ctx.rank == 0
     bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
     try:
-        for snap in fit.run(report_every=10):
-            bar(snap)
+        last = train(fit, a, bar)
     finally:
         bar.close()
+    if last.message == "stopped":
+        if lead:
+            print(stopped_line(fit, a), file=sys.stderr)
+        return exit_code(fit)
     rec = fit.save(a.output)
     if not lead:
         return 0
@@ -167,6 +164,10 @@ def cmd_fit(a) -> int:
         },
     )
     return 0
+
+
+def _notice(message: str) -> None:
+    print(f"notice: {message}", file=sys.stderr)
 
 
 def _median(values) -> float:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -27,7 +27,9 @@ from ..config.space import LatentConfig, SpaceTrainConfig
 from ..models.latent import LatentDecoder, ShapeCodes, code_regulariser
 from ..sampling import SampleSet
 from .device import pick_device
+from .elastic import init_group
 from .losses import clamped_l1, occupancy_bce
+from .space_checkpoint import Cadence, fault_hook
 from .trainer import Snapshot, make_adam
 
 
@@ -67,7 +69,7 @@ def dist_context(device: str = "auto") -> DistContext:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(dev)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        init_group("nccl" if dev.type == "cuda" else "gloo")
     return DistContext(dist.get_rank(), dist.get_world_size(), dev)
 
 
@@ -136,6 +138,8 @@ class SpaceTrainer:
         self.step = 0
         self.elapsed = 0.0
         self.steps_per_epoch = math.ceil(n_shapes / max(1, min(cfg.shapes_per_step, n_shapes)))
+        self.cadence: Cadence | None = None  # when to call on_checkpoint (set by the caller)
+        self.on_checkpoint = None  # called on every rank with stop (bool) when a checkpoint is due
 
     def opt_params(self) -> list[torch.Tensor]:
         """Every trained tensor: the decoder's and the codes'."""
@@ -226,18 +230,28 @@ class SpaceTrainer:
 
     def run(self, report_every: int = 10):
         """Train to the budget, yielding a SpaceSnapshot every report_every steps and a last one with
-        done=True. Stopping the generator early leaves the weights as they are."""
+        done=True (message 'stopped' when a signal or the app asked the run to stop: a checkpoint has been
+        written). Stopping the generator early leaves the weights as they are."""
         t0 = time.perf_counter()
-        terms, progress = {}, 0.0
+        terms, progress, stop = {}, 0.0, False
         while True:
             progress = self._progress(t0)
             if progress >= 1.0:
                 break
             terms = self.train_step(progress)
+            fault_hook(self.step, self.ctx.rank)
+            write, stop = self.cadence.due(self.step, self.ctx) if self.cadence else (False, False)
+            if write and self.on_checkpoint is not None:
+                now = time.perf_counter()
+                self.elapsed, t0 = self.elapsed + now - t0, now
+                self.on_checkpoint(stop)
+            if stop:
+                break
             if self.step % report_every == 0:
                 yield self._snapshot(terms, progress, t0)
         self.elapsed += time.perf_counter() - t0
-        yield self._snapshot(terms, 1.0, time.perf_counter(), done=True)
+        snap = self._snapshot(terms, 1.0 if not stop else progress, time.perf_counter(), done=True)
+        yield replace(snap, message="stopped") if stop else snap
 
     def _snapshot(self, terms: dict, progress: float, t0: float, done: bool = False) -> SpaceSnapshot:
         losses = dict(terms, total=sum(terms.values()))
