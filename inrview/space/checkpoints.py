@@ -48,7 +48,7 @@ def keep_checkpoints(
     cadence = Cadence(minutes, steps)
     fit.trainer.cadence = cadence
     fit.trainer.on_checkpoint = lambda stop: write_checkpoint(fit, last, best)
-    fit.checkpoint_path = last
+    fit.checkpoint_path, fit.output = last, Path(output)
     return cadence
 
 
@@ -64,7 +64,13 @@ def write_checkpoint(fit: SpaceFit, last: Path, best: Path | None = None) -> flo
     mean = float(error.mean()) if error.size else float("inf")
     improved = mean < fit.best_error
     fit.best_error = min(mean, fit.best_error)
-    resume = {"best_error": fit.best_error, "history": fit.history, "sources": list(fit.collection.sources)}
+    resume = {
+        "best_error": fit.best_error,
+        "history": fit.history,
+        "folder": None if fit.source is None else str(fit.source),
+        "output": None if getattr(fit, "output", None) is None else str(fit.output),
+        "total_steps": tr.total_steps,
+    }
     header = {"task": TASK, "space": rec, "target": rec["target"], "resume": resume} | state
     if fit.ctx.rank == 0:
         _save(last, tensors, header)
@@ -80,6 +86,28 @@ def _save(path: Path, tensors: dict, header: dict) -> None:
     head = dict(header, format=ckpt.FORMAT, version=ckpt.VERSION, versions=ckpt._versions())
     with atomic_path(path) as tmp:
         save_file(tensors, str(tmp), metadata={"inrview": json.dumps(head)})
+
+
+def resume_info(path: str | os.PathLike) -> dict | None:
+    """What a training checkpoint says about its run, from its header alone (cheap): {'step', 'total_steps'
+    (None with a time budget), 'finished', 'folder', 'output'}; None for a file without training state."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            head = json.loads((f.metadata() or {}).get("inrview", "{}"))
+        res, step = head["resume"], int(head["trainer"]["step"])
+    except Exception:  # noqa: BLE001 - anything unreadable simply offers no Continue
+        return None
+    total = res.get("total_steps")
+    folder = res.get("folder")
+    return {
+        "step": step,
+        "total_steps": total,
+        "finished": total is not None and step >= total,
+        "folder": folder,
+        "output": res.get("output"),
+    }
 
 
 def read_training_checkpoint(path: str | os.PathLike) -> ckpt.CheckpointData:

@@ -43,6 +43,7 @@ class SpaceFit:
         self.ctx = ctx or dist_context(cfg.device)
         say = notify if self.ctx.rank == 0 else None
         self.collection = source if isinstance(source, Collection) else load_collection(source, normalise, notify=say)
+        self.source = None if isinstance(source, Collection) else source  # recorded for resuming
         if check is not None:  # e.g. a resumed run refusing a changed collection, before any sampling
             check(self.collection)
         self.cfg, self.model_cfg, self.sampling = cfg, model, sampling

@@ -234,22 +234,24 @@ class SpaceTrainer:
         written). Stopping the generator early leaves the weights as they are."""
         t0 = time.perf_counter()
         terms, progress, stop = {}, 0.0, False
-        while True:
-            progress = self._progress(t0)
-            if progress >= 1.0:
-                break
-            terms = self.train_step(progress)
-            fault_hook(self.step, self.ctx.rank)
-            write, stop = self.cadence.due(self.step, self.ctx) if self.cadence else (False, False)
-            if write and self.on_checkpoint is not None:
-                now = time.perf_counter()
-                self.elapsed, t0 = self.elapsed + now - t0, now
-                self.on_checkpoint(stop)
-            if stop:
-                break
-            if self.step % report_every == 0:
-                yield self._snapshot(terms, progress, t0)
-        self.elapsed += time.perf_counter() - t0
+        try:
+            while True:
+                progress = self._progress(t0)
+                if progress >= 1.0:
+                    break
+                terms = self.train_step(progress)
+                fault_hook(self.step, self.ctx.rank)
+                write, stop = self.cadence.due(self.step, self.ctx) if self.cadence else (False, False)
+                if write and self.on_checkpoint is not None:
+                    now = time.perf_counter()
+                    self.elapsed, t0 = self.elapsed + now - t0, now
+                    self.on_checkpoint(stop)
+                if stop:
+                    break
+                if self.step % report_every == 0:
+                    yield self._snapshot(terms, progress, t0)
+        finally:  # also when the caller closes the generator: the elapsed time stays right for a checkpoint
+            self.elapsed, t0 = self.elapsed + time.perf_counter() - t0, time.perf_counter()
         snap = self._snapshot(terms, 1.0 if not stop else progress, time.perf_counter(), done=True)
         yield replace(snap, message="stopped") if stop else snap
 

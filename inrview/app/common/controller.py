@@ -65,5 +65,9 @@ class Controller(QtCore.QObject):
     def save_settings(self, settings) -> None:
         """Save panels to the settings (when the window closes)."""
 
+    def confirm_close(self) -> bool:
+        """Whether the window may close now (a controller may ask the user first; False keeps it open)."""
+        return True
+
     def close(self) -> None:
         """The window is closing: save what must be kept, stop what runs (before the shape worker stops)."""

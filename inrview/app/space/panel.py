@@ -21,6 +21,7 @@ class SpacePanel(QtWidgets.QWidget):
     complete_clicked = QtCore.pyqtSignal()
     export_clicked = QtCore.pyqtSignal()
     stop_clicked = QtCore.pyqtSignal()
+    continue_clicked = QtCore.pyqtSignal()  # go on training the open (stopped) training checkpoint
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -110,9 +111,14 @@ class SpacePanel(QtWidgets.QWidget):
             b.clicked.connect(sig)
             row.addWidget(b)
             setattr(self, "stop_btn" if text == "Stop" else "export_btn", b)
+        self.continue_btn = QtWidgets.QPushButton("Continue training")
+        self.continue_btn.setToolTip("Go on training this space from its checkpoint, where it stopped")
+        self.continue_btn.clicked.connect(self.continue_clicked)
+        self.continue_btn.hide()
         form.addRow("Epochs", self.epochs)
         form.addRow("Samples per shape", self.samples)
         form.addRow(row)
+        form.addRow(self.continue_btn)
         return box
 
     # -- state ------------------------------------------------------------------------------------------
@@ -120,6 +126,10 @@ class SpacePanel(QtWidgets.QWidget):
         """Fill the list, the A/B boxes and one slider per principal direction (signals held meanwhile)."""
         self.state = state
         self.info.setText(state.summary())
+        self.continue_btn.setVisible(state.can_continue)
+        if state.can_continue:
+            r = state.resume
+            self.continue_btn.setText(f"Continue training (stopped at step {r['step']} of {r['total_steps'] or '?'})")
         widgets = [self.a, self.b, self.morph, self.from_mean]
         for w in widgets:
             w.blockSignals(True)
@@ -187,6 +197,7 @@ class SpacePanel(QtWidgets.QWidget):
 
     def set_running(self, running: bool, has_space: bool) -> None:
         self.stop_btn.setEnabled(running)
+        self.continue_btn.setEnabled(not running)
         self.complete_btn.setEnabled(has_space and not running)
         self.export_btn.setEnabled(has_space)
 
