@@ -18,6 +18,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -122,6 +123,18 @@ def _draw_one(args) -> SampleSet | None:
     return None if cache.enabled() else samples
 
 
+def _follow_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as the process that started it is gone (a run killed with
+    SIGKILL would otherwise leave its sampling workers waiting for work, and holding its pipes, forever)."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def sampling_workers() -> int:
     """Processes for drawing a collection's samples: this process's share of the cores (under torchrun the
     ranks draw their own shards side by side)."""
@@ -152,7 +165,8 @@ def collection_samples(
     t0 = time.perf_counter()
     if workers > 1:
         jobs = [(shapes[i], norms[i], cfg, seed + i) for i in missing]
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, ctx, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
             drawn = list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
         for i, samples in zip(missing, drawn):
             out[i] = samples if samples is not None else cached_shape_samples(shapes[i], norms[i], cfg, seed + i)[0]
