@@ -118,9 +118,12 @@ def cached_shape_samples(
 
 
 def _draw_one(args) -> SampleSet | None:
-    """Pool task: one shape's samples, stored in the cache (returned only when the cache is off)."""
-    samples, _ = cached_shape_samples(*args)
-    return None if cache.enabled() else samples
+    """Pool task: one shape's samples, stored in the cache; returned only when they could not be stored
+    there (cache off, a shape without a file), else the parent reads them back from the cache."""
+    shape, norm, cfg, seed = args
+    samples, _ = cached_shape_samples(shape, norm, cfg, seed)
+    stored = cache.enabled() and shape_key(shape.source, norm, cfg, seed) is not None
+    return None if stored else samples
 
 
 def _follow_parent(parent: int) -> None:
