@@ -1,93 +1,157 @@
-"""`space fit`'s long-run options: checkpoints while training, stopping on SIGINT/SIGTERM with a
-checkpoint, and resuming (explicitly, or by itself after torchrun restarted a lost process)."""
+"""The `inrview space ...` commands run (their options and early checks are in cli.space, which imports this
+module only when a command runs: torch loads here)."""
 
 from __future__ import annotations
 
-import os
-import shlex
-from pathlib import Path
+import json
+import sys
+import time
 
+import torch
+
+from ..config import TrainConfig, replace
+from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..errors import InrviewError
-from .common import positive_int
+from ..io.export import save_mesh
+from ..io.loaders import as_point_cloud, load
+from ..metrics import point_to_surface
+from ..space.complete import complete
+from ..space.explore import info, write_interpolation
+from ..space.model import read_space
+from ..training.space import space_threads
+from .common import Progress, write_json
+from .space_long import exit_code, make_fit, stopped_line, train
 
 
-def add_run_args(f) -> None:
-    """--checkpoint-every, --checkpoint-steps and --resume on the `space fit` parser."""
-    from ..training.space_checkpoint import DEFAULT_MINUTES
+def _threads() -> None:
+    torch.set_num_threads(space_threads())
 
-    f.add_argument(
-        "--checkpoint-every",
-        type=float,
-        default=DEFAULT_MINUTES,
-        metavar="MINUTES",
-        help=f"write OUTPUT's .last (and .best) checkpoint this often (default {DEFAULT_MINUTES:g}; 0: only at "
-        "the end and on Ctrl+C/SIGTERM)",
+
+def cmd_fit(a) -> int:
+    """Train a space and write its checkpoint (rank 0 under torchrun)."""
+    cfg = SpaceTrainConfig(
+        target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds, device=a.device, seed=a.seed
     )
-    f.add_argument("--checkpoint-steps", type=positive_int, default=None, metavar="N", help="also every N steps")
-    f.add_argument(
-        "--resume",
-        metavar="CKPT",
-        help="go on from a .last/.best checkpoint ('auto': OUTPUT's .last one when it exists); --epochs/--seconds "
-        "then give the whole run's budget",
+    sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
+    t0 = time.perf_counter()
+    fit = make_fit(a, cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), sampling, _notice)
+    lead = fit.ctx.rank == 0
+    bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
+    try:
+        last = train(fit, a, bar)
+    finally:
+        bar.close()
+    if last.message == "stopped":
+        if lead:
+            print(stopped_line(fit, a), file=sys.stderr)
+        return exit_code(fit)
+    rec = fit.save(a.output)
+    if not lead:
+        return 0
+    last, err = fit.last, rec["shape_error"]
+    print(
+        f"{a.output}: {len(rec['names'])} shapes, {last.step} steps ({last.epoch:.0f} epochs) in {last.elapsed:.1f} s "
+        f"on {fit.ctx.world} process(es) ({fit.ctx.device.type}); training error median {_median(err):.3g}, "
+        f"worst {max(err):.3g} ({rec['names'][err.index(max(err))]})"
     )
-
-
-def resume_source(a) -> Path | None:
-    """The checkpoint to resume from: --resume, or 'auto' and a torchrun restart (TORCHELASTIC_RESTART_COUNT
-    > 0) take OUTPUT's .last checkpoint when it exists."""
-    from ..space.checkpoints import checkpoint_paths
-
-    last = checkpoint_paths(a.output)[0]
-    restarted = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0")) > 0
-    if a.resume in (None, "auto"):
-        return last if (a.resume == "auto" or restarted) and last.exists() else None
-    if not Path(a.resume).is_file():
-        raise InrviewError(f"{a.resume}: checkpoint not found (--resume)")
-    return Path(a.resume)
-
-
-def make_fit(a, cfg, model, sampling, notify):
-    """A new SpaceFit or one resumed from a checkpoint, keeping checkpoints beside a.output."""
-    from ..space import SpaceFit
-    from ..space.checkpoints import keep_checkpoints, resume_fit
-
-    src = resume_source(a)
-    if src is None:
-        fit = SpaceFit(a.folder, cfg, model, a.normalise, sampling, notify=notify)
-    else:
-        fit = resume_fit(src, a.folder, epochs=a.epochs, seconds=a.seconds, device=a.device, notify=notify)
-        if fit.ctx.rank == 0:
-            tr = fit.trainer
-            notify(f"resuming from {src} at step {tr.step} ({tr.step / tr.steps_per_epoch:.1f} epochs)")
-    minutes = a.checkpoint_every if a.checkpoint_every > 0 else None
-    keep_checkpoints(fit, a.output, minutes, a.checkpoint_steps)
-    return fit
-
-
-def train(fit, a, bar):
-    """Run the fit to its budget or to a SIGINT/SIGTERM; the last and best checkpoints are written either
-    way. Returns the last snapshot (its message is 'stopped' when a signal stopped it)."""
-    from ..space.checkpoints import checkpoint_paths, write_checkpoint
-    from ..training.space_checkpoint import StopOnSignals
-
-    with StopOnSignals(fit.trainer.cadence):
-        for snap in fit.run(report_every=10):
-            bar(snap)
-    if snap.message != "stopped":  # the stopped run has written its checkpoint already
-        write_checkpoint(fit, *checkpoint_paths(a.output))
-    return snap
-
-
-def stopped_line(fit, a) -> str:
-    """What a stopped run prints: where its checkpoint is and the command that goes on."""
-    step, epoch = fit.trainer.step, fit.trainer.step / fit.trainer.steps_per_epoch
-    cmd = ["inrview", "space", "fit", a.folder, "-o", a.output, "--resume", str(fit.checkpoint_path)]
-    return f"stopped at step {step} ({epoch:.1f} epochs); checkpoint {fit.checkpoint_path}; resume with: " + shlex.join(
-        cmd
+    write_json(
+        a.metrics_json,
+        {
+            "seconds": time.perf_counter() - t0,
+            "train_seconds": last.elapsed,
+            "steps": last.step,
+            "epochs": last.epoch,
+            "processes": fit.ctx.world,
+            "shapes": rec["names"],
+            "shape_error": err,
+            "final_loss": last.losses.get("total"),
+            "skipped": rec["skipped"],
+            "target": a.target,
+            "output": str(a.output),
+        },
     )
+    return 0
 
 
-def exit_code(fit) -> int:
-    """128 + the signal that stopped the run (130 for Ctrl+C, 143 for SIGTERM)."""
-    sig = fit.trainer.cadence.stop_signal if fit.trainer.cadence else None
-    return 128 + int(sig or 2)
+def _notice(message: str) -> None:
+    print(f"notice: {message}", file=sys.stderr)
+
+
+def _median(values) -> float:
+    s = sorted(values)
+    return float(s[len(s) // 2]) if s else float("nan")
+
+
+def cmd_complete(a) -> int:
+    """Complete a shape from points and write its surface."""
+    _threads()
+    space = read_space(a.space)
+    geom = load(a.points)
+    if geom.is_mesh:
+        geom = as_point_cloud(geom, 20_000)
+    t0 = time.perf_counter()
+    res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
+    mesh = space.decode(res.code, a.resolution, res.normalization)
+    save_mesh(a.output, mesh.vertices, mesh.faces)
+    seconds = time.perf_counter() - t0
+    dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
+    print(
+        f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
+        f"surface mean {dist.mean():.4g} (input units)"
+    )
+    if res.far:
+        print(f"warning: {res.message}", file=sys.stderr)
+    write_json(
+        a.metrics_json,
+        {
+            "seconds": seconds,
+            "points": len(geom.vertices),
+            "faces": len(mesh.faces),
+            "points_to_surface_mean": float(dist.mean()),
+            "residual": res.residual,
+            "far": res.far,
+            "novelty": res.novelty,
+            "message": res.message,
+        },
+    )
+    return 0
+
+
+def cmd_interpolate(a) -> int:
+    """Write meshes between two shapes' codes."""
+    _threads()
+    space = read_space(a.space)
+    try:
+        rows = write_interpolation(space, a.a, a.b, a.output, a.steps, a.resolution)
+    except KeyError as e:
+        raise InrviewError(f"{a.space}: {e.args[0]}") from None
+    for r in rows:
+        print(
+            f"{r['file']}: t={r['t']:.3f}, {r['faces']} faces, "
+            f"{'watertight' if r['watertight'] else 'NOT watertight'}, {r['pieces']} piece(s)"
+        )
+    return 0 if all(r["watertight"] and r["pieces"] == 1 for r in rows) else 1
+
+
+def cmd_info(a) -> int:
+    """Print what a space holds."""
+    data = info(read_space(a.space))
+    if a.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    t = data["trainer"]
+    print(
+        f"{a.space}: {len(data['shapes'])} shapes, target {data['target']}, normalisation {data['normalise']}, "
+        f"{data['network']['kind']} decoder, codes of {data['latent_dim']}; {t['step']} "
+        f"steps ({t['epochs']:.0f} epochs) in {t['elapsed']:.0f} s on {t['processes']} process(es)"
+    )
+    for s in data["shapes"]:
+        print(
+            f"  {s['name']:<24} training error {s['training_error']:.3g}  surface residual {s['surface_residual']:.3g}"
+        )
+    shares = ", ".join(f"{100 * v:.1f}%" for v in data["variance_share"])
+    print(
+        f"principal directions of the codes, share of variance: {shares} "
+        f"(first {len(data['variance_share'])}: {100 * data['variance_cumulative'][-1]:.1f}%)"
+    )
+    return 0

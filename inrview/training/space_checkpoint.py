@@ -90,6 +90,8 @@ def restore_state(trainer, tensors: dict, header: dict) -> None:
         trainer.error[:] = err
     if "rng/batch" in tensors:
         torch.set_rng_state(tensors["rng/batch"])
+    if getattr(trainer, "safety", None) is not None:  # a non-finite loss rolls back to these, not to the start
+        trainer.safety.remember(trainer.step)
 
 
 def _row_mask(trainer) -> torch.Tensor:

@@ -38,6 +38,7 @@ class SpacePanel(QtWidgets.QWidget):
             buttons.addWidget(b)
         lay.addWidget(self.info)
         lay.addLayout(buttons)
+        lay.addLayout(self._run_row())  # Stop and Export at the top: never below the fold at 1280 x 800
         lay.addWidget(self._shapes_box(), 1)
         lay.addWidget(self._morph_box())
         self.pc_box = QtWidgets.QGroupBox("Principal directions of the codes")
@@ -54,7 +55,7 @@ class SpacePanel(QtWidgets.QWidget):
         self.shapes = QtWidgets.QTreeWidget()
         self.shapes.setHeaderLabels(["Shape", "Training error"])
         self.shapes.setRootIsDecorated(False)
-        self.shapes.setMinimumHeight(90)
+        self.shapes.setMinimumHeight(60)  # the list grows: it scrolls, the panel does not
         self.shapes.setToolTip("Click: shape A; Ctrl+click (or the B box): shape B")
         self.shapes.itemClicked.connect(self._picked)
         v.addWidget(self.shapes)
@@ -105,6 +106,11 @@ class SpacePanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(box)
         self.epochs = QtWidgets.QSpinBox(minimum=1, maximum=100_000, value=300, singleStep=50)
         self.samples = QtWidgets.QSpinBox(minimum=1000, maximum=1_000_000, value=60_000, singleStep=10_000)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Samples per shape", self.samples)
+        return box
+
+    def _run_row(self) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
         for text, sig in (("Stop", self.stop_clicked), ("Export mesh…", self.export_clicked)):
             b = QtWidgets.QPushButton(text)
@@ -115,11 +121,8 @@ class SpacePanel(QtWidgets.QWidget):
         self.continue_btn.setToolTip("Go on training this space from its checkpoint, where it stopped")
         self.continue_btn.clicked.connect(self.continue_clicked)
         self.continue_btn.hide()
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Samples per shape", self.samples)
-        form.addRow(row)
-        form.addRow(self.continue_btn)
-        return box
+        row.addWidget(self.continue_btn)
+        return row
 
     # -- state ------------------------------------------------------------------------------------------
     def set_state(self, state: SpaceState) -> None:
