@@ -67,8 +67,8 @@ def write_checkpoint(fit: SpaceFit, last: Path, best: Path | None = None) -> flo
     resume = {
         "best_error": fit.best_error,
         "history": fit.history,
-        "folder": None if fit.source is None else str(fit.source),
-        "output": None if getattr(fit, "output", None) is None else str(fit.output),
+        "folder": None if fit.source is None else os.path.abspath(fit.source),
+        "output": None if getattr(fit, "output", None) is None else os.path.abspath(fit.output),
         "total_steps": tr.total_steps,
     }
     header = {"task": TASK, "space": rec, "target": rec["target"], "resume": resume} | state

@@ -39,6 +39,7 @@ class SpacePanel(QtWidgets.QWidget):
         lay.addWidget(self.info)
         lay.addLayout(buttons)
         lay.addLayout(self._run_row())  # Stop and Export at the top: never below the fold at 1280 x 800
+        lay.addWidget(self.continue_btn)
         lay.addWidget(self._shapes_box(), 1)
         lay.addWidget(self._morph_box())
         self.pc_box = QtWidgets.QGroupBox("Principal directions of the codes")
@@ -120,8 +121,7 @@ class SpacePanel(QtWidgets.QWidget):
         self.continue_btn = QtWidgets.QPushButton("Continue training")
         self.continue_btn.setToolTip("Go on training this space from its checkpoint, where it stopped")
         self.continue_btn.clicked.connect(self.continue_clicked)
-        self.continue_btn.hide()
-        row.addWidget(self.continue_btn)
+        self.continue_btn.hide()  # its own full-width row under this one (see __init__)
         return row
 
     # -- state ------------------------------------------------------------------------------------------
