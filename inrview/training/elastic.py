@@ -3,7 +3,8 @@
 torchrun (torchelastic) restarts every process of the group when one dies (`--max-restarts N`). Since torch
 2.4 the workers of every attempt meet in the agent's one TCPStore, and the keys gloo left there in the
 attempt before (each rank's address) are still present: a restarted rank can read its dead predecessor's
-address and fail with 'connection refused' (measured here: two restarts out of three failed so). So each
+address and fail with 'connection refused' or wait for it (here two of the first three restarts failed: one
+refused, one hung in init_process_group). So each
 attempt meets under a fresh key prefix: rank 0 draws a new generation id, and every other rank waits for an
 id it has not joined before (each rank marks the ids it joined), which is the one of this attempt.
 """
