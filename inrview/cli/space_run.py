@@ -21,6 +21,7 @@ from ..space.model import read_space
 from ..training.space import space_threads
 from .common import Progress, write_json
 from .space_long import exit_code, make_fit, stopped_line, train
+from .waiting import Waiting
 
 
 def _threads() -> None:
@@ -85,20 +86,26 @@ def _median(values) -> float:
 def cmd_complete(a) -> int:
     """Complete a shape from points and write its surface."""
     _threads()
-    space = read_space(a.space)
-    geom = load(a.points)
-    if geom.is_mesh:
-        geom = as_point_cloud(geom, 20_000)
-    t0 = time.perf_counter()
-    res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
-    mesh = space.decode(res.code, a.resolution, res.normalization)
-    save_mesh(a.output, mesh.vertices, mesh.faces)
-    seconds = time.perf_counter() - t0
-    dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
-    print(
-        f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
-        f"surface mean {dist.mean():.4g} (input units)"
-    )
+    with Waiting(a.quiet) as wait:
+        wait.phase(f"loading {a.space} and {a.points}")
+        space = read_space(a.space)
+        geom = load(a.points)
+        if geom.is_mesh:
+            geom = as_point_cloud(geom, 20_000)
+        t0 = time.perf_counter()
+        wait.phase(f"completing from {len(geom.vertices)} points")
+        res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
+        wait.phase(f"extracting at resolution {a.resolution}")
+        mesh = space.decode(res.code, a.resolution, res.normalization)
+        save_mesh(a.output, mesh.vertices, mesh.faces)
+        seconds = time.perf_counter() - t0
+        wait.phase("measuring the points against the surface")
+        dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
+    if not a.quiet:
+        print(
+            f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
+            f"surface mean {dist.mean():.4g} (input units)"
+        )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
     write_json(
