@@ -25,6 +25,8 @@ from ..config import (
 )
 from ..errors import InrviewError
 from ..io.export import atomic_path
+from . import history
+from .history import add_history_arg
 
 
 class Parser(argparse.ArgumentParser):
@@ -150,6 +152,7 @@ def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults | None = N
     o = p.add_argument_group("output")
     o.add_argument("--metrics-json", metavar="PATH", help="write the final numbers as JSON")
     o.add_argument("--checkpoint", metavar="PATH", help="also save a checkpoint (.safetensors)")
+    add_history_arg(o)
     add_quiet(o)
 
 
@@ -225,6 +228,7 @@ class Progress:
 
     def __call__(self, snap) -> None:
         """Show one trainer Snapshot (step, elapsed, losses, preview floats such as PSNR)."""
+        history.note(snap)
         if self.share is None and snap.progress > 0:
             projected = snap.elapsed / snap.progress
             self.share = projected / (projected + self.after) if projected > 0 else 1.0

@@ -1,9 +1,8 @@
-"""`inrview fit | extract | info`: a neural field from a mesh or point cloud, a mesh from a checkpoint, and
-what a file holds."""
+"""`inrview fit | extract`: a neural field from a mesh or point cloud, and a mesh from a checkpoint (`info` is
+in info.py)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -33,15 +32,15 @@ from .common import (
     write_json,
 )
 from .timelapse import add_timelapse_args, check_timelapse, shape_recorder
+from .waiting import Waiting
 
 MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
 
 def register(commands) -> None:
-    """Add fit, extract and info to the top-level commands."""
+    """Add fit and extract to the top-level commands."""
     commands.add_command("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args)
     commands.add_command("extract", "extract a mesh from a shape checkpoint", _extract_args)
-    commands.add_command("info", "print the load report of a file (or a checkpoint's header)", _info_args)
 
 
 def _resolution_arg(p) -> None:
@@ -100,11 +99,6 @@ def _extract_args(p) -> None:
     p.set_defaults(func=cmd_extract)
 
 
-def _info_args(p) -> None:
-    p.add_argument("file", help="mesh, point cloud or checkpoint; prints its load report or the checkpoint's header")
-    p.set_defaults(func=cmd_info)
-
-
 def check_mesh_outputs(a, cfg: FitConfig) -> None:
     """Refuse bad output paths and sizes that cannot fit in memory, before anything is loaded."""
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
@@ -136,7 +130,7 @@ def cmd_fit(a) -> int:
         return fit_cloud(a)
     for n in session.geometry.notices:
         say.notice(n)
-    start = session.trainer.state.step
+    start, start_elapsed = session.trainer.state.step, session.trainer.state.elapsed
     if cfg.train.seconds is not None and not a.resume:  # the budget is wall time from the command
         from ..shape import training_seconds
 
@@ -151,11 +145,11 @@ def cmd_fit(a) -> int:
         bar.close()
     seconds = time.perf_counter() - STARTED
     line = (
-        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
-        f"({seconds:.1f} s total) on {session.trainer.device.type}"
+        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed - start_elapsed:.1f} s "
+        f"training ({seconds:.1f} s total) on {session.trainer.device.type}"
     )
     if start:
-        line += f", from step {start} of {a.resume}"
+        line += f", continuing {a.resume} from step {start} (now {last.step} steps, {last.elapsed:.1f} s training)"
     say(line if m is None else f"{line}; {m.summary()}")
     data = {
         "seconds": seconds,
@@ -289,7 +283,8 @@ def _train(session, bar, recorder, measures: bool):
     """Run the session to the end of its budget, feeding the progress bar (and time-lapse frames); the last
     Snapshot."""
     last = None
-    for last in session.run(report_every=10, measures=measures):
+    every = 10 if recorder is None else recorder.report_every(session.trainer.cfg)
+    for last in session.run(report_every=every, measures=measures):
         bar(last)
         if recorder is not None:
             recorder(last)
@@ -341,28 +336,13 @@ def cmd_extract(a) -> int:
     from ..io.export import save_mesh
     from ..shape import load_field
 
-    field, header = load_field(a.checkpoint, device=pick_device(a.device))
-    t0 = time.perf_counter()
-    mesh = extract_mesh(field, a.resolution)
+    with Waiting(a.quiet, f"loading {a.checkpoint} and extracting at resolution {a.resolution}"):
+        field, header = load_field(a.checkpoint, device=pick_device(a.device))
+        t0 = time.perf_counter()
+        mesh = extract_mesh(field, a.resolution)
     raise_problems([save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh")])
     Say(a.quiet)(
         f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
         f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)"
     )
-    return 0
-
-
-def cmd_info(a) -> int:
-    """Print a file's load report, or a checkpoint's header as JSON."""
-    check_input(a.file)
-    if str(a.file).endswith(".safetensors"):
-        from ..training.checkpoint import read
-
-        data = read(a.file)
-        print(json.dumps({k: v for k, v in data.header.items() if k != "optimizer"}, indent=2))
-        return 0
-    from ..io.geometry import report
-    from ..io.loaders import load
-
-    print(report(load(a.file)))
     return 0

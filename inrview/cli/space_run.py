@@ -3,8 +3,8 @@ module only when a command runs: torch loads here)."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
 import sys
 import time
 
@@ -20,26 +20,27 @@ from ..metrics import point_to_surface
 from ..space.align import align_collection
 from ..space.confidence import ply_properties, summary
 from ..space.explore import info, write_interpolation
-from ..space.fit import SpaceFit
 from ..space.model import read_space
 from ..space.scan import complete_scan
 from ..training.space import space_threads
 from .common import Progress, mask_options, write_json
+from .space_long import exit_code, make_fit, stopped_line, train
+from .waiting import Waiting
 
 
 def _threads() -> None:
     torch.set_num_threads(space_threads())
 
 
-def _collection(a):
-    """The collection of `space fit` (masks read with --label/--mask-smooth, aligned with --align) and the
-    notice printer (None off rank 0 under torchrun)."""
-    lead = os.environ.get("RANK", "0") == "0"  # under torchrun only rank 0 prints notices
-    say = (lambda m: print(f"notice: {m}", file=sys.stderr)) if lead else None
-    col = load_collection(a.folder, a.normalise, notify=say, mask=mask_options(a))
+def _with_collection(a):
+    """The options with the folder loaded as a Collection when masks are read with other than the default
+    options (--label, --mask-smooth) or the shapes are aligned (--align); else unchanged."""
+    if a.align == "none" and a.label is None and a.mask_smooth == 1.0:
+        return a
+    col = load_collection(a.folder, a.normalise, notify=_notice, mask=mask_options(a))
     if a.align != "none":
         col = align_collection(col, a.align, a.seed)
-    return col, say
+    return argparse.Namespace(**{**vars(a), "folder": col})
 
 
 def cmd_fit(a) -> int:
@@ -49,15 +50,17 @@ def cmd_fit(a) -> int:
     )
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
-    col, say = _collection(a)
-    fit = SpaceFit(col, cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), a.normalise, sampling, notify=say)
+    fit = make_fit(_with_collection(a), cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), sampling, _notice)
     lead = fit.ctx.rank == 0
     bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
     try:
-        for snap in fit.run(report_every=10):
-            bar(snap)
+        last = train(fit, a, bar)
     finally:
         bar.close()
+    if last.message == "stopped":
+        if lead:
+            print(stopped_line(fit, a), file=sys.stderr)
+        return exit_code(fit)
     rec = fit.save(a.output)
     if not lead:
         return 0
@@ -86,33 +89,42 @@ def cmd_fit(a) -> int:
     return 0
 
 
+def _notice(message: str) -> None:
+    print(f"notice: {message}", file=sys.stderr)
+
+
 def _median(values) -> float:
     s = sorted(values)
     return float(s[len(s) // 2]) if s else float("nan")
 
 
 def cmd_complete(a) -> int:
-    """Complete a shape from points and write its surface, with its pose and per-vertex confidence."""
+    """Complete a shape from points and write its surface."""
     _threads()
-    space = read_space(a.space)
-    geom = load(a.points, mask=mask_options(a))
-    if geom.is_mesh:
-        geom = as_point_cloud(geom, 20_000)
-    t0 = time.perf_counter()
-    done = complete_scan(
-        space, geom.vertices, geom.normals, a.pose, max(a.adapt_steps, 0), a.steps, a.seconds, a.resolution
-    )
-    mesh, res = done.mesh, done.result
-    save_mesh(a.output, mesh.vertices, mesh.faces, properties=ply_properties(done.confidence))
-    seconds = time.perf_counter() - t0
-    dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
+    with Waiting(a.quiet) as wait:
+        wait.phase(f"loading {a.space} and {a.points}")
+        space = read_space(a.space)
+        geom = load(a.points, mask=mask_options(a))
+        if geom.is_mesh:
+            geom = as_point_cloud(geom, 20_000)
+        t0 = time.perf_counter()
+        wait.phase(f"completing from {len(geom.vertices)} points (pose {a.pose}, {a.adapt_steps} adaptation steps)")
+        done = complete_scan(
+            space, geom.vertices, geom.normals, a.pose, max(a.adapt_steps, 0), a.steps, a.seconds, a.resolution
+        )
+        mesh, res = done.mesh, done.result
+        save_mesh(a.output, mesh.vertices, mesh.faces, properties=ply_properties(done.confidence))
+        seconds = time.perf_counter() - t0
+        wait.phase("measuring the points against the surface")
+        dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
     pose = {k: v for k, v in res.novelty.get("pose", {}).items() if k != "unit"}
-    found = f"; pose found: {pose['angle_degrees']:.1f} degrees, scale {pose['scale']:.3g}" if pose else ""
-    print(
-        f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
-        f"surface mean {dist.mean():.4g} (input units){found}; "
-        f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed"
-    )
+    if not a.quiet:
+        found = f"; pose found: {pose['angle_degrees']:.1f} degrees, scale {pose['scale']:.3g}" if pose else ""
+        print(
+            f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
+            f"surface mean {dist.mean():.4g} (input units){found}; "
+            f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed"
+        )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
     write_json(
