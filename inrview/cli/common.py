@@ -308,3 +308,24 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
         return parser.parse_args(argv)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 0
+
+
+def add_mask_args(p) -> None:
+    """--label and --mask-smooth: how a segmentation mask (.nii, .nii.gz, .nrrd) becomes a surface."""
+    p.add_argument(
+        "--label", type=int, default=None, help="segmentation masks: mesh only this label (default: all non-zero)"
+    )
+    p.add_argument(
+        "--mask-smooth",
+        type=non_negative_float,
+        default=1.0,
+        metavar="SIGMA",
+        help="segmentation masks: Gaussian smoothing in voxels before marching cubes (0: voxel staircase; default 1)",
+    )
+
+
+def mask_options(a: argparse.Namespace):
+    """The MaskOptions of --label and --mask-smooth."""
+    from ..io.masks import MaskOptions
+
+    return MaskOptions(label=getattr(a, "label", None), smooth=getattr(a, "mask_smooth", 1.0))

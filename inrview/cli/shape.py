@@ -22,10 +22,12 @@ from .common import (
     DEVICE_HELP,
     Progress,
     Say,
+    add_mask_args,
     add_quiet,
     add_training_args,
     config_from_args,
     device_name,
+    mask_options,
     positive_int,
     write_json,
 )
@@ -83,6 +85,7 @@ def _fit_args(p) -> None:
         f"{mix.uniform_fraction:g})",
     )
     add_training_args(p)
+    add_mask_args(p)
     add_timelapse_args(p)
     p.set_defaults(func=cmd_fit)
 
@@ -219,7 +222,7 @@ def _open_session(a, cfg: FitConfig, phases: dict):
 
             torch.set_num_threads(a.threads)
         return session
-    geometry = _timed(phases, "load", load, a.input, max_points=2_000_000, seed=cfg.train.seed)
+    geometry = _timed(phases, "load", load, a.input, max_points=2_000_000, seed=cfg.train.seed, mask=mask_options(a))
     if not geometry.is_mesh:
         return None
     _timed(phases, "sampling", draw_samples_while_torch_loads, geometry, cfg)

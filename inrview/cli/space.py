@@ -12,7 +12,7 @@ from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..errors import InrviewError
 from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
 from .checks import check_folder, check_input, check_output, grid_bytes, need_memory
-from .common import DEVICE_HELP, Parser, deferred, device_name, positive_float, positive_int
+from .common import DEVICE_HELP, Parser, add_mask_args, deferred, device_name, positive_float, positive_int
 from .space_long import add_run_args
 
 
@@ -73,6 +73,14 @@ def _fit_args(ss) -> None:
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    f.add_argument(
+        "--align",
+        choices=["none", "rigid", "similarity"],
+        default="none",
+        help="move every shape onto a template from the collection first (ICP) and record the transforms, for "
+        "collections that are not aligned (default none)",
+    )
+    add_mask_args(f)
     add_run_args(f)
     f.set_defaults(func=deferred(".space_run", "cmd_fit", _check_fit))
 
@@ -87,6 +95,20 @@ def _complete_args(ss) -> None:
     c.add_argument("--steps", type=positive_int, default=300, help="optimisation steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
     c.add_argument("--metrics-json", metavar="PATH", help="write residual, novelty and timing as JSON")
+    c.add_argument(
+        "--pose",
+        choices=["rigid", "similarity", "none"],
+        default="rigid",
+        help="find the scan's transform into the space's frame with the code (default rigid; none: the scan is "
+        "in the collection's frame)",
+    )
+    c.add_argument(
+        "--adapt-steps",
+        type=int,
+        default=100,
+        help="steps fine-tuning the network on the points after the code (default 100; 0: the code alone)",
+    )
+    add_mask_args(c)
     c.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress)")
     c.set_defaults(func=deferred(".space_run", "cmd_complete", _check_complete))
 
