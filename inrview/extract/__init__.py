@@ -17,6 +17,7 @@ from ..field import Field
 from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points, work_device
 from .mc import flying_edges, skimage_marching_cubes, vtk_available
 from .mc_torch import marching_cubes_torch
+from .udf import open_surface, udf_grid
 
 __all__ = [
     "Mesh",
@@ -86,17 +87,22 @@ def extract_mesh(
     method: 'coarse_to_fine' (evaluate the network only near the surface; same triangles as 'dense') or
     'dense'. mc: the marching-cubes implementation (see marching_cubes). Returns vertices in world units
     (the input's) unless world=False; raises NoSurfaceError when the field does not cross zero anywhere.
+    An unsigned field (target 'udf') is meshed as an open surface (see udf.open_surface; mc is ignored).
     """
     if method not in ("coarse_to_fine", "dense"):
         raise ValueError(f"unknown extraction method {method!r} (coarse_to_fine, dense)")
     # on a GPU the grid stays there and is meshed there (mc_torch), unless a CPU mesher is asked for
     on_device = mc in ("auto", "torch") and work_device(field).type == "cuda"
-    grid = (
-        coarse_to_fine_grid(field, resolution, on_device=on_device)
-        if method == "coarse_to_fine"
-        else dense_grid(field, resolution, on_device=on_device)
-    )
-    mesh = marching_cubes(grid, method=mc)
+    if getattr(field, "target", None) == "udf":
+        grid = udf_grid(field, resolution, on_device, dense=method == "dense")
+        mesh = Mesh(*open_surface(field, grid), "normalised")
+    else:
+        grid = (
+            coarse_to_fine_grid(field, resolution, on_device=on_device)
+            if method == "coarse_to_fine"
+            else dense_grid(field, resolution, on_device=on_device)
+        )
+        mesh = marching_cubes(grid, method=mc)
     mesh.evaluations = grid.evaluations
     if world:
         mesh.vertices = field.normalization.to_world(mesh.vertices)
