@@ -101,11 +101,12 @@ def measure(row: dict, v, f, ref, self_check: bool) -> dict:
     return row
 
 
-def run_fit(path: Path, target: str, model: str, seconds: float, resolution: int):
+def run_fit(path: Path, target: str, model: str, seconds: float, resolution: int, steps: int | None = None):
     from inrview.config import FitConfig, TrainConfig, model_config
     from inrview.shape import fit
 
-    cfg = FitConfig(model=model_config(model), target=target, train=TrainConfig(seconds=seconds), resolution=resolution)
+    train = TrainConfig(steps=steps) if steps else TrainConfig(seconds=seconds)
+    cfg = FitConfig(model=model_config(model), target=target, train=train, resolution=resolution)
     t0 = time.perf_counter()
     r = fit(path, cfg, measure=False, started=t0)
     return r, time.perf_counter() - t0
@@ -160,7 +161,7 @@ def run_case(name: str, path: Path, a, folder: Path, out) -> None:
     fields = {}
     for model in a.models:
         for target in [t for t in ("udf", "sdf") if t in a.only]:
-            r, secs = run_fit(path, target, model, a.seconds, a.resolution)
+            r, secs = run_fit(path, target, model, a.seconds, a.resolution, a.steps)
             row = {"case": name, "method": target, "model": model, "seconds": secs, "steps": r.last.step}
             emit(out, measure(row, r.mesh.vertices, r.mesh.faces, ref, target == "udf" and not a.no_self_check))
             fields[target] = r.field
@@ -208,6 +209,7 @@ def main(argv=None) -> int:
     p.add_argument("--only", default="udf,sdf,trim-far,poisson", help="methods to run (comma-separated)")
     p.add_argument("--models", default="grid", help="network families for the inrview fits (comma-separated)")
     p.add_argument("--seconds", type=float, default=60.0, help="time budget per method (default 60)")
+    p.add_argument("--steps", type=int, default=None, help="a budget in steps for the inrview fits instead")
     p.add_argument("--resolution", type=int, default=256)
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads for the in-process fits")
     p.add_argument("--no-self-check", action="store_true", help="skip the (slow) self-intersection test")

@@ -17,6 +17,7 @@ from ..field import Field
 from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points, work_device
 from .mc import flying_edges, skimage_marching_cubes, vtk_available
 from .mc_torch import marching_cubes_torch
+from .section import plane_section
 from .udf import open_surface, udf_grid
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "coarse_to_fine_grid",
     "dense_grid",
     "grid_points",
+    "plane_section",
 ]
 
 
@@ -116,13 +118,16 @@ class SliceImage:
 
     values: (H, W) float32 (world units for distance fields); axis: 0/1/2 for the plane's normal;
     offset: the plane's position along that axis (world units); extent: (u_min, u_max, v_min, v_max) of
-    the two in-plane axes (in ascending axis order) in world units.
+    the two in-plane axes (in ascending axis order) in world units; unsigned: the values are an unsigned
+    distance (>= 0: one colour map from 0; the zero set is traced from the open surface with plane_section,
+    not as a contour of the values).
     """
 
     values: np.ndarray
     axis: int
     offset: float
     extent: tuple[float, float, float, float]
+    unsigned: bool = False
 
 
 def slice_field(field: Field, axis: int, offset: float, resolution: int = 128, world: bool = True) -> SliceImage:
@@ -144,4 +149,4 @@ def slice_field(field: Field, axis: int, offset: float, resolution: int = 128, w
     lo = norm.to_world(np.full(3, -1.0)) if world else np.full(3, -1.0)
     hi = norm.to_world(np.full(3, 1.0)) if world else np.full(3, 1.0)
     ext = (float(lo[others[0]]), float(hi[others[0]]), float(lo[others[1]]), float(hi[others[1]]))
-    return SliceImage(vals.astype(np.float32), axis, float(offset), ext)
+    return SliceImage(vals.astype(np.float32), axis, float(offset), ext, getattr(field, "target", None) == "udf")
