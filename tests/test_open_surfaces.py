@@ -90,7 +90,7 @@ def test_analytic_udf_extracts_one_open_layer(net, true_area, rim, z0):
     m = extract_mesh(Field(net, target="udf"), 64)
     topo = mesh_topology(m.faces)
     assert topo.non_manifold_edges == 0 and topo.boundary_edges > 0
-    assert abs(area(m.vertices, m.faces) / true_area - 1) < 0.05  # one layer, not two
+    assert abs(area(m.vertices, m.faces) / true_area - 1) < 0.1  # one layer (two would be 2), rim cells lost
     assert 0.9 < boundary_length(m.vertices, m.faces) / rim < 1.8  # the rim (stair-stepped, ragged), no cap
     assert self_intersections(m.vertices, m.faces) == 0
     d = net(torch.as_tensor(m.vertices, dtype=torch.float32)).numpy()
@@ -115,10 +115,10 @@ def test_open_measures_of_a_sheet_against_itself_and_a_shell():
     v, f = patch(20)
     same = open_surface_metrics(v, f, v, f, n_samples=5000)
     assert same.f_score == 1.0 and abs(same.area_ratio - 1) < 1e-9 and same.boundary_edges == 4 * 19
-    # the same sheet doubled 1.5% of the side away: twice the area, still close everywhere at 1%
-    two = np.vstack([v, v + [0, 0, 0.015]]), np.vstack([f, f + len(v)])
+    # the same sheet doubled 0.8% of the side away: twice the area, close at 1%, not at 0.5%
+    two = np.vstack([v, v + [0, 0, 0.008]]), np.vstack([f, f + len(v)])
     m = open_surface_metrics(*two, v, f, n_samples=5000)
-    assert abs(m.area_ratio - 2) < 1e-6 and m.f_score > 0.99 and m.f_score_half < 0.6
+    assert abs(m.area_ratio - 2) < 1e-6 and m.f_score > 0.99 and m.f_score_half < 0.7
 
 
 def test_short_udf_fit_of_a_sheet_through_the_cli(tmp_path, capsys):

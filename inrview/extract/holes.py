@@ -79,3 +79,16 @@ def intersecting_pairs(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
         o3d.utility.Vector3iVector(np.asarray(faces, np.int32)),
     )
     return np.asarray(m.get_self_intersecting_triangles(), dtype=np.int64).reshape(-1, 2)
+
+
+def drop_non_manifold(faces: np.ndarray) -> np.ndarray:
+    """Faces without those on an edge that three or more faces share (crossings put on one grid vertex can
+    fold two cells' triangles onto one edge)."""
+    f = np.asarray(faces, np.int64)
+    if len(f) == 0:
+        return f
+    n = int(f.max()) + 1
+    a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
+    b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
+    _, inv, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True, return_counts=True)
+    return f[~(counts[inv] > 2).reshape(3, -1).any(axis=0)]

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 
 from ..errors import NoSurfaceError
 from .grid import GridResult, _evaluate, coarse_to_fine_grid, dense_grid, work_device
-from .holes import fill_small_holes
+from .holes import drop_non_manifold, fill_small_holes
 from .mc_torch import _EDGE_AXIS, _EDGE_START, CORNER_OFFSETS, TRI_COUNT, TRI_TABLE
 
 #: Cells (edge lengths) under which the smallest corner value of a cell makes it a candidate for the surface
@@ -51,7 +51,7 @@ HOLE_EDGES = 16
 #: The unsigned grid is shifted by this fraction of a cell along every axis.
 GRID_SHIFT = 0.5
 #: Crossings within this fraction of an edge from a grid vertex are put on that vertex.
-SNAP = 1e-5
+SNAP = 1e-2
 #: Safety of the coarse-to-fine flags (multiples of a cell diagonal), as for a signed distance: 1.25 (so that
 #: the neighbours of candidate corners are evaluated too) gave the same meshes of the shared planar sheet at
 #: 128^3 and 256^3 with 1.7-2.6x the evaluations.
@@ -149,6 +149,36 @@ def _edge_sides(g: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
     return torch.where(odd[:, None], fallback, sides)
 
 
+#: For each axis, the corners of a cell on its far face and the matching corners of the next cell's near face.
+_FACE_PAIRS = [
+    ([c for c in range(8) if (c >> (2 - a)) & 1], [c for c in range(8) if not (c >> (2 - a)) & 1]) for a in range(3)
+]
+
+
+def _bits(case: torch.Tensor, corners: list[int]) -> torch.Tensor:
+    """The 4-bit pattern of case's bits at corners (in that order)."""
+    return sum(((case >> c) & 1) << i for i, c in enumerate(corners))
+
+
+def _disagreeing(case: torch.Tensor, cells: torch.Tensor, m: int) -> torch.Tensor:
+    """(K,) True for cells whose signs on their far face (along some axis) differ from those the next
+    candidate cell gives the same face (other than by flipping all four, except on a face with two diagonal
+    crossings, where the table's split depends on the flip): both would put different segments on the face,
+    and their triangles could cross there. cells: sorted linear indices in the (m, m, m) cell grid."""
+    bad = torch.zeros(len(cells), dtype=torch.bool, device=cells.device)
+    for a, stride in enumerate((m * m, m, 1)):
+        far, near = _FACE_PAIRS[a]
+        i = torch.searchsorted(cells, cells + stride).clamp_max(len(cells) - 1)
+        idx = torch.stack([cells // (m * m), (cells // m) % m, cells % m], dim=1)
+        has = (cells[i] == cells + stride) & (idx[:, a] < m - 1)
+        pa, pb = _bits(case, far), _bits(case[i], near)
+        crossed = (pa != 0) & (pa != 15) & (pb != 0) & (pb != 15)
+        same = (pa == pb) | ((pa == 15 - pb) & (pa != 6) & (pa != 9))
+        clash = has & crossed & ~same
+        bad |= clash  # the first of the two goes; the hole it leaves is closed with the other slits
+    return bad
+
+
 def _triangles(case: torch.Tensor, ci: torch.Tensor, n: int) -> torch.Tensor:
     """(F, 3) global edge ids (3 * linear start vertex + axis) of the triangles of cells with those cases."""
     dev = case.device
@@ -198,7 +228,9 @@ def open_surface(field, grid: GridResult) -> tuple[np.ndarray, np.ndarray]:
     cells = _candidate_cells(u, CELL_TOLERANCE * h)
     if len(cells) == 0:
         raise NoSurfaceError("no surface yet: the unsigned field comes near zero nowhere in the volume")
-    gid = _triangles(*_cell_cases(flat, cells, n), n)
+    case, ci = _cell_cases(flat, cells, n)
+    keep = ~_disagreeing(case, cells, n - 1)
+    gid = _triangles(case[keep], ci[keep], n)
     if len(gid) == 0:
         raise NoSurfaceError("no surface yet: no cell of the unsigned field changes side")
     verts, faces = _vertices(flat, gid, n, grid.lo, h)
@@ -210,7 +242,7 @@ def open_surface(field, grid: GridResult) -> tuple[np.ndarray, np.ndarray]:
     verts, faces = verts[used].cpu().numpy(), faces.reshape(-1, 3).cpu().numpy().astype(np.int64)
     if len(faces) == 0:
         raise NoSurfaceError("no surface yet: no face of the unsigned field lies near zero")
-    return fill_small_holes(verts, orient(faces), HOLE_EDGES)
+    return fill_small_holes(verts, orient(drop_non_manifold(faces)), HOLE_EDGES)
 
 
 def orient(faces: np.ndarray) -> np.ndarray:
