@@ -32,15 +32,15 @@ def cloud_defaults() -> TrainingDefaults:
     """The training defaults of a cloud fit, read from the reconstruction pipeline's own choices."""
     import numpy as np
 
-    from ..config import FAMILY_SIZES, default_lr
+    from ..config import FAMILIES, default_lr
     from ..recon import pipeline as rp
 
-    cfgs = {k: rp.default_config(model=k) for k in FAMILY_SIZES}
+    cfgs = {k: rp.default_config(model=k) for k in FAMILIES}
     siren_deep = rp.config_for(np.zeros((rp.SIREN_DEEP_POINTS, 3)), "siren").model
     siren = rp.config_for(np.zeros((1, 3)), "siren").model
     return TrainingDefaults(
         model=rp.DEFAULT_MODEL,
-        models=(rp.DEFAULT_MODEL, *FAMILY_SIZES),
+        models=(rp.DEFAULT_MODEL, *FAMILIES),
         steps=None,
         seconds=rp.DEFAULT_SECONDS,
         batch_size=rp.DEFAULT_BATCH,
@@ -171,7 +171,7 @@ def _load(a):
     if a.max_points < 100:
         raise InrviewError("--max-points must be at least 100")
     check_mesh_outputs(a, cloud_config(a))
-    from ..io.export import MESH_EXPORT_FORMATS
+    from ..io.formats import MESH_EXPORT_FORMATS
 
     if a.baseline:
         check_output(_baseline_path(a), "--baseline-output", MESH_EXPORT_FORMATS)

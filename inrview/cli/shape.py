@@ -9,8 +9,8 @@ from pathlib import Path
 
 from ..config import FitConfig, SamplingConfig, TrainConfig
 from ..errors import InrviewError
+from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
 from .checks import (
-    CHECKPOINT_FORMATS,
     check_input,
     check_output,
     check_training_memory,
@@ -106,8 +106,6 @@ def _info_args(p) -> None:
 
 def check_mesh_outputs(a, cfg: FitConfig) -> None:
     """Refuse bad output paths and sizes that cannot fit in memory, before anything is loaded."""
-    from ..io.export import MESH_EXPORT_FORMATS
-
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     check_output(a.checkpoint, "--checkpoint", CHECKPOINT_FORMATS)
     check_output(a.metrics_json, "--metrics-json")
@@ -348,8 +346,6 @@ def pick_device(name: str) -> str:
 
 def cmd_extract(a) -> int:
     """Load a shape checkpoint, extract its zero level and write the mesh."""
-    from ..io.export import MESH_EXPORT_FORMATS
-
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     need_memory(grid_bytes(a.resolution), "--resolution", f"extraction at {a.resolution} cells per side")
     check_input(a.checkpoint)

@@ -21,6 +21,7 @@ class SpacePanel(QtWidgets.QWidget):
     complete_clicked = QtCore.pyqtSignal()
     export_clicked = QtCore.pyqtSignal()
     stop_clicked = QtCore.pyqtSignal()
+    continue_clicked = QtCore.pyqtSignal()  # go on training the open (stopped) training checkpoint
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -37,6 +38,8 @@ class SpacePanel(QtWidgets.QWidget):
             buttons.addWidget(b)
         lay.addWidget(self.info)
         lay.addLayout(buttons)
+        lay.addLayout(self._run_row())  # Stop and Export at the top: never below the fold at 1280 x 800
+        lay.addWidget(self.continue_btn)
         lay.addWidget(self._shapes_box(), 1)
         lay.addWidget(self._morph_box())
         self.pc_box = QtWidgets.QGroupBox("Principal directions of the codes")
@@ -53,7 +56,7 @@ class SpacePanel(QtWidgets.QWidget):
         self.shapes = QtWidgets.QTreeWidget()
         self.shapes.setHeaderLabels(["Shape", "Training error"])
         self.shapes.setRootIsDecorated(False)
-        self.shapes.setMinimumHeight(90)
+        self.shapes.setMinimumHeight(60)  # the list grows: it scrolls, the panel does not
         self.shapes.setToolTip("Click: shape A; Ctrl+click (or the B box): shape B")
         self.shapes.itemClicked.connect(self._picked)
         v.addWidget(self.shapes)
@@ -104,22 +107,32 @@ class SpacePanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(box)
         self.epochs = QtWidgets.QSpinBox(minimum=1, maximum=100_000, value=300, singleStep=50)
         self.samples = QtWidgets.QSpinBox(minimum=1000, maximum=1_000_000, value=60_000, singleStep=10_000)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Samples per shape", self.samples)
+        return box
+
+    def _run_row(self) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
         for text, sig in (("Stop", self.stop_clicked), ("Export mesh…", self.export_clicked)):
             b = QtWidgets.QPushButton(text)
             b.clicked.connect(sig)
             row.addWidget(b)
             setattr(self, "stop_btn" if text == "Stop" else "export_btn", b)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Samples per shape", self.samples)
-        form.addRow(row)
-        return box
+        self.continue_btn = QtWidgets.QPushButton("Continue training")
+        self.continue_btn.setToolTip("Go on training this space from its checkpoint, where it stopped")
+        self.continue_btn.clicked.connect(self.continue_clicked)
+        self.continue_btn.hide()  # its own full-width row under this one (see __init__)
+        return row
 
     # -- state ------------------------------------------------------------------------------------------
     def set_state(self, state: SpaceState) -> None:
         """Fill the list, the A/B boxes and one slider per principal direction (signals held meanwhile)."""
         self.state = state
         self.info.setText(state.summary())
+        self.continue_btn.setVisible(state.can_continue)
+        if state.can_continue:
+            r = state.resume
+            self.continue_btn.setText(f"Continue training (stopped at step {r['step']} of {r['total_steps'] or '?'})")
         widgets = [self.a, self.b, self.morph, self.from_mean]
         for w in widgets:
             w.blockSignals(True)
@@ -187,6 +200,7 @@ class SpacePanel(QtWidgets.QWidget):
 
     def set_running(self, running: bool, has_space: bool) -> None:
         self.stop_btn.setEnabled(running)
+        self.continue_btn.setEnabled(not running)
         self.complete_btn.setEnabled(has_space and not running)
         self.export_btn.setEnabled(has_space)
 
