@@ -21,10 +21,12 @@ a cell so that a flat sheet through the origin (where normalisation puts a plana
   always agree on); where a cell's crossed edges fit a sign pattern (an even number on each face) that is its
   marching-cubes case, else MeshUDF's rule (dot products with the gradient at the corner farthest from the
   surface) gives it; the triangles come from mc_torch's table and every vertex is made once per grid edge
-  (t = u0 / (u0 + u1), whichever cell asks; on a grid vertex when t is 0 or 1);
+  (t = u0 / (u0 + u1), whichever cell asks; on the grid vertex when t is within SNAP of 0 or 1);
+- a cell whose signs on a face differ from its neighbour's across that face is left out (the two would put
+  different segments on the face, and their triangles could cross);
 - the network is evaluated once more at the mesh's vertices: faces with a vertex where u exceeds
   `FACE_TOLERANCE` cells are dropped (pseudo-signs also flip across ridges of u and past a sheet's
-  boundary);
+  boundary), and so are faces on an edge that three faces share;
 - faces are oriented consistently over each piece (libigl's bfs_orient), since signs are only relative, and
   the slits left where neighbouring cells still disagreed (boundary loops of at most HOLE_EDGES edges) are
   closed (`holes`).
