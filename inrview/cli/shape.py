@@ -1,9 +1,8 @@
-"""`inrview fit | extract | info`: a neural field from a mesh or point cloud, a mesh from a checkpoint, and
-what a file holds."""
+"""`inrview fit | extract`: a neural field from a mesh or point cloud, and a mesh from a checkpoint (`info` is
+in info.py)."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -23,23 +22,25 @@ from .common import (
     DEVICE_HELP,
     Progress,
     Say,
+    add_mask_args,
     add_quiet,
     add_training_args,
     config_from_args,
     device_name,
+    mask_options,
     positive_int,
     write_json,
 )
 from .timelapse import add_timelapse_args, check_timelapse, shape_recorder
+from .waiting import Waiting
 
 MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
 
 def register(commands) -> None:
-    """Add fit, extract and info to the top-level commands."""
+    """Add fit and extract to the top-level commands."""
     commands.add_command("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args)
     commands.add_command("extract", "extract a mesh from a shape checkpoint", _extract_args)
-    commands.add_command("info", "print the load report of a file (or a checkpoint's header)", _info_args)
 
 
 def _resolution_arg(p) -> None:
@@ -86,6 +87,7 @@ def _fit_args(p) -> None:
         f"{mix.uniform_fraction:g})",
     )
     add_training_args(p)
+    add_mask_args(p)
     add_timelapse_args(p)
     p.set_defaults(func=cmd_fit)
 
@@ -97,11 +99,6 @@ def _extract_args(p) -> None:
     p.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
     add_quiet(p)
     p.set_defaults(func=cmd_extract)
-
-
-def _info_args(p) -> None:
-    p.add_argument("file", help="mesh, point cloud or checkpoint; prints its load report or the checkpoint's header")
-    p.set_defaults(func=cmd_info)
 
 
 def check_mesh_outputs(a, cfg: FitConfig) -> None:
@@ -137,7 +134,7 @@ def cmd_fit(a) -> int:
         say.notice(n)
     if session.target_notice:
         say(f"{a.input}: {session.target_notice}")
-    start = session.trainer.state.step
+    start, start_elapsed = session.trainer.state.step, session.trainer.state.elapsed
     if cfg.train.seconds is not None and not a.resume:  # the budget is wall time from the command
         from ..shape import training_seconds
 
@@ -152,11 +149,11 @@ def cmd_fit(a) -> int:
         bar.close()
     seconds = time.perf_counter() - STARTED
     line = (
-        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
-        f"({seconds:.1f} s total) on {session.trainer.device.type}"
+        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed - start_elapsed:.1f} s "
+        f"training ({seconds:.1f} s total) on {session.trainer.device.type}"
     )
     if start:
-        line += f", from step {start} of {a.resume}"
+        line += f", continuing {a.resume} from step {start} (now {last.step} steps, {last.elapsed:.1f} s training)"
     say(line if m is None else f"{line}; {m.summary()}")
     data = {
         "seconds": seconds,
@@ -231,7 +228,7 @@ def _open_session(a, cfg: FitConfig, phases: dict):
 
             torch.set_num_threads(a.threads)
         return session
-    geometry = _timed(phases, "load", load, a.input, max_points=2_000_000, seed=cfg.train.seed)
+    geometry = _timed(phases, "load", load, a.input, max_points=2_000_000, seed=cfg.train.seed, mask=mask_options(a))
     if not geometry.is_mesh and cfg.target != "udf":
         return None
     notice = None
@@ -301,7 +298,8 @@ def _train(session, bar, recorder, measures: bool):
     """Run the session to the end of its budget, feeding the progress bar (and time-lapse frames); the last
     Snapshot."""
     last = None
-    for last in session.run(report_every=10, measures=measures):
+    every = 10 if recorder is None else recorder.report_every(session.trainer.cfg)
+    for last in session.run(report_every=every, measures=measures):
         bar(last)
         if recorder is not None:
             recorder(last)
@@ -353,28 +351,13 @@ def cmd_extract(a) -> int:
     from ..io.export import save_mesh
     from ..shape import load_field
 
-    field, header = load_field(a.checkpoint, device=pick_device(a.device))
-    t0 = time.perf_counter()
-    mesh = extract_mesh(field, a.resolution)
+    with Waiting(a.quiet, f"loading {a.checkpoint} and extracting at resolution {a.resolution}"):
+        field, header = load_field(a.checkpoint, device=pick_device(a.device))
+        t0 = time.perf_counter()
+        mesh = extract_mesh(field, a.resolution)
     raise_problems([save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh")])
     Say(a.quiet)(
         f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
         f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)"
     )
-    return 0
-
-
-def cmd_info(a) -> int:
-    """Print a file's load report, or a checkpoint's header as JSON."""
-    check_input(a.file)
-    if str(a.file).endswith(".safetensors"):
-        from ..training.checkpoint import read
-
-        data = read(a.file)
-        print(json.dumps({k: v for k, v in data.header.items() if k != "optimizer"}, indent=2))
-        return 0
-    from ..io.geometry import report
-    from ..io.loaders import load
-
-    print(report(load(a.file)))
     return 0
