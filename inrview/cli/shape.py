@@ -66,9 +66,11 @@ def _fit_args(p) -> None:
     )
     p.add_argument(
         "--target",
-        choices=["sdf", "occupancy"],
+        choices=["auto", "sdf", "occupancy", "udf"],
         default=FitConfig().target,
-        help=f"what the network learns (default {FitConfig().target})",
+        help="what the network learns: signed distance, occupancy, or unsigned distance (open surfaces and "
+        "sheets, extracted with their boundaries); auto picks udf for an open or sheet-like mesh and sdf "
+        f"otherwise, and says why (default {FitConfig().target})",
     )
     _resolution_arg(p)
     p.add_argument(
@@ -130,6 +132,8 @@ def cmd_fit(a) -> int:
         return fit_cloud(a)
     for n in session.geometry.notices:
         say.notice(n)
+    if session.target_notice:
+        say(f"{a.input}: {session.target_notice}")
     start, start_elapsed = session.trainer.state.step, session.trainer.state.elapsed
     if cfg.train.seconds is not None and not a.resume:  # the budget is wall time from the command
         from ..shape import training_seconds
@@ -165,6 +169,8 @@ def cmd_fit(a) -> int:
         "output": str(a.output),
         "resumed_from": a.resume,
         "config": session.cfg.to_dict(),
+        "target": session.target,
+        "target_reason": session.target_notice,
         **(m.to_dict() if m is not None else {}),
         "live": session.live.to_header(),
     }
@@ -223,12 +229,20 @@ def _open_session(a, cfg: FitConfig, phases: dict):
             torch.set_num_threads(a.threads)
         return session
     geometry = _timed(phases, "load", load, a.input, max_points=2_000_000, seed=cfg.train.seed, mask=mask_options(a))
-    if not geometry.is_mesh:
+    if not geometry.is_mesh and cfg.target != "udf":
         return None
-    _timed(phases, "sampling", draw_samples_while_torch_loads, geometry, cfg)
+    notice = None
+    if geometry.is_mesh:
+        from ..sampling.unsigned import resolve_target
+
+        cfg, notice = _timed(phases, "sampling", resolve_target, geometry, cfg)
+        if cfg.target != "udf":
+            _timed(phases, "sampling", draw_samples_while_torch_loads, geometry, cfg)
     from ..shape import ShapeSession
 
-    return _timed(phases, "sampling", ShapeSession, geometry, cfg, device=device)
+    session = _timed(phases, "sampling", ShapeSession, geometry, cfg, device=device)
+    session.target_notice = session.target_notice or notice
+    return session
 
 
 def draw_samples_while_torch_loads(geometry, cfg: FitConfig) -> None:
@@ -258,9 +272,10 @@ def fit_cloud(a) -> int:
     line the options only a mesh can use."""
     from . import main
 
-    if a.target != "sdf":
+    if a.target not in ("sdf", "auto"):
         raise InrviewError(
-            f"{a.input}: is a point cloud; --target {a.target} cannot be used (point clouds train a signed distance)"
+            f"{a.input}: is a point cloud; --target {a.target} cannot be used (point clouds train a signed or "
+            "an unsigned distance)"
         )
     for flag, given in (("--samples", a.samples), ("--sample-mix", a.sample_mix), ("--timelapse", a.timelapse)):
         if given is not None:

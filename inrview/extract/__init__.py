@@ -17,6 +17,8 @@ from ..field import Field
 from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points, work_device
 from .mc import flying_edges, skimage_marching_cubes, vtk_available
 from .mc_torch import marching_cubes_torch
+from .section import plane_section
+from .udf import open_surface, udf_grid
 
 __all__ = [
     "Mesh",
@@ -28,6 +30,7 @@ __all__ = [
     "coarse_to_fine_grid",
     "dense_grid",
     "grid_points",
+    "plane_section",
 ]
 
 
@@ -86,17 +89,22 @@ def extract_mesh(
     method: 'coarse_to_fine' (evaluate the network only near the surface; same triangles as 'dense') or
     'dense'. mc: the marching-cubes implementation (see marching_cubes). Returns vertices in world units
     (the input's) unless world=False; raises NoSurfaceError when the field does not cross zero anywhere.
+    An unsigned field (target 'udf') is meshed as an open surface (see udf.open_surface; mc is ignored).
     """
     if method not in ("coarse_to_fine", "dense"):
         raise ValueError(f"unknown extraction method {method!r} (coarse_to_fine, dense)")
     # on a GPU the grid stays there and is meshed there (mc_torch), unless a CPU mesher is asked for
     on_device = mc in ("auto", "torch") and work_device(field).type == "cuda"
-    grid = (
-        coarse_to_fine_grid(field, resolution, on_device=on_device)
-        if method == "coarse_to_fine"
-        else dense_grid(field, resolution, on_device=on_device)
-    )
-    mesh = marching_cubes(grid, method=mc)
+    if getattr(field, "target", None) == "udf":
+        grid = udf_grid(field, resolution, on_device, dense=method == "dense")
+        mesh = Mesh(*open_surface(field, grid), "normalised")
+    else:
+        grid = (
+            coarse_to_fine_grid(field, resolution, on_device=on_device)
+            if method == "coarse_to_fine"
+            else dense_grid(field, resolution, on_device=on_device)
+        )
+        mesh = marching_cubes(grid, method=mc)
     mesh.evaluations = grid.evaluations
     if world:
         mesh.vertices = field.normalization.to_world(mesh.vertices)
@@ -110,13 +118,16 @@ class SliceImage:
 
     values: (H, W) float32 (world units for distance fields); axis: 0/1/2 for the plane's normal;
     offset: the plane's position along that axis (world units); extent: (u_min, u_max, v_min, v_max) of
-    the two in-plane axes (in ascending axis order) in world units.
+    the two in-plane axes (in ascending axis order) in world units; unsigned: the values are an unsigned
+    distance (>= 0: one colour map from 0; the zero set is traced from the open surface with plane_section,
+    not as a contour of the values).
     """
 
     values: np.ndarray
     axis: int
     offset: float
     extent: tuple[float, float, float, float]
+    unsigned: bool = False
 
 
 def slice_field(field: Field, axis: int, offset: float, resolution: int = 128, world: bool = True) -> SliceImage:
@@ -138,4 +149,4 @@ def slice_field(field: Field, axis: int, offset: float, resolution: int = 128, w
     lo = norm.to_world(np.full(3, -1.0)) if world else np.full(3, -1.0)
     hi = norm.to_world(np.full(3, 1.0)) if world else np.full(3, 1.0)
     ext = (float(lo[others[0]]), float(hi[others[0]]), float(lo[others[1]]), float(hi[others[1]]))
-    return SliceImage(vals.astype(np.float32), axis, float(offset), ext)
+    return SliceImage(vals.astype(np.float32), axis, float(offset), ext, getattr(field, "target", None) == "udf")

@@ -20,9 +20,11 @@ from ..field import Field
 from ..io.geometry import Geometry, Normalization
 from ..io.loaders import load
 from ..metrics import SurfaceMetrics, surface_metrics
+from ..metrics.open import OpenSurfaceMetrics, open_surface_metrics
 from ..models import build_model
 from ..sampling import SampleSet
 from ..sampling.cache import cached_mesh_samples
+from ..sampling.unsigned import cloud_udf_samples, mesh_udf_samples, resolve_target
 from ..training import checkpoint as ckpt
 from ..training.tasks import SDFTask, Task
 from ..training.trainer import Trainer
@@ -37,7 +39,9 @@ MEASURE_IOU_SAMPLES = 200_000
 
 def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet | None]:
     """The training task for a normalised geometry: SDF/occupancy samples for meshes, the oriented
-    point-cloud losses for point clouds."""
+    point-cloud losses for point clouds, unsigned distances for either with target 'udf'."""
+    if cfg.target == "udf":
+        return unsigned_task(geometry_unit, cfg)
     if geometry_unit.is_mesh:
         samples = cached_mesh_samples(geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed)
         return SDFTask(samples, cfg.target, cfg.train.batch_size, cfg.train.clamp, cfg.train.eikonal_weight), samples
@@ -46,8 +50,19 @@ def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet 
     return make_pointcloud_task(geometry_unit, cfg), None
 
 
+def unsigned_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet]:
+    """Unsigned-distance regression on exact distances to a mesh, or on nearest-point distances of a cloud."""
+    g, seed = geometry_unit, cfg.train.seed
+    if g.is_mesh:
+        samples = mesh_udf_samples(g.vertices, g.faces, cfg.sampling, seed=seed)
+    else:
+        samples = cloud_udf_samples(g.vertices, cfg.sampling, seed=seed)
+    return SDFTask(samples, "udf", cfg.train.batch_size, cfg.train.clamp), samples
+
+
 class ShapeSession:
-    """One shape being fitted: geometry, normalisation, samples, network, trainer."""
+    """One shape being fitted: geometry, normalisation, samples, network, trainer. A target of 'auto' is
+    resolved first (`target_notice` says what it became and why)."""
 
     def __init__(
         self,
@@ -57,6 +72,7 @@ class ShapeSession:
         device: str | None = None,
     ):
         self.geometry = geometry
+        cfg, self.target_notice = resolve_target(geometry, cfg)
         self.cfg = cfg
         self.normalization = normalization or Normalization.fit(geometry.vertices, cfg.margin)
         self.unit = geometry.transformed(self.normalization)
@@ -71,8 +87,9 @@ class ShapeSession:
 
     @property
     def target(self) -> str:
-        """What the network learns: the configured target for meshes, always 'sdf' for point clouds."""
-        return self.cfg.target if self.geometry.is_mesh else "sdf"
+        """What the network learns: the configured target for meshes; for point clouds 'udf' when asked, else
+        'sdf'."""
+        return self.cfg.target if self.geometry.is_mesh or self.cfg.target == "udf" else "sdf"
 
     @classmethod
     def from_file(
@@ -168,10 +185,15 @@ class ShapeSession:
         """The field's surface as a Mesh in world units, at resolution (default: cfg.resolution) cells per side."""
         return extract_mesh(self.field, resolution or self.cfg.resolution)
 
-    def metrics(self, mesh: Mesh) -> SurfaceMetrics:
+    def metrics(self, mesh: Mesh) -> SurfaceMetrics | OpenSurfaceMetrics:
         """SurfaceMetrics of mesh against the input geometry (its faces when it is a mesh), from
-        MEASURE_SAMPLES points each way and MEASURE_IOU_SAMPLES volume points."""
+        MEASURE_SAMPLES points each way and MEASURE_IOU_SAMPLES volume points; for an unsigned target the
+        measures of open surfaces (OpenSurfaceMetrics: no IoU, area ratio and boundary edges instead)."""
         g = self.geometry
+        if self.target == "udf":
+            return open_surface_metrics(
+                mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, n_samples=MEASURE_SAMPLES
+            )
         return surface_metrics(
             mesh.vertices,
             mesh.faces,
@@ -185,7 +207,8 @@ class ShapeSession:
     def checkpoint_header(self) -> dict:
         """The JSON header a checkpoint of this session records: config (a cloud's loss with its defaults
         resolved), normalisation, target, source and trainer counters."""
-        cfg = self.cfg if self.geometry.is_mesh else dataclasses.replace(self.cfg, cloud=self.task.cfg)
+        own = self.geometry.is_mesh or self.target == "udf"
+        cfg = self.cfg if own else dataclasses.replace(self.cfg, cloud=self.task.cfg)
         return {
             "task": "shape",
             "config": cfg.to_dict(),

@@ -217,6 +217,7 @@ class SessionWorker(CommandThread):
             else:
                 self.log.emit("info", f"the input has {len(geom.faces)} faces: drawn as points to keep the view fast")
         notices = list(cloud.notices) if cloud is not None else list(geom.notices)
+        notices += [session.target_notice] if getattr(session, "target_notice", None) else []
         return Opened(
             path,
             kind,
@@ -309,7 +310,10 @@ class SessionWorker(CommandThread):
                 self._last_mesh = (m.vertices, m.faces)
             except InrviewError:
                 out["surface"] = None
-        slices = {a: frames.slice_frame(slice_field(self.field, a, off, 128)) for a, off in dict(self.slices).items()}
+        slices = {
+            a: frames.slice_frame(slice_field(self.field, a, off, 128), self._last_mesh)
+            for a, off in dict(self.slices).items()
+        }
         out["slice_limit"] = self._slice_limit(slices)
         out["slices"] = frames.with_colors(slices, out["slice_limit"])
         self.inspect.add_to(out, self._last_mesh, new_surface=out.get("surface") is not None)
