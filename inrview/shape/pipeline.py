@@ -51,10 +51,12 @@ if TYPE_CHECKING:  # the training side of the pipeline loads at the seam below
 
 #: The module holding ShapeSession: it imports torch and the training stack.
 HEAVY = "inrview.shape.session"
-#: Seconds kept for extracting a surface at the end of a time budget (a 256^3 coarse-to-fine extraction of a
-#: trained default network takes about 1 s on a 2-core CPU; a rougher field gets a coarser grid in that time),
-#: at most this share of the budget.
-EXTRACTION_RESERVE, EXTRACTION_SHARE = 1.0, 0.2
+#: Time kept for extracting a surface at the end of a time budget: this many times what evaluating the
+#: network on the dense 33^3 first level of an extraction takes when training begins (measured then, on this
+#: machine under its load: a trained field's 256^3 coarse-to-fine extraction evaluates about 25 times as many
+#: points, and meshing its grid costs a few more), at most this share of the budget; a rougher field gets a
+#: coarser grid in that time.
+EXTRACTION_FACTOR, EXTRACTION_SHARE = 30.0, 0.2
 #: Seconds kept for writing the mesh, and for measuring it (Bob: 0.4 s on a 2-core CPU).
 WRITE_RESERVE, MEASURE_RESERVE = 0.1, 0.6
 #: A time budget always trains at least this share of itself, however long loading took.
@@ -183,6 +185,8 @@ class ShapePipeline:
         self.resolution = resolution
         self.report_every = report_every
         self.phases: dict[str, float] = {}
+        #: seconds of one dense 33^3 evaluation of the network, measured when a timed training begins
+        self.probe_seconds: float | None = None
 
     @property
     def timed(self) -> bool:
@@ -250,7 +254,8 @@ class ShapePipeline:
 
     def _after_training(self) -> float:
         """Seconds to keep after training: extraction, writing, measures."""
-        extraction = min(EXTRACTION_RESERVE, EXTRACTION_SHARE * self.budget.seconds)
+        share = EXTRACTION_SHARE * self.budget.seconds
+        extraction = share if self.probe_seconds is None else min(share, EXTRACTION_FACTOR * self.probe_seconds)
         return extraction + self._after_extraction()
 
     def _after_extraction(self) -> float:
@@ -279,7 +284,11 @@ class ShapePipeline:
     def train(self, session: ShapeSession) -> Snapshot:
         """Run the session to the end of its budget; the last snapshot."""
         with self.phase("training"):
-            began, until = time.perf_counter(), self.training_deadline()
+            began = time.perf_counter()
+            if self.timed:  # how fast the network evaluates here and now, for the extraction's share of the time
+                session.has_surface()
+                self.probe_seconds = time.perf_counter() - began
+            until = self.training_deadline()
             every = self.report_every or (1 if until is not None and session.trainer.device.type == "cpu" else 10)
             snaps = self.steps(session, until, report_every=every, measures=self.live_measures)
             last = deque(snaps, maxlen=1)[0]
