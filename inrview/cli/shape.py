@@ -10,7 +10,7 @@ from .. import cli, shape
 from ..config import FitConfig, SamplingConfig, TrainConfig
 from ..errors import InrviewError
 from ..io.export import MESH_EXPORT_FORMATS, save_mesh
-from ..shape.pipeline import Budget, ShapePipeline
+from ..shape.pipeline import Budget, ShapePipeline, heavy
 from .checks import check_input, check_output, grid_bytes, need_memory, raise_problems, save_safely
 from .common import (
     DEVICE_HELP,
@@ -196,10 +196,8 @@ def _report(a, result, start: int, say) -> None:
 
 def pick_device(name: str) -> str:
     """The device 'auto' or `name` means here (CUDA, then MPS, then CPU), as a string."""
-    from ..training.device import pick_device as pick  # torch: loaded only when a command needs it
-
     try:
-        return str(pick(name))
+        return str(heavy().pick_device(name))
     except (ValueError, RuntimeError) as e:
         raise InrviewError(f"--device {name}: {e}") from None
 
@@ -209,11 +207,9 @@ def cmd_extract(a) -> int:
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     need_memory(grid_bytes(a.resolution), "--resolution", f"extraction at {a.resolution} cells per side")
     check_input(a.checkpoint)
-    from ..extract import extract_mesh  # torch: loaded only once the checks have passed
-
     field, header = shape.load_field(a.checkpoint, device=pick_device(a.device))
     t0 = time.perf_counter()
-    mesh = extract_mesh(field, a.resolution)
+    mesh = heavy().extract_mesh(field, a.resolution)
     raise_problems([save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh")])
     Say(a.quiet)(
         f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..config import CloudLossConfig, FitConfig, TrainConfig, default_cloud_loss, model_config
-from ..io.geometry import Geometry
+from ..io.geometry import Geometry, Normalization
 from ..shape.pipeline import Budget, Hooks, ProgressHook, ShapePipeline
 from .cleanup import drop_small_components, weld
 from .normals import NormalMode, NormalReport, orientation_consistency, prepare_normals
@@ -47,9 +47,7 @@ CLOUD_SIZES = {"siren": (128, 3), "relu": (128, 4), "fourier": (128, 4), "grid":
 def _unit_sample(points: np.ndarray, sample: int, seed: int):
     """The cloud in normalised units (cube [-1, 1] with the default margin), its KD-tree and the indices
     of up to `sample` of its points (in random order, so a prefix is a smaller random sample)."""
-    from scipy.spatial import cKDTree
-
-    from ..io.geometry import Normalization
+    from scipy.spatial import cKDTree  # scipy: loaded when a cloud is measured, not with the command line
 
     pts = Normalization.fit(points).to_unit(points)
     idx = np.random.default_rng(seed).choice(len(pts), min(sample, len(pts)), replace=False)

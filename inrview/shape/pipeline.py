@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..config import FitConfig
+from ..errors import NoSurfaceError
 from ..io.export import save_mesh
 from ..io.geometry import Geometry, Normalization
 from ..io.loaders import load
@@ -304,7 +305,16 @@ class ShapePipeline:
         finish."""
         with self.phase("extraction"):
             seconds = max(0.0, self.budget.left() - self._after_extraction()) if self.timed else None
-            mesh = session.extract(self.resolution, seconds)
+            try:
+                mesh = session.extract(self.resolution, seconds)
+            except NoSurfaceError as e:
+                if not self.timed:
+                    raise
+                raise NoSurfaceError(
+                    f"{e}: the {self.budget.seconds:g} s budget ended before the network had learned one "
+                    f"({self.phases.get('load', 0) + self.phases.get('sampling', 0):.1f} s went to loading and "
+                    "preparing; give it more seconds)"
+                ) from None
             for h in self.hooks:
                 mesh = h.finish(mesh, session)
             return mesh

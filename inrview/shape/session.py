@@ -25,6 +25,8 @@ from ..models import build_model
 from ..sampling import SampleSet
 from ..sampling.cache import cached_mesh_samples
 from ..training import checkpoint as ckpt
+from ..training.cloud_task import make_pointcloud_task
+from ..training.device import pick_device  # noqa: F401  (the command line reaches it through pipeline.heavy)
 from ..training.tasks import SDFTask, Task
 from ..training.trainer import Trainer
 from .live import Best, LiveTracker
@@ -48,8 +50,6 @@ def make_task(
                 geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed
             )
         return SDFTask(samples, cfg.target, cfg.train.batch_size, cfg.train.clamp, cfg.train.eikonal_weight), samples
-    from ..training.cloud_task import make_pointcloud_task
-
     return make_pointcloud_task(geometry_unit, cfg), None
 
 
