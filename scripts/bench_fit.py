@@ -296,6 +296,7 @@ def main(argv=None) -> int:
         )
         if a.meshes:
             shared = [f for f in shared if f.stem in a.meshes.split(",")]
+        shared = [f for f in shared if f.read_bytes() != bundled[0].read_bytes()]  # the bundled Spot once
         budgets = [float(x) for x in a.budgets.split(",") if x]
         if a.budgets_only:
             return run_budgets(bundled + shared, budgets, a.samples, a.json)
