@@ -2,13 +2,14 @@
 
 The public API: load a file, fit a field, extract a mesh, measure it. Nothing here imports Qt.
 
-The core is layered, each package importing only from those below it (import-linter checks it):
-config/errors < io < sampling < models < training < field < extract < metrics < the pipelines
-(shape, image < recon < space) < app < cli.
+The packages are layered, each importing only from those below it; the order is written once, in the
+import-linter contract of pyproject.toml ([tool.importlinter]), which the test command checks.
 
 Names other than the configuration and the errors load on first use (PEP 562), so that `import inrview`
 and the command line's option checks do not pay for torch.
 """
+
+from importlib import import_module
 
 from .config import FitConfig, ModelConfig, SamplingConfig, TrainConfig
 from .errors import CheckpointError, InrviewError, LoadError, NoSurfaceError
@@ -67,8 +68,6 @@ _LAZY = {
 
 def __getattr__(name: str):
     if name in _LAZY:
-        from importlib import import_module
-
         value = getattr(import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value

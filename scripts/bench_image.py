@@ -27,11 +27,11 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 
 from inrview.config import TrainConfig  # noqa: E402
+from inrview.config.image import image_model_config  # noqa: E402
 from inrview.image import (  # noqa: E402
     ImageSession,
     finite_difference_maps,
     gaussian_kernel,
-    image_model_config,
     load_image,
     save_image,
     super_resolution_check,

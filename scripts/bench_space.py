@@ -25,13 +25,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from inrview.config.space import SpaceTrainConfig
 from inrview.io.collection import load_collection
 from inrview.io.loaders import load
 from inrview.io.surface import sample_cloud
 from inrview.metrics import surface_metrics
 from inrview.metrics.cloud import point_to_surface
 from inrview.space import SpaceFit, complete, read_space
-from inrview.training.space import SpaceTrainConfig, space_threads
+from inrview.training.space import space_threads
 
 ROOT = Path(__file__).resolve().parent.parent
 FEMURS = ROOT.parent / "shared" / "data" / "shapes" / "femur"

@@ -130,7 +130,7 @@ def _help_defaults(capsys, *command) -> dict:
 
 
 def test_shape_help_defaults_are_the_configuration(capsys):
-    from inrview.config import FAMILY_SIZES, FitConfig
+    from inrview.config import FAMILIES, FitConfig
 
     cfg, d = FitConfig(), _help_defaults(capsys, "fit")
     assert int(d["--steps"]) == cfg.train.steps and int(d["--batch-size"]) == cfg.train.batch_size
@@ -139,20 +139,25 @@ def test_shape_help_defaults_are_the_configuration(capsys):
     assert int(d["--grid-max-res"]) == cfg.model.grid_max_resolution
     assert float(d["--omega0"]) == cfg.model.omega0 and d["--model"] == cfg.model.kind
     assert d["--device"] == cfg.train.device == "auto" and int(d["--seed"]) == cfg.train.seed
-    assert d["--width"] == "by --model: " + ", ".join(f"{k} {w}" for k, (w, _) in FAMILY_SIZES.items())
+    assert d["--width"] == "by --model: " + ", ".join(
+        f"{k} {w}" for k, (w, _) in ((k, f.size) for k, f in FAMILIES.items())
+    )
     assert int(_help_defaults(capsys, "extract")["--resolution"]) == cfg.resolution
 
 
 def test_image_and_reconstruct_help_defaults_are_the_pipelines(capsys):
     import inspect
 
-    from inrview.config.image import DEFAULT_BATCH, IMAGE_LR
+    from inrview.config import FAMILIES
+    from inrview.config.image import DEFAULT_BATCH
     from inrview.image.sweep import capacity_sweep
     from inrview.recon import pipeline
 
     d = _help_defaults(capsys, "image", "fit")
     assert d["--model"] == "grid" and int(d["--batch-size"]) == 16384 and int(d["--steps"]) == 1000
-    assert d["--lr"] == "by --model: " + ", ".join(f"{k} {v:g}" for k, v in IMAGE_LR.items())
+    assert d["--lr"] == "by --model: " + ", ".join(
+        f"{k} {v:g}" for k, v in ((k, f.image_lr) for k, f in FAMILIES.items())
+    )
     assert _help_defaults(capsys, "image", "deblur")["--batch-size"] == str(DEFAULT_BATCH)
     sweep_steps = inspect.signature(capacity_sweep).parameters["train"].default.steps
     assert _help_defaults(capsys, "image", "sweep")["--steps"] == str(sweep_steps)

@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from inrview.config import TrainConfig
+from inrview.config.image import image_model_config
 from inrview.image import (
     ImageSession,
     demo_image,
     finite_difference_maps,
     gaussian_kernel,
-    image_model_config,
     load_image,
     super_resolution_check,
     synthetic_deblur_check,

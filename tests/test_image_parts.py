@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from inrview.config import TrainConfig
+from inrview.config.image import image_model_config
 from inrview.errors import CheckpointError, InrviewError, LoadError
 from inrview.image import (
     BlurTask,
@@ -20,7 +21,6 @@ from inrview.image import (
     demo_image,
     extent,
     gaussian_kernel,
-    image_model_config,
     load_image,
     motion_kernel,
     parse_kernel,
@@ -248,7 +248,8 @@ def test_image_core_loads_no_qt():
 
     code = (
         "import sys, numpy as np\n"
-        "from inrview.image import ImageData, ImageSession, image_model_config\n"
+        "from inrview.image import ImageData, ImageSession\n"
+        "from inrview.config.image import image_model_config\n"
         "from inrview.image.sweep import SweepRow, plot\n"
         "from inrview.config import TrainConfig\n"
         "img = ImageData.from_array(np.random.default_rng(0).random((8, 8, 3)))\n"

@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from inrview.cli import main
-from inrview.image import bicubic_upsample, demo_image, image_metrics, load_image, upscaling_choice
+from inrview.config.image import upscaling_choice
+from inrview.image import bicubic_upsample, demo_image, image_metrics, load_image
 
 CROP = ["--crop", "96,96,32,32", "--threads", "1"]
 

@@ -10,7 +10,7 @@ import torch
 import trimesh
 
 from inrview import recon
-from inrview.config import CloudLossConfig, FitConfig, model_config
+from inrview.config import CloudLossConfig, FitConfig, cloud_model_config, model_config
 from inrview.io.geometry import Geometry, bbox_diagonal, is_watertight
 from inrview.io.surface import sample_cloud
 from inrview.metrics import data_fit
@@ -247,11 +247,12 @@ def test_sample_cloud_noise_scale():
 
 
 def test_cloud_model_configs():
-    assert recon.cloud_model_config("relu").geometric_init
-    assert recon.cloud_model_config("relu").activation == "softplus"
-    assert recon.cloud_model_config("siren", width=64).width == 64
+    assert cloud_model_config("relu").geometric_init
+    assert cloud_model_config("relu").activation == "softplus"
+    assert cloud_model_config("siren", width=64).width == 64
+    assert (cloud_model_config("siren").width, cloud_model_config("grid").width) == (128, 64)
     with pytest.raises(ValueError):
-        recon.cloud_model_config("auto")  # resolved from the points, not here
+        cloud_model_config("auto")  # resolved from the points, not here
 
 
 def test_auto_model_follows_density():

@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from inrview.config import SamplingConfig
+from inrview.config.space import LatentConfig
 from inrview.errors import CheckpointError, LoadError
 from inrview.io.collection import load_collection
-from inrview.models.latent import CodeField, LatentConfig, LatentDecoder
+from inrview.models.latent import CodeField, LatentDecoder
 from tests.space_shapes import RADII, write_collection
 
 SMALL = SamplingConfig(
@@ -87,8 +88,8 @@ def trained(tmp_path_factory):
     """A 4-shape space trained for 300 epochs (one process), saved and read back."""
     import os
 
+    from inrview.config.space import SpaceTrainConfig
     from inrview.space import SpaceFit, read_space
-    from inrview.training.space import SpaceTrainConfig
 
     tmp = tmp_path_factory.mktemp("space")
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")

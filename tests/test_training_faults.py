@@ -126,12 +126,11 @@ def test_poisoned_weights_are_never_kept_as_good():
 def test_remember_good_skips_non_finite_weights():
     tr = make(Faulty())
     list(tr.run(max_steps=5))
-    kept = tr._good[0]
+    kept = tr.safety.good_step
     with torch.no_grad():
         next(tr.model.parameters()).fill_(float("nan"))
-    tr.state.step = 100
-    tr._remember_good()
-    assert tr._good[0] == kept
+    tr.safety.remember(100)
+    assert tr.safety.good_step == kept
 
 
 def test_out_of_memory_on_the_cpu_halves_the_batch_and_continues():
@@ -182,7 +181,7 @@ def test_out_of_memory_everywhere_stops_with_the_last_good_weights():
     task = Faulty(batch_size=1024)
     tr = make(task, steps=200)
     list(tr.run(max_steps=120))  # good copy at step 100
-    good = {k: v.clone() for k, v in tr._good[1].items()}
+    good = {k: v.clone() for k, v in tr.safety.good[1][0].items()}
     task.oom_always = True
     snaps = list(tr.run(report_every=10))
     assert [s.message.rsplit(": ", 1)[-1] for s in snaps[:2]] == ["batch halved to 512", "batch halved to 256"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from . import guide
 from .common.actions import make_action
 
 CAMERA_KEYS = {"+X": "X", "-X": "Shift+X", "+Y": "Y", "-Y": "Shift+Y", "+Z": "Z", "-Z": "Shift+Z", "iso": "I"}
@@ -49,7 +50,13 @@ def build(w) -> None:
         c.add_menus(mb)
     _view_menu(w, mb.addMenu("&View"))
     hm = mb.addMenu("&Help")
-    hm.addAction(make_action(w, "&Keyboard and mouse", lambda: _show_help(w)))
+    w.act_keys = make_action(w, "&Keys and mouse", lambda: guide.show_keys(w), "F1", "Every key of the window")
+    w.act_keys.setShortcuts([QtGui.QKeySequence("F1"), QtGui.QKeySequence("?")])
+    hm.addAction(w.act_keys)
+    hm.addSeparator()
+    for label, name in guide.DOCS.items():
+        hm.addAction(make_action(w, label, lambda _=False, n=name: guide.open_doc(w, n)))
+    hm.addSeparator()
     hm.addAction(make_action(w, "&About inrview", lambda: _about(w)))
 
     tb = w.toolbar = w.addToolBar("Main")
@@ -74,13 +81,9 @@ def _view_menu(w, vm) -> None:
         a = make_action(w, label, lambda _=False, n=name: w.viewport.view_preset(n), key)
         cams.addAction(a)
         w.camera_actions[name] = a
-    up = vm.addMenu("&Up axis")
-    group = QtGui.QActionGroup(w)
-    w.act_up_y = make_action(w, "Y up", lambda: _set_up(w, 1), checkable=True)
-    w.act_up_z = make_action(w, "Z up", lambda: _set_up(w, 2), checkable=True)
-    for a in (w.act_up_y, w.act_up_z):
-        group.addAction(a)
-        up.addAction(a)
+    vm.addSeparator()
+    for a in [a for c in w.controllers for a in c.view_actions()]:
+        vm.addAction(a)
     w.act_fxaa = make_action(
         w,
         "Smooth edges (FXAA)",
@@ -94,11 +97,6 @@ def _view_menu(w, vm) -> None:
         vm.addAction(dock.toggleViewAction())
 
 
-def _set_up(w, axis: int) -> None:
-    w.viewport.up_axis = axis
-    w.viewport.reset_view()
-
-
 def _set_fxaa(w, on: bool) -> None:
     if on:
         w.viewport.enable_anti_aliasing("fxaa")
@@ -109,7 +107,6 @@ def _set_fxaa(w, on: bool) -> None:
 
 
 def sync_checks(w) -> None:
-    (w.act_up_z if w.viewport.up_axis == 2 else w.act_up_y).setChecked(True)
     fxaa = w.settings.get("view/fxaa", False)
     w.act_fxaa.setChecked(fxaa)
     if fxaa:
@@ -129,20 +126,6 @@ def refresh_recent(w) -> None:
         m.addSeparator()
         m.addAction("Clear list", lambda: (w.settings.clear_recent(), refresh_recent(w)))
     m.setEnabled(bool(files))
-
-
-def _show_help(w) -> None:
-    keys = "<br>".join(
-        f"<b>{k}</b>: {('isometric view' if n == 'iso' else 'look from ' + n)}" for n, k in CAMERA_KEYS.items()
-    )
-    QtWidgets.QMessageBox.information(
-        w,
-        "Keyboard and mouse",
-        "<b>Left drag</b>: rotate &nbsp; <b>Right drag / wheel</b>: zoom &nbsp; "
-        "<b>Middle or Shift+left drag</b>: pan<br>"
-        "<b>R</b>: reset view<br>" + keys + "<br><b>Ctrl+O</b>: open &nbsp; <b>Ctrl+Return</b>: start training"
-        " &nbsp; <b>Ctrl+P</b>: pause/resume &nbsp; <b>Ctrl+.</b>: stop",
-    )
 
 
 def _about(w) -> None:

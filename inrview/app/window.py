@@ -1,19 +1,22 @@
 """The main window: a thin frame around the feature controllers.
 
-The window owns what the features share: the 3D viewport, the shape worker thread, the docks' placement,
-the status bar, the log, errors and settings, the menus' frame (menus.py), opening files and closing. The
-features are controllers (common/controller.py), each in its own folder with its state, worker commands, view
-and panels:
+The window owns what the features share: the 3D viewport, the status bar, the log, errors and settings, the
+menus' frame (menus.py), opening files and closing. It knows no feature's docks or workers: the features are
+controllers (common/controller.py), each in its own folder with its state, worker, view and panels, and each
+declares its docks (common.controller.Dock), which the window places:
 
 - ``shape``  meshes, point clouds and checkpoints: opening, training, the live view, exports (shape/)
 - ``cloud``  a point cloud's normals and Compare with Poisson (cloud/)
 - ``image``  the 2D image mode, a tab of its own (image/)
 - ``space``  shape spaces: morphing, principal directions, completion, training from a folder (space/)
+- ``watch``  time-lapse, training samples, errors and probes of the 3D view (watch/)
+- ``view``   render styles, projection, up axis, copied and saved viewpoints (view/)
+- ``overlay``  reference meshes and other results drawn with the surface (overlay/)
 
-Adding one (as shape spaces in ``inrview/app/space/`` were): subclass common.controller.Controller in its own
-folder, define the hooks it needs (its tab or docks, menus, actions, worker results, settings, close), build
-it in ``_build_controllers`` below and append it to ``self.controllers``. The window calls every hook on every
-controller; controllers talk to each other only through public methods and Qt signals.
+Adding one: subclass common.controller.Controller in its own folder, define the hooks it needs (its tab or
+docks, menus, actions, worker results, settings, start, close, shutdown) and add it to CONTROLLERS below. It is
+built as ``cls(window)`` and is reachable as ``window.<name>``; controllers talk to each other only through
+public methods and Qt signals, never each other's widgets.
 """
 
 from __future__ import annotations
@@ -25,19 +28,37 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from . import menus
 from .cloud.controller import CloudController
+from .common.controller import Dock
 from .common.log_panel import LogPanel, QtLogHandler
 from .common.memory import limit_arenas
 from .common.settings import Settings
 from .common.status import StatusBar
 from .common.viewport import Viewport
 from .image.controller import ImageController
+from .overlay.controller import OverlayController
 from .shape.controller import ShapeController
-from .shape.worker import SessionWorker
 from .space.controller import SpaceController
+from .view.controller import ViewController
 from .watch.controller import WatchController
 
-#: Docks side by side in the same area are stacked (vertical split) or tabbed, in this order.
-SPLIT, TABBED = [("data", "slices")], [("loss", "log"), ("log", "compare")]
+#: The features, in the order they are built and their hooks called (tabs, menus and toolbar follow it; a
+#: controller that listens to another's signals comes after it).
+CONTROLLERS = [
+    ("shape", ShapeController),
+    ("cloud", CloudController),
+    ("image", ImageController),
+    ("space", SpaceController),
+    ("watch", WatchController),
+    ("view", ViewController),
+    ("overlay", OverlayController),
+]
+
+AREAS = {
+    "left": QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
+    "right": QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
+    "bottom": QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
+    "top": QtCore.Qt.DockWidgetArea.TopDockWidgetArea,
+}
 
 
 class MainWindow(QtWidgets.QMainWindow):
@@ -55,11 +76,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setStatusBar(self.status)
         self.log_panel = LogPanel()
         self.viewport = Viewport(self)
-        limit_arenas()  # before the worker and the renderer start their threads (memory.py)
-        self.worker = SessionWorker()
-        self.worker.log.connect(self.log)
-        self.worker.done.connect(self._on_done)
-        self.worker.failed.connect(self._on_failed)
+        limit_arenas()  # before the workers and the renderer start their threads (memory.py)
         self._build_controllers()
         self.setCentralWidget(self._central())
         self._place_docks()
@@ -69,15 +86,20 @@ class MainWindow(QtWidgets.QMainWindow):
         if restore:
             self.restore_settings()
         self.update_actions()
-        self.worker.start()
+        for c in self.controllers:
+            c.start()
 
     def _build_controllers(self) -> None:
-        self.shape = ShapeController(self, self.worker, self.viewport)
-        self.cloud = CloudController(self, self.shape)
-        self.image = ImageController(self)
-        self.watch = WatchController(self, self.shape)  # time-lapse, samples, errors, probes (after shape)
-        self.space = SpaceController(self)
-        self.controllers = [self.shape, self.cloud, self.image, self.space, self.watch]
+        self.controllers = []
+        for name, cls in CONTROLLERS:
+            controller = cls(self)
+            setattr(self, name, controller)
+            self.controllers.append(controller)
+
+    @property
+    def worker(self):
+        """The shape controller's worker thread (the one that trains the 3D tab's network)."""
+        return self.shape.worker
 
     # == construction ==================================================================================
     def _central(self) -> QtWidgets.QWidget:
@@ -97,24 +119,40 @@ class MainWindow(QtWidgets.QMainWindow):
         return tabs
 
     def _place_docks(self) -> None:
+        """Every controller's docks and the log, placed as each Dock declares (common/controller.py)."""
+        specs = [Dock("log", "Log", self.log_panel, "bottom")]  # the window's own; features may tab with it
+        specs += [d for c in self.controllers for d in c.docks()]
+        corner, area = QtCore.Qt.Corner, QtCore.Qt.DockWidgetArea
+        self.setCorner(corner.BottomLeftCorner, area.LeftDockWidgetArea)  # side columns run the full height,
+        self.setCorner(corner.BottomRightCorner, area.RightDockWidgetArea)  # the bottom docks sit under the view
         self.docks = {}
-        B = QtCore.Qt.DockWidgetArea.BottomDockWidgetArea
-        for name, title, panel, area in [d for c in self.controllers for d in c.docks()] + [
-            ("log", "Log", self.log_panel, B)
-        ]:
-            dock = QtWidgets.QDockWidget(title, self)
-            dock.setObjectName(f"dock_{name}")
-            dock.setWidget(_scrolled(panel) if name == "model" else panel)
-            self.addDockWidget(area, dock)
-            self.docks[name] = dock
-        docks = self.docks
-        for a, b in SPLIT:
-            self.splitDockWidget(docks[a], docks[b], QtCore.Qt.Orientation.Vertical)
-        for a, b in TABBED:
-            self.tabifyDockWidget(docks[a], docks[b])
-        docks["loss"].raise_()
-        self.resizeDocks([docks["data"], docks["model"]], [270, 270], QtCore.Qt.Orientation.Horizontal)
-        self.resizeDocks([docks["loss"]], [190], QtCore.Qt.Orientation.Vertical)
+        for d in _in_relation_order(specs):  # each dock right after the one it goes below or tabs with
+            dock = QtWidgets.QDockWidget(d.title, self)
+            dock.setObjectName(f"dock_{d.name}")
+            dock.setWidget(_scrolled(d.widget) if d.scroll else d.widget)
+            self.addDockWidget(AREAS[d.area], dock)
+            self.docks[d.name] = dock
+            if d.below in self.docks:
+                self.splitDockWidget(self.docks[d.below], dock, QtCore.Qt.Orientation.Vertical)
+            if d.tab_with in self.docks:
+                self.tabifyDockWidget(self.docks[d.tab_with], dock)
+        QtCore.QTimer.singleShot(0, self._hide_stray_tab_bars)
+        for d in specs:
+            if d.front:
+                self.docks[d.name].raise_()
+            if d.size:
+                horizontal = d.area in ("left", "right")
+                orientation = QtCore.Qt.Orientation.Horizontal if horizontal else QtCore.Qt.Orientation.Vertical
+                self.resizeDocks([self.docks[d.name]], [d.size], orientation)
+
+    def _hide_stray_tab_bars(self) -> None:
+        """Tabifying a third dock into a group can leave the group's first tab bar behind (drawn over the
+        view's edge, with the first two titles): hide a bar whose tabs are a strict part of another's."""
+        bars = [b for b in self.findChildren(QtWidgets.QTabBar) if b.parent() is self]
+        tabs = {b: {b.tabText(i) for i in range(b.count())} for b in bars}
+        for b in bars:
+            if any(tabs[b] < tabs[other] for other in bars if other is not b):
+                b.hide()
 
     # == services for the controllers ==================================================================
     def log(self, level: str, text: str) -> None:
@@ -168,11 +206,13 @@ class MainWindow(QtWidgets.QMainWindow):
         self.settings.set("window/mode", self.tab_keys[index])
 
     # == worker results ================================================================================
-    def _on_done(self, tag: str, result) -> None:
+    def dispatch_done(self, tag: str, result) -> None:
+        """A worker command finished: offered to every controller until one takes its tag."""
         if not self.closed and not any(c.on_done(tag, result) for c in self.controllers):
             self.statusBar().showMessage(f"{tag}: {result.get('path', '')}", 4000)
 
-    def _on_failed(self, tag: str, message: str) -> None:
+    def dispatch_failed(self, tag: str, message: str) -> None:
+        """A worker command failed: offered to every controller; an error dialog when none takes it."""
         if not self.closed and not any(c.on_failed(tag, message) for c in self.controllers):
             self.show_error("Error", message)
 
@@ -249,7 +289,6 @@ class MainWindow(QtWidgets.QMainWindow):
         mode = s.get("window/mode", "shape")
         if self.tabs is not None and mode in self.tab_keys:
             self.tabs.setCurrentIndex(self.tab_keys.index(mode))
-        self.viewport.up_axis = 2 if s.get("view/up", "Y") == "Z" else 1
         menus.refresh_recent(self)
         menus.sync_checks(self)
 
@@ -259,7 +298,6 @@ class MainWindow(QtWidgets.QMainWindow):
         s.set("window/state", self.saveState())
         for c in self.controllers:
             c.save_settings(s)
-        s.set("view/up", "Z" if self.viewport.up_axis == 2 else "Y")
         s.sync()
 
     def closeEvent(self, ev: QtGui.QCloseEvent) -> None:  # noqa: N802
@@ -269,11 +307,31 @@ class MainWindow(QtWidgets.QMainWindow):
         self.save_settings()
         for c in self.controllers:
             c.close()
-        self.worker.shutdown()
+        for c in self.controllers:
+            c.shutdown()
         self.closed = True
         logging.getLogger("inrview").removeHandler(self._log_handler)
         self.viewport.close()  # the plotter is closed explicitly, after the worker has stopped
         ev.accept()
+
+
+def _in_relation_order(specs: list) -> list:
+    """The docks ordered so that each comes after the dock it is placed below or tabbed with."""
+    names = {d.name for d in specs}
+    done: set[str] = set()
+    ordered: list = []
+    while len(ordered) < len(specs):
+        ready = [
+            d
+            for d in specs
+            if d.name not in done and all(t is None or t not in names or t in done for t in (d.below, d.tab_with))
+        ]
+        if not ready:  # a cycle of relations: place the rest as declared
+            ready = [d for d in specs if d.name not in done]
+        for d in ready:
+            done.add(d.name)
+            ordered.append(d)
+    return ordered
 
 
 def _scrolled(panel: QtWidgets.QWidget) -> QtWidgets.QScrollArea:

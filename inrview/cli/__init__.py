@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..errors import InrviewError
 from . import app, image, reconstruct, shape, space
-from .common import Parser
+from .common import Parser, parse
 
 #: When the command began (this package is imported first thing): wall-clock budgets and the phase
 #: timings of `inrview fit` count from here.
@@ -80,14 +80,6 @@ def unknown_command(word: str) -> str | None:
     close = difflib.get_close_matches(word, names, n=1)
     hint = f"did you mean '{close[0]}'?" if close else f"choose from {', '.join(names)}, or give a FILE"
     return f"unknown command '{word}' ({hint})"
-
-
-def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
-    """The parsed options, or the exit status where argparse ends the run (--help, a usage error)."""
-    try:
-        return parser.parse_args(argv)
-    except SystemExit as done:
-        return done.code if isinstance(done.code, int) else 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,9 +11,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..config import FAMILIES
 from ..errors import InrviewError
 from .checks import check_output
-from .common import Parser, positive_float, positive_int
+from .common import Parser, parse, positive_float, positive_int
 
 EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains for that many seconds of training time (or
 steps) as soon as the file is open (the live view updates as usual); --screenshot saves the viewport once
@@ -37,8 +38,6 @@ def window_size(text: str) -> tuple[int, int]:
 
 def add_options(p: argparse.ArgumentParser) -> None:
     """The app's FILE and options."""
-    from ..config import FAMILY_SIZES
-
     p.add_argument("file", nargs="?", help="mesh, point cloud, checkpoint or picture to open (default: the demo shape)")
     p.add_argument("--fit-seconds", type=positive_float, metavar="S", help="train for S seconds once the file is open")
     p.add_argument("--fit-steps", type=positive_int, metavar="N", help="train for N steps once the file is open")
@@ -48,7 +47,7 @@ def add_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--window-screenshot", metavar="PNG", help="also save a picture of the whole window when done")
     p.add_argument("--quit", action="store_true", help="exit when the scripted run is done")
     p.add_argument("--window-size", type=window_size, metavar="WxH", help="window size (default: the saved one)")
-    p.add_argument("--model", choices=list(FAMILY_SIZES), help="network family for this run (default: the saved one)")
+    p.add_argument("--model", choices=list(FAMILIES), help="network family for this run (default: the saved one)")
     p.add_argument("--settings", metavar="INI", help="settings file to use (default: the user's)")
     p.add_argument("--no-restore", action="store_true", help="ignore saved window layout and settings")
 
@@ -92,12 +91,10 @@ def check(args: argparse.Namespace) -> bool:
 
 def launch(argv: list[str]) -> int:
     """Parse the app's options, check them, then run the window (imports Qt)."""
-    from . import parse
-
     args = parse(build_parser(), argv)
     if isinstance(args, int):
         return args
     args.scripted = check(args)
-    from ..app.main import run
+    from ..app.main import run  # the seam where Qt and the window load (only the app needs them)
 
     return run(args)

@@ -7,11 +7,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from ..config import ModelConfig
+from ..config import ModelConfig, parameter_count
 from ..errors import InrviewError
-
-#: Extensions a checkpoint may have (checkpoints are safetensors files).
-CHECKPOINT_FORMATS = ("safetensors",)
+from ..io.limits import available_memory
 
 
 def check_output(path, option: str, formats: tuple[str, ...] | None = None) -> None:
@@ -98,21 +96,6 @@ def raise_problems(problems: list[str | None]) -> None:
 
 
 # -- memory -------------------------------------------------------------------------------------------
-def available_memory() -> int:
-    """Bytes of memory this process can still take (MemAvailable on Linux, else the physical memory)."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 1 << 40
-
-
 def _human(n: float) -> str:
     for unit in ("bytes", "KB", "MB", "GB", "TB", "PB"):
         if n < 1000 or unit == "PB":
@@ -124,7 +107,7 @@ def _human(n: float) -> str:
 def need_memory(nbytes: float, option: str, purpose: str) -> None:
     """Refuse a setting whose estimated memory exceeds what is available, naming the option."""
     have = available_memory()
-    if nbytes > have:
+    if have is not None and nbytes > have:
         raise InrviewError(f"{option}: {purpose} needs about {_human(nbytes)} of memory, {_human(have)} is available")
 
 
@@ -134,24 +117,11 @@ def grid_bytes(resolution: int) -> float:
     return 12.0 * (resolution + 1) ** 3
 
 
-def parameter_count(m: ModelConfig, in_dim: int) -> tuple[float, float]:
-    """(grid table entries, MLP weights) of the network m describes (estimates within a few percent)."""
-    inputs, table = in_dim, 0.0
-    if m.kind == "grid":
-        inputs = m.grid_levels * m.grid_features
-        growth = (m.grid_max_resolution / m.grid_base_resolution) ** (1 / max(1, m.grid_levels - 1))
-        for level in range(m.grid_levels):
-            res = m.grid_base_resolution * growth**level
-            table += min((res + 1) ** in_dim, m.grid_max_entries) * m.grid_features
-    elif m.kind == "fourier":
-        inputs = 2 * m.fourier_features
-    return table, inputs * m.width + m.width * m.width * max(0, m.depth - 1) + m.width * (m.depth + 4)
-
-
 def check_training_memory(m: ModelConfig, in_dim: int, batch: int) -> None:
     """Refuse a network or batch that cannot fit: 16 bytes per weight (weights, gradients, Adam's two
     moments) and about 16 bytes per hidden activation of the batch (kept for the backward pass)."""
-    table, mlp = (16.0 * n for n in parameter_count(m, in_dim))
+    table, mlp = parameter_count(m, in_dim)
+    table, mlp = 16.0 * table, 16.0 * (mlp + m.width * (m.depth + 4))  # biases and the output layer too
     need_memory(table, "--grid-max-res", "the grid encoding")
     need_memory(table + mlp, "--width", f"a network {m.width} wide")
     need_memory(table + mlp + 16.0 * batch * m.width * (m.depth + 2), "--batch-size", f"a batch of {batch} samples")

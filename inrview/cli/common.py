@@ -4,23 +4,27 @@ their true defaults, the configuration built from them, the progress bar, and JS
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import math
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tqdm import tqdm
+
 from ..config import (
-    FAMILY_SIZES,
+    FAMILIES,
     FitConfig,
     ModelConfig,
     SamplingConfig,
     TrainConfig,
-    default_lr,
     model_config,
     replace,
 )
 from ..errors import InrviewError
+from ..io.export import atomic_path
 
 
 class Parser(argparse.ArgumentParser):
@@ -89,15 +93,15 @@ class TrainingDefaults:
     omega0, grid_levels, grid_max_res: help phrases (a number, or how the value is chosen)."""
 
     model: str = ModelConfig().kind
-    sizes: dict = field(default_factory=lambda: dict(FAMILY_SIZES))
+    sizes: dict = field(default_factory=lambda: {k: f.size for k, f in FAMILIES.items()})
     steps: int | None = FitConfig().train.steps
     seconds: float | None = FitConfig().train.seconds
     batch_size: int = FitConfig().train.batch_size
-    lr: dict = field(default_factory=lambda: {k: default_lr(k, 3, "sdf") for k in FAMILY_SIZES})
+    lr: dict = field(default_factory=lambda: {k: f.learning_rate(3, "sdf") for k, f in FAMILIES.items()})
     omega0: str = f"{ModelConfig().omega0:g}"
     grid_levels: str = str(ModelConfig().grid_levels)
     grid_max_res: str = str(ModelConfig().grid_max_resolution)
-    models: tuple = tuple(FAMILY_SIZES)
+    models: tuple = field(default_factory=lambda: tuple(FAMILIES))
 
 
 def per_family(values: dict, pick=lambda v: v) -> str:
@@ -105,10 +109,15 @@ def per_family(values: dict, pick=lambda v: v) -> str:
     return ", ".join(f"{k} {pick(v):g}" for k, v in values.items())
 
 
-def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults = TrainingDefaults()) -> None:
-    """The network, budget, device and output options every training command takes."""
+def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults | None = None) -> None:
+    """The network, budget, device and output options every training command takes (d None: the shape
+    defaults, read from the family table when the parser is built)."""
+    d = d or TrainingDefaults()
     g = p.add_argument_group("network and training")
-    g.add_argument("--model", choices=list(d.models), default=d.model, help=f"network family (default {d.model})")
+    labels = "; ".join(f"{k}: {FAMILIES[k].label}" for k in d.models if k in FAMILIES)
+    g.add_argument(
+        "--model", choices=list(d.models), default=d.model, help=f"network family (default {d.model}); {labels}"
+    )
     g.add_argument(
         "--width",
         type=positive_int,
@@ -204,8 +213,6 @@ class Progress:
     command ends at exactly 100%."""
 
     def __init__(self, cfg: TrainConfig, quiet: bool = False, desc: str = "training", file=None, after: float = 0.0):
-        from tqdm import tqdm
-
         self.after = max(0.0, float(after))
         self.share = None if self.after > 0 else 1.0
         self.total = 100.0
@@ -272,8 +279,28 @@ def write_json(path: str | None, data: dict) -> None:
     """Write data as indented JSON (atomically), or nothing when path is None."""
     if not path:
         return
-    from ..io.export import atomic_path
-
     with atomic_path(path) as tmp:
         with open(tmp, "w") as fh:
             json.dump(data, fh, indent=2, default=float)
+
+
+def deferred(module: str, name: str, check: Callable | None = None) -> Callable:
+    """The command line's one seam for heavy imports. Parsers and early refusals live in light modules that
+    load at start-up; a command's body lives in a module of cli (`module`, e.g. '.space_run') that imports
+    torch and the rest at its top. This handler runs check(args) first (the refusals that need no torch),
+    then imports that module and runs its function `name`."""
+
+    def handler(args):
+        if check is not None:
+            check(args)
+        return getattr(importlib.import_module(module, __package__), name)(args)
+
+    return handler
+
+
+def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace | int:
+    """The parsed options, or the exit status where argparse ends the run (--help, a usage error)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else 0

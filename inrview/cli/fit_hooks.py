@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import FitConfig
-from ..io.export import MESH_EXPORT_FORMATS, save_mesh
+from ..io.export import save_mesh
+from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
 from ..shape.pipeline import Hooks
-from .checks import CHECKPOINT_FORMATS, check_output, check_training_memory, grid_bytes, need_memory, save_safely
+from .checks import check_output, check_training_memory, grid_bytes, need_memory, save_safely
 from .common import Progress
 from .timelapse import shape_recorder
 

@@ -1,29 +1,32 @@
 """`inrview image fit | sr | deblur | sweep | render`: 2D images as continuous functions, on the command line.
 
-The options live here, the commands in image_run. Every training command shows a progress bar (with the
-live PSNR), ends with one summary line, and can write its numbers with --metrics-json. Bad input prints one
-line and exits with status 2.
+The options and early refusals live here, the commands in image_run (imported when one runs). Every training
+command shows a progress bar (with the live PSNR), ends with one summary line, and can write its numbers with
+--metrics-json. Bad input prints one line and exits with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..config import ModelConfig, TrainConfig
-from . import image_run as run
+from ..config import FAMILIES, ModelConfig, TrainConfig
+from ..config.image import DEFAULT_BATCH, IMAGE_STEPS, SWEEP_STEPS, UpscalingChoice, image_model_config
+from ..io.formats import CHECKPOINT_FORMATS, IMAGE_FORMATS, TABLE_FORMATS
+from ..io.image import MAX_PIXELS
+from .checks import check_folder, check_input, check_output
 from .common import (
     DEVICE_HELP,
     Parser,
     TrainingDefaults,
     add_quiet,
     add_training_args,
+    deferred,
     device_name,
     non_negative_float,
     positive_float,
     positive_int,
 )
-from .image_run import IMAGE_STEPS, MAX_PIXELS
-from .timelapse import add_timelapse_args
+from .timelapse import add_timelapse_args, check_timelapse
 
 
 def register(commands) -> None:
@@ -50,7 +53,7 @@ def _fit_args(sub) -> None:
         "area when rendering above the input size",
     )
     f.add_argument("--views", metavar="DIR", help="also write fitted/target/error/gradient/laplacian PNGs here")
-    _common(f, run.cmd_fit, "grid")
+    _common(f, ".cmd_fit", "grid", _check_fit)
     add_timelapse_args(f, orbit=False)
     f.epilog = (
         "Rendering above the input size (--scale > 1 or a larger --render-size) fits for upscaling unless "
@@ -59,8 +62,6 @@ def _fit_args(sub) -> None:
 
 
 def _upscaling_text() -> str:
-    from ..config.image import UpscalingChoice
-
     return UpscalingChoice().describe()
 
 
@@ -78,15 +79,14 @@ def _sr_args(sub) -> None:
     )
     _common(
         s,
-        run.cmd_sr,
+        ".cmd_sr",
         "siren",
+        lambda a: _check(a, "bicubic_out", "small_out"),
         batch_help="network evaluations per step (default {}; 4 per pixel with the area footprint)",
     )
 
 
 def _deblur_args(sub) -> None:
-    from ..config.image import DEFAULT_BATCH
-
     d = sub.add_parser("deblur", help="deblur with a known kernel (blur inside the loss)")
     _io(d, "the deblurred image", "the blurred image (with --synthetic: the sharp image to blur first)")
     d.add_argument(
@@ -115,23 +115,22 @@ def _deblur_args(sub) -> None:
     )
     _common(
         d,
-        run.cmd_deblur,
+        ".cmd_deblur",
         "grid",
+        lambda a: _check(a, "rl_out", "blurred_out"),
         batch=DEFAULT_BATCH,
         batch_help="observed pixels per step, drawn as --patch windows (default {})",
     )
 
 
 def _sweep_args(sub) -> None:
-    from ..config.image import SWEEP_STEPS
-
     w = sub.add_parser("sweep", help="capacity sweep: PSNR for each width x depth after a fixed budget")
     w.add_argument("input", help="PNG, JPEG, TIFF or BMP image")
     w.add_argument("--widths", type=int_list, default=[32, 64, 128], help="comma-separated widths (default 32,64,128)")
     w.add_argument("--depths", type=int_list, default=[1, 2, 3], help="comma-separated depths (default 1,2,3)")
     w.add_argument("--table", metavar="PATH", help="write the table (.md Markdown, .csv CSV)")
     w.add_argument("--plot", metavar="PNG", help="write the PSNR plot")
-    _common(w, run.cmd_sweep, "siren", steps=SWEEP_STEPS)
+    _common(w, ".cmd_sweep", "siren", _check_sweep, steps=SWEEP_STEPS)
 
 
 def _render_args(sub) -> None:
@@ -141,7 +140,7 @@ def _render_args(sub) -> None:
     _render_size_args(r)
     r.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
     add_quiet(r)
-    r.set_defaults(func=run.cmd_render)
+    r.set_defaults(func=deferred(".image_run", "cmd_render", _check_render))
 
 
 def _io(p, output: str, input_help: str = "PNG, JPEG, TIFF or BMP image") -> None:
@@ -151,25 +150,29 @@ def _io(p, output: str, input_help: str = "PNG, JPEG, TIFF or BMP image") -> Non
 
 def image_defaults(model: str, steps: int, batch: int) -> TrainingDefaults:
     """The training defaults of an image command, read from the image pipeline's own choices."""
-    from ..config import FAMILY_SIZES
-    from ..config.image import IMAGE_LR, image_model_config
-
     return TrainingDefaults(
         model=model,
         steps=steps,
         batch_size=batch,
-        lr=dict(IMAGE_LR),
-        sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth) for k in FAMILY_SIZES},
+        lr={k: f.image_lr for k, f in FAMILIES.items()},
+        sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth) for k in FAMILIES},
         grid_levels=str(image_model_config("grid", (64, 64)).grid_levels),
         grid_max_res="the image's longer side in pixels",
     )
 
 
 def _common(
-    p, func, model: str, steps: int = IMAGE_STEPS, batch: int = TrainConfig().batch_size, batch_help: str | None = None
+    p,
+    command: str,
+    model: str,
+    check,
+    steps: int = IMAGE_STEPS,
+    batch: int = TrainConfig().batch_size,
+    batch_help: str | None = None,
 ) -> None:
+    """The training options of an image command, and its handler: check(args), then image_run's command."""
     add_training_args(p, image_defaults(model, steps, batch))
-    p.set_defaults(func=func, default_steps=steps, batch_default=batch)
+    p.set_defaults(func=deferred(".image_run", command[1:], check), default_steps=steps, batch_default=batch)
     if batch_help:
         next(a for a in p._actions if a.dest == "batch_size").help = batch_help.format(batch)
     m = ModelConfig()
@@ -240,3 +243,37 @@ def crop_box(text: str) -> tuple[int, int, int, int]:
     if x < 0 or y < 0 or w < 1 or h < 1:
         raise argparse.ArgumentTypeError(f"'{text}': X and Y must be >= 0, WIDTH and HEIGHT >= 1")
     return x, y, w, h
+
+
+# -- early refusals (no torch): output paths, inputs, options --------------------------------------------
+def _check(a, *images: str) -> None:
+    """Refuse bad output paths and options before the image is loaded (images: the image-output options)."""
+
+    for option in ("output", *images):
+        check_output(
+            getattr(a, option, None),
+            "-o/--output" if option == "output" else f"--{option.replace('_', '-')}",
+            IMAGE_FORMATS,
+        )
+    check_output(getattr(a, "checkpoint", None), "--checkpoint", CHECKPOINT_FORMATS)
+    check_output(getattr(a, "metrics_json", None), "--metrics-json")
+    if getattr(a, "input", None):
+        check_input(a.input)
+
+
+def _check_fit(a) -> None:
+    _check(a)
+    check_folder(a.views, "--views")
+    check_timelapse(a)
+
+
+def _check_sweep(a) -> None:
+    check_output(a.table, "--table", TABLE_FORMATS)
+    check_output(a.plot, "--plot", ("png",))
+    check_output(a.metrics_json, "--metrics-json")
+    check_input(a.input)
+
+
+def _check_render(a) -> None:
+    _check(a)
+    check_input(a.checkpoint)

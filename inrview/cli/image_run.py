@@ -1,4 +1,5 @@
-"""The `inrview image ...` commands (their options are in cli.image): load, check, train, render, save."""
+"""The `inrview image ...` commands (their options and early refusals are in cli.image, which imports this module
+only when a command runs: torch loads here): load, train, render, save."""
 
 from __future__ import annotations
 
@@ -7,45 +8,30 @@ import sys
 import time
 from pathlib import Path
 
+from ..config.image import image_model_config, upscaling_choice
 from ..errors import InrviewError
+from ..field.image import ImageField
+from ..image import sweep as sw
+from ..image.deblur import deblur_session, finish_synthetic, reblurred_psnr, richardson_lucy, synthetic_blur
+from ..image.session import ImageSession
+from ..image.superres import finish_super_resolution, super_resolution_session
+from ..image.views import write_views
+from ..io.image import ImageData, load_image, save_image
+from ..sampling.pixels import extent, output_size
+from ..training.device import pick_device
+from ..training.image_tasks import PixelTask
+from ..training.kernels import parse_kernel
 from .checks import (
-    CHECKPOINT_FORMATS,
-    check_folder,
-    check_input,
-    check_output,
     check_training_memory,
     need_memory,
     raise_problems,
     save_safely,
 )
 from .common import Progress, Say, config_from_args, write_json
-from .timelapse import check_timelapse, image_recorder
-
-#: Steps of an image fit when neither --steps nor --seconds is given (the app's image mode uses the same).
-IMAGE_STEPS = 1000
-#: Largest rendering, in pixels.
-MAX_PIXELS = 200_000_000
-TABLE_FORMATS = ("md", "csv")
-
-
-def _check(a, *images: str) -> None:
-    """Refuse bad output paths and options before the image is loaded (images: the image-output options)."""
-    from ..io.image import IMAGE_FORMATS
-
-    for option in ("output", *images):
-        check_output(
-            getattr(a, option, None),
-            "-o/--output" if option == "output" else f"--{option.replace('_', '-')}",
-            IMAGE_FORMATS,
-        )
-    check_output(getattr(a, "checkpoint", None), "--checkpoint", CHECKPOINT_FORMATS)
-    check_output(getattr(a, "metrics_json", None), "--metrics-json")
-    if getattr(a, "input", None):
-        check_input(a.input)
+from .timelapse import image_recorder
 
 
 def _load(a):
-    from ..io.image import load_image
 
     img = load_image(a.input, alpha=a.alpha)
     if a.crop:
@@ -62,7 +48,6 @@ def _load(a):
 def _configs(a, image_size, plan: dict | None = None):
     """(model, train) configurations the options ask for, for an image of image_size (height, width); plan
     (see _fit_plan) replaces the family, its size, the step budget and the batch where the user named none."""
-    from ..field.image import image_model_config
 
     p = plan or {}
     base = config_from_args(a, default_steps=p.get("steps", a.default_steps))
@@ -96,7 +81,6 @@ def _fit_plan(a, image_size: tuple[int, int], out_hw: tuple[int, int]) -> tuple[
     ({'footprint', 'supersample'} and, where the upscaling choice applies, 'kind', 'width', 'depth', 'steps',
     'batch'}, the UpscalingChoice or None). Above the fitted size the choice fills in what the user did not
     name (--model, --footprint)."""
-    from ..image.superres import upscaling_choice
 
     plan = {"footprint": a.footprint, "supersample": 2}
     choice = upscaling_choice(image_size, out_hw)
@@ -130,7 +114,6 @@ def _device(a):
 
 def _render_hw(a, height: int, width: int) -> tuple[int, int]:
     """(height, width) of the rendering --scale or --render-size asks for, if it fits in memory."""
-    from ..sampling.pixels import output_size
 
     h, w = output_size(height, width, a.scale, a.render_size)
     need_memory(48.0 * w * h, "--render-size" if a.render_size else "--scale", f"a {w}x{h} rendering")
@@ -161,7 +144,6 @@ def _describe(cfg) -> str:
 
 
 def _save(path, pixels, has_alpha, bit_depth=8, what="image"):
-    from ..io.image import save_image
 
     return save_safely(path, lambda p: save_image(p, pixels, bit_depth, has_alpha), what)
 
@@ -190,13 +172,6 @@ def _run_info(a, session, model, train, last, t0) -> dict:
 # -- commands ----------------------------------------------------------------------------------------
 def cmd_fit(a) -> int:
     """Fit the image, render it at the asked size; one summary line."""
-    _check(a)
-    check_folder(a.views, "--views")
-    check_timelapse(a)
-    from ..image.session import ImageSession
-    from ..image.views import write_views
-    from ..sampling.pixels import extent
-    from ..training.image_tasks import PixelTask
 
     img = _load(a)
     h, w = _render_hw(a, img.height, img.width)
@@ -242,8 +217,6 @@ def cmd_fit(a) -> int:
 
 def cmd_sr(a) -> int:
     """Downsample by --scale, fit, render at full size; compare with bicubic."""
-    _check(a, "bicubic_out", "small_out")
-    from ..image.superres import finish_super_resolution, super_resolution_session
 
     img = _load(a)
     if a.scale < 2:
@@ -286,10 +259,6 @@ def cmd_sr(a) -> int:
 
 def cmd_deblur(a) -> int:
     """Deblur with a known kernel (a synthetic check with --synthetic); one summary line."""
-    _check(a, "rl_out", "blurred_out")
-    from ..image.deblur import deblur_session, finish_synthetic, reblurred_psnr, richardson_lucy, synthetic_blur
-    from ..io.image import ImageData
-    from ..training.kernels import parse_kernel
 
     kernel, kdesc = parse_kernel(a.kernel)
     img = _load(a)
@@ -345,12 +314,7 @@ def cmd_deblur(a) -> int:
 
 def cmd_sweep(a) -> int:
     """Train each width x depth for the same budget; a table of PSNR."""
-    check_output(a.table, "--table", TABLE_FORMATS)
-    check_output(a.plot, "--plot", ("png",))
-    check_output(a.metrics_json, "--metrics-json")
-    check_input(a.input)
     widths, depths = a.widths, a.depths
-    from ..image import sweep as sw
 
     img = _load(a)
     _, train = _configs(a, img.shape[:2])
@@ -404,10 +368,6 @@ def cmd_sweep(a) -> int:
 
 def cmd_render(a) -> int:
     """Render an image checkpoint at --scale or --render-size."""
-    _check(a)
-    check_input(a.checkpoint)
-    from ..field.image import ImageField
-    from .shape import pick_device
 
     field, head = ImageField.from_checkpoint(a.checkpoint, pick_device(a.device))
     h, w = _render_hw(a, field.height, field.width)

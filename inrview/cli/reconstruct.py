@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from .. import cli
-from ..config import FAMILY_SIZES, FitConfig, default_lr
+from ..config import FAMILIES, FitConfig, default_lr
 from ..errors import InrviewError
-from ..io.export import MESH_EXPORT_FORMATS, save_mesh
+from ..io.export import save_mesh
+from ..io.formats import MESH_EXPORT_FORMATS
 from ..io.loaders import load
 from ..metrics import data_fit, surface_metrics
 from ..recon import DEFAULT_SECONDS, MAX_POINTS, NORMAL_MODES, config_for, poisson_for, prepare_cloud
@@ -42,12 +43,12 @@ def register(commands) -> None:
 
 def cloud_defaults() -> TrainingDefaults:
     """The training defaults of a cloud fit, read from the reconstruction pipeline's own choices."""
-    cfgs = {k: rp.default_config(model=k) for k in FAMILY_SIZES}
+    cfgs = {k: rp.default_config(model=k) for k in FAMILIES}
     siren_deep = rp.config_for(np.zeros((rp.SIREN_DEEP_POINTS, 3)), "siren").model
     siren = rp.config_for(np.zeros((1, 3)), "siren").model
     return TrainingDefaults(
         model=rp.DEFAULT_MODEL,
-        models=(rp.DEFAULT_MODEL, *FAMILY_SIZES),
+        models=(rp.DEFAULT_MODEL, *FAMILIES),
         steps=None,
         seconds=rp.DEFAULT_SECONDS,
         batch_size=rp.DEFAULT_BATCH,

@@ -9,7 +9,8 @@ import time
 from .. import cli, shape
 from ..config import FitConfig, SamplingConfig, TrainConfig
 from ..errors import InrviewError
-from ..io.export import MESH_EXPORT_FORMATS, save_mesh
+from ..io.export import save_mesh
+from ..io.formats import MESH_EXPORT_FORMATS
 from ..shape.pipeline import Budget, ShapePipeline, heavy
 from .checks import check_input, check_output, grid_bytes, need_memory, raise_problems, save_safely
 from .common import (

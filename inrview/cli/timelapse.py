@@ -8,6 +8,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import InrviewError
+from ..io.formats import TIMELAPSE_FORMATS
+from ..render.raycast import orbit_camera, render_mesh
+from ..render.timelapse import FrameSchedule, TimelapseWriter, as_rgb8, mp4_available
 from .checks import check_output
 from .common import non_negative_float, positive_int
 
@@ -42,8 +45,6 @@ def add_timelapse_args(p, orbit: bool = True) -> None:
 
 def check_timelapse(a) -> None:
     """Refuse a time-lapse path, extension or frame count that cannot work, before any work starts."""
-    from ..render.timelapse import TIMELAPSE_FORMATS, mp4_available
-
     if not getattr(a, "timelapse", None):
         return
     check_output(a.timelapse, "--timelapse", TIMELAPSE_FORMATS)
@@ -59,8 +60,6 @@ class Recorder:
     the budget (FrameSchedule); `finish(last)` adds the final frame, `save(path)` writes the animation."""
 
     def __init__(self, frames: int, frame: Callable[[], np.ndarray | None], fps: float = 8.0):
-        from ..render.timelapse import FrameSchedule
-
         self.schedule = FrameSchedule(frames)
         self.frame = frame
         self.fps = fps
@@ -92,8 +91,6 @@ class Recorder:
 
     def save(self, path) -> None:
         """Write the frames as a GIF or MP4 at path (its extension decides)."""
-        from ..render.timelapse import TimelapseWriter
-
         writer = TimelapseWriter(path, self.fps)
         for f in self.frames:
             writer.add(f)
@@ -105,8 +102,6 @@ def shape_recorder(session, frames: int, orbit: float = 0.0) -> tuple[Recorder, 
 
     The camera looks at the input's bounding box (the same view in every frame), turning `orbit` degrees
     per frame."""
-    from ..render.raycast import orbit_camera, render_mesh
-
     v = session.geometry.vertices
     lo, hi = v.min(axis=0), v.max(axis=0)
     shots: list = []
@@ -125,8 +120,6 @@ def shape_recorder(session, frames: int, orbit: float = 0.0) -> tuple[Recorder, 
 def image_recorder(session, frames: int) -> tuple[Recorder, Callable]:
     """(Recorder of an ImageSession's rendering, render() -> the final frame), at most FRAME_SIZE[0] pixels
     on the longer side."""
-    from ..render.timelapse import as_rgb8
-
     h, w = session.image.height, session.image.width
     f = min(1.0, FRAME_SIZE[0] / max(h, w))
     size = (max(1, round(h * f)), max(1, round(w * f)))

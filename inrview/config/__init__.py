@@ -6,7 +6,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Literal
 
-ModelKind = Literal["grid", "siren", "relu", "fourier"]
+from .families import FAMILIES as FAMILIES
+from .families import Family as Family
+from .families import family as family
+from .families import grid_entries as grid_entries
+from .families import level_resolutions as level_resolutions
+from .families import parameter_count as parameter_count
+from .families import register as register
+
+#: A family's name: a key of FAMILIES (grid, siren, relu, fourier, and any registered since).
+ModelKind = str
 Target = Literal["sdf", "occupancy"]
 
 
@@ -31,7 +40,7 @@ class ModelConfig(Config):
     """The network: its family and size, and the family's own settings (fields documented one by one)."""
 
     kind: ModelKind = "grid"
-    """Network family: 'grid' multi-resolution feature grid + small MLP, 'siren' sine MLP,
+    """Network family, a key of FAMILIES: 'grid' multi-resolution feature grid + small MLP, 'siren' sine MLP,
     'relu' DeepSDF-style ReLU MLP, 'fourier' ReLU MLP on a Fourier-feature encoding."""
     width: int = 64
     """Hidden units per layer."""
@@ -42,7 +51,8 @@ class ModelConfig(Config):
     weight_norm: bool = False
     """ReLU/Fourier MLPs: weight normalisation on the linear layers (DeepSDF)."""
     geometric_init: bool = False
-    """ReLU MLP: initialise so the network starts as the SDF of a sphere (IGR, Sec. 4)."""
+    """Families whose table entry says geometric_init (ReLU, Fourier): start as the SDF of a sphere (IGR,
+    Sec. 4)."""
     activation: Literal["relu", "softplus"] = "relu"
     """ReLU MLP activation; 'softplus' (beta 100) gives smooth gradients for eikonal losses."""
     omega0: float = 30.0
@@ -173,7 +183,8 @@ class CloudLossConfig(Config):
 
 
 def default_cloud_loss(kind: str, has_normals: bool) -> CloudLossConfig:
-    """Loss settings that work for each network family (measured with scripts/bench_reconstruct.py):
+    """Loss settings that work for each network family (the table's cloud_loss; measured with
+    scripts/bench_reconstruct.py):
     smooth MLPs take a strong normal term (it smooths noise away between sparse points); grids a weaker
     one (they have the points to fit detail and the normal term would round it). For SIREN a strong
     eikonal term (300) kept spikes and webs out of sparse noisy clouds (armadillo at 2k points, 0.5%
@@ -182,9 +193,7 @@ def default_cloud_loss(kind: str, has_normals: bool) -> CloudLossConfig:
     lid rim and the spout passing through its body)."""
     if not has_normals:
         return CloudLossConfig(use_normals=False, normal=0.0)
-    if kind == "grid":
-        return CloudLossConfig(normal=100.0, eikonal=10.0)
-    return CloudLossConfig(normal=1000.0, eikonal=300.0)
+    return CloudLossConfig(**family(kind).cloud_loss)
 
 
 #: Default step budget of a shape fit (FitConfig().train.steps).
@@ -252,23 +261,20 @@ def replace(obj, **changes):
 
 
 def default_lr(kind: str, in_dim: int = 3, target: str | None = "sdf") -> float:
-    """Learning rates that train each family well from its initialisation.
-
-    Grids regressing 3D signed distances (in_dim 3, target 'sdf') take 2e-3: over the 200-step shape
-    budget it ended 15-25% lower in Chamfer-L1 than 1e-2, 5e-3 or 3e-3 on spot and bob. Other grid tasks
-    (occupancy logits, point-cloud losses, 2D images: target None or in_dim 2) keep 1e-2."""
-    if kind == "grid":
-        return 2e-3 if in_dim == 3 and target == "sdf" else 1e-2
-    return {"siren": 1e-4, "relu": 1e-3, "fourier": 1e-3}.get(kind, 1e-3)
-
-
-#: Width and depth a family is used with when the user names only the family.
-FAMILY_SIZES = {"grid": (64, 2), "siren": (256, 3), "relu": (256, 4), "fourier": (256, 4)}
+    """The family's learning rate for a task (Family.learning_rate: 3D signed distances take the table's lr,
+    other tasks its lr_other); 1e-3 for a network outside the table."""
+    return FAMILIES[kind].learning_rate(in_dim, target) if kind in FAMILIES else 1e-3
 
 
 def model_config(kind: str = "grid", **overrides) -> ModelConfig:
     """A ModelConfig for a family with that family's usual width and depth; overrides of None are ignored."""
-    if kind not in FAMILY_SIZES:
-        raise ValueError(f"unknown model kind {kind!r} (choose {', '.join(FAMILY_SIZES)})")
-    width, depth = FAMILY_SIZES[kind]
+    width, depth = family(kind).size
     return replace(ModelConfig(kind=kind, width=width, depth=depth), **overrides)
+
+
+def cloud_model_config(kind: str, **overrides) -> ModelConfig:
+    """A family's network for a point cloud: its cloud size and the settings the table says clouds need
+    (ReLU and Fourier MLPs: geometric initialisation and softplus); overrides of None are ignored."""
+    fam = family(kind)
+    width, depth = fam.cloud_size
+    return replace(ModelConfig(kind=kind, width=width, depth=depth, **fam.cloud_model), **overrides)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from . import ModelConfig, TrainConfig, model_config
+from . import FAMILIES, ModelConfig, TrainConfig, model_config
 
 #: Observed pixels per step. Deblurring needs big batches more than many steps: on kodim23 (Gaussian
 #: sigma 2, grid) 2000 steps of 65536 pixels gained 3.96 dB, 6000 steps of 16384 only 2.72 dB (random
@@ -13,22 +13,22 @@ from . import ModelConfig, TrainConfig, model_config
 DEFAULT_BATCH = 65536
 DEFAULT_PATCH = 64
 
+#: Steps of an image fit when neither --steps nor --seconds is given (the app's image mode uses the same).
+IMAGE_STEPS = 1000
+
 #: Steps of a capacity sweep cell unless configured.
 SWEEP_STEPS = 300
 
 
-#: Learning rates for image fits, per family (the 3D defaults in config.default_lr are tuned for shapes).
+#: Learning rates for image fits are the family table's image_lr (the 3D defaults are tuned for shapes).
 #: SIREN's published 1e-4 suits its 10k-step runs; at the few hundred to few thousand steps a CPU affords,
 #: 1e-3 (with the trainer's cosine decay) is stable and far ahead: on kodim23, SIREN 256x3, 300 steps of
 #: 8192 pixels reached 25.8 dB at 1e-4, 27.7 dB at 3e-4 and 29.4 dB at 1e-3. Grid tables start near zero
 #: and need 1e-2 to grow within a few hundred steps (2e-3, the shape default, reached 17 dB where 1e-2
 #: reached 32 dB on a 48x48 crop in 100 steps).
-IMAGE_LR = {"grid": 1e-2, "siren": 1e-3, "relu": 1e-3, "fourier": 1e-3}
-
-
 def image_default_lr(kind: str) -> float:
-    """Adam learning rate for an image fit with a network of this family (IMAGE_LR; 1e-3 otherwise)."""
-    return IMAGE_LR.get(kind, 1e-3)
+    """Adam learning rate for an image fit with a network of this family (its image_lr; 1e-3 otherwise)."""
+    return FAMILIES[kind].image_lr if kind in FAMILIES else 1e-3
 
 
 def image_model_config(kind: str, image_size: tuple[int, int], **overrides) -> ModelConfig:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from skimage.measure import marching_cubes as _mc
 
 _VTK = None  # the imported vtk modules once loaded, False when unavailable
 
@@ -23,10 +24,13 @@ def _vtk():
     global _VTK
     if _VTK is None:
         try:
-            from vtkmodules.util.numpy_support import numpy_to_vtk, vtk_to_numpy
-            from vtkmodules.vtkCommonCore import vtkSMPTools
-            from vtkmodules.vtkCommonDataModel import vtkImageData
-            from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D
+            from vtkmodules.util.numpy_support import (
+                numpy_to_vtk,
+                vtk_to_numpy,
+            )  # deferred: optional (the one VTK path of the core)
+            from vtkmodules.vtkCommonCore import vtkSMPTools  # deferred: optional (the one VTK path of the core)
+            from vtkmodules.vtkCommonDataModel import vtkImageData  # deferred: optional (the one VTK path of the core)
+            from vtkmodules.vtkFiltersCore import vtkFlyingEdges3D  # deferred: optional (the one VTK path of the core)
         except ImportError:
             _VTK = False
         else:
@@ -100,8 +104,6 @@ def skimage_marching_cubes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Level set of an (n0, n1, n2) grid with vertex [i, j, k] at lo + spacing * (i, j, k), by
     scikit-image. Returns vertices (V, 3) float64 and faces (F, 3) int64, oriented towards increasing values."""
-    from skimage.measure import marching_cubes as _mc
-
     # "descent" gives triangles facing increasing values (outward for negative-inside fields)
     verts, faces, _, _ = _mc(
         values, level=level, spacing=(spacing,) * 3, gradient_direction="descent", allow_degenerate=False

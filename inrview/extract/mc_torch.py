@@ -20,6 +20,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .mc import _drop_degenerate
+
 #: Corner c of a cell sits at offset ((c >> 2) & 1, (c >> 1) & 1, c & 1) (the order of grid.CORNERS).
 CORNER_OFFSETS = np.array([[(c >> 2) & 1, (c >> 1) & 1, c & 1] for c in range(8)], dtype=np.int64)
 #: Edge e runs from corner EDGES[e][0] along axis EDGES[e][1] (to the corner with that bit set).
@@ -177,6 +179,4 @@ def marching_cubes_torch(
     pos = p0.double() + t[:, None] * torch.nn.functional.one_hot(ax, 3).double()
     verts = (pos * spacing + lo).cpu().numpy()
     faces = faces.cpu().numpy().astype(np.int64)
-    from .mc import _drop_degenerate
-
     return verts, _drop_degenerate(verts, faces)

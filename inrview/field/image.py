@@ -13,12 +13,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from scipy.ndimage import laplace
 
 from ..config import ModelConfig
-from ..config.image import IMAGE_LR, image_default_lr, image_model_config  # noqa: F401 (the field's defaults)
+from ..config.checks import check_config_types
 from ..errors import CheckpointError
+from ..io.image import save_image
 from ..models import build_model
 from ..sampling.pixels import output_size, pixel_centres, pixel_pitch, to_values
+from ..training import checkpoint as ckpt
 
 RENDER_CHUNK = 4096  # rows per forward pass; small chunks stay in cache on CPUs
 
@@ -99,8 +102,6 @@ class ImageField:
         bit_depth: int = 8,
     ) -> Path:
         """Render at the requested size and write it (format by extension)."""
-        from ..io.image import save_image
-
         return save_image(path, self.straight(self.render_scaled(scale, size)), bit_depth, self.has_alpha)
 
     def derivatives(
@@ -162,13 +163,11 @@ class ImageField:
     @staticmethod
     def from_checkpoint(path: str | os.PathLike, device: str | None = "cpu") -> tuple[ImageField, dict]:
         """Rebuild a field from an image checkpoint; returns (field, header)."""
-        from ..training import checkpoint as ckpt
-
         data = ckpt.read(path)
         head = data.header
         if head.get("task") != "image":
             raise CheckpointError(path, f"holds a '{head.get('task', 'unknown')}' network, not an image")
-        problem = ckpt.check_config_types({"model": head.get("model"), "train": head.get("train", {})})
+        problem = check_config_types({"model": head.get("model"), "train": head.get("train", {})})
         if problem:
             raise CheckpointError(path, f"header configuration: {problem}")
         try:
@@ -192,8 +191,6 @@ class ImageField:
 def finite_difference_maps(pixels: np.ndarray) -> dict[str, np.ndarray]:
     """The same two maps measured on a pixel image by differences (central gradient, 5-point Laplacian,
     mirrored borders), as the reference the autograd maps are compared with."""
-    from scipy.ndimage import laplace
-
     p = np.asarray(pixels, np.float32)
     lum = (p * np.asarray(LUMA[p.shape[2]], np.float32)).sum(-1)
     gy, gx = np.gradient(lum)

@@ -11,7 +11,7 @@ The image pipeline over the core's layers: pictures load in `inrview.io.image`, 
 and the views of a fit. Nothing here imports Qt.
 """
 
-from ..field.image import ImageField, finite_difference_maps, image_model_config, render
+from ..field.image import ImageField, finite_difference_maps, render
 from ..io.image import ImageData, load_image, save_image
 from ..io.resources import demo_image
 from ..metrics import image_metrics, ssim
@@ -22,11 +22,9 @@ from .deblur import DeblurResult, deblur_session, richardson_lucy, synthetic_blu
 from .session import ImageSession
 from .superres import (
     SuperResolutionResult,
-    UpscalingChoice,
     bicubic_upsample,
     downsample,
     super_resolution_check,
-    upscaling_choice,
     upscaling_session,
 )
 from .sweep import SweepRow, capacity_sweep
@@ -42,7 +40,6 @@ __all__ = [
     "synthetic_deblur_check",
     "ImageField",
     "finite_difference_maps",
-    "image_model_config",
     "blur",
     "gaussian_kernel",
     "load_kernel",
@@ -57,8 +54,6 @@ __all__ = [
     "bicubic_upsample",
     "downsample",
     "super_resolution_check",
-    "UpscalingChoice",
-    "upscaling_choice",
     "upscaling_session",
     "SweepRow",
     "capacity_sweep",

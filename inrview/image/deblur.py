@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from skimage.restoration import richardson_lucy as rl
 
 from ..config import ModelConfig, TrainConfig
-from ..config.image import DEFAULT_PATCH
-from ..field.image import image_model_config
+from ..config.image import DEFAULT_PATCH, image_model_config
 from ..io.image import ImageData
-from ..metrics import image_metrics
+from ..metrics import image_metrics, psnr
 from ..sampling.pixels import extent
 from ..training.image_tasks import BlurTask
 from ..training.kernels import blur
@@ -64,16 +64,12 @@ def deblur_session(
 
 def reblurred_psnr(session: ImageSession, kernel: np.ndarray) -> float:
     """How well blur(f) reproduces the observation (the data term, in dB)."""
-    from ..metrics import psnr
-
     return psnr(blur(session.field.render(), kernel), session.image.pixels)
 
 
 def richardson_lucy(observed: np.ndarray, kernel: np.ndarray, iterations: int = 30) -> np.ndarray:
     """scikit-image's Richardson-Lucy deconvolution per channel, with the image mirrored by the kernel
     radius first (its convolution pads with zeros, which would darken the border) and cropped after."""
-    from skimage.restoration import richardson_lucy as rl
-
     ry, rx = kernel.shape[0] // 2, kernel.shape[1] // 2
     pad = np.pad(np.asarray(observed, np.float64), ((ry, ry), (rx, rx), (0, 0)), mode="symmetric")
     out = np.stack(

@@ -14,10 +14,12 @@ import os
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from ..config import ModelConfig, TrainConfig, replace
-from ..field.image import ImageField, image_default_lr, image_model_config
-from ..io.image import ImageData
+from ..config.image import image_default_lr, image_model_config
+from ..field.image import ImageField
+from ..io.image import ImageData, load_image
 from ..metrics import image_metrics, psnr, ssim
 from ..models import build_model
 from ..sampling.pixels import extent
@@ -38,8 +40,6 @@ def area_resize(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
         return pixels
     if h % height == 0 and w % width == 0:
         return pixels.reshape(height, h // height, width, w // width, c).mean(axis=(1, 3)).astype(np.float32)
-    from PIL import Image
-
     return np.stack(
         [
             np.asarray(Image.fromarray(np.ascontiguousarray(pixels[..., i])).resize((width, height), Image.BOX))
@@ -95,8 +95,6 @@ class ImageSession:
         cls, path: str | os.PathLike, kind: str = "grid", train: TrainConfig = TrainConfig(), **kw
     ) -> ImageSession:
         """A session fitting the image file at path (see load_image); other arguments as for the constructor."""
-        from ..io.image import load_image
-
         return cls(load_image(path), kind=kind, train=train, **kw)
 
     @staticmethod

@@ -16,11 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from PIL import Image
 
 from ..config import ModelConfig, TrainConfig
-from ..config.image import UpscalingChoice, upscaling_choice  # noqa: F401 (part of this pipeline's API)
+from ..config.image import UpscalingChoice, image_model_config
 from ..errors import InrviewError
-from ..field.image import image_model_config
 from ..io.image import ImageData
 from ..metrics import image_metrics
 from ..sampling.pixels import extent
@@ -41,8 +41,6 @@ def downsample(pixels: np.ndarray, factor: int) -> np.ndarray:
 
 def bicubic_upsample(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
     """Bicubic interpolation (Pillow's, Keys a = -0.5, the usual baseline) of float pixels, clipped to [0, 1]."""
-    from PIL import Image
-
     chans = [
         np.asarray(
             Image.fromarray(np.ascontiguousarray(pixels[..., c], np.float32)).resize((width, height), Image.BICUBIC)
@@ -153,17 +151,10 @@ def finish_super_resolution(session: ImageSession, original: np.ndarray, factor:
 
 
 def super_resolution_check(
-    image: ImageData,
-    factor: int = 4,
-    model: ModelConfig | None = None,
-    kind: str = "siren",
-    train: TrainConfig = TrainConfig(),
-    device: str | None = None,
-    footprint: str = "area",
-    supersample: int = 2,
-    progress=None,
+    image: ImageData, factor: int = 4, model: ModelConfig | None = None, progress=None, **session
 ) -> SuperResolutionResult:
-    """Downsample by `factor`, fit, render at full size, and compare with bicubic (see module docstring)."""
-    session, original = super_resolution_session(image, factor, model, kind, train, device, footprint, supersample)
+    """Downsample by `factor`, fit, render at full size, and compare with bicubic (see module docstring).
+    session: super_resolution_session's other settings (kind, train, device, footprint, supersample)."""
+    session, original = super_resolution_session(image, factor, model, **session)
     session.train(progress=progress)
     return finish_super_resolution(session, original, factor)

@@ -14,13 +14,15 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+from PIL import Image, ImageDraw, ImageFont
 
 from ..config import TrainConfig
-from ..config.image import SWEEP_STEPS
+from ..config.image import SWEEP_STEPS, image_model_config
 from ..errors import InrviewError
-from ..field.image import image_model_config
+from ..io.export import atomic_path
 from ..io.image import ImageData
 from .session import ImageSession
+from .views import magnitude_view, to_uint8
 
 
 @dataclass
@@ -121,13 +123,11 @@ def plot(rows: list[SweepRow], path: str | os.PathLike, title: str | None = None
         raise InrviewError("nothing to plot: the sweep has no results")
     if backend == "auto":
         try:
-            import matplotlib  # noqa: F401
+            import matplotlib  # noqa: F401 (deferred: optional, only --plot needs it)
 
             backend = "matplotlib"
         except ImportError:
             backend = "pillow"
-    from ..io.export import atomic_path
-
     title = title or f"{rows[0].kind}: PSNR after {rows[0].steps} steps"
     with atomic_path(path) as tmp:
         if backend == "matplotlib":
@@ -140,7 +140,7 @@ def plot(rows: list[SweepRow], path: str | os.PathLike, title: str | None = None
 
 
 def _plot_matplotlib(rows, path, title):
-    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
+    from matplotlib.figure import Figure  # deferred: no pyplot: no global state, no GUI backend
 
     widths, depths, g = grid_of(rows)
     fig = Figure(figsize=(9.5, 4.0), dpi=110)
@@ -170,10 +170,6 @@ def _plot_matplotlib(rows, path, title):
 
 def _plot_pillow(rows, path, title):
     """A heat map with numbers, drawn with Pillow alone (for installs without matplotlib)."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    from .views import magnitude_view, to_uint8
-
     widths, depths, g = grid_of(rows)
     cell, left, top = 80, 70, 50
     img = Image.new("RGB", (left + cell * len(widths) + 20, top + cell * len(depths) + 50), "white")

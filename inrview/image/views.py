@@ -5,7 +5,12 @@ Every function returns float32 RGB (H, W, 3) in [0, 1], so one code path display
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+
+from ..field.image import finite_difference_maps
+from ..io.image import save_image
 
 
 def checkerboard(height: int, width: int, cell: int = 8) -> np.ndarray:
@@ -28,27 +33,17 @@ def to_rgb(pixels: np.ndarray, has_alpha: bool = False) -> np.ndarray:
     return p.repeat(3, axis=2) if p.shape[2] == 1 else p[..., :3]
 
 
-def _ramp(t: np.ndarray, stops: list[tuple[float, tuple[float, float, float]]]) -> np.ndarray:
+def _ramp(t: np.ndarray, colours) -> np.ndarray:
+    """Colours (N, 3) spaced evenly over 0..1, interpolated at t (clipped to 0..1)."""
     t = np.clip(t, 0.0, 1.0)
-    xs = np.array([s for s, _ in stops])
-    cols = np.array([c for _, c in stops], np.float32)
+    cols = np.asarray(colours, np.float32)
+    xs = np.linspace(0.0, 1.0, len(cols))
     return np.stack([np.interp(t, xs, cols[:, i]) for i in range(3)], axis=-1).astype(np.float32)
 
 
-_INFERNO = [
-    (0.0, (0.0, 0.0, 0.02)),
-    (0.25, (0.34, 0.06, 0.43)),
-    (0.5, (0.73, 0.21, 0.33)),
-    (0.75, (0.98, 0.55, 0.04)),
-    (1.0, (0.99, 1.0, 0.64)),
-]
-_DIVERGING = [
-    (0.0, (0.02, 0.19, 0.38)),
-    (0.25, (0.40, 0.65, 0.81)),
-    (0.5, (0.97, 0.97, 0.97)),
-    (0.75, (0.96, 0.56, 0.45)),
-    (1.0, (0.40, 0.0, 0.05)),
-]
+#: Colour ramps, evenly spaced: a perceptual dark-to-bright one (after inferno) and a blue-white-red one.
+_INFERNO = ((0.0, 0.0, 0.02), (0.34, 0.06, 0.43), (0.73, 0.21, 0.33), (0.98, 0.55, 0.04), (0.99, 1.0, 0.64))
+_DIVERGING = ((0.02, 0.19, 0.38), (0.40, 0.65, 0.81), (0.97, 0.97, 0.97), (0.96, 0.56, 0.45), (0.40, 0.0, 0.05))
 
 
 def robust_max(values: np.ndarray, percentile: float = 99.0) -> float:
@@ -89,11 +84,6 @@ def to_uint8(rgb: np.ndarray) -> np.ndarray:
 def write_views(session, folder) -> list:
     """Write fitted / target / error / gradient / laplacian PNGs of an ImageSession (and the target's
     finite-difference maps, on the same scales) into folder, created if need be; returns their paths."""
-    from pathlib import Path
-
-    from ..field.image import finite_difference_maps
-    from ..io.image import save_image
-
     d = Path(folder)
     d.mkdir(parents=True, exist_ok=True)
     fitted, target, alpha = session.field.render(), session.reference, session.image.has_alpha

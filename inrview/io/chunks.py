@@ -1,5 +1,6 @@
-"""Bounded-memory reading of long point lists: chunks go through a reservoir that keeps a uniform random
-subset of at most `max_points` rows, in file order, whatever the file's length."""
+"""What the readers share: bounded-memory reading of long point lists (chunks go through a reservoir that
+keeps a uniform random subset of at most `max_points` rows, in file order, whatever the file's length), and
+the triangulation of polygons."""
 
 from __future__ import annotations
 
@@ -63,3 +64,18 @@ class Reservoir:
         if not self._rows:
             return np.empty((0, width))
         return self._rows[0] if len(self._rows) == 1 else np.concatenate(self._rows)
+
+
+def fan_triangles(counts: np.ndarray, flat: np.ndarray) -> tuple[np.ndarray, int]:
+    """Triangles (fans) from polygons given as vertex counts and their concatenated indices, and how many
+    polygons had fewer than 3 vertices (dropped)."""
+    starts = np.concatenate([[0], np.cumsum(counts[:-1], dtype=np.int64)])
+    good = counts >= 3
+    tris = []
+    for k in np.unique(counts[good]):
+        rows = starts[counts == k]
+        idx = flat[rows[:, None] + np.arange(k)]
+        for j in range(1, k - 1):
+            tris.append(np.stack([idx[:, 0], idx[:, j], idx[:, j + 1]], axis=1))
+    faces = np.concatenate(tris) if tris else np.empty((0, 3), np.int64)
+    return faces.astype(np.int64), int((~good).sum())

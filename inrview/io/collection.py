@@ -22,8 +22,9 @@ from typing import Literal
 import numpy as np
 
 from ..errors import LoadError
+from .formats import GEOMETRY_FORMATS
 from .geometry import Geometry, Normalization
-from .loaders import SUPPORTED, load
+from .loaders import load
 
 NormaliseMode = Literal["joint", "per-shape"]
 #: Suffixes read as list files (one path per line, relative to the list file; '#' starts a comment).
@@ -66,7 +67,7 @@ def member_paths(source: str | os.PathLike) -> list[Path]:
         paths = sorted(
             q
             for q in p.iterdir()
-            if q.is_file() and not q.name.startswith(".") and q.suffix.lower().lstrip(".") in SUPPORTED
+            if q.is_file() and not q.name.startswith(".") and q.suffix.lower().lstrip(".") in GEOMETRY_FORMATS
         )
         if not paths:
             raise LoadError(p, "folder holds no mesh or point-cloud files")

@@ -12,8 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InrviewError
-
-MESH_EXPORT_FORMATS = ("ply", "obj", "stl", "glb", "off")
+from .formats import MESH_EXPORT_FORMATS
 
 
 @contextlib.contextmanager
@@ -119,7 +118,7 @@ def save_mesh(
         if ext == "ply":
             data = ply_mesh_bytes(vertices, faces, normals)
         else:
-            import trimesh  # 1 s to import: only for the formats written through it
+            import trimesh  # deferred: 1 s to import: only for the formats written through it
 
             mesh = trimesh.Trimesh(
                 np.asarray(vertices, dtype=np.float64),
@@ -167,7 +166,7 @@ def save_points(path: str | os.PathLike, points: np.ndarray, normals: np.ndarray
             arr = pts if normals is None else np.hstack([pts, normals])
             np.savetxt(tmp, arr, fmt="%.9g")
         elif ext == "ply":
-            import trimesh
+            import trimesh  # deferred: trimesh takes about a second to import
 
             pc = trimesh.PointCloud(pts)
             data = pc.export(file_type="ply")

@@ -43,7 +43,7 @@ class Geometry:
 
     def trimesh(self):
         """The mesh as a trimesh.Trimesh (no processing, so indices stay as loaded)."""
-        import trimesh
+        import trimesh  # deferred: trimesh takes about a second to import
 
         if not self.is_mesh:
             raise ValueError("a point cloud has no faces")

@@ -19,11 +19,13 @@ from typing import Literal
 import numpy as np
 
 from ..errors import InrviewError, LoadError
+from .export import atomic_path
+from .formats import IMAGE_FORMATS
 
-IMAGE_FORMATS = ("png", "jpg", "jpeg", "tif", "tiff", "bmp")
 AlphaMode = Literal["keep", "composite", "drop"]
 
-#: Images with more pixels than this are refused (Pillow's decompression-bomb guard, made explicit).
+#: Images with more pixels than this are neither read nor rendered (Pillow's decompression-bomb guard,
+#: made explicit).
 MAX_PIXELS = 200_000_000
 
 
@@ -210,7 +212,7 @@ def _check_pixels(p: Path, width: int, height: int) -> None:
 
 
 def _read_png16(p: Path) -> np.ndarray:
-    import png
+    import png  # deferred: kept off the command line's start-up
 
     reader = png.Reader(filename=str(p))
     reader.preamble()
@@ -221,7 +223,7 @@ def _read_png16(p: Path) -> np.ndarray:
 
 
 def _read_pillow(p: Path, notices: list) -> np.ndarray:
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageOps  # deferred: kept off the command line's start-up
 
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     with warnings.catch_warnings():  # our own limit below says it in one line; Pillow's warning is noise
@@ -251,7 +253,7 @@ def _read_pillow(p: Path, notices: list) -> np.ndarray:
 
 
 def _read_tiff(p: Path, notices: list) -> np.ndarray:
-    import tifffile
+    import tifffile  # deferred: kept off the command line's start-up
 
     with tifffile.TiffFile(p) as tif:
         if len(tif.pages) > 1:
@@ -285,8 +287,6 @@ def save_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, 
     PNG and TIFF take bit_depth 8 or 16 (TIFF also 32 = float32); JPEG and BMP are 8-bit without alpha
     (transparency is composited over white there). The write is atomic.
     """
-    from .export import atomic_path
-
     p = Path(path)
     ext = p.suffix.lower().lstrip(".")
     if ext not in IMAGE_FORMATS:
@@ -310,7 +310,7 @@ def save_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, 
         data = np.round(px * top).astype(np.uint8 if bit_depth == 8 else np.uint16)
     with atomic_path(p) as tmp:
         if ext in ("tif", "tiff"):
-            import tifffile
+            import tifffile  # deferred: kept off the command line's start-up
 
             tifffile.imwrite(
                 tmp,
@@ -319,14 +319,14 @@ def save_image(path: str | os.PathLike, pixels: np.ndarray, bit_depth: int = 8, 
                 extrasamples=("unassalpha",) if data.shape[2] in (2, 4) else None,
             )
         elif bit_depth == 16:
-            import png
+            import png  # deferred: kept off the command line's start-up
 
             h, w, ch = data.shape
             writer = png.Writer(w, h, greyscale=ch <= 2, alpha=ch in (2, 4), bitdepth=16)
             with open(tmp, "wb") as fh:
                 writer.write(fh, data.reshape(h, w * ch))
         else:
-            from PIL import Image
+            from PIL import Image  # deferred: kept off the command line's start-up
 
             img = Image.fromarray(data[..., 0] if data.shape[2] == 1 else data)  # L, LA, RGB or RGBA
             fmt = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP"}[ext]

@@ -13,7 +13,9 @@ MEMORY_SHARE = 0.7
 
 
 def available_memory() -> int | None:
-    """Bytes of memory available now (Linux: MemAvailable; elsewhere via sysconf), or None if unknown."""
+    """Bytes of memory this process can still take now (Linux: MemAvailable; elsewhere the free physical
+    pages via sysconf), or None if unknown. The one memory probe: loaders, checkpoints and the command
+    line's refusals all ask it."""
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:

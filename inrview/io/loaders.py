@@ -20,12 +20,17 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LoadError
+from .arrays import read_numpy
+from .formats import GEOMETRY_FORMATS
 from .geometry import Geometry
+from .obj import read_obj
+from .pcd import read_pcd
+from .ply import read_ply
+from .scenes import read_scene
+from .simple_meshes import read_off, read_stl
 from .sniff import family, sniff
-
-MESH_FORMATS = ("ply", "obj", "stl", "off", "glb", "gltf")
-POINT_FORMATS = ("ply", "xyz", "xyzn", "pts", "txt", "csv", "pcd", "npy", "npz")
-SUPPORTED = tuple(sorted(set(MESH_FORMATS) | set(POINT_FORMATS)))
+from .surface import sample_surface
+from .text import read_text
 
 #: Files larger than this are refused before parsing (a guard against exhausting memory).
 MAX_FILE_BYTES = 4 * 1024**3
@@ -94,14 +99,14 @@ def _choose_format(p: Path, ext: str, head: bytes, size: int) -> tuple[str, list
         raise LoadError(p, f"is a {kind} image, not a mesh or point cloud (fit images with `inrview image fit`)")
     if found and found.startswith("other:"):
         raise LoadError(p, f"is a {found.split(':', 1)[1]}, not a mesh or point cloud")
-    if ext not in SUPPORTED:
+    if ext not in GEOMETRY_FORMATS:
         if found is None:
             raise LoadError(
                 p,
-                f"unknown format '.{ext}' (supported: {', '.join(SUPPORTED)})"
+                f"unknown format '.{ext}' (supported: {', '.join(GEOMETRY_FORMATS)})"
                 if ext
                 else f"no file extension and the content is not a recognised format "
-                f"(supported: {', '.join(SUPPORTED)})",
+                f"(supported: {', '.join(GEOMETRY_FORMATS)})",
             )
         fmt = "xyz" if found == "text" else found
         return fmt, [
@@ -119,37 +124,23 @@ def _choose_format(p: Path, ext: str, head: bytes, size: int) -> tuple[str, list
 
 def _read(p: Path, fmt: str, max_points: int | None, seed: int) -> Geometry:
     if fmt == "ply":
-        from .ply import read_ply
-
         v, f, n, notes = read_ply(p, max_points, seed)
         return Geometry(v, f, n, notices=notes)
     if fmt == "pcd":
-        from .pcd import read_pcd
-
         v, n, notes = read_pcd(p, max_points, seed)
         return Geometry(v, None, n, notices=notes)
     if fmt in ("xyz", "xyzn", "pts", "txt", "csv"):
-        from .text import read_text
-
         v, n, notes = read_text(p, fmt, max_points, seed)
         return Geometry(v, None, n, notices=notes)
     if fmt in ("npy", "npz"):
-        from .arrays import read_numpy
-
         v, f, n, notes = read_numpy(p, fmt, max_points, seed)
         return Geometry(v, f, n, notices=notes)
     if fmt == "obj":
-        from .obj import read_obj
-
         v, f, n, notes = read_obj(p)
         return Geometry(v, f, n, notices=notes)
     if fmt in ("stl", "off"):
-        from .simple_meshes import read_off, read_stl
-
         v, f, notes = (read_stl if fmt == "stl" else read_off)(p)
         return Geometry(v, f, None, notices=notes)
-    from .scenes import read_scene
-
     return read_scene(p, fmt)
 
 
@@ -276,7 +267,5 @@ def as_point_cloud(geom: Geometry, n: int = 100_000, seed: int = 0) -> Geometry:
     """A mesh's surface as an oriented point cloud (area-uniform samples with face normals)."""
     if not geom.is_mesh:
         return geom
-    from .surface import sample_surface
-
     pts, nrm = sample_surface(geom.vertices, geom.faces, n, np.random.default_rng(seed))
     return Geometry(pts, None, nrm, geom.source, list(geom.notices) + [f"sampled {n} surface points"], geom.units)

@@ -21,7 +21,7 @@ def read_scene(p: Path, fmt: str) -> Geometry:
     """Read a GLB or glTF file (fmt 'glb' or 'gltf') at p as Geometry: a scene's meshes concatenated
     (float64 vertices, faces, vertex normals when the file has them), or its first point cloud. Raises
     LoadError."""
-    import trimesh
+    import trimesh  # deferred: trimesh takes about a second to import
 
     size = p.stat().st_size
     if fmt == "glb":

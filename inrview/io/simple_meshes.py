@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LoadError
+from .chunks import fan_triangles
 from .limits import check_memory
 
 STL_RECORD = np.dtype([("normal", "<f4", (3,)), ("v", "<f4", (3, 3)), ("attr", "<u2")])
@@ -75,15 +76,8 @@ def _ascii_stl(p: Path, size: int):
     return v, np.arange(3 * m, dtype=np.int64).reshape(m, 3), notices
 
 
-def read_off(p: Path):
-    """Returns (vertices, faces, notices)."""
-    size = p.stat().st_size
-    check_memory(p, size * 12)
-    text = p.read_bytes().decode("latin-1")
-    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
-    lines = [ln for ln in lines if ln]
-    if not lines:
-        raise LoadError(p, "OFF file has no content")
+def _off_header(p: Path, lines: list[str]) -> tuple[int, int, int]:
+    """(vertex count, face count, index of the first data line) from an OFF file's header lines."""
     first = lines[0].split()
     kw = first[0]
     m = re.fullmatch(r"(ST)?(C)?(N)?(4)?(n)?OFF", kw)
@@ -112,15 +106,13 @@ def read_off(p: Path):
             f"OFF file is truncated: the header says {nv} vertices and {nf} faces, "
             f"the file has {len(lines) - pos} data lines",
         )
-    vlines = lines[pos : pos + nv]
-    try:
-        v = np.array([ln.split()[:3] for ln in vlines], dtype=np.float64)
-    except ValueError:
-        raise LoadError(p, "OFF vertex lines must start with three numbers") from None
-    if v.ndim != 2 or v.shape[1] != 3:
-        raise LoadError(p, "OFF vertex lines must start with three numbers")
-    faces, counts_bad = [], 0
-    for ln in lines[pos + nv : pos + nv + nf]:
+    return nv, nf, pos
+
+
+def _off_faces(p: Path, face_lines: list[str]) -> tuple[np.ndarray, int]:
+    """Triangles (fans of the polygons) of OFF face lines, and how many had fewer than 3 vertices."""
+    counts, flat = [], []
+    for ln in face_lines:
         parts = ln.split()
         try:
             k = int(parts[0])
@@ -129,10 +121,27 @@ def read_off(p: Path):
             raise LoadError(p, f"OFF face line {ln[:60]!r} is not 'count index...'") from None
         if k < 0 or len(idx) < k:
             raise LoadError(p, f"OFF face line {ln[:60]!r} has fewer indices than its count")
-        if k < 3:
-            counts_bad += 1
-            continue
-        faces.extend((idx[0], idx[j], idx[j + 1]) for j in range(1, k - 1))
+        counts.append(k)
+        flat.extend(idx)
+    return fan_triangles(np.asarray(counts, dtype=np.int64), np.asarray(flat, dtype=np.int64))
+
+
+def read_off(p: Path):
+    """Returns (vertices, faces, notices)."""
+    check_memory(p, p.stat().st_size * 12)
+    text = p.read_bytes().decode("latin-1")
+    lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
+    lines = [ln for ln in lines if ln]
+    if not lines:
+        raise LoadError(p, "OFF file has no content")
+    nv, nf, pos = _off_header(p, lines)
+    vlines = lines[pos : pos + nv]
+    try:
+        v = np.array([ln.split()[:3] for ln in vlines], dtype=np.float64)
+    except ValueError:
+        raise LoadError(p, "OFF vertex lines must start with three numbers") from None
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise LoadError(p, "OFF vertex lines must start with three numbers")
+    faces, counts_bad = _off_faces(p, lines[pos + nv : pos + nv + nf])
     notices = [f"dropped {counts_bad} face(s) with fewer than 3 vertices"] if counts_bad else []
-    f = np.array(faces, dtype=np.int64).reshape(-1, 3)
-    return v, (f if len(f) else None), notices
+    return v, (faces if len(faces) else None), notices

@@ -7,6 +7,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components as cc
+from scipy.spatial import cKDTree
 
 from ..io.geometry import bbox_diagonal, is_watertight
 from ..sampling import MeshDistance, sample_surface
@@ -60,8 +63,6 @@ def far_area_fraction(
 ) -> float:
     """Share of the surface area farther than threshold * (points' bbox diagonal) from every input point,
     estimated from n_samples area-uniform surface samples."""
-    from scipy.spatial import cKDTree
-
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     if len(f) == 0:
@@ -73,9 +74,6 @@ def far_area_fraction(
 
 def connected_components(faces: np.ndarray, n_vertices: int) -> int:
     """Number of face-connected pieces (through shared vertices)."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components as cc
-
     f = np.asarray(faces, dtype=np.int64)
     if len(f) == 0:
         return 0

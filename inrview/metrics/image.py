@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from skimage.metrics import structural_similarity
 
 
 def psnr(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0) -> float:
@@ -13,8 +14,6 @@ def psnr(pred: np.ndarray, target: np.ndarray, data_range: float = 1.0) -> float
 
 def ssim(pred: np.ndarray, target: np.ndarray) -> float:
     """Structural similarity (scikit-image, Gaussian-weighted as in Wang et al. 2004) on [0, 1] data."""
-    from skimage.metrics import structural_similarity
-
     p, t = np.asarray(pred, np.float64), np.asarray(target, np.float64)
     if min(p.shape[0], p.shape[1]) < 7:
         return float("nan")  # too small for the 7x7 window (11x11 with gaussian weights)

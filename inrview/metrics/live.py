@@ -14,6 +14,7 @@ mean |cos| between normals and the closest face's normal, both ways; IoU is of t
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..errors import InrviewError
 from ..extract import extract_mesh
@@ -64,8 +65,6 @@ class LiveMeasures:
                 self.probes = rng.uniform(-1.0, 1.0, (int(n_probes), 3))
                 self.inside = self._ref.inside(self.probes)
         else:
-            from scipy.spatial import cKDTree
-
             idx = rng.choice(len(v), min(self.n_points, len(v)), replace=False)
             self.points = v[idx]
             self._cloud_normals = None if g.normals is None else np.asarray(g.normals, np.float64)

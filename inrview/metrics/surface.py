@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..sampling import MeshDistance, face_normals_areas, sample_surface
 
@@ -96,8 +97,6 @@ def surface_metrics(
         idx = rng.choice(len(ref_v), min(n_samples, len(ref_v)), replace=False)
         r_pts = ref_v[idx]
         r_nrm = None if ref_normals is None else np.asarray(ref_normals, np.float64)[idx]
-        from scipy.spatial import cKDTree
-
         acc, nn = cKDTree(ref_v).query(p_pts, workers=-1)  # points only: distance to the nearest point
         nc1 = None if ref_normals is None else np.abs(np.sum(p_nrm * np.asarray(ref_normals)[nn], axis=1))
     comp, nc2 = one_way(r_pts, r_nrm if r_nrm is not None else np.zeros_like(r_pts), pred_dist, pred_fn)

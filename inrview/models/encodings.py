@@ -11,6 +11,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..config import level_resolutions
+
 
 class FourierFeatures(nn.Module):
     """gamma(x) = [x, sin(2 pi B x), cos(2 pi B x)] with B ~ N(0, scale^2) (Tancik et al. 2020, Sec. 4)."""
@@ -24,14 +26,6 @@ class FourierFeatures(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         proj = (2.0 * math.pi) * (x @ self.B)
         return torch.cat([x, torch.sin(proj), torch.cos(proj)], dim=-1)
-
-
-def level_resolutions(levels: int, base: int, finest: int) -> list[int]:
-    """Cells per side at each level, spaced geometrically from base to finest (instant-ngp, Eq. 2)."""
-    if levels == 1:
-        return [int(finest)]
-    b = math.exp((math.log(finest) - math.log(base)) / (levels - 1))
-    return [int(round(base * b**i)) for i in range(levels)]
 
 
 class MultiResGrid(nn.Module):
@@ -105,9 +99,3 @@ class MultiResGrid(nn.Module):
                 w = w * (frac[:, d] if o else 1 - frac[:, d])
             out = out + w[:, None] * table[idx % size]
         return out
-
-
-def grid_entries(resolutions, in_dim, max_entries) -> int:
-    """Table entries of a grid encoding summed over its levels: (r + 1)^in_dim vertices per level of
-    r cells per side, capped at max_entries (the hash-table size)."""
-    return int(sum(min((r + 1) ** in_dim, max_entries) for r in resolutions))

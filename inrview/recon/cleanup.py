@@ -4,6 +4,9 @@ points). Every piece of a marching-cubes surface is closed, so dropping whole pi
 from __future__ import annotations
 
 import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
 
 from ..sampling import face_normals_areas
 
@@ -23,9 +26,6 @@ def weld(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 def face_components(faces: np.ndarray, n_vertices: int) -> np.ndarray:
     """(F,) label of the connected piece (through shared vertices) each face belongs to."""
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import connected_components
-
     f = np.asarray(faces, dtype=np.int64)
     rows = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
     cols = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
@@ -65,8 +65,6 @@ def trim_far(
     """Remove the faces whose centre is farther from every input point than factor x that point's
     scale (its distance to its k-th neighbour): the caps a watertight surface puts over the holes of an
     open scan. The result is open where that happens. Returns (vertices, faces, share of area removed)."""
-    from scipy.spatial import cKDTree
-
     v = np.asarray(vertices, dtype=np.float64)
     f = np.asarray(faces, dtype=np.int64)
     pts = np.asarray(points, dtype=np.float64)

@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from typing import Literal
 
 import numpy as np
+from scipy.spatial import ConvexHull, QhullError, cKDTree
 
 NormalMode = Literal["auto", "file", "orient", "estimate", "none"]
 NORMAL_MODES = ("auto", "file", "orient", "estimate", "none")
@@ -52,7 +53,7 @@ class NormalReport:
 
 
 def _cloud(points, normals=None):
-    import open3d as o3d
+    import open3d as o3d  # deferred: open3d takes seconds to import
 
     pcd = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.ascontiguousarray(points, dtype=np.float64)))
     if normals is not None:
@@ -64,8 +65,6 @@ def outward_sign(points: np.ndarray, normals: np.ndarray) -> tuple[float, float]
     """(+1 or -1, share of votes): the global sign that makes normals on the convex hull face away from
     the hull's interior. Hull points of a closed surface have outward normals with a positive component
     along the hull's outward face normal; each hull point votes with its best-aligned hull face."""
-    from scipy.spatial import ConvexHull, QhullError
-
     try:
         hull = ConvexHull(points)
     except (QhullError, ValueError):  # flat or degenerate clouds: fall back to the centroid rule
@@ -87,8 +86,6 @@ def orientation_consistency(
 ) -> float:
     """Share of neighbour pairs whose normals agree in sign, among pairs that are not nearly perpendicular
     (|cos| > 0.5), on up to `sample` points: about 1 for oriented normals, about 0.5 for unoriented ones."""
-    from scipy.spatial import cKDTree
-
     pts = np.asarray(points, dtype=np.float64)
     nrm = np.asarray(normals, dtype=np.float64)
     if len(pts) < 3:
@@ -123,7 +120,7 @@ def estimate_normals(
 
     Returns (normals (N, 3) float64, report); report.flipped counts normals the orientation reversed
     relative to the PCA estimate turned to face away from the centroid."""
-    import open3d as o3d
+    import open3d as o3d  # deferred: open3d takes seconds to import
 
     t0 = time.perf_counter()
     pts = np.asarray(points, dtype=np.float64)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..config import CloudLossConfig, FitConfig, TrainConfig, default_cloud_loss, model_config
+from ..config import CloudLossConfig, FitConfig, TrainConfig, cloud_model_config, default_cloud_loss, family
 from ..io.geometry import Geometry, Normalization
 from ..shape.pipeline import Budget, Hooks, ProgressHook, ShapePipeline
 from .cleanup import drop_small_components, weld
@@ -39,9 +39,6 @@ MAX_POINTS = 250_000
 DEFAULT_SECONDS = 30.0
 #: Samples per step (half of them input points).
 DEFAULT_BATCH = 4096
-#: Width and depth per family for clouds: smaller than the mesh defaults, so that a CPU fit converges
-#: within the time budget and extraction stays a few seconds.
-CLOUD_SIZES = {"siren": (128, 3), "relu": (128, 4), "fourier": (128, 4), "grid": (64, 2)}
 
 
 def _unit_sample(points: np.ndarray, sample: int, seed: int):
@@ -104,17 +101,6 @@ def auto_model(
     return "grid" if _noise(pts, tree, idx[:NOISE_SAMPLE], 64) <= max_noise_per_cell * cell else "siren"
 
 
-def cloud_model_config(kind: str = "siren", **overrides):
-    """The network for a cloud: the family's cloud size; ReLU and Fourier MLPs with geometric
-    initialisation and softplus (IGR), which the eikonal and normal-free losses need."""
-    if kind == "auto":
-        raise ValueError("resolve 'auto' with auto_model(points) first")
-    width, depth = CLOUD_SIZES.get(kind, (None, None))
-    extra = {"geometric_init": True, "activation": "softplus"} if kind in ("relu", "fourier") else {}
-    extra.update({k: v for k, v in overrides.items() if v is not None})
-    return model_config(kind, width=extra.pop("width", width), depth=extra.pop("depth", depth), **extra)
-
-
 def small_cpu() -> bool:
     """Whether this machine has at most 4 CPU cores."""
     return (os.cpu_count() or 1) <= 4
@@ -137,8 +123,8 @@ def default_config(
     (OpenMP workers spinning beside other work made MLP steps several times slower on 2 cores)."""
     if threads is None and small_cpu():
         threads = 1
-    if lr is None and model in ("relu", "fourier"):
-        lr = 3e-3  # IGR from its sphere: 500 steps at 3e-3 halved the Chamfer of 1e-3 (docs/readme_reconstruct.md)
+    if lr is None:
+        lr = family(model).cloud_lr  # the family's rate for clouds (None: the trainer's default for the task)
     train = TrainConfig(
         steps=steps, seconds=seconds, batch_size=batch_size, device=device, seed=seed, threads=threads, lr=lr
     )

@@ -46,7 +46,7 @@ def poisson_reconstruct(
     picks `auto_depth(N)`). trim_quantile: vertices whose density is below this quantile are removed
     (0 keeps the watertight surface). Raises ValueError without normals.
     """
-    import open3d as o3d
+    import open3d as o3d  # deferred: open3d takes seconds to import
 
     if normals is None:
         raise ValueError("screened Poisson needs oriented normals: estimate them first")

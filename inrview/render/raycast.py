@@ -52,7 +52,7 @@ def render_mesh(
     camera: None looks at the mesh's own bounding box (orbit_camera); pass one built from the input's box
     to keep the view fixed while a surface changes. Shading is two-sided Lambert from a light near the
     eye, plus `ambient`; pixels whose ray misses are `background`. An empty mesh gives the background."""
-    import open3d as o3d
+    import open3d as o3d  # deferred: open3d takes seconds to import
 
     w, h = int(size[0]), int(size[1])
     bg = np.asarray(background, np.float64)

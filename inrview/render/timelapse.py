@@ -9,15 +9,13 @@ import numpy as np
 
 from ..errors import InrviewError
 from ..io.export import atomic_path
-
-#: File extensions a time-lapse can be written as.
-TIMELAPSE_FORMATS = ("gif", "mp4")
+from ..io.formats import TIMELAPSE_FORMATS
 
 
 def mp4_available() -> bool:
     """Whether MP4 can be written here (imageio-ffmpeg installed, with its ffmpeg binary)."""
     try:
-        import imageio_ffmpeg
+        import imageio_ffmpeg  # deferred: optional, asked only for MP4
 
         return bool(imageio_ffmpeg.get_ffmpeg_exe())
     except (ImportError, RuntimeError, OSError):
@@ -73,7 +71,7 @@ class TimelapseWriter:
         """Write the animation (nothing is written without frames); returns the path."""
         if not self.frames:
             return self.path
-        import imageio.v3 as iio
+        import imageio.v3 as iio  # deferred: kept off the command line's start-up
 
         with atomic_path(self.path) as tmp:
             if self.format == "gif":

@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..config import CloudLossConfig, ModelConfig
 
 
 def knn_distance(points: np.ndarray, k: int, tree=None) -> np.ndarray:
     """(N,) distance of each point to its k-th nearest neighbour, itself excluded."""
-    from scipy.spatial import cKDTree
-
     pts = np.asarray(points, dtype=np.float64)
     k = int(min(k, len(pts) - 1))
     if k < 1:
@@ -57,7 +56,7 @@ def winding_number(
     """(Q,) generalised winding number of an oriented point cloud at the queries (about 1 inside a
     closed surface, 0 outside, in between near holes), by libigl's fast Barnes-Hut evaluation on up to
     max_points of the points (each standing for its share of the area)."""
-    import igl
+    import igl  # deferred: libigl loads on first use
 
     p = np.asarray(points, dtype=np.float64)
     n = np.asarray(normals, dtype=np.float64)
@@ -86,8 +85,6 @@ def volume_pool(
 
     Signs come from the winding number of the oriented points and are computed only where the band's
     lower bound is positive (elsewhere the band bounds |f| from above only)."""
-    from scipy.spatial import cKDTree
-
     rng = np.random.default_rng(seed)
     m = int(loss.pool_size)
     mix = np.asarray(loss.pool_mix, dtype=np.float64)

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from ..config import SamplingConfig
 from ..config.space import SPACE_SAMPLING
@@ -56,8 +57,6 @@ def cloud_samples(points: np.ndarray, normals: np.ndarray | None, cfg: SamplingC
     point, negative where the offset points against that point's normal.
 
     points, normals: (N, 3). Returns a SampleSet of cfg.n_samples points."""
-    from scipy.spatial import cKDTree
-
     rng = np.random.default_rng(seed)
     pts = np.asarray(points, np.float64)
     nrm = estimate_oriented_normals(pts) if normals is None else np.asarray(normals, np.float64)
@@ -81,7 +80,7 @@ def cloud_samples(points: np.ndarray, normals: np.ndarray | None, cfg: SamplingC
 def estimate_oriented_normals(points: np.ndarray, k: int = 30) -> np.ndarray:
     """(N, 3) unit normals by Open3D (PCA over k neighbours, oriented over a tangent-plane graph), flipped
     so that most point away from the centroid."""
-    import open3d as o3d
+    import open3d as o3d  # deferred: open3d takes seconds to import
 
     pc = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(np.asarray(points, np.float64)))
     pc.estimate_normals(o3d.geometry.KDTreeSearchParamKNN(k))

@@ -42,7 +42,7 @@ class MeshDistance:
         self.vertices = np.ascontiguousarray(vertices, dtype=np.float64)
         self.faces = np.ascontiguousarray(faces, dtype=np.int64)
         try:
-            import open3d as o3d
+            import open3d as o3d  # deferred: open3d takes seconds to import
         except ImportError:  # e.g. a Python that Open3D has no wheel for: libigl does it all, slower
             o3d = None
         self.backend = "open3d" if o3d is not None else "igl"
@@ -73,7 +73,7 @@ class MeshDistance:
     def _encloses(self, extent: float, n: int = 16) -> bool:
         """Whether some probe point of an n^3 lattice over the bounding box lies deeper than
         ENCLOSED_DEPTH * extent inside the mesh by the winding number."""
-        import igl
+        import igl  # deferred: libigl loads on first use
 
         if extent <= 0 or self.watertight:
             return extent > 0
@@ -104,7 +104,7 @@ class MeshDistance:
 
     def _unsigned_chunk(self, c: np.ndarray) -> np.ndarray:
         if self._o3d is None:
-            import igl
+            import igl  # deferred: libigl loads on first use
 
             d2, _, _ = igl.point_mesh_squared_distance(np.ascontiguousarray(c), self.vertices, self.faces)
             return np.sqrt(d2)
@@ -115,7 +115,7 @@ class MeshDistance:
         if self.sign_method == "shell":
             return self.unsigned(q) < self.shell
         if self.sign_method == "winding":
-            import igl
+            import igl  # deferred: libigl loads on first use
 
             return (
                 np.abs(
@@ -145,7 +145,7 @@ class MeshDistance:
     def closest(self, q: np.ndarray) -> np.ndarray:
         """(N, 3) closest surface points."""
         if self._o3d is None:
-            import igl
+            import igl  # deferred: libigl loads on first use
 
             _, _, c = igl.point_mesh_squared_distance(np.asarray(q, dtype=np.float64), self.vertices, self.faces)
             return c

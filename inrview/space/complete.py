@@ -7,13 +7,15 @@ normals, p + eps n outside and p - eps n inside. A Gaussian prior on the code, f
 (per-dimension mean and variance), keeps partial and sparse inputs on the space. Several starts (the
 training codes that fit the points best) are optimised together; the one with the lowest residual wins.
 
+Each step runs inside the training loops' safety net (training/safety.py): out of memory halves the points
+per step, a non-finite loss restores the last good codes and lowers the learning rate.
+
 The result says how far the input is from what the space knows: the code's distance from the training
 codes' mean against theirs, and the residual on the points against the training shapes' own residuals.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 
@@ -22,6 +24,8 @@ import torch
 import torch.nn.functional as F
 
 from ..io.geometry import Normalization
+from ..training.safety import Fault, SafetyNet
+from ..training.schedule import cosine_factor
 from .model import Space
 
 #: Offset along the normals for the signed terms, normalised units.
@@ -61,6 +65,7 @@ class CompletionSnapshot:
     result: Completion | None = None
     code: np.ndarray | None = None
     normalization: Normalization | None = None
+    message: str | None = None
 
 
 def placement(space: Space, points: np.ndarray) -> Normalization:
@@ -121,28 +126,39 @@ def complete_steps(
     """Optimise a code for points (N, 3) in world units (normals (N, 3) optional, outward), yielding
     CompletionSnapshot every report_every steps and a last one (done=True) carrying the Completion.
     seconds: a wall-clock budget instead of steps."""
-    norm = placement(space, points)
-    p = torch.as_tensor(norm.to_unit(points), dtype=torch.float32)
-    n = None if normals is None else F.normalize(torch.as_tensor(np.asarray(normals), dtype=torch.float32), dim=1)
-    stats = space.header["code_stats"]
-    mean, var = torch.tensor(stats["mean"]), torch.tensor(stats["std"]) ** 2 + 1e-6
+    norm, p, n, mean, var = _prepared(space, points, normals)
     z = starts(space, p, n_starts).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
     g = torch.Generator().manual_seed(seed)
-    t0, step, total = time.perf_counter(), 0, steps
-    while True:
-        frac = (time.perf_counter() - t0) / seconds if seconds else step / steps
-        if frac >= 1.0:
-            break
-        for group in opt.param_groups:
-            group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-        idx = torch.randperm(len(p), generator=g)[:BATCH]
+    t0, step, total, batch, loss = time.perf_counter(), 0, steps, BATCH, None
+    safety = SafetyNet([z], opt, every=25, retries=3)
+    safety.remember(0)
+
+    def one_step():
+        nonlocal loss
         prior = ((z - mean) ** 2 / var).mean(dim=1)
         loss = data_loss(space, z, p[idx], None if n is None else n[idx]) + PRIOR_WEIGHT[space.target] * prior
         opt.zero_grad()
         loss.sum().backward()
         opt.step()
+        return {"total": loss.detach().sum()}
+
+    while True:
+        frac = (time.perf_counter() - t0) / seconds if seconds else step / steps
+        if frac >= 1.0:
+            break
+        for group in opt.param_groups:
+            group["lr"] = lr * safety.lr_scale * cosine_factor(frac, 0.1)
+        idx = torch.randperm(len(p), generator=g)[:batch]
+        _, fault = safety.step(one_step)
+        if fault is not None:
+            step, batch, message, go_on = _after_fault(safety, fault, step, batch)
+            yield CompletionSnapshot(step, total, float("nan"), time.perf_counter() - t0, message=message)
+            if not go_on:
+                break
+            continue
         step += 1
+        safety.keep(step)
         if step % report_every == 0:
             lo = loss.detach()
             yield CompletionSnapshot(
@@ -155,6 +171,28 @@ def complete_steps(
             )
     result = _finish(space, z.detach(), p, norm)
     yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - t0, True, result, result.code, norm)
+
+
+def _prepared(space: Space, points: np.ndarray, normals: np.ndarray | None):
+    """(placement, points (P, 3) and unit normals or None in normalised units, the code prior's mean and
+    variance) for a completion."""
+    norm = placement(space, points)
+    p = torch.as_tensor(norm.to_unit(points), dtype=torch.float32)
+    n = None if normals is None else F.normalize(torch.as_tensor(np.asarray(normals), dtype=torch.float32), dim=1)
+    stats = space.header["code_stats"]
+    return norm, p, n, torch.tensor(stats["mean"]), torch.tensor(stats["std"]) ** 2 + 1e-6
+
+
+def _after_fault(safety: SafetyNet, fault: Fault, step: int, batch: int) -> tuple[int, int, str, bool]:
+    """Out of memory: half the points per step (down to 64); a non-finite loss: the last good codes back at a
+    lower rate. Returns (step, batch, message, whether to go on)."""
+    if fault.kind == "oom":
+        half = safety.halve(batch, floor=64)
+        if half is None:
+            return step, batch, f"completion stopped at step {step}: out of memory ({fault.what})", False
+        return step, half, f"out of memory ({fault.what}): {half} points per step", True
+    message, go_on = safety.recover(step + 1, fault)
+    return safety.good_step, batch, message, go_on
 
 
 @torch.no_grad()

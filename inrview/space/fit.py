@@ -15,10 +15,10 @@ from collections.abc import Callable
 import numpy as np
 
 from ..config import SamplingConfig
+from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..io.collection import Collection, load_collection
-from ..models.latent import LatentConfig
-from ..sampling.collection import SPACE_SAMPLING, collection_samples
-from ..training.space import DistContext, SpaceTrainConfig, SpaceTrainer, dist_context, owned
+from ..sampling.collection import collection_samples
+from ..training.space import DistContext, SpaceTrainer, dist_context, owned
 from .model import save_space
 
 

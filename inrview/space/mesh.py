@@ -15,6 +15,7 @@ from ..errors import NoSurfaceError
 from ..extract import Mesh, coarse_to_fine_grid, dense_grid, marching_cubes
 from ..field import Field
 from ..io.geometry import Normalization, is_watertight
+from ..metrics import connected_components
 from ..models.latent import CodeField, LatentDecoder
 from ..recon.cleanup import drop_small_components, weld
 
@@ -60,6 +61,4 @@ def code_mesh(
 
 def check_closed(mesh: Mesh) -> tuple[bool, int]:
     """(watertight, pieces) of a mesh."""
-    from ..metrics import connected_components
-
     return is_watertight(mesh.faces), connected_components(mesh.faces, len(mesh.vertices))

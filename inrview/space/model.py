@@ -15,10 +15,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..config.space import LatentConfig
 from ..errors import CheckpointError
 from ..extract import Mesh
 from ..io.geometry import Normalization
-from ..models.latent import LatentConfig, LatentDecoder, ShapeCodes
+from ..models.latent import LatentDecoder, ShapeCodes
 from ..training import checkpoint as ckpt
 from .mesh import code_mesh
 

@@ -10,15 +10,21 @@ import json
 import math
 import os
 import platform
-import re
-import types
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 
+from ..config import FitConfig, parameter_count
+from ..config.checks import check_config_types
 from ..errors import CheckpointError
 from ..io.export import atomic_path
+from ..io.geometry import Normalization
+from ..io.limits import available_memory
+from ..models import build_model
+from ..version import __version__
 
 FORMAT = "inrview-checkpoint"
 VERSION = 1
@@ -38,8 +44,6 @@ class CheckpointData:
 
 
 def _versions() -> dict:
-    from ..version import __version__
-
     return {"inrview": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
@@ -61,8 +65,6 @@ def save(
 ) -> Path:
     """Write model weights (a module, or a state dict of one) and optionally Adam state and the batch RNG,
     with a JSON header."""
-    from safetensors.torch import save_file
-
     state = model if isinstance(model, dict) else model.state_dict()
     tensors = {f"model/{k}": v.detach().cpu().contiguous() for k, v in state.items()}
     head = dict(header)
@@ -104,10 +106,6 @@ def read(path: str | os.PathLike) -> CheckpointData:
 def _read_file(p: Path) -> tuple[dict, dict]:
     """The safetensors metadata and tensors of the file at p, refusing a missing file, a pickle/zip, a file
     too big for free memory and anything safetensors cannot read."""
-    from safetensors import safe_open
-
-    from ..io.limits import available_memory
-
     if not p.exists():
         raise CheckpointError(p, "checkpoint not found")
     if not p.is_file():
@@ -191,9 +189,6 @@ def _check_common(p: Path, data: CheckpointData) -> None:
 
 def _check_shape(p: Path, data: CheckpointData) -> None:
     """A 3D shape checkpoint: typed config, normalisation, target, and the network's tensors."""
-    from ..config import FitConfig
-    from ..io.geometry import Normalization
-
     head = data.header
     cfg_dict = head.get("config")
     if not isinstance(cfg_dict, dict):
@@ -222,8 +217,6 @@ def check_network(p, data: CheckpointData, model_cfg, in_dim: int, out_dim: int,
     optimizer state when present). A header whose network is bigger than the weights in the file is
     refused from a lower bound of its parameter count, before anything is built; otherwise the network is
     built (at most about the file's size) and its shapes compared exactly."""
-    from ..models import build_model
-
     held = sum(int(v.numel()) for k, v in data.tensors.items() if k.startswith("model/"))
     need = param_lower_bound(model_cfg, in_dim)
     if need > held:
@@ -239,21 +232,9 @@ def check_network(p, data: CheckpointData, model_cfg, in_dim: int, out_dim: int,
 
 
 def param_lower_bound(m, in_dim: int) -> int:
-    """Fewest parameters a network of this config can have: its first layer, its hidden-to-hidden layers
-    and its grid tables (biases, skips and output layers only add to it)."""
-    from ..models.encodings import grid_entries, level_resolutions
-
-    first = {
-        "siren": in_dim,
-        "relu": in_dim,
-        "fourier": 2 * m.fourier_features,
-        "grid": m.grid_levels * m.grid_features,
-    }.get(m.kind, in_dim)
-    n = m.width * first + m.width * m.width * (m.depth - 1)
-    if m.kind == "grid":
-        res = level_resolutions(m.grid_levels, m.grid_base_resolution, m.grid_max_resolution)
-        n += grid_entries(res, in_dim, m.grid_max_entries) * m.grid_features
-    return int(n)
+    """Fewest parameters a network of this config can have (config.parameter_count: its feature tables, its
+    first and hidden layers; biases, skips and output layers only add to it)."""
+    return sum(parameter_count(m, in_dim))
 
 
 def _check_optimizer(p, model: torch.nn.Module, data: CheckpointData) -> None:
@@ -298,86 +279,6 @@ def _check_optimizer(p, model: torch.nn.Module, data: CheckpointData) -> None:
             )
         if not v.is_floating_point() or not torch.isfinite(v).all():
             raise CheckpointError(p, f"optimizer tensor {k[:60]!r} is not finite floating point")
-
-
-def check_config_types(d: dict) -> str | None:
-    """The first field of a FitConfig dict whose value has the wrong type or is out of range, as a message."""
-    import dataclasses
-    import typing
-
-    from .. import config as C
-
-    def check(cls, values, where):
-        if not isinstance(values, dict):
-            return f"{where} is not an object"
-        hints = typing.get_type_hints(cls)
-        names = {f.name for f in dataclasses.fields(cls)}
-        for key, val in values.items():
-            if key not in names:
-                return f"unknown field {where}.{key}"[:120]
-            hint = hints[key]
-            if val is not None and typing.get_origin(hint) in (typing.Union, types.UnionType):
-                hint = next((h for h in typing.get_args(hint) if dataclasses.is_dataclass(h)), hint)
-            if dataclasses.is_dataclass(hint):
-                msg = check(hint, val, f"{where}.{key}")
-                if msg:
-                    return msg
-            elif not _matches(hint, val):
-                return f"{where}.{key} = {str(val)[:30]!r} is not {_describe(hint)}"
-        return None
-
-    msg = check(C.FitConfig, d, "config")
-    if msg:
-        return msg
-    device = d.get("train", {}).get("device", "auto")
-    if not re.fullmatch(r"auto|cpu|mps|cuda(:\d{1,2})?", device):
-        return f"train.device = {device[:30]!r} is not auto, cpu, cuda, cuda:N or mps"
-    m = d.get("model", {})
-    for key, top in (
-        ("width", 1 << 14),
-        ("depth", 64),
-        ("fourier_features", 1 << 12),
-        ("grid_levels", 32),
-        ("grid_max_resolution", 1 << 14),
-        ("grid_base_resolution", 1 << 14),
-        ("grid_features", 64),
-        ("grid_max_entries", 1 << 26),
-    ):
-        if key in m and not 1 <= m[key] <= top:
-            return f"model.{key} = {m[key]} is outside 1..{top}"
-    return None
-
-
-def _matches(hint, val) -> bool:
-    import typing
-
-    origin = typing.get_origin(hint)
-    if origin is typing.Literal:
-        return val in typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        return any(_matches(h, val) for h in typing.get_args(hint))
-    if hint is type(None):
-        return val is None
-    if hint is bool:
-        return isinstance(val, bool)
-    if hint is int:
-        return isinstance(val, int) and not isinstance(val, bool)
-    if hint is float:
-        return isinstance(val, (int, float)) and not isinstance(val, bool) and math.isfinite(val)
-    if hint is str:
-        return isinstance(val, str)
-    return True
-
-
-def _describe(hint) -> str:
-    import typing
-
-    if typing.get_origin(hint) is typing.Literal:
-        return "one of " + ", ".join(map(repr, typing.get_args(hint)))
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        return " or ".join(_describe(h) for h in typing.get_args(hint))
-    names = {int: "a whole number", float: "a finite number", bool: "true or false", str: "text", type(None): "null"}
-    return names.get(hint, str(hint).replace("typing.", ""))
 
 
 def load_model_state(model: torch.nn.Module, data: CheckpointData, path="checkpoint", check_only: bool = False) -> None:

@@ -31,9 +31,11 @@ import math
 
 import numpy as np
 import torch
+from scipy.spatial import cKDTree
 
-from ..config import CloudLossConfig, FitConfig, default_cloud_loss
+from ..config import CloudLossConfig, FitConfig, default_cloud_loss, family
 from ..io.geometry import Geometry
+from ..models import output_layer
 from ..sampling.cloud import VolumePool, finest_cell, knn_distance, point_scales, volume_pool
 from . import losses as L
 from .tasks import Task
@@ -79,8 +81,6 @@ class PointCloudTask(Task):
         teapot at 100k points with 0.25% noise a median f of 2e-4 had inflated the surface enough for
         1.10x Poisson's Chamfer, 0.94x once settled; where the median is already about 0, nothing
         changes. Returns the shift."""
-        from ..models import output_layer
-
         last = output_layer(model)
         if last is None or last.bias is None:
             return 0.0
@@ -174,14 +174,12 @@ def make_pointcloud_task(
     if loss is None:
         loss = cfg.cloud or default_cloud_loss(cfg.model.kind, has_normals)
     normals = geometry_unit.normals if (has_normals and loss.use_normals) else None
-    from scipy.spatial import cKDTree
-
     tree = cKDTree(pts)
     scales = point_scales(pts, loss.scale_k, loss.scale_min, loss.scale_max, knn_distance(pts, loss.scale_k, tree))
     pool = volume_pool(pts, normals, scales, loss, cfg.train.seed, tree)
     mode = "analytic" if loss.gradient == "auto" else loss.gradient
     step = loss.fd_step or finest_cell(cfg.model) or 0.005
-    geometric = cfg.model.kind in ("relu", "fourier") and cfg.model.geometric_init
+    geometric = family(cfg.model.kind).geometric_init and cfg.model.geometric_init
     warmup = 0 if geometric else loss.sphere_warmup
     if cfg.train.seconds is None:  # a short step budget keeps most of its steps for the data
         warmup = min(warmup, cfg.train.steps // 4)

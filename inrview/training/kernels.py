@@ -11,8 +11,10 @@ import os
 from pathlib import Path
 
 import numpy as np
+from scipy.ndimage import convolve
 
 from ..errors import InrviewError, LoadError
+from ..io.image import load_image
 
 
 def gaussian_kernel(sigma: float, radius: int | None = None) -> np.ndarray:
@@ -86,8 +88,6 @@ def load_kernel(path: str | os.PathLike) -> np.ndarray:
         except Exception as e:
             raise LoadError(p, f"cannot read kernel array ({str(e).splitlines()[0][:120]})") from None
         return normalise_kernel(arr, str(p))
-    from ..io.image import load_image
-
     img = load_image(p, alpha="drop")
     return normalise_kernel(img.pixels, str(p))
 
@@ -123,8 +123,6 @@ def _number(text: str, spec: str) -> float:
 
 def blur(pixels: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """Convolve (H, W) or (H, W, C) pixels with the kernel, channel by channel, mirrored borders."""
-    from scipy.ndimage import convolve
-
     px = np.asarray(pixels, np.float32)
     k = np.asarray(kernel, np.float32)
     if px.ndim == 2:

@@ -10,25 +10,36 @@ that DDP's average of decoder gradients, and each code's local gradient, equal t
 training the whole batch. So N processes follow one process's run up to floating-point summation order.
 
 `SpaceTrainer.run()` is a generator of SpaceSnapshot like Trainer.run(): the app's worker can drive it,
-stop between yields and show per-shape errors.
+stop between yields and show per-shape errors. Each step runs inside the safety net all training loops share
+(training/safety.py): out of memory halves the points per shape, a non-finite loss restores the last good
+decoder and codes and lowers the learning rates (NAN_RETRIES times, then training stops).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
 
 from ..config.space import LatentConfig, SpaceTrainConfig
 from ..models.latent import LatentDecoder, ShapeCodes, code_regulariser
 from ..sampling import SampleSet
 from .device import pick_device
 from .losses import clamped_l1, occupancy_bce
+from .safety import Fault, SafetyNet
+from .schedule import cosine_factor
 from .trainer import Snapshot, make_adam
+
+#: Non-finite losses recovered from (last good weights, half the learning rate) before training stops.
+NAN_RETRIES = 3
 
 
 @dataclass(frozen=True)
@@ -61,8 +72,6 @@ def dist_context(device: str = "auto") -> DistContext:
     dev = pick_device(device)
     if world <= 1:
         return DistContext(0, 1, dev)
-    import torch.distributed as dist
-
     if dev.type == "cuda":
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(dev)
@@ -73,8 +82,6 @@ def dist_context(device: str = "auto") -> DistContext:
 
 def _all_sum(t: torch.Tensor, ctx: DistContext) -> torch.Tensor:
     if ctx.active:
-        import torch.distributed as dist
-
         dist.all_reduce(t)
     return t
 
@@ -113,8 +120,6 @@ class SpaceTrainer:
         self.codes = ShapeCodes(n_shapes, model.latent_dim, model.init_std, seed=cfg.seed).to(dev)
         self.net = self.decoder
         if self.ctx.active:
-            from torch.nn.parallel import DistributedDataParallel
-
             self.net = DistributedDataParallel(self.decoder, device_ids=[dev.index] if dev.type == "cuda" else None)
         self.opt = make_adam(
             [
@@ -136,6 +141,8 @@ class SpaceTrainer:
         self.step = 0
         self.elapsed = 0.0
         self.steps_per_epoch = math.ceil(n_shapes / max(1, min(cfg.shapes_per_step, n_shapes)))
+        self.safety = SafetyNet([self.decoder, self.codes], self.opt, retries=NAN_RETRIES)
+        self.safety.remember(0)
 
     def opt_params(self) -> list[torch.Tensor]:
         """Every trained tensor: the decoder's and the codes'."""
@@ -178,7 +185,7 @@ class SpaceTrainer:
     def train_step(self, progress: float) -> dict:
         """One optimisation step at progress 0..1 of the budget; returns the loss terms of this rank."""
         cfg, ctx = self.cfg, self.ctx
-        factor = cfg.lr_final_factor + (1 - cfg.lr_final_factor) * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+        factor = cosine_factor(progress, cfg.lr_final_factor) * self.safety.lr_scale
         for g, base in zip(self.opt.param_groups, (cfg.lr, cfg.code_lr)):
             g["lr"] = base * factor
         glob = self.batch(self.step)
@@ -219,8 +226,6 @@ class SpaceTrainer:
             [(self.elapsed + time.perf_counter() - t0) / self.cfg.seconds], dtype=torch.float64, device=self.ctx.device
         )  # NCCL moves only GPU tensors
         if self.ctx.active:
-            import torch.distributed as dist
-
             dist.broadcast(p, 0)
         return float(p)
 
@@ -233,13 +238,37 @@ class SpaceTrainer:
             progress = self._progress(t0)
             if progress >= 1.0:
                 break
-            terms = self.train_step(progress)
+            done, fault = self.safety.step(partial(self.train_step, progress), self.ctx.device)
+            if fault is not None:
+                message, go_on = self._fault(fault)
+                if not go_on:
+                    self.elapsed += time.perf_counter() - t0
+                    yield self._snapshot(terms, progress, time.perf_counter(), done=True, message=message)
+                    return
+                yield self._snapshot(terms, progress, t0, message=message)
+                continue
+            terms = done
+            self.safety.keep(self.step)
             if self.step % report_every == 0:
                 yield self._snapshot(terms, progress, t0)
         self.elapsed += time.perf_counter() - t0
         yield self._snapshot(terms, 1.0, time.perf_counter(), done=True)
 
-    def _snapshot(self, terms: dict, progress: float, t0: float, done: bool = False) -> SpaceSnapshot:
+    def _fault(self, fault: Fault) -> tuple[str, bool]:
+        """Out of memory: half the points per shape (down to 16); a non-finite loss: the last good weights
+        and a lower rate. Returns (message, whether training goes on)."""
+        if fault.kind == "nan":
+            message, go_on = self.safety.recover(self.step, fault)
+            self.step = self.safety.good_step
+            self.error[~np.isfinite(self.error)] = 0.0
+            return message, go_on
+        half = self.safety.halve(self.cfg.points_per_shape, floor=16)
+        if half is None:
+            return f"training stopped at step {self.step}: out of memory ({fault.what})", False
+        self.cfg = dataclasses.replace(self.cfg, points_per_shape=half)
+        return f"out of memory ({fault.what}): {half} points per shape", True
+
+    def _snapshot(self, terms: dict, progress: float, t0: float, done: bool = False, message=None) -> SpaceSnapshot:
         losses = dict(terms, total=sum(terms.values()))
         elapsed = self.elapsed + (0.0 if done else time.perf_counter() - t0)
         return SpaceSnapshot(
@@ -250,6 +279,7 @@ class SpaceTrainer:
             self.opt.param_groups[0]["lr"],
             progress,
             done=done,
+            message=message,
             epoch=self.step / self.steps_per_epoch,
             shape_error=tuple(float(e) for e in self.error),
         )

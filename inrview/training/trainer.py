@@ -3,16 +3,16 @@
 The caller (command line, app worker thread, test) drives the generator; pausing is simply not asking for
 the next snapshot. Nothing here touches a GUI.
 
-Faults: a NaN or infinite loss stops training and restores the last good weights (kept every 100 steps),
-saying so in the last snapshot's message. Running out of memory on a GPU halves the batch and carries on;
-after OOM_RETRIES failures in a row (or when the batch cannot shrink further) training moves to the CPU
-with the configured batch; out of memory on the CPU halves the batch down to MIN_BATCH and then stops with
-the last good weights. Every such event rides on a snapshot's message.
+Faults (the safety net every training loop shares, training/safety.py): a NaN or infinite loss stops
+training and restores the last good weights (kept every 100 steps), saying so in the last snapshot's
+message. Running out of memory on a GPU halves the batch and carries on; after OOM_RETRIES failures in a row
+(or when the batch cannot shrink further) training moves to the CPU with the configured batch; out of memory
+on the CPU halves the batch down to MIN_BATCH and then stops with the last good weights. Every such event
+rides on a snapshot's message.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import gc
 import math
@@ -25,8 +25,10 @@ import torch
 
 from ..config import TrainConfig, default_lr
 from ..errors import TrainingError
-from .cuda_graph import GRAPH_ENV, GRAPH_WARMUP, GraphedStep, make_adam, plain_learning_rates
+from .cuda_graph import GRAPH_ENV, GRAPH_WARMUP, GraphedStep, make_adam
 from .device import autocast, default_threads, is_out_of_memory, matmul_precision, pick_device
+from .safety import Fault, SafetyNet, non_finite
+from .schedule import cosine_factor
 from .tasks import Task
 
 
@@ -63,8 +65,6 @@ class TrainState:
 
 #: Consecutive out-of-memory failures on an accelerator before training moves to the CPU.
 OOM_RETRIES = 3
-#: The batch is never halved below this.
-MIN_BATCH = 256
 
 
 class Trainer:
@@ -118,8 +118,8 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(cfg.seed)
         self.state = TrainState()
         self._stop = False
-        self._good = None
-        self._oom_in_a_row = 0
+        #: The last good weights and the handling of faulty steps (a non-finite loss ends the run).
+        self.safety = SafetyNet([self.model], self.optimizer)
         #: Steps done by replaying a captured CUDA graph (see GraphedStep).
         self.replays = 0
         #: Where training goes after repeated out-of-memory failures on an accelerator.
@@ -153,9 +153,7 @@ class Trainer:
         return min(1.0, self.state.step / self.cfg.steps) if self.cfg.steps > 0 else 1.0
 
     def _lr_factor(self) -> float:
-        t = self.progress()
-        f = self.cfg.lr_final_factor
-        return f + (1 - f) * 0.5 * (1 + math.cos(math.pi * t))
+        return cosine_factor(self.progress(), self.cfg.lr_final_factor) * self.safety.lr_scale
 
     def _finished(self) -> bool:
         return self.progress() >= 1.0
@@ -232,11 +230,10 @@ class Trainer:
                 values = {k: float(v.detach()) for k, v in terms.items()}
                 if not math.isfinite(values["total"]):
                     graphed.release()
-                    yield self._recover(terms)
+                    yield self._recover(non_finite(values))
                     return
             self.state.elapsed += time.perf_counter() - t0
-            if self.state.step % 100 == 0 or self._good is None:
-                self._remember_good()
+            self.safety.keep(self.state.step)
             if report:
                 losses = values or {k: float(v.detach()) for k, v in terms.items()}
                 self.state.history.append((self.state.step, self.state.elapsed, losses["total"]))
@@ -251,32 +248,29 @@ class Trainer:
         yield self._snapshot(losses, pv, done=True, message="stopped" if self._stop else None)
 
     def _eager_step(self, factor: float, losses: dict) -> tuple[dict | None, tuple[Snapshot, bool] | None]:
-        """One step run op by op. Returns (loss terms, None), or (None, (snapshot, go on)) when the step ran
-        out of memory (the batch is halved or training moves, see _out_of_memory) or its loss was not
-        finite (the last good weights are restored and training ends)."""
+        """One step run op by op, inside the safety net. Returns (loss terms, None), or (None, (snapshot, go
+        on)) when the step ran out of memory (the batch is halved or training moves, see _out_of_memory) or
+        its loss was not finite (the last good weights are restored and training ends)."""
         for g in self.optimizer.param_groups:
             g["lr"] = g["initial_lr"] * factor
         self.optimizer.zero_grad(set_to_none=True)
-        try:
-            with matmul_precision(self.cfg.precision, self.device):
-                with autocast(self.cfg.precision, self.device):
-                    terms = self.task.loss(self.model, self.generator)
-                total = terms["total"]
-                finite = bool(torch.isfinite(total))
-                if finite:
-                    total.backward()
-                    self.optimizer.step()
-        except Exception as err:  # noqa: BLE001 - only out-of-memory is handled, the rest re-raised
-            if not is_out_of_memory(err):
-                raise
-            oom = f"{type(err).__name__}: {str(err).splitlines()[0][:120]}"
-            terms = total = None  # drop every reference into the failed step before freeing memory
-            message, go_on = self._out_of_memory(oom)
-            return None, (self._snapshot(losses, done=not go_on, message=message), go_on)
-        if not finite:
-            return None, (self._recover(terms), False)
-        self._oom_in_a_row = 0
-        return terms, None
+        terms, fault = self.safety.step(self._step_terms, self.device)
+        if fault is None:
+            return terms, None
+        if fault.kind == "nan":
+            return None, (self._recover(fault), False)
+        message, go_on = self._out_of_memory(fault.what)
+        return None, (self._snapshot(losses, done=not go_on, message=message), go_on)
+
+    def _step_terms(self) -> dict:
+        """Loss terms of one batch; the weights are updated only when the loss is finite."""
+        with matmul_precision(self.cfg.precision, self.device):
+            with autocast(self.cfg.precision, self.device):
+                terms = self.task.loss(self.model, self.generator)
+            if bool(torch.isfinite(terms["total"])):
+                terms["total"].backward()
+                self.optimizer.step()
+        return terms
 
     def _replayed_step(self, graphed: GraphedStep, factor: float) -> dict | None:
         """_graph_step, with running out of memory while replaying turned into eager steps (None)."""
@@ -286,9 +280,8 @@ class Trainer:
             if not is_out_of_memory(err):
                 raise
             graphed.release()
-            self._notices.append(
-                f"out of memory replaying the CUDA graph ({str(err).splitlines()[0][:80]}): steps run one by one"
-            )
+            first = str(err).splitlines()[0][:80]
+            self._notices.append(f"out of memory replaying the CUDA graph ({first}): steps run one by one")
             return None
 
     def _graph_step(self, graphed: GraphedStep, factor: float) -> dict | None:
@@ -321,45 +314,35 @@ class Trainer:
         except Exception as err:  # noqa: BLE001
             if not is_out_of_memory(err):
                 raise
-            self._free_memory()
+            self.safety.free_memory(self.device)
             return None  # no preview this time; training goes on
         finally:
             self.model.train()
 
     # -- faults --------------------------------------------------------------------------------------
-    def _free_memory(self) -> None:
-        self.optimizer.zero_grad(set_to_none=True)
-        gc.collect()
-        if self.device.type == "cuda" and torch.cuda.is_available():
-            torch.cuda.empty_cache()
-
     def _out_of_memory(self, what: str) -> tuple[str, bool]:
         """Halve the batch, move to the CPU, or give up; returns (message, whether training goes on)."""
-        self._free_memory()
-        self._oom_in_a_row += 1
         batch = getattr(self.task, "batch_size", None)
-        where = self.device.type
+        where, in_a_row = self.device.type, self.safety.oom_in_a_row
         on_fallback = self.device == self.fallback_device or self.device.type == self.fallback_device.type
-        can_halve = batch is not None and batch // 2 >= MIN_BATCH
-        if not on_fallback and (self._oom_in_a_row > OOM_RETRIES or not can_halve):
-            times = self._oom_in_a_row
+        half = self.safety.halve(batch)
+        if not on_fallback and (in_a_row > OOM_RETRIES or half is None):
             self._move_to(self.fallback_device)
             if batch is not None:
                 self.task.batch_size = self.cfg.batch_size
-            self._oom_in_a_row = 0
+            self.safety.oom_in_a_row = 0
             return (
-                f"out of memory on {where} ({what}), {times} time(s) in a row: training moved to the "
+                f"out of memory on {where} ({what}), {in_a_row} time(s) in a row: training moved to the "
                 f"{self.fallback_device.type}"
                 + (f" with a batch of {self.task.batch_size}" if batch is not None else ""),
                 True,
             )
-        if can_halve:
-            self.task.batch_size = batch // 2
-            return f"out of memory on {where} ({what}): batch halved to {batch // 2}", True
+        if half is not None:
+            self.task.batch_size = half
+            return f"out of memory on {where} ({what}): batch halved to {half}", True
         msg = f"training stopped at step {self.state.step}: out of memory on {where} ({what})"
-        if self._good is not None:
-            msg += f"; kept the weights from step {self._restore_good()}"
-        return msg, False
+        restored = self._restore_good()
+        return msg + ("" if restored is None else f"; kept the weights from step {restored}"), False
 
     def _move_to(self, device: torch.device) -> None:
         """Model, task data, optimizer moments and the last good copy, all onto `device`."""
@@ -369,18 +352,14 @@ class Trainer:
             for k, v in list(st.items()):
                 if torch.is_tensor(v):
                     st[k] = v.to(device)
-        if self._good is not None:
-            step, model_state, opt_state = self._good
-            self._good = (step, {k: v.to(device) for k, v in model_state.items()}, opt_state)
+        self.safety.move_copy(device)
         self.device = device
-        self._free_memory()
+        self.safety.free_memory(device)
 
-    def _restore_good(self) -> int:
-        step, model_state, opt_state = self._good
-        self.model.load_state_dict(model_state)
-        self.optimizer.load_state_dict(opt_state)
-        plain_learning_rates(self.optimizer)
-        self.state.step = step
+    def _restore_good(self) -> int | None:
+        step = self.safety.restore()
+        if step is not None:
+            self.state.step = step
         return step
 
     def _snapshot(self, losses, preview=None, done=False, message=None) -> Snapshot:
@@ -396,22 +375,13 @@ class Trainer:
             message,
         )
 
-    def _remember_good(self):
-        """Keep a copy of weights and optimizer state, unless a weight is already not finite."""
-        if not all(bool(torch.isfinite(p).all()) for p in self.model.parameters()):
-            return
-        self._good = (
-            self.state.step,
-            copy.deepcopy(self.model.state_dict()),
-            copy.deepcopy(self.optimizer.state_dict()),
-        )
-
-    def _recover(self, terms) -> Snapshot:
-        bad = ", ".join(f"{k}={float(v.detach()):.3g}" for k, v in terms.items())
-        msg = f"training stopped at step {self.state.step + 1}: non-finite loss ({bad})"
-        if self._good is not None:
-            msg += f"; restored the weights from step {self._restore_good()}"
-        return self._snapshot({k: float(v.detach()) for k, v in terms.items()}, done=True, message=msg)
+    def _recover(self, fault: Fault) -> Snapshot:
+        """The last snapshot after a non-finite loss: the last good weights back, training ended."""
+        at = self.state.step + 1
+        message, _ = self.safety.recover(at, fault)
+        if self.safety.good_step is not None:
+            self.state.step = self.safety.good_step
+        return self._snapshot(fault.losses or {}, done=True, message=message)
 
     def train(self, **kw) -> Snapshot:
         """Run to the end and return the last snapshot."""

@@ -1,4 +1,4 @@
-"""The Image mode widget on its own: drop an image, train live, switch views, export, pause, fail politely."""
+"""The image mode (its controller and tab) without the window: drop, train live, views, export, pause, errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # no 3D viewport here (th
 
 from PyQt6 import QtCore, QtGui  # noqa: E402
 
-from inrview.app.image.panel import ImageModeWidget  # noqa: E402
+from inrview.app.image.controller import ImageController  # noqa: E402
 from inrview.image import demo_image, load_image, save_image  # noqa: E402
 
 
@@ -24,19 +24,19 @@ def small_png(tmp_path):
 
 @pytest.fixture
 def widget(qtbot):
-    w = ImageModeWidget()
-    qtbot.addWidget(w)
-    w.resize(900, 600)
-    w.show()
-    yield w
-    w.shutdown()
-    assert not w.worker.isRunning()
+    c = ImageController()
+    qtbot.addWidget(c.panel)
+    c.panel.resize(900, 600)
+    c.panel.show()
+    yield c
+    c.shutdown()
+    assert not c.worker.isRunning()
 
 
 def _drop(widget, path):
     mime = QtCore.QMimeData()
     mime.setUrls([QtCore.QUrl.fromLocalFile(path)])
-    pos = QtCore.QPointF(widget.width() / 2, widget.height() / 2)
+    pos = QtCore.QPointF(widget.panel.width() / 2, widget.panel.height() / 2)
     enter = QtGui.QDragEnterEvent(
         pos.toPoint(),
         QtCore.Qt.DropAction.CopyAction,
@@ -44,7 +44,7 @@ def _drop(widget, path):
         QtCore.Qt.MouseButton.LeftButton,
         QtCore.Qt.KeyboardModifier.NoModifier,
     )
-    widget.dragEnterEvent(enter)
+    widget.panel.dragEnterEvent(enter)
     assert enter.isAccepted()
     drop = QtGui.QDropEvent(
         pos,
@@ -53,21 +53,22 @@ def _drop(widget, path):
         QtCore.Qt.MouseButton.LeftButton,
         QtCore.Qt.KeyboardModifier.NoModifier,
     )
-    widget.dropEvent(drop)
+    widget.panel.dropEvent(drop)
 
 
 def _small_grid(widget, steps=300):
-    widget.kind.setCurrentIndex(widget.kind.findData("grid"))
-    widget.width_.setValue(16)
-    widget.steps.setValue(steps)
-    widget.batch.setValue(4096)
+    p = widget.panel
+    p.kind.setCurrentIndex(p.kind.findData("grid"))
+    p.width_.setValue(16)
+    p.steps.setValue(steps)
+    p.batch.setValue(4096)
 
 
 def test_drop_train_views_export(widget, qtbot, small_png, tmp_path):
     with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
         _drop(widget, small_png)
     assert widget.image_size == (48, 40)
-    assert widget.view.picture.shape == (40, 48, 3)  # the target is shown at once
+    assert widget.panel.view.picture.shape == (40, 48, 3)  # the target is shown at once
     _small_grid(widget)
     widget.start_training()
     qtbot.waitUntil(lambda: widget.last_frame is not None and widget.last_frame.done, timeout=60_000)
@@ -75,19 +76,19 @@ def test_drop_train_views_export(widget, qtbot, small_png, tmp_path):
     assert f.step == 300 and f.psnr > 26.0, f"PSNR {f.psnr:.2f} after 300 grid steps"
     assert widget.psnr_history[-1][1] >= widget.psnr_history[0][1]  # it learned while we watched
     assert widget.current_view() == "fitted"
-    np.testing.assert_array_equal(widget.view.picture, f.pictures["fitted"])
-    assert "PSNR" in widget.psnr_label.text()
+    np.testing.assert_array_equal(widget.panel.view.picture, f.pictures["fitted"])
+    assert "PSNR" in widget.panel.psnr_label.text()
 
     # derivative views are computed on demand and shown
     widget.set_view("laplacian")
     qtbot.waitUntil(lambda: "laplacian" in widget.last_frame.pictures, timeout=20_000)
-    np.testing.assert_array_equal(widget.view.picture, widget.last_frame.pictures["laplacian"])
+    np.testing.assert_array_equal(widget.panel.view.picture, widget.last_frame.pictures["laplacian"])
     widget.set_view("gradient")
     grad = widget.last_frame.pictures["gradient"]
     assert grad.shape == (40, 48, 3) and grad.std() > 0  # a real map, not a blank
 
     # export at an arbitrary size, through the worker: above the image's size from a fit for upscaling
-    # (inrview.image.upscaling_choice, as `inrview image fit --scale` does), trained once per image
+    # (inrview.config.image.upscaling_choice, as `inrview image fit --scale` does), trained once per image
     out = tmp_path / "big.png"
     with qtbot.waitSignal(widget.worker.done, timeout=180_000) as sig:
         widget.export_to(str(out), 150, 97)
@@ -104,14 +105,14 @@ def test_pause_resume_stop(widget, qtbot, small_png):
     _small_grid(widget, steps=1_000_000)
     widget.start_training()
     qtbot.waitUntil(lambda: widget.state_name == "training", timeout=10_000)
-    widget.pause_btn.click()
+    widget.panel.pause_btn.click()
     qtbot.waitUntil(lambda: widget.state_name == "paused", timeout=10_000)
     step = widget.worker.session.trainer.state.step
     qtbot.wait(300)
     assert widget.worker.session.trainer.state.step == step  # really held
-    widget.pause_btn.click()
+    widget.panel.pause_btn.click()
     qtbot.waitUntil(lambda: widget.worker.session.trainer.state.step > step, timeout=10_000)
-    widget.stop_btn.click()
+    widget.panel.stop_btn.click()
     qtbot.waitUntil(lambda: widget.state_name == "idle", timeout=10_000)
     assert widget.last_frame.done
 
@@ -122,7 +123,7 @@ def test_bad_file_reports_and_keeps_working(widget, qtbot, tmp_path, small_png):
     with qtbot.waitSignal(widget.worker.failed, timeout=10_000) as sig:
         widget.open_image(str(bad))
     assert "junk.png" in sig.args[1]
-    assert "failed" in widget.status.text()
+    assert "failed" in widget.panel.status.text()
     with qtbot.waitSignal(widget.worker.failed, timeout=10_000):
         widget.start_training()  # nothing opened yet: a message, not a crash
     with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
@@ -130,8 +131,8 @@ def test_bad_file_reports_and_keeps_working(widget, qtbot, tmp_path, small_png):
 
 
 def test_shutdown_while_training_is_idempotent(qtbot, small_png):
-    w = ImageModeWidget()
-    qtbot.addWidget(w)
+    w = ImageController()
+    qtbot.addWidget(w.panel)
     with qtbot.waitSignal(w.worker.opened, timeout=10_000):
         w.open_image(small_png)
     _small_grid(w, steps=1_000_000)
@@ -154,8 +155,8 @@ def test_record_a_time_lapse_of_the_picture_sharpening(widget, qtbot, small_png,
         widget.open_image(small_png)
     _small_grid(widget, steps=400)
     widget.worker.min_preview_interval = 0.02  # many pictures in a short run
-    widget.record.setChecked(True)
-    widget.record_frames.setValue(12)
+    widget.panel.record.setChecked(True)
+    widget.panel.record_frames.setValue(12)
     widget.start_training()
     qtbot.waitUntil(lambda: str(out) in widget.saved_timelapses, timeout=60_000)
     frames = iio.imread(out, index=None)
@@ -165,3 +166,31 @@ def test_record_a_time_lapse_of_the_picture_sharpening(widget, qtbot, small_png,
     final = widget.last_frame.pictures["fitted"]
     last = frames[-1][3::6, 3::6, :3].astype(int)  # the last frame is the final picture (GIF palette, MP4 codec)
     assert np.abs(last - final).mean() < (3 if suffix == ".gif" else 12)
+
+
+def test_an_image_checkpoint_opens_again_with_its_picture(widget, qtbot, small_png, tmp_path):
+    with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
+        widget.open_image(small_png)
+    _small_grid(widget, steps=150)
+    widget.start_training()
+    qtbot.waitUntil(lambda: widget.last_frame is not None and widget.last_frame.done, timeout=60_000)
+    trained = widget.last_frame
+    ckpt = str(tmp_path / "picture.safetensors")
+    with qtbot.waitSignal(widget.worker.done, timeout=20_000):
+        widget.worker.save_checkpoint(ckpt)
+    assert widget.accepts(ckpt) and not widget.accepts(str(tmp_path / "missing.safetensors"))
+    frames = []
+    widget.worker.frame.connect(frames.append)
+    with qtbot.waitSignal(widget.worker.opened, timeout=20_000) as sig:
+        widget.open_image(ckpt)
+    qtbot.waitUntil(lambda: len(frames) > 0, timeout=10_000)
+    assert sig.args[0]["width"] == 48 and "150 steps" in widget.panel.info.text()
+    f = frames[-1]
+    diff = np.abs(f.pictures["fitted"].astype(int) - trained.pictures["fitted"].astype(int))
+    assert diff.mean() < 1.0  # the same network, rendered again
+    assert abs(f.psnr - trained.psnr) < 0.5  # against the source image, still on disk
+    assert widget.current_view() == "fitted"
+    out = tmp_path / "from_checkpoint.png"
+    with qtbot.waitSignal(widget.worker.done, timeout=20_000):
+        widget.export_to(str(out), 96, 80)
+    assert load_image(out).shape == (80, 96, 3)

@@ -165,6 +165,9 @@ def test_train_compare_with_poisson_side_by_side(win, wait):
     step = trainer().state.step
     wait(lambda: finals, 300, "the end of the run")
     assert trainer().state.step > step, "training did not go on after the comparison"
+    warm = win.worker.session.task.sphere_warmup  # the grid starts from a sphere: the loss plot marks it
+    marked = win.shape.loss_panel.warmup_steps
+    assert warm > 0 and marked is not None and warm - 10 < marked[1] <= warm, (warm, marked)
     assert not win.errors, win.errors
     r = win.cloud.comparison
     p, n = r.scores["poisson"], r.scores["inrview"]

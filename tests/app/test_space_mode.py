@@ -23,9 +23,8 @@ MOVES = 16
 def space_file(tmp_path_factory):
     """A 4-ellipsoid SDF space trained for 150 epochs (one process, small samples), and its folder."""
     from inrview.config import SamplingConfig
-    from inrview.models.latent import LatentConfig
+    from inrview.config.space import LatentConfig, SpaceTrainConfig
     from inrview.space import SpaceFit
-    from inrview.training.space import SpaceTrainConfig
     from tests.space_shapes import RADII, write_collection
 
     tmp = tmp_path_factory.mktemp("space_app")

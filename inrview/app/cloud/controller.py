@@ -13,10 +13,10 @@ import json
 import time
 from pathlib import Path
 
-from PyQt6 import QtCore, QtGui, QtWidgets
+from PyQt6 import QtGui, QtWidgets
 
 from ..common.actions import make_action
-from ..common.controller import Controller
+from ..common.controller import Controller, Dock
 from .panel import ComparePanel
 from .state import VIEW_MODES
 from .view import CompareView
@@ -30,12 +30,13 @@ TITLES = {
 
 
 class CloudController(Controller):
-    def __init__(self, window, shape):
+    def __init__(self, window):
         super().__init__(window)
-        self.shape, self.worker, self.status = shape, shape.worker, window.status
+        self.shape = shape = window.shape
+        self.worker, self.status, self.viewport = shape.worker, window.status, window.viewport
         self.commands = shape.worker.cloud  # runs on the worker thread
-        self.view = CompareView(shape.viewport)
-        shape.viewport.add_extra(self.view)
+        self.view = CompareView(self.viewport)
+        self.viewport.add_extra(self.view)
         self.panel = ComparePanel()
         self.state = None  # state.CloudState of the open point cloud (None for meshes and checkpoints)
         self.comparison = None  # the latest state.Comparison
@@ -44,15 +45,15 @@ class CloudController(Controller):
         self._compare_t0 = 0.0
         self._mesh_config = None  # the model dock's settings before a cloud replaced them
         self._build_actions()
-        shape.viewport.show_layer("normals", False)  # glyphs are hidden until asked for
+        self.viewport.show_layer("normals", False)  # glyphs are hidden until asked for
         shape.input_changed.connect(self._show_cloud)
-        shape.data_panel.normals_mode_changed.connect(self._normals_changed)
+        shape.normals_mode_changed.connect(self._normals_changed)
         self.panel.mode_changed.connect(self._view_mode)
         self.commands.prepared.connect(self._on_prepared)
 
     # == the window's hooks ============================================================================
-    def docks(self) -> list:
-        return [("compare", "Compare", self.panel, QtCore.Qt.DockWidgetArea.BottomDockWidgetArea)]
+    def docks(self) -> list[Dock]:
+        return [Dock("compare", "Compare", self.panel, "bottom", tab_with="log")]
 
     def _build_actions(self) -> None:
         w = self.window
@@ -107,7 +108,7 @@ class CloudController(Controller):
         self.act_export_poisson.setEnabled(has_poisson and not busy)
         for a in self.view_mode_actions.values():
             a.setEnabled(has_poisson)
-        self.shape.data_panel.normals.setEnabled(cloud and not busy)
+        self.shape.enable_normals_choice(cloud and not busy)
 
     def save_settings(self, s) -> None:
         if self.state is not None and self._mesh_config is not None:  # a cloud's picks are not the user's choice
@@ -117,7 +118,7 @@ class CloudController(Controller):
     def _show_cloud(self, state) -> None:
         """A new file (state None for a mesh or a checkpoint) or new normals: glyphs, the model dock and
         the comparison start over."""
-        vp, model = self.shape.viewport, self.shape.model_panel
+        vp, shape = self.viewport, self.shape
         self.comparison = None
         self.comparing = False
         self.view.clear()
@@ -125,18 +126,18 @@ class CloudController(Controller):
         self.view_mode_actions["inrview"].setChecked(True)
         was_cloud, self.state = self.state is not None, state
         if state is None:
-            self.shape.data_panel.set_cloud(None)
+            shape.set_cloud_options(None)
             vp.remove("normals")
-            model.set_cloud(None)
+            shape.set_model_cloud(None)
             if was_cloud and self._mesh_config is not None:
-                model.set_config(self._mesh_config)  # the user's mesh settings come back
+                shape.set_model_config(self._mesh_config)  # the user's mesh settings come back
             return
         if not was_cloud:
-            self._mesh_config = model.config()
-        self.shape.data_panel.set_cloud(state.mode, state.glyphs is not None)
+            self._mesh_config = shape.model_config()
+        shape.set_cloud_options(state.mode, state.glyphs is not None)
         vp.set_glyphs("normals", state.glyphs)
-        model.set_cloud(state.points)
-        model.set_config(state.config)
+        shape.set_model_cloud(state.points)
+        shape.set_model_config(state.config)
         self.panel.clear(f"{state.summary}. Train, then Compare with Poisson.")
 
     def _normals_changed(self, mode: str) -> None:
@@ -144,10 +145,10 @@ class CloudController(Controller):
             return
         if self.worker.training:
             if not self.window.confirm("Training is running", "Stop training and prepare the normals again?"):
-                self.shape.data_panel.set_normals_mode(self.state.mode)
+                self.shape.set_normals_mode(self.state.mode)
                 return
         self.status.busy("Preparing normals…")
-        self.commands.set_normals(mode, self.shape.model_panel.config())
+        self.commands.set_normals(mode, self.shape.model_config())
 
     def _on_prepared(self, state) -> None:
         if self.window.closed:
@@ -207,7 +208,7 @@ class CloudController(Controller):
         self.window.update_actions()
 
     def _view_mode(self, mode: str) -> None:
-        vp = self.shape.viewport
+        vp = self.viewport
         before = self.view.side_by_side
         self.view.set_mode(mode)
         if before != self.view.side_by_side or mode == "poisson":
@@ -279,7 +280,7 @@ class CloudController(Controller):
         if tag not in TITLES:
             return False
         if tag == "normals" and self.state is not None:
-            self.shape.data_panel.set_normals_mode(self.state.mode)  # the previous normals are still in use
+            self.shape.set_normals_mode(self.state.mode)  # the previous normals are still in use
             self.status.set_state("Ready" if not self.worker.training else "Training")
         if tag == "compare":
             self.comparing = False

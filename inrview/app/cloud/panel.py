@@ -33,10 +33,10 @@ class ComparePanel(QtWidgets.QWidget):
         super().__init__(parent)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
+        self.buttons = QtWidgets.QHBoxLayout()  # the actions on one line, the view mode under them
+        self.buttons.addStretch(1)
+        lay.addLayout(self.buttons)
         top = QtWidgets.QHBoxLayout()
-        self.buttons = QtWidgets.QHBoxLayout()
-        top.addLayout(self.buttons)
-        top.addSpacing(12)
         top.addWidget(QtWidgets.QLabel("View:"))
         self.mode_group = QtWidgets.QButtonGroup(self)
         self.mode_buttons: dict[str, QtWidgets.QRadioButton] = {}
@@ -73,7 +73,7 @@ class ComparePanel(QtWidgets.QWidget):
         b = QtWidgets.QToolButton()
         b.setDefaultAction(action)
         b.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.buttons.addWidget(b)
+        self.buttons.insertWidget(self.buttons.count() - 1, b)
         return b
 
     # -- state ----------------------------------------------------------------------------------------

@@ -137,11 +137,12 @@ def cloud_config(cfg: FitConfig):
     Fourier MLPs get IGR's geometric initialisation and softplus (the eikonal and normal-free losses need
     them) and, with the automatic rate, the recon's learning rate for them; the target is the signed
     distance; the loss is the recon's default for the family and the normals."""
-    from ...recon import cloud_model_config, default_config
+    from ...config import cloud_model_config, family
+    from ...recon import default_config
 
     m = cfg.model
-    if m.kind in ("relu", "fourier"):
-        extra = cloud_model_config(m.kind)  # the core decides what a cloud's ReLU/Fourier network needs
+    if family(m.kind).cloud_model:
+        extra = cloud_model_config(m.kind)  # the family table says what a cloud's network needs
         m = dataclasses.replace(m, geometric_init=extra.geometric_init, activation=extra.activation)
     lr = cfg.train.lr
     if lr is None:

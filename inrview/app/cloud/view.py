@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pyvista as pv
 
-from ..common.viewport import union_bounds
+from ..common.view_export import union_bounds
 
 POISSON_COLOR = "#b5c78f"  # sage: told apart from the network's gold at a glance
 LABEL_COLOR = "#d8dde6"

@@ -1,4 +1,4 @@
-"""The base of the window's feature controllers (shape, cloud, image; later shape spaces).
+"""The base of the window's feature controllers (shapes, clouds, images, shape spaces, watching).
 
 A controller owns one feature: its state, the commands it sends to a worker thread, what it draws and its
 panels. The window (window.py) holds the controllers in a list and calls the hooks below in that order; every
@@ -8,7 +8,30 @@ each other's private attributes: they call small public methods or connect to Qt
 
 from __future__ import annotations
 
-from PyQt6 import QtCore
+from dataclasses import dataclass
+
+from PyQt6 import QtCore, QtWidgets
+
+
+@dataclass
+class Dock:
+    """A dock a controller adds to the 3D tab; the window places it as declared here.
+
+    area: 'left', 'right', 'bottom' or 'top'. below: the name of a dock this one is stacked under (same
+    area); tab_with: the name of a dock this one shares a place with, as a tab (a name no controller declares
+    is ignored, so a feature can be left out). size: the first width (left, right) or height (bottom, top) in
+    pixels. scroll: a tall form that scrolls rather than forcing the window's height. front: raised above the
+    docks it is tabbed with."""
+
+    name: str
+    title: str
+    widget: QtWidgets.QWidget
+    area: str
+    below: str | None = None
+    tab_with: str | None = None
+    size: int | None = None
+    scroll: bool = False
+    front: bool = False
 
 
 class Controller(QtCore.QObject):
@@ -24,8 +47,8 @@ class Controller(QtCore.QObject):
         """The widget of this controller's window tab (None: no tab of its own)."""
         return None
 
-    def docks(self) -> list:
-        """[(name, title, widget, area), ...]: the docks of the 3D tab this controller adds."""
+    def docks(self) -> list[Dock]:
+        """The docks of the 3D tab this controller adds (placed by the window as each Dock says)."""
         return []
 
     def file_actions(self) -> list:
@@ -34,6 +57,10 @@ class Controller(QtCore.QObject):
 
     def add_menus(self, menubar) -> None:
         """Add this controller's own menus (between File and View)."""
+
+    def view_actions(self) -> list:
+        """QActions for the View menu (after the camera presets)."""
+        return []
 
     def add_to_toolbar(self, toolbar) -> None:
         """Add this controller's buttons to the main toolbar (after Open)."""
@@ -65,5 +92,11 @@ class Controller(QtCore.QObject):
     def save_settings(self, settings) -> None:
         """Save panels to the settings (when the window closes)."""
 
+    def start(self) -> None:
+        """The window is built and its settings restored: start what runs in the background."""
+
     def close(self) -> None:
-        """The window is closing: save what must be kept, stop what runs (before the shape worker stops)."""
+        """The window is closing: save what must be kept, stop what runs (before any controller's shutdown)."""
+
+    def shutdown(self) -> None:
+        """After every controller's close(): end the worker threads this controller owns and wait for them."""

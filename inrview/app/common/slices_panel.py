@@ -1,4 +1,4 @@
-"""Slices dock: X/Y/Z planes through the field, each with a toggle and a position slider."""
+"""Slices dock: X/Y/Z planes through the field, each with a toggle and a position slider; their opacity."""
 
 from __future__ import annotations
 
@@ -8,12 +8,14 @@ from PyQt6 import QtCore, QtWidgets
 AXES = "XYZ"
 STEPS = 1000
 DEFAULTS = {0: (True, 0.5), 1: (True, 0.2), 2: (False, 0.5)}  # a centre plane and a floor under the shape
+OPACITY = 50  # percent: translucent, so that a plane through the shape hides none of it
 
 
 class SlicesPanel(QtWidgets.QWidget):
     """Emits `changed` with {axis: world offset} for the enabled planes whenever a toggle or slider moves."""
 
     changed = QtCore.pyqtSignal(dict)
+    opacity_changed = QtCore.pyqtSignal(float)  # 0..1
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -49,9 +51,16 @@ class SlicesPanel(QtWidgets.QWidget):
         )
         legend.setToolTip("Diverging colour map centred at zero; the black line is the zero contour")
         legend.setWordWrap(True)
-        grid.addWidget(legend, 3, 0, 1, 3)
+        grid.addWidget(legend, 4, 0, 1, 3)
+        self.opacity = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
+        self.opacity.setRange(10, 100)
+        self.opacity.setValue(OPACITY)
+        self.opacity.setToolTip("Opacity of the planes (the zero contour stays opaque)")
+        self.opacity.valueChanged.connect(lambda v: self.opacity_changed.emit(v / 100.0))
+        grid.addWidget(QtWidgets.QLabel("Opacity"), 3, 0)
+        grid.addWidget(self.opacity, 3, 1, 1, 2)
         grid.setColumnStretch(1, 1)
-        grid.setRowStretch(4, 1)
+        grid.setRowStretch(5, 1)
         self._update_labels()
 
     def set_domain(self, lo, hi) -> None:
@@ -83,6 +92,7 @@ class SlicesPanel(QtWidgets.QWidget):
         for a, name in enumerate(AXES):
             s.set(f"slices/{name}_on", self.toggles[a].isChecked())
             s.set(f"slices/{name}_pos", self.sliders[a].value())
+        s.set("slices/opacity", self.opacity.value())
 
     def restore(self, s) -> None:
         blocker = QtCore.QSignalBlocker(self)  # noqa: F841
@@ -90,4 +100,5 @@ class SlicesPanel(QtWidgets.QWidget):
             on, frac = DEFAULTS[a]
             self.toggles[a].setChecked(s.get(f"slices/{name}_on", on))
             self.sliders[a].setValue(s.get(f"slices/{name}_pos", int(frac * STEPS)))
+        self.opacity.setValue(s.get("slices/opacity", OPACITY))
         self._update_labels()

@@ -3,10 +3,10 @@
 Layers: 'input' (points or translucent mesh), 'surface' (the network's zero level set), 'slice_x|y|z' (field
 values on a plane, diverging colour map centred at zero), 'contour_x|y|z' (the zero contour on each plane),
 'domain' (the training cube's outline) and 'normals' (a point cloud's normals as line glyphs). Features add
-what is not a layer as an "extra" (`add_extra`; e.g. the screened Poisson surface of a comparison, cloud/view.py:
-beside, instead of or hidden behind the network's surface). A layer's actor is created once; later updates swap the data
-inside
-its dataset (shallow copy of arrays already prepared by the worker), so the GUI thread never rebuilds actors.
+what is not a layer as an "extra" (`add_extra`; e.g. the screened Poisson surface, cloud/view.py, or overlaid
+meshes, overlay/). A layer's actor is created once; later updates swap the data inside its dataset (shallow
+copy of arrays already prepared by the worker), so the GUI thread never rebuilds actors. Viewpoints as data are
+in camera.py, pictures at any size in view_export.py.
 
 Keyboard: VTK's default character keys (stereo on '3', wireframe on 'w', exit on 'e'/'q', ...) never reach
 VTK; every key the view reacts to is a menu action of the window (R reset, camera presets, ...).
@@ -23,6 +23,8 @@ import pyvista as pv
 from PyQt6 import QtCore, QtGui, QtWidgets
 from pyvistaqt import QtInteractor
 
+from . import camera as cam
+from . import view_export
 from .frames import SliceFrame, SurfaceFrame
 
 AXES = "xyz"
@@ -30,17 +32,10 @@ SURFACE_COLOR = "#e3c08a"
 INPUT_COLOR = "#7fa7d9"
 CONTOUR_COLOR = "#101010"
 BACKGROUND = ("#14171c", "#414a5a")  # bottom, top of the gradient
-
-#: Camera presets: name -> direction from the focal point to the camera, given for a +Y-up scene.
-PRESETS = {
-    "+X": (1, 0, 0),
-    "-X": (-1, 0, 0),
-    "+Y": (0, 1, 0),
-    "-Y": (0, -1, 0),
-    "+Z": (0, 0, 1),
-    "-Z": (0, 0, -1),
-    "iso": (1.35, 0.75, -1.0),
-}  # a three-quarter view from above (Spot shows its face and flank)
+#: How surfaces are drawn (the View dock's choice): lit smoothly, per face, as edges or as vertices.
+RENDER_STYLES = {"smooth": "Smooth", "flat": "Flat", "wireframe": "Wireframe", "points": "Points"}
+#: The layers a render style applies to (the network's surface and the overlays drawn beside it).
+STYLED = ("surface",)
 
 
 @dataclass
@@ -52,15 +47,6 @@ class Layer:
     values: np.ndarray | None = None  # a slice's field values (H, W), as drawn
 
 
-def union_bounds(bounds: list) -> tuple | None:
-    """(xmin, xmax, ymin, ymax, zmin, zmax) around every valid bounds tuple, or None."""
-    valid = [b for b in bounds if b is not None and b[0] <= b[1] and b[2] <= b[3] and b[4] <= b[5]]
-    if not valid:
-        return None
-    b = np.array(valid, dtype=float).reshape(len(valid), 3, 2)
-    return tuple(np.column_stack([b[:, :, 0].min(0), b[:, :, 1].max(0)]).ravel())
-
-
 def qimage_rgb(image: QtGui.QImage) -> np.ndarray:
     """(H, W, 3) uint8 copy of a QImage's colours."""
     img = image.convertToFormat(QtGui.QImage.Format.Format_RGBA8888)
@@ -69,16 +55,6 @@ def qimage_rgb(image: QtGui.QImage) -> np.ndarray:
     buf.setsize(h * stride)
     rows = np.frombuffer(buf, np.uint8, count=h * stride).reshape(h, stride)
     return rows[:, : w * 4].reshape(h, w, 4)[..., :3].copy()
-
-
-def _copy_colors(src, dst) -> None:
-    """Colour a mapper's data as another mapper does (its lookup table, array, range)."""
-    dst.SetLookupTable(src.GetLookupTable())
-    dst.SetScalarMode(src.GetScalarMode())
-    dst.SetColorMode(src.GetColorMode())
-    dst.SelectColorArray(src.GetArrayName())
-    dst.SetScalarRange(src.GetScalarRange())
-    dst.ScalarVisibilityOn()
 
 
 class Viewport(QtInteractor):
@@ -92,6 +68,7 @@ class Viewport(QtInteractor):
         self.user_hidden: set[str] = set()  # layers the user switched off (kept off across updates)
         self.mode_hidden: set[str] = set()  # layers the comparison's view mode hides (e.g. 'surface' for Poisson)
         self.up_axis = 1
+        self.render_style, self.point_size, self.slice_opacity = "smooth", 4.0, 0.6
         self.render_seconds: deque = deque(maxlen=200)
         self.set_background(BACKGROUND[0], top=BACKGROUND[1])
         self.enable_anti_aliasing("fxaa")
@@ -219,7 +196,7 @@ class Viewport(QtInteractor):
             diffuse=0.85,
             ambient=0.12,
         )
-        layer.actor.prop.interpolation = "phong"
+        self.style_actor(layer.actor)
         self.request_render()
 
     def set_glyphs(self, name: str, g) -> None:
@@ -281,6 +258,7 @@ class Viewport(QtInteractor):
             tex = pv.Texture(img)
             tex.interpolate = True
             layer = self._set(name, quad, texture=tex, lighting=False, show_scalar_bar=False)
+            layer.actor.prop.opacity = self.slice_opacity
             layer.image = img
         layer.values = s.values
         name = f"contour_{ax}"
@@ -316,37 +294,69 @@ class Viewport(QtInteractor):
 
     def view_preset(self, name: str) -> None:
         """Look at the scene from a preset direction (+X .. -Z, iso) with the chosen up axis."""
-        d = np.array(PRESETS[name], dtype=float)
-        # presets are written for +Y up; rotate them when Z is up (Y becomes Z, Z becomes -Y)
-        if self.up_axis == 2:
-            d = np.array([d[0], -d[2], d[1]])
-        up = self._up_vector()
-        if abs(np.dot(d / np.linalg.norm(d), up)) > 0.99:  # looking along the up axis
-            up = np.roll(up, -1) if name.startswith("+") else -np.roll(up, -1)
+        d, up = cam.preset_direction(name, self.up_axis)
         lo, hi = self._scene_bounds()
         center = (lo + hi) / 2
         radius = max(float(np.linalg.norm(hi - lo)) / 2, 1e-9)
-        cam = self.camera
-        cam.focal_point = tuple(center)
-        cam.position = tuple(center + d / np.linalg.norm(d) * radius * 3.0)
-        cam.up = tuple(up)
+        c = self.camera
+        c.focal_point = tuple(center)
+        c.position = tuple(center + d * radius * 3.0)
+        c.up = tuple(up)
         self.reset_camera(render=False, bounds=(lo[0], hi[0], lo[1], hi[1], lo[2], hi[2]))
-        self.camera.zoom(1.0)
         self.request_render()
 
     def reset_view(self) -> None:
         self.view_preset("iso")
 
     def camera_state(self) -> dict:
+        """Position, focal point, up, view angle, orthographic flag and scale (common/camera.py)."""
+        return cam.state_of(self.camera)
+
+    def set_camera_state(self, state: dict) -> None:
+        """Put the camera exactly where a camera_state() was (a saved or pasted viewpoint)."""
+        cam.apply_state(self.camera, state)
+        self.renderer.ResetCameraClippingRange()
+        self.request_render()
+
+    def set_orthographic(self, on: bool) -> None:
+        """Parallel projection (no perspective), keeping what the view frames about the same size."""
         c = self.camera
-        return {
-            "position": tuple(c.position),
-            "focal_point": tuple(c.focal_point),
-            "up": tuple(c.up),
-            "view_angle": c.view_angle,
-            "parallel": bool(c.parallel_projection),
-            "scale": c.parallel_scale,
-        }
+        if bool(c.parallel_projection) == on:
+            return
+        if on:
+            distance = float(np.linalg.norm(np.subtract(c.position, c.focal_point)))
+            c.parallel_scale = distance * np.tan(np.radians(c.view_angle) / 2)
+        c.parallel_projection = on
+        self.request_render()
+
+    # -- render styles --------------------------------------------------------------------------------
+    def set_render_style(self, style: str, point_size: float | None = None) -> None:
+        """'smooth', 'flat', 'wireframe' or 'points' (vertices of point_size pixels) for the surfaces."""
+        if style not in RENDER_STYLES:
+            raise ValueError(f"unknown render style {style!r} (choose {', '.join(RENDER_STYLES)})")
+        self.render_style = style
+        if point_size is not None:
+            self.point_size = float(point_size)
+        for name in STYLED:
+            if name in self.layers:
+                self.style_actor(self.layers[name].actor)
+        self.request_render()
+
+    def style_actor(self, actor) -> None:
+        """Apply the current render style to one actor's properties."""
+        prop, style = actor.prop, self.render_style
+        prop.style = {"wireframe": "wireframe", "points": "points"}.get(style, "surface")
+        prop.interpolation = "flat" if style == "flat" else "phong"
+        prop.point_size, prop.line_width = self.point_size, 1.0
+
+    def set_slice_opacity(self, opacity: float) -> None:
+        """Opacity of the slice planes (their zero contours stay opaque)."""
+        self.slice_opacity = float(opacity)
+        for a in AXES:
+            layer = self.layers.get(f"slice_{a}")
+            if layer is not None:
+                layer.actor.prop.opacity = self.slice_opacity
+        self.request_render()
 
     def close(self) -> None:
         if not getattr(self, "_closed", True):
@@ -362,58 +372,12 @@ class Viewport(QtInteractor):
         return qimage_rgb(self.grabFramebuffer())
 
     def export_image(self, width: int, height: int, transparent: bool = False) -> np.ndarray:
-        """Render the current scene and camera at width x height in an off-screen window, whatever the
-        widget's size; returns (H, W, 3|4) uint8 (RGBA with a transparent background when asked)."""
-        side = any(e.split for e in self.extras)
-        off = pv.Plotter(
-            off_screen=True, window_size=(int(width), int(height)), shape=(1, 2) if side else (1, 1), border=False
-        )
-        try:
-            if transparent:
-                off.set_background("white")
-            else:
-                off.set_background(BACKGROUND[0], top=BACKGROUND[1])
-            off.enable_anti_aliasing("ssaa" if width * height <= 2500 * 2500 else "fxaa")
-            for name, layer in self.layers.items():
-                if not layer.actor.visibility or layer.data.n_points == 0:
-                    continue
-                style = dict(layer.style)
-                if layer.image is not None:  # a texture of its own: GL objects are not shared across windows
-                    tex = pv.Texture(layer.image.copy())
-                    tex.interpolate = True
-                    style["texture"] = tex
-                actor = off.add_mesh(layer.data, name=name, reset_camera=False, render=False, **style)
-                actor.prop.interpolation = layer.actor.prop.interpolation
-                if layer.actor.mapper.scalar_visibility:  # the colours as shown (e.g. the surface's error)
-                    _copy_colors(layer.actor.mapper, actor.mapper)
-            for extra in self.extras:
-                extra.export_into(off, height / max(1, self.height() * self.devicePixelRatioF()))
-            off.subplot(0, 0)
-            st = self.camera_state()
-            cam = off.camera
-            cam.position, cam.focal_point, cam.up = st["position"], st["focal_point"], st["up"]
-            cam.view_angle = st["view_angle"]
-            cam.parallel_projection = st["parallel"]
-            cam.parallel_scale = st["scale"]
-            if side:
-                off.link_views()  # the right half looks through the same camera
-            b = union_bounds([r.ComputeVisiblePropBounds() for r in off.renderers])
-            if b is not None:
-                off.renderers[0].ResetCameraClippingRange(*b)
-            return off.screenshot(None, transparent_background=transparent, return_img=True)
-        finally:
-            off.close()
+        """The current scene and camera at width x height, whatever the widget's size (view_export.py)."""
+        return view_export.export_image(self, width, height, transparent, BACKGROUND)
 
     def save_image(self, path: str, width: int, height: int, transparent: bool = False) -> tuple[int, int]:
         """Write a PNG of the scene at width x height (atomic write); returns the size written."""
-        from PIL import Image
-
-        from ...io.export import atomic_path
-
-        arr = self.export_image(width, height, transparent)
-        with atomic_path(path) as tmp:
-            Image.fromarray(arr).save(tmp, format="PNG")
-        return arr.shape[1], arr.shape[0]
+        return view_export.save_image(self, path, width, height, transparent)
 
     def renderer_name(self) -> str:
         """The OpenGL renderer string (e.g. 'llvmpipe ...' for Mesa's CPU rasteriser)."""

@@ -1,46 +1,168 @@
-"""The image mode's picture: an RGB uint8 array shown scaled to fit."""
+"""The image mode's pictures: RGB uint8 arrays shown with zoom and pan, a pixel under the mouse, colour bars.
+
+Several views can share one Camera (target | fit | error side by side): zooming or panning one moves them all.
+The camera's zoom is screen pixels per picture pixel of the first picture shown (the full-size target), so a
+preview rendered smaller than the image is drawn at the same place and size as the target.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from ...image.views import magnitude_view, to_uint8
 
-class ImageView(QtWidgets.QLabel):
-    """Shows an RGB uint8 picture scaled to fit (aspect kept; nearest-neighbour when enlarging, so pixels
-    stay visible)."""
+MIN_ZOOM, MAX_ZOOM = 1 / 64, 256.0
+
+
+class Camera(QtCore.QObject):
+    """Zoom and centre (in image pixels) shared by views; fit=True follows the widget's size."""
+
+    changed = QtCore.pyqtSignal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self.setMinimumSize(160, 160)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored)
+        self.zoom = 1.0
+        self.center = QtCore.QPointF(0, 0)
+        self.fit = True
+        self.size = (1, 1)  # (width, height) of the image the coordinates refer to
+
+    def set(self, zoom: float, center: QtCore.QPointF) -> None:
+        self.zoom = float(np.clip(zoom, MIN_ZOOM, MAX_ZOOM))
+        self.center = QtCore.QPointF(center)
+        self.fit = False
+        self.changed.emit()
+
+    def reset(self) -> None:
+        self.fit = True
+        self.changed.emit()
+
+
+def qpixmap(rgb: np.ndarray) -> QtGui.QPixmap:
+    a = np.ascontiguousarray(rgb, dtype=np.uint8)
+    h, w = a.shape[:2]
+    return QtGui.QPixmap.fromImage(QtGui.QImage(a.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy())
+
+
+class ImageView(QtWidgets.QWidget):
+    """One picture: wheel zooms about the mouse, left drag pans, double click fits it in again; emits
+    `hovered(x, y)` in image pixels of the camera's size (-1, -1 outside the picture)."""
+
+    hovered = QtCore.pyqtSignal(int, int)
+
+    def __init__(self, camera: Camera | None = None, title: str = "", parent=None):
+        super().__init__(parent)
+        self.camera = camera or Camera(self)
+        self.camera.changed.connect(self.update)
+        self.title = title
+        self.setMinimumSize(120, 120)
+        self.setMouseTracking(True)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Expanding)
         self._pixmap: QtGui.QPixmap | None = None
         self.picture: np.ndarray | None = None
+        self._drag: QtCore.QPointF | None = None
 
     def set_picture(self, rgb: np.ndarray | None) -> None:
         self.picture = rgb
-        if rgb is None:
-            self._pixmap = None
-            self.clear()
-            return
-        a = np.ascontiguousarray(rgb, dtype=np.uint8)
-        h, w = a.shape[:2]
-        qimg = QtGui.QImage(a.data, w, h, 3 * w, QtGui.QImage.Format.Format_RGB888).copy()
-        self._pixmap = QtGui.QPixmap.fromImage(qimg)
-        self._rescale()
+        self._pixmap = None if rgb is None else qpixmap(rgb)
+        self.update()
 
-    def resizeEvent(self, ev):  # noqa: N802
-        super().resizeEvent(ev)
-        self._rescale()
+    # -- geometry ------------------------------------------------------------------------------------
+    def zoom(self) -> float:
+        """Screen pixels per image pixel now (the fitted zoom while the camera follows the widget)."""
+        c = self.camera
+        if c.fit:
+            return max(1e-6, min(self.width() / c.size[0], self.height() / c.size[1]))
+        return c.zoom
 
-    def _rescale(self) -> None:
-        if self._pixmap is None:
-            return
-        pm = self._pixmap
-        mode = (
-            QtCore.Qt.TransformationMode.FastTransformation
-            if self.width() > pm.width()
-            else QtCore.Qt.TransformationMode.SmoothTransformation
+    def center(self) -> QtCore.QPointF:
+        c = self.camera
+        return QtCore.QPointF(c.size[0] / 2, c.size[1] / 2) if c.fit else c.center
+
+    def to_image(self, pos: QtCore.QPointF) -> QtCore.QPointF:
+        z, c = self.zoom(), self.center()
+        return QtCore.QPointF(c.x() + (pos.x() - self.width() / 2) / z, c.y() + (pos.y() - self.height() / 2) / z)
+
+    def target_rect(self) -> QtCore.QRectF:
+        """Where the picture is drawn in the widget."""
+        z, c = self.zoom(), self.center()
+        w, h = self.camera.size
+        return QtCore.QRectF(self.width() / 2 - c.x() * z, self.height() / 2 - c.y() * z, w * z, h * z)
+
+    def zoom_at(self, factor: float, pos: QtCore.QPointF | None = None) -> None:
+        """Zoom by factor keeping the picture point under pos (default: the middle) in place."""
+        pos = pos if pos is not None else QtCore.QPointF(self.width() / 2, self.height() / 2)
+        before = self.to_image(pos)
+        z = float(np.clip(self.zoom() * factor, MIN_ZOOM, MAX_ZOOM))
+        centre = QtCore.QPointF(
+            before.x() - (pos.x() - self.width() / 2) / z, before.y() - (pos.y() - self.height() / 2) / z
         )
-        self.setPixmap(pm.scaled(self.size(), QtCore.Qt.AspectRatioMode.KeepAspectRatio, mode))
+        self.camera.set(z, centre)
+
+    # -- events --------------------------------------------------------------------------------------
+    def paintEvent(self, ev) -> None:  # noqa: N802
+        p = QtGui.QPainter(self)
+        p.fillRect(self.rect(), QtGui.QColor("#1b1e24"))
+        if self._pixmap is not None:
+            smooth = self.zoom() < 1.0  # enlarged pixels stay sharp squares
+            p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, smooth)
+            p.drawPixmap(self.target_rect(), self._pixmap, QtCore.QRectF(self._pixmap.rect()))
+        if self.title:
+            p.setPen(QtGui.QColor("#dddddd"))
+            p.drawText(QtCore.QRectF(6, 4, self.width() - 12, 18), self.title)
+        p.end()
+
+    def wheelEvent(self, ev: QtGui.QWheelEvent) -> None:  # noqa: N802
+        steps = ev.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_at(1.25**steps, ev.position())
+
+    def mousePressEvent(self, ev) -> None:  # noqa: N802
+        if ev.button() == QtCore.Qt.MouseButton.LeftButton:
+            self._drag = ev.position()
+
+    def mouseMoveEvent(self, ev) -> None:  # noqa: N802
+        pos = ev.position()
+        if self._drag is not None:
+            z = self.zoom()
+            c = self.center()
+            d = pos - self._drag
+            self._drag = pos
+            self.camera.set(z, QtCore.QPointF(c.x() - d.x() / z, c.y() - d.y() / z))
+        q = self.to_image(pos)
+        w, h = self.camera.size
+        inside = 0 <= q.x() < w and 0 <= q.y() < h
+        self.hovered.emit(int(q.x()) if inside else -1, int(q.y()) if inside else -1)
+
+    def mouseReleaseEvent(self, ev) -> None:  # noqa: N802
+        self._drag = None
+
+    def mouseDoubleClickEvent(self, ev) -> None:  # noqa: N802
+        self.camera.reset()
+
+    def leaveEvent(self, ev) -> None:  # noqa: N802
+        self.hovered.emit(-1, -1)
+
+
+class ColorBar(QtWidgets.QWidget):
+    """A vertical colour bar of the error view's ramp with its scale (absolute error, 0 .. vmax)."""
+
+    def __init__(self, vmax: float, title: str = "error", parent=None):
+        super().__init__(parent)
+        self.vmax, self.title = vmax, title
+        ramp = to_uint8(magnitude_view(np.linspace(1.0, 0.0, 128)[:, None], 1.0))
+        self._pixmap = qpixmap(np.ascontiguousarray(np.repeat(ramp, 12, axis=1)))
+        self.setFixedWidth(64)
+        self.setMinimumHeight(120)
+        self.setToolTip(f"Error colours: |f − target|, black = 0, yellow = {vmax:g} or more (values range 0..1)")
+
+    def paintEvent(self, ev) -> None:  # noqa: N802
+        p = QtGui.QPainter(self)
+        p.setPen(QtGui.QColor("#dddddd"))
+        top, bottom = 24, self.height() - 10
+        p.drawText(QtCore.QRectF(0, 2, self.width(), 18), QtCore.Qt.AlignmentFlag.AlignLeft, self.title)
+        p.drawPixmap(QtCore.QRectF(4, top, 14, bottom - top), self._pixmap, QtCore.QRectF(self._pixmap.rect()))
+        for frac in (0.0, 0.5, 1.0):
+            y = bottom - frac * (bottom - top)
+            p.drawText(QtCore.QPointF(22, y + 4), f"{self.vmax * frac:g}" + ("+" if frac == 1.0 else ""))
+        p.end()

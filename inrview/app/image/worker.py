@@ -25,6 +25,7 @@ class ImageWorker(CommandThread):
         super().__init__(parent)
         self.image = None
         self.session = None
+        self.loaded = None  # the ImageField of an opened checkpoint (exports before any training)
         self.views = None
         self._upscaled = None  # the fit for exports above the image's size (see _export_session)
         self._last_progress = 0.0
@@ -39,6 +40,11 @@ class ImageWorker(CommandThread):
     def open_image(self, path: str) -> None:
         self.stop()
         self.post("open", self._open, str(path))
+
+    def open_checkpoint(self, path: str) -> None:
+        """An image checkpoint: its picture (and its source image, when that file is still there)."""
+        self.stop()
+        self.post("open", self._open_checkpoint, str(path))
 
     def start_training(self, model_cfg, train_cfg) -> None:
         self.post("train", self._start, model_cfg, train_cfg)
@@ -70,7 +76,7 @@ class ImageWorker(CommandThread):
         self._drain()
         self.state.emit("busy")
         img = load_image(path)
-        self.image, self.session, self.views = img, None, None
+        self.image, self.session, self.views, self.loaded = img, None, None, None
         self.opened.emit(
             {
                 "path": path,
@@ -84,6 +90,56 @@ class ImageWorker(CommandThread):
         )
         self.state.emit("idle")
         return f"opened {Path(path).name}: {img.width}x{img.height} {img.mode}, {img.bit_depth}-bit"
+
+    def _open_checkpoint(self, path: str):
+        from ...field.image import ImageField
+        from ...image.live import ERROR_SCALE, LiveFrame
+        from ...image.views import error_view, to_rgb, to_uint8
+        from ...metrics import psnr
+
+        self._drain()
+        self.state.emit("busy")
+        field, head = ImageField.from_checkpoint(path, "cpu")
+        fitted = field.straight(field.render())
+        img = self._source_of(head, field)
+        self.image, self.session, self.views, self.loaded = img, None, None, field
+        pictures = {"fitted": to_uint8(to_rgb(fitted, field.has_alpha))}
+        target = fitted if img is None else img.pixels
+        pictures["target"] = to_uint8(to_rgb(target, field.has_alpha))
+        pictures["error"] = to_uint8(error_view(fitted, target, ERROR_SCALE))
+        step = int(head.get("trainer", {}).get("step", 0))
+        kind = head.get("model", {}).get("kind", "?")
+        notices = [f"checkpoint: a {kind} network after {step} steps"]
+        notices.append("source image: " + (img.source if img is not None else "not found (shown: the fit)"))
+        self.opened.emit(
+            {
+                "path": path,
+                "width": field.width,
+                "height": field.height,
+                "mode": f"{field.channels}-channel",
+                "bit_depth": int(head["image"].get("bit_depth", 8)),
+                "notices": notices,
+                "target": pictures["target"],
+            }
+        )
+        value = psnr(fitted, target) if img is not None else float("nan")
+        self.frame.emit(LiveFrame(step, 0.0, value, float("nan"), pictures, fitted.shape[:2], 0.0, True))
+        self.state.emit("idle")
+        return f"opened {Path(path).name}: {kind}, {field.width}x{field.height}"
+
+    @staticmethod
+    def _source_of(head: dict, field):
+        """The image the checkpoint was fitted on, when its file is still there with the same size."""
+        from ...image import load_image
+
+        source = str(head.get("image", {}).get("source", ""))
+        if not source or not Path(source).is_file():
+            return None
+        try:
+            img = load_image(source)
+        except Exception:  # noqa: BLE001 - the source is optional; the fit is shown without it
+            return None
+        return img if (img.height, img.width) == (field.height, field.width) else None
 
     def _start(self, model_cfg, train_cfg):
         from ...image import ImageSession
@@ -146,6 +202,9 @@ class ImageWorker(CommandThread):
         return None
 
     def _export(self, path: str, width: int, height: int, bit_depth: int):
+        if self.session is None and self.loaded is not None:  # an opened checkpoint, not trained here
+            self.loaded.save(path, size=(width, height), bit_depth=bit_depth)
+            return f"exported {width}x{height} to {path} from the checkpoint"
         if self.session is None:
             raise InrviewError("nothing to export yet: train first")
         t0 = time.perf_counter()
@@ -155,9 +214,10 @@ class ImageWorker(CommandThread):
 
     def _export_session(self, height: int, width: int):
         """(session, how) that renders a height x width export: the current fit, or above the image's size a
-        fit for upscaling (inrview.image.upscaling_choice, as `inrview image fit --scale` does), trained here
+        fit for upscaling (inrview.config.image.upscaling_choice, as `inrview image fit --scale` does), trained here
         once per image unless the current fit already is one."""
-        from ...image import upscaling_choice, upscaling_session
+        from ...config.image import upscaling_choice
+        from ...image import upscaling_session
 
         choice = upscaling_choice(self.image.shape[:2], (height, width))
         if (

@@ -14,15 +14,16 @@ from pathlib import Path
 
 from PyQt6 import QtCore, QtWidgets
 
-from ..common.actions import make_action
-from ..common.controller import Controller
+from ..common.controller import Controller, Dock
 from ..common.frames import Frame
 from ..common.loss_panel import LossPanel
 from ..common.slices_panel import SlicesPanel
+from .actions import build_actions
 from .data_panel import DataPanel
 from .exports import Exports
 from .model_panel import ModelPanel
 from .state import Opened
+from .worker import SessionWorker
 
 LAYERS_OF_A_NETWORK = ("surface", "slice_x", "slice_y", "slice_z", "contour_x", "contour_y", "contour_z")
 TITLES = {
@@ -42,12 +43,17 @@ class ShapeController(Controller):
     final_drawn = QtCore.pyqtSignal()  # the end-of-run surface is in the view
     training_failed = QtCore.pyqtSignal(str)
     input_changed = QtCore.pyqtSignal(object)  # a new file opened: its cloud.state.CloudState, or None
+    normals_mode_changed = QtCore.pyqtSignal(str)  # the user picked where a cloud's normals come from
 
-    def __init__(self, window, worker, viewport):
+    def __init__(self, window):
         from ...training.device import describe_devices
 
         super().__init__(window)
-        self.worker, self.viewport, self.status = worker, viewport, window.status
+        self.viewport, self.status = window.viewport, window.status
+        self.worker = worker = SessionWorker()  # loads, trains and reads the network off the GUI thread
+        worker.log.connect(window.log)
+        worker.done.connect(window.dispatch_done)
+        worker.failed.connect(window.dispatch_failed)
         self.data_panel = DataPanel()
         self.model_panel = ModelPanel(describe_devices())
         self.slices_panel = SlicesPanel()
@@ -59,13 +65,15 @@ class ShapeController(Controller):
         self.slot_seconds: deque = deque(maxlen=2000)  # how long each frame slot took on the GUI thread
         self.opened_at = 0.0
         self._renderer = ""
-        self._build_actions()
+        build_actions(self)
         worker.frame.connect(self._on_frame)
         worker.opened.connect(self._on_opened)
         worker.state.connect(self._on_state)
         self.data_panel.input_style_changed.connect(self.show_input)
-        self.data_panel.layer_toggled.connect(viewport.show_layer)
+        self.data_panel.layer_toggled.connect(self.viewport.show_layer)
+        self.data_panel.normals_mode_changed.connect(self.normals_mode_changed)
         self.slices_panel.changed.connect(self._slices_changed)
+        self.slices_panel.opacity_changed.connect(self.viewport.set_slice_opacity)
         self._slice_timer = QtCore.QTimer(self, singleShot=True, interval=30)
         self._slice_timer.timeout.connect(self._send_slices)
 
@@ -73,62 +81,13 @@ class ShapeController(Controller):
     def tab(self):
         return self.viewport
 
-    def docks(self) -> list:
-        L, R, B = (
-            QtCore.Qt.DockWidgetArea.LeftDockWidgetArea,
-            QtCore.Qt.DockWidgetArea.RightDockWidgetArea,
-            QtCore.Qt.DockWidgetArea.BottomDockWidgetArea,
-        )
+    def docks(self) -> list[Dock]:
         return [
-            ("data", "Data", self.data_panel, L),
-            ("slices", "Slices", self.slices_panel, L),
-            ("model", "Model && training", self.model_panel, R),
-            ("loss", "Loss", self.loss_panel, B),
+            Dock("data", "Data", self.data_panel, "left", size=270),
+            Dock("slices", "Slices", self.slices_panel, "left", below="data"),
+            Dock("model", "Model && training", self.model_panel, "right", size=270, scroll=True, front=True),
+            Dock("loss", "Loss", self.loss_panel, "bottom", tab_with="log", size=220, front=True),
         ]
-
-    def _build_actions(self) -> None:
-        w, SP = self.window, QtWidgets.QStyle.StandardPixmap
-        from PyQt6.QtGui import QKeySequence
-
-        self.act_save_ckpt = make_action(
-            w,
-            "&Save checkpoint…",
-            self.exports.save_checkpoint_dialog,
-            QKeySequence.StandardKey.Save,
-            "Save the network (weights, optimiser, settings) to continue later",
-            SP.SP_DialogSaveButton,
-        )
-        self.act_export_mesh = make_action(
-            w,
-            "Export &mesh…",
-            self.exports.export_mesh_dialog,
-            "Ctrl+E",
-            "Extract the surface and write it in the input's units (PLY/OBJ/STL/GLB)",
-        )
-        self.act_start = make_action(
-            w,
-            "&Start",
-            lambda: self.start_training(fresh=True),
-            "Ctrl+Return",
-            "Train a new network from scratch with the settings in the dock",
-            SP.SP_MediaPlay,
-        )
-        self.act_continue = make_action(
-            w,
-            "&Continue",
-            lambda: self.start_training(fresh=False),
-            "Ctrl+Shift+Return",
-            "Continue training the current network",
-            SP.SP_MediaSeekForward,
-        )
-        self.act_pause = make_action(
-            w, "&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume training", SP.SP_MediaPause
-        )
-        self.act_stop = make_action(
-            w, "S&top", self.stop_training, "Ctrl+.", "Stop training after the current step", SP.SP_MediaStop
-        )
-        for a in self._training_actions():
-            self.model_panel.add_action_button(a)
 
     def _training_actions(self) -> tuple:
         return self.act_start, self.act_continue, self.act_pause, self.act_stop
@@ -185,13 +144,47 @@ class ShapeController(Controller):
     def restore_settings(self, s) -> None:
         for panel in (self.data_panel, self.model_panel, self.slices_panel):
             panel.restore(s)
+        self.viewport.set_slice_opacity(self.slices_panel.opacity.value() / 100)
 
     def save_settings(self, s) -> None:
         for panel in (self.data_panel, self.model_panel, self.slices_panel):
             panel.save(s)
 
+    def start(self) -> None:
+        self.worker.start()
+
     def close(self) -> None:
         self.exports.close()
+
+    def shutdown(self) -> None:
+        self.worker.shutdown()
+
+    # == what other controllers may ask (public; they never touch the docks' widgets) ===================
+    def model_config(self):
+        """The Model & training dock's configuration (a config.FitConfig)."""
+        return self.model_panel.config()
+
+    def set_model_config(self, cfg) -> None:
+        self.model_panel.set_config(cfg)
+
+    def set_model_cloud(self, points: int | None) -> None:
+        """A point cloud of that many points is open (None: a mesh): the dock offers what suits it."""
+        self.model_panel.set_cloud(points)
+
+    def set_cloud_options(self, mode: str | None, has_glyphs: bool = False) -> None:
+        """The Data dock's normals choice for a cloud (mode) or none (None), and its glyph toggle."""
+        self.data_panel.set_cloud(mode, has_glyphs)
+
+    def set_normals_mode(self, mode: str) -> None:
+        """Show where the normals come from without announcing it as the user's change."""
+        self.data_panel.set_normals_mode(mode)
+
+    def enable_normals_choice(self, on: bool) -> None:
+        self.data_panel.normals.setEnabled(on)
+
+    def add_measures(self, step: int | None, measures: dict) -> None:
+        """Live measures of the surface, drawn under the loss."""
+        self.loss_panel.add_measures(step, measures)
 
     # == opening =======================================================================================
     def accepts(self, path: str) -> bool:

@@ -21,7 +21,7 @@ class DataPanel(QtWidgets.QWidget):
         lay.setContentsMargins(6, 6, 6, 6)
         self.report = QtWidgets.QPlainTextEdit(readOnly=True)
         self.report.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
-        self.report.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.NoWrap)
+        self.report.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.WidgetWidth)  # bounds and size in view
         self.report.setPlaceholderText("Drop a mesh, point cloud or checkpoint here, or use File > Open.")
         self.report.setMinimumHeight(90)
         lay.addWidget(self.report, 1)

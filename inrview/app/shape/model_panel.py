@@ -10,14 +10,8 @@ import os
 
 from PyQt6 import QtCore, QtWidgets
 
-from ...config import FAMILY_SIZES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
+from ...config import FAMILIES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
 
-KIND_LABELS = {
-    "grid": "Grid (multi-resolution) + MLP",
-    "siren": "SIREN (sine MLP)",
-    "relu": "ReLU MLP (DeepSDF)",
-    "fourier": "Fourier features + MLP",
-}
 PREVIEW_RESOLUTIONS = (32, 48, 64, 96, 128)
 
 
@@ -51,8 +45,8 @@ class ModelPanel(QtWidgets.QWidget):
         net = QtWidgets.QGroupBox("Network")
         f = QtWidgets.QFormLayout(net)
         self.kind = QtWidgets.QComboBox()
-        for k in FAMILY_SIZES:
-            self.kind.addItem(KIND_LABELS.get(k, k), k)
+        for k, fam in FAMILIES.items():
+            self.kind.addItem(fam.label, k)
         self.target = QtWidgets.QComboBox()
         self.target.addItem("Signed distance (SDF)", "sdf")
         self.target.addItem("Occupancy", "occupancy")
@@ -130,7 +124,9 @@ class ModelPanel(QtWidgets.QWidget):
         self.samples.setEnabled(not cloud)
         self.target.setToolTip("Point clouds are fitted to a signed distance" if cloud else "")
         self.samples.setToolTip(
-            "Point clouds draw their own volume samples around the points"
+            "Point clouds draw their own volume samples around the points (the distance band, each point's "
+            "spread set by its 10th neighbour); a network without a geometric initialisation starts with "
+            "a warm-up on a sphere's distance"
             if cloud
             else "Training samples drawn once per shape"
         )

@@ -37,6 +37,7 @@ class SpacePanel(QtWidgets.QWidget):
             buttons.addWidget(b)
         lay.addWidget(self.info)
         lay.addLayout(buttons)
+        lay.addLayout(self._run_row())  # Stop and Export at the top: never below the fold at 1280 x 800
         lay.addWidget(self._shapes_box(), 1)
         lay.addWidget(self._morph_box())
         self.pc_box = QtWidgets.QGroupBox("Principal directions of the codes")
@@ -53,7 +54,7 @@ class SpacePanel(QtWidgets.QWidget):
         self.shapes = QtWidgets.QTreeWidget()
         self.shapes.setHeaderLabels(["Shape", "Training error"])
         self.shapes.setRootIsDecorated(False)
-        self.shapes.setMinimumHeight(90)
+        self.shapes.setMinimumHeight(60)  # the list grows: it scrolls, the panel does not
         self.shapes.setToolTip("Click: shape A; Ctrl+click (or the B box): shape B")
         self.shapes.itemClicked.connect(self._picked)
         v.addWidget(self.shapes)
@@ -104,16 +105,18 @@ class SpacePanel(QtWidgets.QWidget):
         form = QtWidgets.QFormLayout(box)
         self.epochs = QtWidgets.QSpinBox(minimum=1, maximum=100_000, value=300, singleStep=50)
         self.samples = QtWidgets.QSpinBox(minimum=1000, maximum=1_000_000, value=60_000, singleStep=10_000)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Samples per shape", self.samples)
+        return box
+
+    def _run_row(self) -> QtWidgets.QHBoxLayout:
         row = QtWidgets.QHBoxLayout()
         for text, sig in (("Stop", self.stop_clicked), ("Export mesh…", self.export_clicked)):
             b = QtWidgets.QPushButton(text)
             b.clicked.connect(sig)
             row.addWidget(b)
             setattr(self, "stop_btn" if text == "Stop" else "export_btn", b)
-        form.addRow("Epochs", self.epochs)
-        form.addRow("Samples per shape", self.samples)
-        form.addRow(row)
-        return box
+        return row
 
     # -- state ------------------------------------------------------------------------------------------
     def set_state(self, state: SpaceState) -> None:

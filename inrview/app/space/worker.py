@@ -174,9 +174,8 @@ class SpaceWorker(CommandThread):
 
     def _train(self, folder: str, out: str, epochs: int, samples: int):
         from ...config import replace
-        from ...sampling.collection import SPACE_SAMPLING
+        from ...config.space import SPACE_SAMPLING, SpaceTrainConfig
         from ...space import SpaceFit
-        from ...training.space import SpaceTrainConfig
 
         self._drain()
         self.state.emit("busy")

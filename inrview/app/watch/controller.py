@@ -24,9 +24,10 @@ FPS = 10
 
 
 class WatchController(Controller):
-    def __init__(self, window, shape):
+    def __init__(self, window):
         super().__init__(window)
-        self.shape, self.worker, self.vp = shape, shape.worker, shape.viewport
+        self.shape = shape = window.shape
+        self.worker, self.vp = shape.worker, window.viewport
         self.bars = draw.Bars(self.vp)
         self.recorder: Recorder | None = None
         self.progress = 0.0
@@ -90,21 +91,32 @@ class WatchController(Controller):
             SP.SP_DialogHelpButton,
             checkable=True,
         )
+        self._build_export_actions()
+
+    def _build_export_actions(self) -> None:
         self.act_best = make_action(
-            w,
+            self.window,
             "Export &best checkpoint…",
             self.export_best_dialog,
             None,
             "Save the weights with the best live measure of this run",
         )
+        self.act_export_errors = make_action(
+            self.window,
+            "Export &error colours (PLY)…",
+            self.export_errors_dialog,
+            None,
+            "Write the surface with its error colours as vertex colours (opens in MeshLab, Blender, CloudCompare)",
+        )
 
     def file_actions(self) -> list:
-        return [self.act_best]
+        return [self.act_best, self.act_export_errors]
 
     def add_menus(self, menubar) -> None:
         m = menubar.addMenu("&Inspect")
-        for a in (self.act_samples, self.act_by_loss, self.act_errors, self.act_probe, None, self.act_record):
+        for a in (self.act_samples, self.act_by_loss, self.act_errors, self.act_export_errors, self.act_probe, None):
             m.addAction(a) if a is not None else m.addSeparator()
+        m.addAction(self.act_record)
 
     def add_to_toolbar(self, toolbar) -> None:
         toolbar.addSeparator()
@@ -116,6 +128,7 @@ class WatchController(Controller):
         session = self.worker.session
         self.act_best.setEnabled(getattr(session, "best", None) is not None and self.shape.state != "busy")
         self.act_by_loss.setEnabled(self.act_samples.isChecked())
+        self.act_export_errors.setEnabled(self.act_errors.isChecked())
 
     def on_done(self, tag: str, result) -> bool:
         if tag != "probe":
@@ -136,6 +149,7 @@ class WatchController(Controller):
         if not on:
             draw.color_surface(self.vp, self.bars, None)
             draw.slice_error_bar(self.bars, None, "")
+        self.update_actions()
         self._refresh()
 
     def _refresh(self) -> None:
@@ -156,7 +170,7 @@ class WatchController(Controller):
         if f.slices and self.act_errors.isChecked():
             draw.slice_error_bar(self.bars, v.get("slice_error_limit"), self._units())
         if "measures" in v:
-            self.shape.loss_panel.add_measures(f.snapshot.step if f.snapshot else None, v["measures"])
+            self.shape.add_measures(f.snapshot.step if f.snapshot else None, v["measures"])
         if self.recorder is not None and (f.surface is not None or f.final):
             self.recorder.offer(1.0 if f.final else self.progress, self.grab, f.final)
             if f.final:
@@ -253,7 +267,32 @@ class WatchController(Controller):
         text = draw.draw_probe(self.vp, result, 0.008 * float(np.linalg.norm(hi - lo)))
         self.window.status.showMessage(text.replace("\n", ": "))
 
-    # == best checkpoint ===============================================================================
+    # == exports =======================================================================================
+    def export_errors_dialog(self) -> None:
+        from ..common.dialogs import save_path
+
+        stem = Path(self.shape.current.path).stem if self.shape.current else "surface"
+        path = save_path(
+            self.window, self.window.settings, "Export error colours", "PLY (*.ply)", f"{stem}-error.ply", "mesh"
+        )
+        if path:
+            self.export_errors(path)
+
+    def export_errors(self, path: str) -> bool:
+        """Write the surface with its error colours as a PLY of vertex colours; False (and a message) when the
+        surface is not coloured by error."""
+        colored = draw.error_colors(self.vp)
+        if colored is None:
+            self.window.show_error("No error colours", "Turn on Inspect > Colour by error and wait for a surface.")
+            return False
+        try:
+            draw.write_colored_ply(path, *colored)
+        except OSError as err:
+            self.window.show_error("Cannot export the error colours", f"{path}: {err}")
+            return False
+        self.window.log("info", f"wrote {len(colored[0])} vertices with their error colours to {path}")
+        return True
+
     def export_best_dialog(self) -> None:
         from ..common.dialogs import save_path
 

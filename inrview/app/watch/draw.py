@@ -129,6 +129,38 @@ def color_surface(vp, bars: Bars, error) -> None:
     vp.request_render()
 
 
+def error_colors(vp) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The surface as coloured by its error now: (V, 3) points, (F, 3) triangles and (V, 4) uint8 colours
+    through the colour bar's map and range; None when the surface is not coloured by error."""
+    from vtkmodules.util.numpy_support import vtk_to_numpy
+
+    layer = vp.layers.get("surface")
+    if layer is None or "error" not in layer.data.point_data or not layer.actor.mapper.scalar_visibility:
+        return None
+    mapper = layer.actor.mapper
+    lut = mapper.lookup_table
+    lut.Build()
+    table = vtk_to_numpy(lut.GetTable())
+    lo, hi = mapper.scalar_range
+    t = np.clip((np.asarray(layer.data.point_data["error"], float) - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    rgba = table[np.round(t * (len(table) - 1)).astype(int)].astype(np.uint8)
+    rgba[:, 3] = 255
+    faces = layer.data.faces.reshape(-1, 4)[:, 1:]
+    return np.asarray(layer.data.points), faces, rgba
+
+
+def write_colored_ply(path: str, points: np.ndarray, faces: np.ndarray, rgba: np.ndarray) -> None:
+    """A binary PLY with per-vertex colours (red, green, blue, alpha), written atomically."""
+    import trimesh
+
+    from ...io.export import atomic_path
+
+    mesh = trimesh.Trimesh(np.asarray(points, np.float64), faces, vertex_colors=rgba, process=False)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(mesh.export(file_type="ply"))
+
+
 def slice_error_bar(bars: Bars, limit: float | None, units: str) -> None:
     """The bar of the slices' error colours (f - exact signed distance), or none."""
     if limit is None:

@@ -1,0 +1,157 @@
+"""The `inrview space ...` commands run (their options and early checks are in cli.space, which imports this
+module only when a command runs: torch loads here)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+
+import torch
+
+from ..config import TrainConfig, replace
+from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
+from ..errors import InrviewError
+from ..io.export import save_mesh
+from ..io.loaders import as_point_cloud, load
+from ..metrics import point_to_surface
+from ..space.complete import complete
+from ..space.explore import info, write_interpolation
+from ..space.fit import SpaceFit
+from ..space.model import read_space
+from ..training.space import space_threads
+from .common import Progress, write_json
+
+
+def _threads() -> None:
+    torch.set_num_threads(space_threads())
+
+
+def cmd_fit(a) -> int:
+    """Train a space and write its checkpoint (rank 0 under torchrun)."""
+    cfg = SpaceTrainConfig(
+        target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds, device=a.device, seed=a.seed
+    )
+    sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
+    t0 = time.perf_counter()
+    fit = SpaceFit(
+        a.folder,
+        cfg,
+        LatentConfig(kind=a.network, latent_dim=a.latent_dim),
+        a.normalise,
+        sampling,
+        notify=lambda m: print(f"notice: {m}", file=sys.stderr),
+    )
+    lead = fit.ctx.rank == 0
+    bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
+    try:
+        for snap in fit.run(report_every=10):
+            bar(snap)
+    finally:
+        bar.close()
+    rec = fit.save(a.output)
+    if not lead:
+        return 0
+    last, err = fit.last, rec["shape_error"]
+    print(
+        f"{a.output}: {len(rec['names'])} shapes, {last.step} steps ({last.epoch:.0f} epochs) in {last.elapsed:.1f} s "
+        f"on {fit.ctx.world} process(es) ({fit.ctx.device.type}); training error median {_median(err):.3g}, "
+        f"worst {max(err):.3g} ({rec['names'][err.index(max(err))]})"
+    )
+    write_json(
+        a.metrics_json,
+        {
+            "seconds": time.perf_counter() - t0,
+            "train_seconds": last.elapsed,
+            "steps": last.step,
+            "epochs": last.epoch,
+            "processes": fit.ctx.world,
+            "shapes": rec["names"],
+            "shape_error": err,
+            "final_loss": last.losses.get("total"),
+            "skipped": rec["skipped"],
+            "target": a.target,
+            "output": str(a.output),
+        },
+    )
+    return 0
+
+
+def _median(values) -> float:
+    s = sorted(values)
+    return float(s[len(s) // 2]) if s else float("nan")
+
+
+def cmd_complete(a) -> int:
+    """Complete a shape from points and write its surface."""
+    _threads()
+    space = read_space(a.space)
+    geom = load(a.points)
+    if geom.is_mesh:
+        geom = as_point_cloud(geom, 20_000)
+    t0 = time.perf_counter()
+    res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
+    mesh = space.decode(res.code, a.resolution, res.normalization)
+    save_mesh(a.output, mesh.vertices, mesh.faces)
+    seconds = time.perf_counter() - t0
+    dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
+    print(
+        f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
+        f"surface mean {dist.mean():.4g} (input units)"
+    )
+    if res.far:
+        print(f"warning: {res.message}", file=sys.stderr)
+    write_json(
+        a.metrics_json,
+        {
+            "seconds": seconds,
+            "points": len(geom.vertices),
+            "faces": len(mesh.faces),
+            "points_to_surface_mean": float(dist.mean()),
+            "residual": res.residual,
+            "far": res.far,
+            "novelty": res.novelty,
+            "message": res.message,
+        },
+    )
+    return 0
+
+
+def cmd_interpolate(a) -> int:
+    """Write meshes between two shapes' codes."""
+    _threads()
+    space = read_space(a.space)
+    try:
+        rows = write_interpolation(space, a.a, a.b, a.output, a.steps, a.resolution)
+    except KeyError as e:
+        raise InrviewError(f"{a.space}: {e.args[0]}") from None
+    for r in rows:
+        print(
+            f"{r['file']}: t={r['t']:.3f}, {r['faces']} faces, "
+            f"{'watertight' if r['watertight'] else 'NOT watertight'}, {r['pieces']} piece(s)"
+        )
+    return 0 if all(r["watertight"] and r["pieces"] == 1 for r in rows) else 1
+
+
+def cmd_info(a) -> int:
+    """Print what a space holds."""
+    data = info(read_space(a.space))
+    if a.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    t = data["trainer"]
+    print(
+        f"{a.space}: {len(data['shapes'])} shapes, target {data['target']}, normalisation {data['normalise']}, "
+        f"{data['network']['kind']} decoder, codes of {data['latent_dim']}; {t['step']} "
+        f"steps ({t['epochs']:.0f} epochs) in {t['elapsed']:.0f} s on {t['processes']} process(es)"
+    )
+    for s in data["shapes"]:
+        print(
+            f"  {s['name']:<24} training error {s['training_error']:.3g}  surface residual {s['surface_residual']:.3g}"
+        )
+    shares = ", ".join(f"{100 * v:.1f}%" for v in data["variance_share"])
+    print(
+        f"principal directions of the codes, share of variance: {shares} "
+        f"(first {len(data['variance_share'])}: {100 * data['variance_cumulative'][-1]:.1f}%)"
+    )
+    return 0
