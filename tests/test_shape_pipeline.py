@@ -164,3 +164,11 @@ def test_time_budget_counts_from_its_start(demo_shape):
         pipeline.train(session)
         took[name] = time.perf_counter() - t0
     assert took["late"] < took["fresh"] - 1.5
+
+
+def test_a_command_budget_counts_the_interpreter_start():
+    from inrview import cli
+    from inrview.cli.fit_hooks import command_started
+
+    began = command_started()
+    assert began <= cli.STARTED and cli.STARTED - began < 600

@@ -4,8 +4,11 @@ written (mesh, checkpoints, time-lapse), each rescued to the temporary folder wh
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
+from .. import cli
 from ..config import FitConfig
 from ..io.export import save_mesh
 from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
@@ -27,6 +30,19 @@ def check_mesh_outputs(a, cfg: FitConfig) -> None:
     check_output(a.metrics_json, "--metrics-json")
     need_memory(grid_bytes(cfg.resolution), "--resolution", f"extraction at {cfg.resolution} cells per side")
     check_training_memory(cfg.model, 3, cfg.train.batch_size)
+
+
+def command_started() -> float:
+    """The perf_counter() time this command's process began, so that a --seconds budget counts the
+    interpreter's own start-up too (read from /proc on Linux; elsewhere, when the command line was imported:
+    cli.STARTED)."""
+    try:
+        with open("/proc/self/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        since = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, AttributeError, IndexError):
+        return cli.STARTED
+    return min(cli.STARTED, time.perf_counter() - since)
 
 
 def best_path(path) -> Path:

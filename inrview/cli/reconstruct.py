@@ -28,7 +28,7 @@ from ..recon.pipeline import reconstruct
 from ..shape.pipeline import Hooks
 from .checks import check_input, check_output, raise_problems, save_safely
 from .common import Parser, Say, TrainingDefaults, add_training_args, non_negative_float, positive_int, write_json
-from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, resolution_notice
+from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_started, resolution_notice
 
 
 def register(commands) -> None:
@@ -220,7 +220,7 @@ def cmd_reconstruct(a, scan=None) -> int:
             a.normals,
             device=None if a.device == "auto" else a.device,
             prepared=prepared,
-            started=cli.STARTED,
+            started=command_started(),
             hooks=[h for h in (trim, *hooks) if h is not None],
             measure=measure,
         )

@@ -23,7 +23,7 @@ from .common import (
     positive_int,
     write_json,
 )
-from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, resolution_notice
+from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_started, resolution_notice
 from .reconstruct import fit_cloud
 from .timelapse import add_timelapse_args, check_timelapse
 
@@ -111,13 +111,13 @@ def cmd_fit(a) -> int:
     """Train on the input (or continue a checkpoint), write the mesh (and checkpoints, metrics, time-lapse);
     one summary line. The shape pipeline (ShapePipeline) does the work; a point cloud goes the way `inrview
     reconstruct` fits it (fit_cloud: the same normals, network choice and clean-up). --seconds is wall time
-    from the command (cli.STARTED) to the measured result, phase by phase."""
+    from the command's start (command_started) to the measured result."""
     cfg = config_from_args(a)
     _check_fit(a, cfg)
     say = Say(a.quiet)
     pipeline = ShapePipeline(
         cfg,
-        budget=Budget(cfg.train.seconds, cli.STARTED),
+        budget=Budget(cfg.train.seconds, command_started()),
         device=None if a.device == "auto" else a.device,
         measure=not a.no_metrics,
         live_measures=not a.no_metrics and bool(a.checkpoint or a.metrics_json),
