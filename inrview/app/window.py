@@ -304,6 +304,9 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.closed:
             ev.accept()
             return
+        if not all(c.confirm_close() for c in self.controllers):
+            ev.ignore()
+            return
         self.save_settings()
         for c in self.controllers:
             c.close()

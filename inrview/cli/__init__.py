@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ..errors import InrviewError
-from . import app, image, reconstruct, shape, space
+from . import app, cache, image, reconstruct, shape, space
 from .common import Parser, parse
 
 #: When the command began (this package is imported first thing): wall-clock budgets and the phase
@@ -23,7 +23,7 @@ from .common import Parser, parse
 STARTED = time.perf_counter()
 
 #: Command groups in the order `inrview --help` lists them; a new group is one more entry.
-GROUPS = (shape, image, reconstruct, space)
+GROUPS = (shape, image, reconstruct, space, cache)
 
 
 class Commands(argparse._SubParsersAction):

@@ -10,6 +10,7 @@ from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
 from .checks import check_input, check_output
 from .common import DEVICE_HELP, Parser, deferred, device_name, positive_float, positive_int
+from .space_long import add_run_args
 
 
 def register(commands) -> None:
@@ -67,6 +68,7 @@ def _fit_args(ss) -> None:
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    add_run_args(f)
     f.set_defaults(func=deferred(".space_run", "cmd_fit", _check_fit))
 
 

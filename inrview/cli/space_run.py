@@ -17,10 +17,10 @@ from ..io.loaders import as_point_cloud, load
 from ..metrics import point_to_surface
 from ..space.complete import complete
 from ..space.explore import info, write_interpolation
-from ..space.fit import SpaceFit
 from ..space.model import read_space
 from ..training.space import space_threads
 from .common import Progress, write_json
+from .space_long import exit_code, make_fit, stopped_line, train
 
 
 def _threads() -> None:
@@ -34,21 +34,17 @@ def cmd_fit(a) -> int:
     )
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
-    fit = SpaceFit(
-        a.folder,
-        cfg,
-        LatentConfig(kind=a.network, latent_dim=a.latent_dim),
-        a.normalise,
-        sampling,
-        notify=lambda m: print(f"notice: {m}", file=sys.stderr),
-    )
+    fit = make_fit(a, cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), sampling, _notice)
     lead = fit.ctx.rank == 0
     bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
     try:
-        for snap in fit.run(report_every=10):
-            bar(snap)
+        last = train(fit, a, bar)
     finally:
         bar.close()
+    if last.message == "stopped":
+        if lead:
+            print(stopped_line(fit, a), file=sys.stderr)
+        return exit_code(fit)
     rec = fit.save(a.output)
     if not lead:
         return 0
@@ -75,6 +71,10 @@ def cmd_fit(a) -> int:
         },
     )
     return 0
+
+
+def _notice(message: str) -> None:
+    print(f"notice: {message}", file=sys.stderr)
 
 
 def _median(values) -> float:

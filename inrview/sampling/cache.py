@@ -3,8 +3,9 @@
 The key is a hash of what the samples are computed from: the normalised vertices and faces (the content of
 the file as loaded; a different margin or a loader fix gives other samples and so another key), the
 sampling configuration, the seed and this module's format version. Entries are uncompressed .npz files
-written atomically; a missing, unreadable or corrupt entry is simply computed again, and a cache folder
-that cannot be written never fails a fit. The folder keeps at most `max_bytes`, dropping the entries used
+with a checksum, written atomically and filled under a per-entry lock (see store.py); a missing entry is
+computed, a damaged one is reported in one line and computed again, and a cache folder that cannot be
+written never fails a fit. The folder keeps at most `max_bytes`, dropping the entries used
 longest ago.
 
 Environment: INRVIEW_CACHE_DIR overrides the folder; INRVIEW_NO_CACHE=1 turns the cache off.
@@ -12,18 +13,19 @@ Environment: INRVIEW_CACHE_DIR overrides the folder; INRVIEW_NO_CACHE=1 turns th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..config import SamplingConfig
+from . import store
 
-FORMAT = 2  # 2: open meshes signed by |winding number|, single sheets as thin shells
+FORMAT = 3  # 2: open meshes signed by |winding number|, single sheets as thin shells; 3: entries carry a checksum
 MAX_BYTES = 2 * 1024**3
 _FIELDS = ("points", "sdf", "surface_points", "surface_normals")
 
@@ -65,13 +67,16 @@ def sample_key(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig, see
 
 
 def load(path: Path):
-    """The SampleSet stored at path, or None when it is missing or unusable."""
+    """The SampleSet stored at path, or None when it is missing, damaged (see store.read_entry) or unusable."""
+    arrays, _ = store.read_entry(path)
+    return samples_of(arrays, path)
+
+
+def samples_of(arrays: dict | None, path: Path | None = None):
+    """The SampleSet of an entry's arrays, or None when they are not whole training samples."""
     from . import SampleSet
 
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in _FIELDS if k in z.files}
-    except Exception:  # OSError, ValueError, EOFError, zipfile.BadZipFile: all mean "compute again"
+    if arrays is None:
         return None
     pts, sdf = arrays.get("points"), arrays.get("sdf")
     if (
@@ -85,30 +90,29 @@ def load(path: Path):
         or not np.isfinite(pts).all()
     ):
         return None
-    try:
-        os.utime(path)  # most recently used: pruning keeps it
-    except OSError:
-        pass
+    if path is not None:
+        try:
+            os.utime(path)  # most recently used: pruning keeps it
+        except OSError:
+            pass
     return SampleSet(pts, sdf, arrays.get("surface_points"), arrays.get("surface_normals"))
 
 
 def save(path: Path, samples, max_bytes: int = MAX_BYTES) -> bool:
-    """Store samples at path (atomically); returns False when the folder cannot be written."""
+    """Store samples at path (atomically, with a checksum); returns False when the folder cannot be written."""
     arrays = {k: getattr(samples, k) for k in _FIELDS if getattr(samples, k) is not None}
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                np.savez(fh, **arrays)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        store.write_entry(path, arrays)
         prune(path.parent, max_bytes)
         return True
     except OSError:
         return False
+
+
+def fetch(path: Path, draw):
+    """(samples, hit): the entry at path, else draw() stored there; one process draws a missing entry
+    while others wanting it wait for it (store.fetch), and a damaged entry is reported and drawn again."""
+    return store.fetch(path, draw, lambda a: samples_of(a, path), save)
 
 
 def prune(folder: Path, max_bytes: int = MAX_BYTES) -> None:
@@ -134,9 +138,6 @@ def cached_mesh_samples(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingCo
     from . import mesh_samples
 
     key = sample_key(vertices, faces, cfg, seed)
-    path = cache_dir() / f"{key}.npz"
-    hit = load(path) if enabled() and path.exists() else None
-    samples = hit if hit is not None else mesh_samples(vertices, faces, cfg, seed=seed)
-    if hit is None and enabled():
-        save(path, samples)
+    draw = functools.partial(mesh_samples, vertices, faces, cfg, seed=seed)
+    samples = fetch(cache_dir() / f"{key}.npz", draw)[0] if enabled() else draw()
     return samples

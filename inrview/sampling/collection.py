@@ -7,14 +7,21 @@ point, signed by that point's normal (normals estimated and oriented with Open3D
 The cache lives in the sample cache folder (cache.cache_dir()/space) and survives restarts. An entry is
 keyed by the hash of the member file's bytes, the normalisation applied to it, the sampling settings, the
 seed and this module's format version; the unit-space geometry is not hashed (a 1M-vertex mesh hashes in
-milliseconds from its file, not from its arrays). Unusable entries are simply computed again.
+milliseconds from its file, not from its arrays). Damaged entries are reported and computed again, and the
+shapes of a new collection are drawn by a pool of processes (both cores of a 2-core machine).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +32,7 @@ from ..config.space import SPACE_SAMPLING
 from ..io.geometry import Geometry, Normalization
 from . import SampleSet, cache, mesh_samples, split_counts
 
-FORMAT = 1
+FORMAT = 2  # 2: entries carry a checksum (store.py)
 
 
 def file_digest(path: str) -> str:
@@ -101,16 +108,39 @@ def shape_samples(shape: Geometry, cfg: SamplingConfig = SPACE_SAMPLING, seed: i
 def cached_shape_samples(
     shape: Geometry, norm: Normalization, cfg: SamplingConfig = SPACE_SAMPLING, seed: int = 0
 ) -> tuple[SampleSet, bool]:
-    """shape_samples from the cache when present (else computed and stored). Returns (samples, hit)."""
+    """shape_samples from the cache when present (else computed and stored, one process drawing a shape that
+    several want at once; see cache.fetch). Returns (samples, hit)."""
     key = shape_key(shape.source, norm, cfg, seed) if cache.enabled() else None
-    path = cache.cache_dir() / "space" / f"{key}.npz" if key else None
-    hit = cache.load(path) if path is not None and path.exists() else None
-    if hit is not None:
-        return hit, True
-    samples = shape_samples(shape, cfg, seed)
-    if path is not None:
-        cache.save(path, samples)
-    return samples, False
+    if key is None:
+        return shape_samples(shape, cfg, seed), False
+    return cache.fetch(cache_folder() / f"{key}.npz", functools.partial(shape_samples, shape, cfg, seed))
+
+
+def _draw_one(args) -> SampleSet | None:
+    """Pool task: one shape's samples, stored in the cache; returned only when they could not be stored
+    there (cache off, a shape without a file), else the parent reads them back from the cache."""
+    shape, norm, cfg, seed = args
+    samples, _ = cached_shape_samples(shape, norm, cfg, seed)
+    stored = cache.enabled() and shape_key(shape.source, norm, cfg, seed) is not None
+    return None if stored else samples
+
+
+def _follow_parent(parent: int) -> None:
+    """Pool initializer: end this worker as soon as the process that started it is gone (a run killed with
+    SIGKILL would otherwise leave its sampling workers waiting for work, and holding its pipes, forever)."""
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.25)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def sampling_workers() -> int:
+    """Processes for drawing a collection's samples: this process's share of the cores (under torchrun the
+    ranks draw their own shards side by side)."""
+    return max(1, (os.cpu_count() or 1) // int(os.environ.get("LOCAL_WORLD_SIZE", "1")))
 
 
 def collection_samples(
@@ -120,16 +150,38 @@ def collection_samples(
     cfg: SamplingConfig = SPACE_SAMPLING,
     seed: int = 0,
     notify: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> dict[int, SampleSet]:
     """Samples of the shapes at `indices` (a rank's shard), each seeded by seed + its index so a shape's
-    samples do not depend on how the collection is sharded. Returns {index: SampleSet}."""
-    out, hits = {}, 0
+    samples do not depend on how the collection is sharded. Shapes missing from the cache are drawn by a
+    pool of `workers` processes (default sampling_workers()). Returns {index: SampleSet}."""
+    out, missing = {}, []
     for i in indices:
-        out[i], hit = cached_shape_samples(shapes[i], norms[i], cfg, seed + i)
-        hits += hit
+        key = shape_key(shapes[i].source, norms[i], cfg, seed + i) if cache.enabled() else None
+        hit = cache.load(cache_folder() / f"{key}.npz") if key else None
+        if hit is not None:
+            out[i] = hit
+        else:
+            missing.append(i)
+    workers = min(workers or sampling_workers(), len(missing))
+    t0 = time.perf_counter()
+    if workers > 1:
+        jobs = [(shapes[i], norms[i], cfg, seed + i) for i in missing]
+        ctx = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, ctx, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
+            drawn = list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
+        for i, samples in zip(missing, drawn):
+            out[i] = samples if samples is not None else cached_shape_samples(shapes[i], norms[i], cfg, seed + i)[0]
+    else:
+        for i in missing:
+            out[i] = cached_shape_samples(shapes[i], norms[i], cfg, seed + i)[0]
     if notify is not None and indices:
-        notify(f"samples: {hits} of {len(indices)} shape(s) from the cache in {cache_folder()}")
-    return out
+        drew = f"; {len(missing)} drawn in {time.perf_counter() - t0:.1f} s by {max(1, workers)} process(es)"
+        notify(
+            f"samples: {len(indices) - len(missing)} of {len(indices)} shape(s) from the cache in {cache_folder()}"
+            + (drew if missing else "")
+        )
+    return {i: out[i] for i in indices}
 
 
 def cache_folder() -> Path:

@@ -38,10 +38,14 @@ class SpaceFit:
         sampling: SamplingConfig = SPACE_SAMPLING,
         notify: Callable[[str], None] | None = None,
         ctx: DistContext | None = None,
+        check: Callable[[Collection], None] | None = None,
     ):
         self.ctx = ctx or dist_context(cfg.device)
         say = notify if self.ctx.rank == 0 else None
         self.collection = source if isinstance(source, Collection) else load_collection(source, normalise, notify=say)
+        self.source = None if isinstance(source, Collection) else source  # recorded for resuming
+        if check is not None:  # e.g. a resumed run refusing a changed collection, before any sampling
+            check(self.collection)
         self.cfg, self.model_cfg, self.sampling = cfg, model, sampling
         mine = owned(len(self.collection), self.ctx)
         self.samples = collection_samples(
@@ -49,6 +53,10 @@ class SpaceFit:
         )
         self.trainer = SpaceTrainer(len(self.collection), self.samples, model, cfg, self.ctx)
         self.last = None
+        self.best_error = float("inf")  # lowest mean training error written to a checkpoint (checkpoints.py)
+        self.checkpoint_path = None  # where the last checkpoint goes, when checkpoints are kept
+        attempt = int(os.environ.get("TORCHELASTIC_RESTART_COUNT", "0"))
+        self.history = [{"from_step": 0, "attempt": attempt, "processes": self.ctx.world}]  # one per run segment
 
     def run(self, report_every: int = 10):
         """The trainer's SpaceSnapshot generator (see SpaceTrainer.run)."""

@@ -33,9 +33,11 @@ from ..config.space import LatentConfig, SpaceTrainConfig
 from ..models.latent import LatentDecoder, ShapeCodes, code_regulariser
 from ..sampling import SampleSet
 from .device import pick_device
+from .elastic import init_group
 from .losses import clamped_l1, occupancy_bce
 from .safety import Fault, SafetyNet
 from .schedule import cosine_factor
+from .space_checkpoint import Cadence, fault_hook
 from .trainer import Snapshot, make_adam
 
 #: Non-finite losses recovered from (last good weights, half the learning rate) before training stops.
@@ -76,7 +78,7 @@ def dist_context(device: str = "auto") -> DistContext:
         dev = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         torch.cuda.set_device(dev)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+        init_group("nccl" if dev.type == "cuda" else "gloo")
     return DistContext(dist.get_rank(), dist.get_world_size(), dev)
 
 
@@ -143,6 +145,8 @@ class SpaceTrainer:
         self.steps_per_epoch = math.ceil(n_shapes / max(1, min(cfg.shapes_per_step, n_shapes)))
         self.safety = SafetyNet([self.decoder, self.codes], self.opt, retries=NAN_RETRIES)
         self.safety.remember(0)
+        self.cadence: Cadence | None = None  # when to call on_checkpoint (set by the caller)
+        self.on_checkpoint = None  # called on every rank with stop (bool) when a checkpoint is due
 
     def opt_params(self) -> list[torch.Tensor]:
         """Every trained tensor: the decoder's and the codes'."""
@@ -231,28 +235,38 @@ class SpaceTrainer:
 
     def run(self, report_every: int = 10):
         """Train to the budget, yielding a SpaceSnapshot every report_every steps and a last one with
-        done=True. Stopping the generator early leaves the weights as they are."""
+        done=True (message 'stopped' when a signal or the app asked the run to stop: a checkpoint has been
+        written). Stopping the generator early leaves the weights as they are."""
         t0 = time.perf_counter()
-        terms, progress = {}, 0.0
-        while True:
-            progress = self._progress(t0)
-            if progress >= 1.0:
-                break
-            done, fault = self.safety.step(partial(self.train_step, progress), self.ctx.device)
-            if fault is not None:
-                message, go_on = self._fault(fault)
-                if not go_on:
-                    self.elapsed += time.perf_counter() - t0
-                    yield self._snapshot(terms, progress, time.perf_counter(), done=True, message=message)
-                    return
-                yield self._snapshot(terms, progress, t0, message=message)
-                continue
-            terms = done
-            self.safety.keep(self.step)
-            if self.step % report_every == 0:
-                yield self._snapshot(terms, progress, t0)
-        self.elapsed += time.perf_counter() - t0
-        yield self._snapshot(terms, 1.0, time.perf_counter(), done=True)
+        terms, progress, stop = {}, 0.0, False
+        try:
+            while True:
+                progress = self._progress(t0)
+                if progress >= 1.0:
+                    break
+                done, fault = self.safety.step(partial(self.train_step, progress), self.ctx.device)
+                if fault is not None:
+                    message, go_on = self._fault(fault)
+                    if not go_on:
+                        self.elapsed, t0 = self.elapsed + time.perf_counter() - t0, time.perf_counter()
+                        yield self._snapshot(terms, progress, t0, done=True, message=message)
+                        return
+                    yield self._snapshot(terms, progress, t0, message=message)
+                    continue
+                terms = done
+                self.safety.keep(self.step)
+                fault_hook(self.step, self.ctx.rank)
+                write, stop = self.cadence.due(self.step, self.ctx) if self.cadence else (False, False)
+                if write and self.on_checkpoint is not None:  # collective: every rank writes together
+                    self.elapsed, t0 = self.elapsed + time.perf_counter() - t0, time.perf_counter()
+                    self.on_checkpoint(stop)
+                if stop:
+                    break
+                if self.step % report_every == 0:
+                    yield self._snapshot(terms, progress, t0)
+        finally:  # also when the caller closes the generator: the elapsed time stays right for a checkpoint
+            self.elapsed, t0 = self.elapsed + time.perf_counter() - t0, time.perf_counter()
+        yield self._snapshot(terms, progress if stop else 1.0, t0, done=True, message="stopped" if stop else None)
 
     def _fault(self, fault: Fault) -> tuple[str, bool]:
         """Out of memory: half the points per shape (down to 16); a non-finite loss: the last good weights

@@ -95,6 +95,10 @@ class Controller(QtCore.QObject):
     def start(self) -> None:
         """The window is built and its settings restored: start what runs in the background."""
 
+    def confirm_close(self) -> bool:
+        """Whether the window may close now (a controller may ask the user first; False keeps it open)."""
+        return True
+
     def close(self) -> None:
         """The window is closing: save what must be kept, stop what runs (before any controller's shutdown)."""
 

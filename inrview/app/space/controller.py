@@ -98,6 +98,7 @@ class SpaceController(Controller):
             (p.complete_clicked, self.complete_dialog),
             (p.export_clicked, self.export_dialog),
             (p.stop_clicked, self.worker.stop),
+            (p.continue_clicked, self.continue_training),
         ):
             signal.connect(slot)
 
@@ -138,6 +139,41 @@ class SpaceController(Controller):
             self.worker.open_space(path)
             return True
         return self.complete_path(path)
+
+    def confirm_close(self) -> bool:
+        """While a space trains, ask whether to keep it: Save stops it with a checkpoint (Continue goes on
+        from it when it is opened again) and writes the space, Discard stops it without writing more,
+        Cancel keeps the window open."""
+        if self.worker.job != "train":
+            return True
+        self.keep_box = box = QtWidgets.QMessageBox(self.window)
+        box.setIcon(QtWidgets.QMessageBox.Icon.Question)
+        box.setWindowTitle("A shape space is training")
+        box.setText("A shape space is still training. Keep it?")
+        box.setInformativeText(
+            "Save writes a checkpoint to continue from later; Discard stops it without writing more."
+        )
+        buttons = QtWidgets.QMessageBox.StandardButton
+        box.setStandardButtons(buttons.Save | buttons.Discard | buttons.Cancel)
+        box.setDefaultButton(buttons.Save)
+        answer = box.exec()
+        if answer not in (buttons.Save, buttons.Discard):
+            return False
+        self.worker.stop_training(keep=answer == buttons.Save)
+        self.window.status.busy("Writing the space's checkpoint…" if answer == buttons.Save else "Stopping…")
+        while not self.worker.idle.wait(0.05):  # the worker finishes its step and writes the checkpoint
+            QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        return True
+
+    def continue_training(self) -> None:
+        """Go on training the open training checkpoint from where it stopped."""
+        if self.state is None or not self.state.can_continue or self.running:
+            return
+        self.loss_panel.clear()
+        self.loss_panel.show()
+        self.window.status.restart_rate()
+        self.window.status.busy(f"Continuing {Path(self.state.path).name}…")
+        self.worker.continue_training(self.state.path)
 
     def close(self) -> None:
         self.worker.shutdown()  # before the view closes: nothing may arrive for a closed view

@@ -21,6 +21,7 @@ class SpacePanel(QtWidgets.QWidget):
     complete_clicked = QtCore.pyqtSignal()
     export_clicked = QtCore.pyqtSignal()
     stop_clicked = QtCore.pyqtSignal()
+    continue_clicked = QtCore.pyqtSignal()  # go on training the open (stopped) training checkpoint
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -38,6 +39,7 @@ class SpacePanel(QtWidgets.QWidget):
         lay.addWidget(self.info)
         lay.addLayout(buttons)
         lay.addLayout(self._run_row())  # Stop and Export at the top: never below the fold at 1280 x 800
+        lay.addWidget(self.continue_btn)
         lay.addWidget(self._shapes_box(), 1)
         lay.addWidget(self._morph_box())
         self.pc_box = QtWidgets.QGroupBox("Principal directions of the codes")
@@ -116,6 +118,10 @@ class SpacePanel(QtWidgets.QWidget):
             b.clicked.connect(sig)
             row.addWidget(b)
             setattr(self, "stop_btn" if text == "Stop" else "export_btn", b)
+        self.continue_btn = QtWidgets.QPushButton("Continue training")
+        self.continue_btn.setToolTip("Go on training this space from its checkpoint, where it stopped")
+        self.continue_btn.clicked.connect(self.continue_clicked)
+        self.continue_btn.hide()  # its own full-width row under this one (see __init__)
         return row
 
     # -- state ------------------------------------------------------------------------------------------
@@ -123,6 +129,10 @@ class SpacePanel(QtWidgets.QWidget):
         """Fill the list, the A/B boxes and one slider per principal direction (signals held meanwhile)."""
         self.state = state
         self.info.setText(state.summary())
+        self.continue_btn.setVisible(state.can_continue)
+        if state.can_continue:
+            r = state.resume
+            self.continue_btn.setText(f"Continue training (stopped at step {r['step']} of {r['total_steps'] or '?'})")
         widgets = [self.a, self.b, self.morph, self.from_mean]
         for w in widgets:
             w.blockSignals(True)
@@ -190,6 +200,7 @@ class SpacePanel(QtWidgets.QWidget):
 
     def set_running(self, running: bool, has_space: bool) -> None:
         self.stop_btn.setEnabled(running)
+        self.continue_btn.setEnabled(not running)
         self.complete_btn.setEnabled(has_space and not running)
         self.export_btn.setEnabled(has_space)
 

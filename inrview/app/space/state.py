@@ -53,11 +53,18 @@ class SpaceState:
     shares: np.ndarray
     target: str
     normalise: str
+    resume: dict | None = None  # a training checkpoint's run (space.checkpoints.resume_info), else None
+
+    @property
+    def can_continue(self) -> bool:
+        """A training checkpoint whose run stopped before its budget: the panel offers Continue."""
+        return bool(self.resume) and not self.resume["finished"] and bool(self.resume.get("folder"))
 
     @classmethod
     def of(cls, path: str, space) -> SpaceState:
         """The state of an inrview.space.Space read from path."""
         from ...space import principal_directions
+        from ...space.checkpoints import resume_info
 
         codes = space.codes.numpy().astype(np.float64)
         mean, dirs, share = principal_directions(codes)
@@ -75,6 +82,7 @@ class SpaceState:
             share[:k],
             space.target,
             space.normalise,
+            resume_info(path),
         )
 
     def code_at(self, a: int, b: int, t: float, offsets, from_mean: bool = False) -> np.ndarray:

@@ -9,6 +9,7 @@ a worker that is behind drops the intermediate requests instead of piling them u
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,6 +65,13 @@ class SpaceWorker(CommandThread):
         self._next_preview = 0.0
         self._last_progress = 0.0
         self._fit, self._out = None, None
+        # autosave of a training run: the CLI's checkpoints (space.checkpoints) every this many minutes
+        # (and every checkpoint_steps steps when set), plus one when stopped; Continue goes on from them
+        self.checkpoint_minutes: float | None = 10.0
+        self.checkpoint_steps: int | None = None
+        self._discard = False  # the user chose not to keep the run being stopped
+        self.idle = threading.Event()  # set when no training run is going (its checkpoint written)
+        self.idle.set()
 
     # == GUI-thread API (thread-safe) =================================================================
     def open_space(self, path: str) -> None:
@@ -82,7 +90,20 @@ class SpaceWorker(CommandThread):
         self.post("space-complete", self._complete, str(path), int(steps))
 
     def train(self, folder: str, out: str, epochs: int, samples: int) -> None:
+        self.idle.clear()
         self.post("space-train", self._train, str(folder), str(out), int(epochs), int(samples))
+
+    def continue_training(self, path: str) -> None:
+        """Go on training the training checkpoint at path, where it stopped."""
+        self.idle.clear()
+        self.post("space-train", self._continue, str(path))
+
+    def stop_training(self, keep: bool) -> None:
+        """Stop a training run: keep (a checkpoint and the space are written, as Stop does) or discard it
+        (nothing more is written; checkpoints autosaved earlier stay). `idle` is set once that is done."""
+        if self._job == "train":
+            self._discard = not keep
+            self.stop()
 
     def export(self, path: str, resolution: int) -> None:
         self.post("space-export", self._export, str(path), int(resolution))
@@ -186,10 +207,29 @@ class SpaceWorker(CommandThread):
             sampling=replace(SPACE_SAMPLING, n_samples=samples),
             notify=lambda m: self.log.emit("warning", m),
         )
-        self._fit, self._out = fit, out
+        return self._start_training(fit, out, f"training a space on {len(fit.collection)} shapes for {epochs} epochs")
+
+    def _continue(self, path: str):
+        from ...space.checkpoints import resume_fit, resume_info
+
+        self._drain()
+        info = resume_info(path)
+        if not info or not info.get("folder"):
+            raise InrviewError(f"{path}: not a training checkpoint that can go on (no training state)")
+        self.state.emit("busy")
+        self.log.emit("info", f"loading the shapes in {info['folder']} to continue {Path(path).name}")
+        fit = resume_fit(path, info["folder"], notify=lambda m: self.log.emit("warning", m))
+        out = info.get("output") or str(path)
+        return self._start_training(fit, out, f"continuing {Path(path).name} from step {fit.trainer.step}")
+
+    def _start_training(self, fit, out: str, message: str) -> str:
+        from ...space.checkpoints import keep_checkpoints
+
+        keep_checkpoints(fit, out, self.checkpoint_minutes, self.checkpoint_steps)
+        self._fit, self._out, self._discard = fit, out, False
         self._gen = fit.run(report_every=5)
         self._start_job("train")
-        return f"training a space on {len(fit.collection)} shapes for {epochs} epochs"
+        return message
 
     def _start_job(self, job: str) -> None:
         self._job, self._stopping, self._next_preview = job, False, 0.0
@@ -208,6 +248,7 @@ class SpaceWorker(CommandThread):
             tag = f"space-{self._job}"
             self._gen, self._job = None, None
             self.failed.emit(tag, describe(err))
+            self.idle.set()
             self.state.emit("idle")
             return
         if self._job == "complete":
@@ -260,15 +301,23 @@ class SpaceWorker(CommandThread):
         self._gen, self._job, self._stopping = None, None, False
         if gen is not None:
             gen.close()
-        if job == "train":
+        if job == "train" and self._discard:
+            self.log.emit("info", "training stopped; nothing more written (earlier autosaves stay)")
+            self._fit = None
+        elif job == "train":
             self._execute("space-train", self._save_and_open, (self._fit, self._out, stopped))
             self._fit = None
         elif job == "complete" and stopped:
             self.log.emit("info", "completion stopped")
+        self.idle.set()
         self.state.emit("idle")
 
     def _save_and_open(self, fit, out: str, stopped: bool):
-        """Write the trained space and open it (a failure is reported like any command's)."""
+        """Write the last checkpoint (Continue goes on from it) and the trained space, and open the space
+        (a failure is reported like any command's)."""
+        from ...space.checkpoints import checkpoint_paths, write_checkpoint
+
+        write_checkpoint(fit, *checkpoint_paths(out))
         fit.save(out)
         self.log.emit("info", f"saved the space to {out}" + (" (stopped early)" if stopped else ""))
-        return self._open(out)
+        return self._open(str(checkpoint_paths(out)[0]) if stopped else out)
