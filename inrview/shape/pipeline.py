@@ -246,6 +246,9 @@ class ShapePipeline:
         compiler hooks take 3 s to import on a 2-core machine, drawing the samples of a 10k-face mesh 1 s)."""
         warm = None
         if HEAVY not in sys.modules:
+            # open3d (the exact distances) walks sys.modules while it imports: a thread importing at the same
+            # time would change it under its feet, so it loads first
+            importlib.import_module("open3d")
             warm = threading.Thread(target=_import_training, daemon=True)
             warm.start()
         samples = cached_mesh_samples(unit.vertices, unit.faces, self.cfg.sampling, seed=self.cfg.train.seed)
