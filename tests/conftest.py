@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("INRVIEW_SHARED_DATA", ROOT.parent / "shared" / "data"))
+
+# The history of runs (inrview.runs) of every test process goes to a temporary folder, never the user's.
+os.environ["INRVIEW_RUNS"] = tempfile.mkdtemp(prefix="inrview-runs-tests-")
 
 # Two cores: one torch thread per test process keeps timings and the GUI thread predictable.
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))

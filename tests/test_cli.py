@@ -50,7 +50,10 @@ def test_fit_extract_info(tmp_path, demo_shape):
     assert len(inrview.load(tmp_path / "again.obj").faces) > 1000
     r = run("info", demo_shape)
     assert r.returncode == 0 and "faces:       5856" in r.stdout and "watertight:  yes" in r.stdout
-    r = run("info", ck)
+    r = run("info", ck)  # a readable summary, the raw header with --json
+    assert r.returncode == 0 and "a 3D shape checkpoint" in r.stdout and len(r.stdout.splitlines()) < 12
+    assert "120 steps" in r.stdout and "signed distance" in r.stdout and "normalised" in r.stdout
+    r = run("info", ck, "--json")
     assert r.returncode == 0 and json.loads(r.stdout)["task"] == "shape"
 
 

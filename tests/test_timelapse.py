@@ -130,3 +130,32 @@ def test_timelapse_options_are_checked_first(demo_shape, tmp_path):
     assert r.returncode == 2 and "gif, mp4" in r.stderr and r.stderr.count("\n") == 1
     r = _cli("fit", demo_shape, "-o", tmp_path / "s.ply", "--timelapse", tmp_path / "t.gif", "--timelapse-frames", "1")
     assert r.returncode == 2 and "at least 2" in r.stderr
+
+
+def test_timelapse_has_exactly_the_frames_asked_for(demo_shape, tmp_path):
+    """30 frames over 120 steps (reports every 10 steps used to allow only 12), each frame distinct."""
+    gif = tmp_path / "t.gif"
+    r = _cli(
+        "fit",
+        demo_shape,
+        "-o",
+        tmp_path / "s.ply",
+        "--steps",
+        "120",
+        "--samples",
+        "20000",
+        "--resolution",
+        "48",
+        "--threads",
+        "1",
+        "--timelapse",
+        gif,
+        "--timelapse-frames",
+        "30",
+        "--quiet",
+    )
+    assert r.returncode == 0, r.stderr
+    frames = iio.imread(gif)
+    assert len(frames) == 30
+    bars = [int((f[-1, :, 0] > 200).sum()) for f in frames[:-1]]  # the progress bar grows frame by frame
+    assert all(b1 > b0 for b0, b1 in zip(bars, bars[1:]))

@@ -39,15 +39,21 @@ def run(args) -> int:
 
     from ..io.resources import demo_shape
     from . import make_window
+    from .run_settings import ForThisRun, throwaway_copy
     from .scripted import ScriptedRun
 
-    win = make_window(args.settings, restore=not args.no_restore, size=args.window_size)
-    if args.model:
-        panel = win.shape.model_panel
-        panel.kind.setCurrentIndex(panel.kind.findData(args.model))
-    win.show()
-    script = ScriptedRun(win, args) if args.scripted else None
-    path = args.file or demo_shape()
-    QtCore.QTimer.singleShot(0, lambda: win.open_path(path))
-    code = QtWidgets.QApplication.instance().exec()
+    with throwaway_copy(bool(args.quit), args.settings) as copy:
+        # a run that quits by itself reads the user's settings but writes only to a copy of them
+        win = make_window(copy or args.settings, restore=not args.no_restore, size=args.window_size)
+        this_run = ForThisRun(win) if args.model or args.fit_steps or args.fit_seconds else None
+        if args.model:
+            panel = win.shape.model_panel
+            panel.kind.setCurrentIndex(panel.kind.findData(args.model))
+        if this_run is not None:
+            this_run.applied()
+        win.show()
+        script = ScriptedRun(win, args, this_run) if args.scripted else None
+        path = args.file or demo_shape()
+        QtCore.QTimer.singleShot(0, lambda: win.open_path(path))
+        code = QtWidgets.QApplication.instance().exec()
     return script.exit_code if script is not None and script.exit_code else code

@@ -1,6 +1,9 @@
 """Scripted runs of the real window: open, train S seconds or N steps with the live view, save pictures, quit.
 
-It drives the window only through its public slots and signals, exactly as a person clicking would.
+It drives the window only through its public slots and signals, exactly as a person clicking would. Every
+kind of file the window opens can be scripted: shapes, point clouds and shape checkpoints (the 3D view),
+shape spaces (their mean shape in the Shape spaces view) and pictures (the 2D images tab; image checkpoints
+too once that tab opens them); anything else ends at once with the window's one-line error and status 2.
 """
 
 from __future__ import annotations
@@ -10,35 +13,96 @@ import time
 
 from PyQt6 import QtCore, QtWidgets
 
+#: Seconds a scripted run may take beyond its training budget before it gives up (status 1).
+SPARE_SECONDS = 120
+
+
+def _image_parts(image) -> tuple:
+    """(its worker, its panel with the steps and seconds boxes, the controller: start_training() and path) of
+    the image controller."""
+    return image.worker, image.panel, image
+
 
 class ScriptedRun(QtCore.QObject):
-    def __init__(self, window, args):
+    def __init__(self, window, args, this_run=None):
         super().__init__(window)
         self.w = window
         self.args = args
+        self.this_run = this_run  # run_settings.ForThisRun: told once the options are in the panels
         self.exit_code = 0
         self.finished = False
         self.t0 = time.perf_counter()
         window.quiet_errors = bool(args.quit)
-        window.shape.file_opened.connect(self._opened)
-        window.shape.open_failed.connect(self._failed)
-        window.shape.training_failed.connect(self._failed)
-        window.shape.final_drawn.connect(self._final)
+        shape = window.shape
+        shape.file_opened.connect(self._opened)
+        shape.open_failed.connect(self._failed)
+        shape.training_failed.connect(self._failed)
+        shape.final_drawn.connect(self._final)
+        space = window.space
+        space.surface_drawn.connect(lambda _update: self._final())
+        space.worker.failed.connect(lambda _tag, message: self._failed(message))
+        if window.image.available:
+            worker = _image_parts(window.image)[0]
+            worker.opened.connect(self._image_opened)
+            worker.frame.connect(self._image_frame)
+            worker.failed.connect(lambda _task, message: self._failed(message))
         if args.quit:  # never hang: give up well after the run should have ended
-            budget = (args.fit_seconds or 0) * 3 + (args.fit_steps or 0) * 1.0 + 180
+            budget = (args.fit_seconds or 0) * 3 + (args.fit_steps or 0) * 1.0 + SPARE_SECONDS
             QtCore.QTimer.singleShot(int(budget * 1000), self._timeout)
 
+    def _training(self) -> bool:
+        return bool(self.args.fit_seconds or self.args.fit_steps)
+
+    # == shapes ========================================================================================
     def _opened(self, path: str) -> None:
-        if self.args.fit_seconds or self.args.fit_steps:
+        if self._training():
             self.w.shape.model_panel.set_budget(steps=self.args.fit_steps, seconds=self.args.fit_seconds)
+            if self.this_run is not None:
+                self.this_run.applied()
             self.w.shape.start_training(fresh=True)
+            self._wall_clock(self.w.shape.worker.state, self.w.shape.stop_training)
         elif not path.lower().endswith(".safetensors"):  # a checkpoint's surface arrives as a final frame
             QtCore.QTimer.singleShot(300, self._finish)
+
+    def _wall_clock(self, state_signal, stop) -> None:
+        """--fit-seconds is wall time from the first step: the trainer's own budget counts training time only
+        (previews and drawing come on top), so a timer started with training stops it when the seconds are up."""
+        if not self.args.fit_seconds:
+            return
+        ms = int(self.args.fit_seconds * 1000)
+
+        def started(state: str) -> None:
+            if state == "training":
+                state_signal.disconnect(started)
+                QtCore.QTimer.singleShot(ms, stop)
+
+        state_signal.connect(started)
 
     def _final(self) -> None:
         QtCore.QTimer.singleShot(50, self._finish)
 
+    # == pictures ======================================================================================
+    def _image_opened(self, info) -> None:
+        _, panel, owner = _image_parts(self.w.image)
+        if self._training():
+            panel.steps.setValue(int(self.args.fit_steps or panel.steps.maximum()))
+            panel.seconds.setValue(int(round(self.args.fit_seconds or 0)))
+            owner.start_training()
+            worker = _image_parts(self.w.image)[0]
+            self._wall_clock(worker.state, worker.stop)
+        elif str(owner.path or "").lower().endswith(".safetensors"):
+            QtCore.QTimer.singleShot(5000, self._finish)  # a network's picture arrives as a frame (or give up)
+        else:
+            QtCore.QTimer.singleShot(300, self._finish)
+
+    def _image_frame(self, frame) -> None:
+        if not self._training() or getattr(frame, "done", False):
+            QtCore.QTimer.singleShot(200, self._finish)
+
+    # == the end =======================================================================================
     def _failed(self, message: str) -> None:
+        if self.finished:
+            return
         print(f"inrview: error: {message}", file=sys.stderr)
         self.exit_code = 2
         if self.args.quit:
@@ -50,6 +114,30 @@ class ScriptedRun(QtCore.QObject):
             self.exit_code = 1
             self._quit()
 
+    def _mode(self) -> str:
+        w = self.w
+        return w.tab_keys[w.tabs.currentIndex()] if w.tabs is not None else "shape"
+
+    def _screenshot(self, path: str) -> tuple[int, int]:
+        """Save the view in front: a 3D view through its off-screen export, the 2D tab as it is drawn."""
+        a, mode = self.args, self._mode()
+        if mode in ("shape", "space"):
+            vp = self.w.viewport if mode == "shape" else self.w.space.viewport
+            vp.render_now()
+            ratio = vp.devicePixelRatioF()
+            w, h = a.screenshot_size or (int(vp.width() * ratio), int(vp.height() * ratio))
+            if mode == "shape":
+                return self.w.export_screenshot(path, w, h, a.transparent)
+            return vp.save_image(path, w, h, a.transparent)
+        QtWidgets.QApplication.processEvents()
+        picture = self.w.tabs.currentWidget().grab()
+        if a.screenshot_size:
+            keep = QtCore.Qt.AspectRatioMode.KeepAspectRatio
+            picture = picture.scaled(*a.screenshot_size, keep, QtCore.Qt.TransformationMode.SmoothTransformation)
+        if not picture.save(path, "PNG"):
+            raise OSError(f"{path}: cannot write the picture")
+        return picture.width(), picture.height()
+
     def _finish(self) -> None:
         if self.finished:
             return
@@ -57,10 +145,7 @@ class ScriptedRun(QtCore.QObject):
         a = self.args
         try:
             if a.screenshot:
-                vp = self.w.viewport
-                ratio = vp.devicePixelRatioF()
-                w, h = a.screenshot_size or (int(vp.width() * ratio), int(vp.height() * ratio))
-                size = self.w.export_screenshot(a.screenshot, w, h, a.transparent)
+                size = self._screenshot(a.screenshot)
                 print(
                     f"{a.screenshot}: {size[0]} x {size[1]} screenshot after {time.perf_counter() - self.t0:.1f} s",
                     file=sys.stderr,

@@ -36,6 +36,7 @@ from .common.status import StatusBar
 from .common.viewport import Viewport
 from .image.controller import ImageController
 from .overlay.controller import OverlayController
+from .runs.controller import RunsController
 from .shape.controller import ShapeController
 from .space.controller import SpaceController
 from .view.controller import ViewController
@@ -51,6 +52,7 @@ CONTROLLERS = [
     ("watch", WatchController),
     ("view", ViewController),
     ("overlay", OverlayController),
+    ("runs", RunsController),  # the history of runs: records the shape worker's fits (after shape)
 ]
 
 AREAS = {

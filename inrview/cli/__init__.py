@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ..errors import InrviewError
-from . import app, cache, image, reconstruct, shape, space
+from . import app, cache, history, image, info, reconstruct, runs, shape, space
 from .common import Parser, parse
 
 #: When the command began (this package is imported first thing): wall-clock budgets and the phase
@@ -23,7 +23,7 @@ from .common import Parser, parse
 STARTED = time.perf_counter()
 
 #: Command groups in the order `inrview --help` lists them; a new group is one more entry.
-GROUPS = (shape, image, reconstruct, space, cache)
+GROUPS = (shape, info, image, reconstruct, space, cache, runs)
 
 
 class Commands(argparse._SubParsersAction):
@@ -82,6 +82,20 @@ def unknown_command(word: str) -> str | None:
     return f"unknown command '{word}' ({hint})"
 
 
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed command (recording it in the history of runs when it was given --history)."""
+    recorder = history.start(args)
+    code = 1
+    try:
+        code = int(args.func(args) or 0)
+    except InrviewError:
+        code = 2
+        raise
+    finally:
+        history.stop(recorder, args, code)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line on argv (default sys.argv[1:]); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -92,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             if isinstance(args, int):
                 return args
             args.argv = argv
-            return int(args.func(args) or 0)
+            return run_command(args)
         if first and not first.startswith("-"):
             problem = unknown_command(first)
             if problem:

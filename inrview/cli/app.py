@@ -3,7 +3,7 @@
 inrview                                  the bundled demo shape
 inrview spot.obj                         open a mesh, point cloud, checkpoint or picture
 inrview spot.obj --fit-seconds 30 --screenshot s.png --quit
-                                         train 30 s with the live view, save the view as PNG, exit 0
+                                         train 30 s (wall time) with the live view, save the view as PNG, exit 0
 """
 
 from __future__ import annotations
@@ -16,13 +16,11 @@ from ..errors import InrviewError
 from .checks import check_output
 from .common import Parser, parse, positive_float, positive_int
 
-EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains for that many seconds of training time (or
-steps) as soon as the file is open (the live view updates as usual); --screenshot saves the viewport once
-training has finished (or once the file is open); --quit then exits with status 0, or 2 with one line on
-stderr if anything failed."""
-
-#: Pictures open in the app's image mode; scripted runs are for shapes.
-PICTURES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp")
+EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains a shape or a picture for that many seconds of
+wall time (or steps) as soon as the file is open (the live view updates as usual); --screenshot saves
+the view once training has finished (or once the file is shown: a shape space shows its mean shape);
+--quit then exits with status 0, or 2 with one line on stderr if anything failed. Options given here are
+for this run: they never change the saved settings."""
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -39,7 +37,9 @@ def window_size(text: str) -> tuple[int, int]:
 def add_options(p: argparse.ArgumentParser) -> None:
     """The app's FILE and options."""
     p.add_argument("file", nargs="?", help="mesh, point cloud, checkpoint or picture to open (default: the demo shape)")
-    p.add_argument("--fit-seconds", type=positive_float, metavar="S", help="train for S seconds once the file is open")
+    p.add_argument(
+        "--fit-seconds", type=positive_float, metavar="S", help="train for S seconds (wall time) once the file is open"
+    )
     p.add_argument("--fit-steps", type=positive_int, metavar="N", help="train for N steps once the file is open")
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the viewport when done")
     p.add_argument("--screenshot-size", type=window_size, metavar="WxH", help="screenshot size (default: the view's)")
@@ -82,11 +82,18 @@ def check(args: argparse.Namespace) -> bool:
     if args.fit_seconds and args.fit_steps:
         raise InrviewError("give --fit-seconds or --fit-steps, not both")
     scripted = bool(args.fit_seconds or args.fit_steps or args.screenshot or args.window_screenshot or args.quit)
-    if scripted and args.file and Path(args.file).suffix.lower() in PICTURES:
+    if (args.fit_seconds or args.fit_steps) and args.file and _checkpoint_task(args.file) == "space":
         raise InrviewError(
-            f"{args.file}: scripted runs of the window are for shapes; for pictures use `inrview image ...`"
+            f"{args.file}: is a shape space; --fit-steps and --fit-seconds train shapes and pictures "
+            "(train a space with `inrview space fit`)"
         )
     return scripted
+
+
+def _checkpoint_task(path: str) -> str | None:
+    from ..app.space.state import checkpoint_task
+
+    return checkpoint_task(path)
 
 
 def launch(argv: list[str]) -> int:

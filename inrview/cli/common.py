@@ -25,6 +25,8 @@ from ..config import (
 )
 from ..errors import InrviewError
 from ..io.export import atomic_path
+from . import history
+from .history import add_history_arg
 
 
 class Parser(argparse.ArgumentParser):
@@ -150,6 +152,7 @@ def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults | None = N
     o = p.add_argument_group("output")
     o.add_argument("--metrics-json", metavar="PATH", help="write the final numbers as JSON")
     o.add_argument("--checkpoint", metavar="PATH", help="also save a checkpoint (.safetensors)")
+    add_history_arg(o)
     add_quiet(o)
 
 
@@ -225,6 +228,7 @@ class Progress:
 
     def __call__(self, snap) -> None:
         """Show one trainer Snapshot (step, elapsed, losses, preview floats such as PSNR)."""
+        history.note(snap)
         if self.share is None and snap.progress > 0:
             projected = snap.elapsed / snap.progress
             self.share = projected / (projected + self.after) if projected > 0 else 1.0
@@ -304,3 +308,24 @@ def parse(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespac
         return parser.parse_args(argv)
     except SystemExit as done:
         return done.code if isinstance(done.code, int) else 0
+
+
+def add_mask_args(p) -> None:
+    """--label and --mask-smooth: how a segmentation mask (.nii, .nii.gz, .nrrd) becomes a surface."""
+    p.add_argument(
+        "--label", type=int, default=None, help="segmentation masks: mesh only this label (default: all non-zero)"
+    )
+    p.add_argument(
+        "--mask-smooth",
+        type=non_negative_float,
+        default=1.0,
+        metavar="SIGMA",
+        help="segmentation masks: Gaussian smoothing in voxels before marching cubes (0: voxel staircase; default 1)",
+    )
+
+
+def mask_options(a: argparse.Namespace):
+    """The MaskOptions of --label and --mask-smooth."""
+    from ..io.masks import MaskOptions
+
+    return MaskOptions(label=getattr(a, "label", None), smooth=getattr(a, "mask_smooth", 1.0))

@@ -29,6 +29,7 @@ from .checks import (
 )
 from .common import Progress, Say, config_from_args, write_json
 from .timelapse import image_recorder
+from .waiting import Waiting
 
 
 def _load(a):
@@ -126,7 +127,8 @@ def _train(session, a, desc: str, recorder=None):
     shown = None  # the last measured PSNR stays on the bar between measurements
     try:
         last = None
-        for last in session.run(report_every=10, preview_interval=interval):
+        every = 10 if recorder is None else recorder.report_every(session.train_cfg)
+        for last in session.run(report_every=every, preview_interval=interval):
             if last.preview is not None:
                 shown = {k: float(last.preview[k]) for k in ("psnr", "ssim") if k in last.preview}
             bar(dataclasses.replace(last, preview=shown) if shown else last)
@@ -372,7 +374,8 @@ def cmd_render(a) -> int:
     field, head = ImageField.from_checkpoint(a.checkpoint, pick_device(a.device))
     h, w = _render_hw(a, field.height, field.width)
     t0 = time.perf_counter()
-    raise_problems([_save(a.output, field.straight(field.render(h, w)), field.has_alpha, a.bit_depth)])
+    with Waiting(a.quiet, f"rendering {w}x{h} and writing {a.output}"):
+        raise_problems([_save(a.output, field.straight(field.render(h, w)), field.has_alpha, a.bit_depth)])
     Say(a.quiet)(
         f"{a.output}: {w}x{h} rendered from {a.checkpoint} ({head['model']['kind']}, fitted on "
         f"{field.width}x{field.height}) in {time.perf_counter() - t0:.2f} s"

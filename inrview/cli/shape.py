@@ -1,9 +1,8 @@
-"""`inrview fit | extract | info`: a neural field from a mesh or point cloud, a mesh from a checkpoint, and
-what a file holds."""
+"""`inrview fit | extract`: a neural field from a mesh or point cloud, and a mesh from a checkpoint (`info` is
+in info.py)."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from .. import cli, shape
@@ -16,23 +15,25 @@ from .checks import check_input, check_output, grid_bytes, need_memory, raise_pr
 from .common import (
     DEVICE_HELP,
     Say,
+    add_mask_args,
     add_quiet,
     add_training_args,
     config_from_args,
     device_name,
+    mask_options,
     positive_int,
     write_json,
 )
 from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_started, resolution_notice
 from .reconstruct import fit_cloud
 from .timelapse import add_timelapse_args, check_timelapse
+from .waiting import Waiting
 
 
 def register(commands) -> None:
-    """Add fit, extract and info to the top-level commands."""
+    """Add fit and extract to the top-level commands."""
     commands.add_command("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args)
     commands.add_command("extract", "extract a mesh from a shape checkpoint", _extract_args)
-    commands.add_command("info", "print the load report of a file (or a checkpoint's header)", _info_args)
 
 
 def _resolution_arg(p) -> None:
@@ -77,6 +78,7 @@ def _fit_args(p) -> None:
         f"{mix.uniform_fraction:g})",
     )
     add_training_args(p)
+    add_mask_args(p)
     add_timelapse_args(p)
     p.set_defaults(func=cmd_fit)
 
@@ -88,11 +90,6 @@ def _extract_args(p) -> None:
     p.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
     add_quiet(p)
     p.set_defaults(func=cmd_extract)
-
-
-def _info_args(p) -> None:
-    p.add_argument("file", help="mesh, point cloud or checkpoint; prints its load report or the checkpoint's header")
-    p.set_defaults(func=cmd_info)
 
 
 def _check_fit(a, cfg: FitConfig) -> None:
@@ -127,16 +124,18 @@ def cmd_fit(a) -> int:
     if a.resume:
         session = _resume(a, cfg, pipeline)
     else:
-        geometry = pipeline.load(a.input)
+        geometry = pipeline.load(a.input, mask=mask_options(a))
         if not geometry.is_mesh:
             return fit_cloud(a, geometry)
         session = pipeline.open(geometry)
     for n in session.geometry.notices:
         say.notice(n)
-    start = session.trainer.state.step
+    start = (session.trainer.state.step, session.trainer.state.elapsed)
     timelapse = (session, a.timelapse_frames, a.timelapse_orbit) if a.timelapse else None
     hooks = CommandHooks(a, session.trainer.cfg, 1.0 + (0 if a.no_metrics else 0.5), timelapse=timelapse)
     pipeline.hooks.append(hooks)
+    if hooks.recorder is not None:  # every frame of the time-lapse taken on time
+        pipeline.report_every = hooks.recorder.report_every(session.trainer.cfg)
     try:
         result = pipeline.run(session)
     finally:
@@ -161,23 +160,23 @@ def _resume(a, cfg: FitConfig, pipeline: ShapePipeline):
     return session
 
 
-def _report(a, result, start: int, say) -> None:
+def _report(a, result, start: tuple, say) -> None:
     """The summary line and the metrics JSON; raises when a file could not be written where asked."""
     mesh, last, session, m = result.mesh, result.last, result.session, result.metrics
     seconds = time.perf_counter() - cli.STARTED
     resolution_notice(say, mesh, a.resolution)
     line = (
-        f"{a.output}: {len(mesh.faces)} faces, {last.step - start} steps in {last.elapsed:.1f} s training "
-        f"({seconds:.1f} s total) on {session.trainer.device.type}"
+        f"{a.output}: {len(mesh.faces)} faces, {last.step - start[0]} steps in {last.elapsed - start[1]:.1f} s "
+        f"training ({seconds:.1f} s total) on {session.trainer.device.type}"
     )
-    if start:
-        line += f", from step {start} of {a.resume}"
+    if start[0]:
+        line += f", continuing {a.resume} from step {start[0]} (now {last.step} steps, {last.elapsed:.1f} s training)"
     say(line if m is None else f"{line}; {m.summary()}")
     data = {
         "seconds": seconds,
         "train_seconds": last.elapsed,
         "steps": last.step,
-        "start_step": start,
+        "start_step": start[0],
         "faces": len(mesh.faces),
         "vertices": len(mesh.vertices),
         "resolution": mesh.resolution,
@@ -208,28 +207,13 @@ def cmd_extract(a) -> int:
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     need_memory(grid_bytes(a.resolution), "--resolution", f"extraction at {a.resolution} cells per side")
     check_input(a.checkpoint)
-    field, header = shape.load_field(a.checkpoint, device=pick_device(a.device))
-    t0 = time.perf_counter()
-    mesh = heavy().extract_mesh(field, a.resolution)
+    with Waiting(a.quiet, f"loading {a.checkpoint} and extracting at resolution {a.resolution}"):
+        field, header = shape.load_field(a.checkpoint, device=pick_device(a.device))
+        t0 = time.perf_counter()
+        mesh = heavy().extract_mesh(field, a.resolution)
     raise_problems([save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh")])
     Say(a.quiet)(
         f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
         f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)"
     )
-    return 0
-
-
-def cmd_info(a) -> int:
-    """Print a file's load report, or a checkpoint's header as JSON."""
-    check_input(a.file)
-    if str(a.file).endswith(".safetensors"):
-        from ..training.checkpoint import read
-
-        data = read(a.file)
-        print(json.dumps({k: v for k, v in data.header.items() if k != "optimizer"}, indent=2))
-        return 0
-    from ..io.geometry import report
-    from ..io.loaders import load
-
-    print(report(load(a.file)))
     return 0

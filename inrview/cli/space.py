@@ -6,10 +6,13 @@ rank 0 prints, reports and writes the checkpoint. Bad input prints one line nami
 
 from __future__ import annotations
 
+import argparse
+
 from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
+from ..errors import InrviewError
 from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
-from .checks import check_input, check_output
-from .common import DEVICE_HELP, Parser, deferred, device_name, positive_float, positive_int
+from .checks import check_folder, check_input, check_output, grid_bytes, need_memory
+from .common import DEVICE_HELP, Parser, add_mask_args, deferred, device_name, positive_float, positive_int
 from .space_long import add_run_args
 
 
@@ -41,11 +44,13 @@ def _fit_args(ss) -> None:
         "--latent-dim", type=positive_int, default=lat.latent_dim, help=f"code length (default {lat.latent_dim})"
     )
     f.add_argument(
-        "--network",
+        "--model",
+        dest="network",
         choices=["grid", "deepsdf"],
         default=lat.kind,
         help=f"decoder: shared grid + small MLP (grid, faster) or the DeepSDF MLP (default {lat.kind})",
     )
+    f.add_argument("--network", dest="network", choices=["grid", "deepsdf"], help=argparse.SUPPRESS)  # old name
     f.add_argument(
         "--normalise",
         choices=["joint", "per-shape"],
@@ -68,19 +73,43 @@ def _fit_args(ss) -> None:
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    f.add_argument(
+        "--align",
+        choices=["none", "rigid", "similarity"],
+        default="none",
+        help="move every shape onto a template from the collection first (ICP) and record the transforms, for "
+        "collections that are not aligned (default none)",
+    )
+    add_mask_args(f)
     add_run_args(f)
     f.set_defaults(func=deferred(".space_run", "cmd_fit", _check_fit))
 
 
 def _complete_args(ss) -> None:
     c = ss.add_parser("complete", help="complete a shape from points (a partial, sparse or noisy scan)")
-    c.add_argument("points", help="point cloud (normals used when present) or mesh")
-    c.add_argument("-s", "--space", required=True, help="space checkpoint")
+    c.add_argument("space", help="space checkpoint")
+    c.add_argument("points", nargs="?", help="point cloud (normals used when present) or mesh")
+    c.add_argument("-s", "--space", dest="space_option", help=argparse.SUPPRESS)  # the old `POINTS -s SPACE`
     c.add_argument("-o", "--output", required=True, help="output mesh (.ply, .obj, .stl, .glb, .off)")
     c.add_argument("--seconds", type=positive_float, default=None, help="time budget instead of --steps")
     c.add_argument("--steps", type=positive_int, default=300, help="optimisation steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
     c.add_argument("--metrics-json", metavar="PATH", help="write residual, novelty and timing as JSON")
+    c.add_argument(
+        "--pose",
+        choices=["rigid", "similarity", "none"],
+        default="rigid",
+        help="find the scan's transform into the space's frame with the code (default rigid; none: the scan is "
+        "in the collection's frame)",
+    )
+    c.add_argument(
+        "--adapt-steps",
+        type=int,
+        default=100,
+        help="steps fine-tuning the network on the points after the code (default 100; 0: the code alone)",
+    )
+    add_mask_args(c)
+    c.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress)")
     c.set_defaults(func=deferred(".space_run", "cmd_complete", _check_complete))
 
 
@@ -91,8 +120,8 @@ def _explore_args(ss) -> None:
     i.add_argument("b", help="second shape (name or index)")
     i.add_argument("--steps", type=positive_int, default=5, help="meshes including both ends (default 5)")
     i.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
-    i.add_argument("-o", "--output", required=True, help="output folder")
-    i.set_defaults(func=deferred(".space_run", "cmd_interpolate"))
+    i.add_argument("-o", "--output", required=True, help="output folder (created; meshes in it are replaced)")
+    i.set_defaults(func=deferred(".space_run", "cmd_interpolate", _check_interpolate))
     n = ss.add_parser("info", help="shapes, training error, principal directions of the codes")
     n.add_argument("space", help="space checkpoint")
     n.add_argument("--json", action="store_true", help="print JSON")
@@ -105,7 +134,30 @@ def _check_fit(a) -> None:
     check_input(a.folder)
 
 
+def check_extraction(resolution: int) -> None:
+    """The memory check every extracting command makes, before any work."""
+    need_memory(grid_bytes(resolution), "--resolution", f"extraction at {resolution} cells per side")
+
+
+def _space_then_points(a) -> None:
+    """`space complete SPACE POINTS`, or the older `space complete POINTS -s SPACE`."""
+    if a.space_option:
+        if a.points:
+            raise InrviewError("give the space once: `inrview space complete SPACE POINTS -o OUT`")
+        a.space, a.points = a.space_option, a.space
+    if not a.points:
+        raise InrviewError("give the space checkpoint and the points: `inrview space complete SPACE POINTS -o OUT`")
+
+
+def _check_interpolate(a) -> None:
+    check_extraction(a.resolution)
+    check_folder(a.output, "-o/--output")
+    check_input(a.space)
+
+
 def _check_complete(a) -> None:
+    _space_then_points(a)
+    check_extraction(a.resolution)
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     check_output(a.metrics_json, "--metrics-json")
     check_input(a.points)

@@ -3,6 +3,7 @@ module only when a command runs: torch loads here)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 import time
@@ -12,19 +13,34 @@ import torch
 from ..config import TrainConfig, replace
 from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..errors import InrviewError
+from ..io.collection import load_collection
 from ..io.export import save_mesh
 from ..io.loaders import as_point_cloud, load
 from ..metrics import point_to_surface
-from ..space.complete import complete
+from ..space.align import align_collection
+from ..space.confidence import ply_properties, summary
 from ..space.explore import info, write_interpolation
 from ..space.model import read_space
+from ..space.scan import complete_scan
 from ..training.space import space_threads
-from .common import Progress, write_json
+from .common import Progress, mask_options, write_json
 from .space_long import exit_code, make_fit, stopped_line, train
+from .waiting import Waiting
 
 
 def _threads() -> None:
     torch.set_num_threads(space_threads())
+
+
+def _with_collection(a):
+    """The options with the folder loaded as a Collection when masks are read with other than the default
+    options (--label, --mask-smooth) or the shapes are aligned (--align); else unchanged."""
+    if a.align == "none" and a.label is None and a.mask_smooth == 1.0:
+        return a
+    col = load_collection(a.folder, a.normalise, notify=_notice, mask=mask_options(a))
+    if a.align != "none":
+        col = align_collection(col, a.align, a.seed)
+    return argparse.Namespace(**{**vars(a), "folder": col})
 
 
 def cmd_fit(a) -> int:
@@ -34,7 +50,7 @@ def cmd_fit(a) -> int:
     )
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
-    fit = make_fit(a, cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), sampling, _notice)
+    fit = make_fit(_with_collection(a), cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), sampling, _notice)
     lead = fit.ctx.rank == 0
     bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
     try:
@@ -85,20 +101,30 @@ def _median(values) -> float:
 def cmd_complete(a) -> int:
     """Complete a shape from points and write its surface."""
     _threads()
-    space = read_space(a.space)
-    geom = load(a.points)
-    if geom.is_mesh:
-        geom = as_point_cloud(geom, 20_000)
-    t0 = time.perf_counter()
-    res = complete(space, geom.vertices, geom.normals, steps=a.steps, seconds=a.seconds)
-    mesh = space.decode(res.code, a.resolution, res.normalization)
-    save_mesh(a.output, mesh.vertices, mesh.faces)
-    seconds = time.perf_counter() - t0
-    dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
-    print(
-        f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
-        f"surface mean {dist.mean():.4g} (input units)"
-    )
+    with Waiting(a.quiet) as wait:
+        wait.phase(f"loading {a.space} and {a.points}")
+        space = read_space(a.space)
+        geom = load(a.points, mask=mask_options(a))
+        if geom.is_mesh:
+            geom = as_point_cloud(geom, 20_000)
+        t0 = time.perf_counter()
+        wait.phase(f"completing from {len(geom.vertices)} points (pose {a.pose}, {a.adapt_steps} adaptation steps)")
+        done = complete_scan(
+            space, geom.vertices, geom.normals, a.pose, max(a.adapt_steps, 0), a.steps, a.seconds, a.resolution
+        )
+        mesh, res = done.mesh, done.result
+        save_mesh(a.output, mesh.vertices, mesh.faces, properties=ply_properties(done.confidence))
+        seconds = time.perf_counter() - t0
+        wait.phase("measuring the points against the surface")
+        dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
+    pose = {k: v for k, v in res.novelty.get("pose", {}).items() if k != "unit"}
+    if not a.quiet:
+        found = f"; pose found: {pose['angle_degrees']:.1f} degrees, scale {pose['scale']:.3g}" if pose else ""
+        print(
+            f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
+            f"surface mean {dist.mean():.4g} (input units){found}; "
+            f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed"
+        )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
     write_json(
@@ -110,7 +136,9 @@ def cmd_complete(a) -> int:
             "points_to_surface_mean": float(dist.mean()),
             "residual": res.residual,
             "far": res.far,
-            "novelty": res.novelty,
+            "novelty": {k: v for k, v in res.novelty.items() if k != "pose"},
+            "pose": pose,
+            "confidence": summary(done.confidence),
             "message": res.message,
         },
     )

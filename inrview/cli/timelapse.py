@@ -57,14 +57,29 @@ def check_timelapse(a) -> None:
 class Recorder:
     """Feeds on trainer snapshots and takes a frame (frame() -> (H, W, 3) uint8, or None when there is
     nothing to show yet) when one is due: the first as soon as frame() gives one, then evenly over the rest of
-    the budget (FrameSchedule); `finish(last)` adds the final frame, `save(path)` writes the animation."""
+    the budget (FrameSchedule); `finish(last)` adds the final frame, `save(path)` writes the animation.
+
+    The animation has exactly the frames asked for: a frame due when there is nothing new to show (the surface
+    vanished for a moment) holds the previous picture, and the frames still missing when the budget ends are
+    taken then. Every frame but the final one carries a thin bar along its bottom edge showing how far
+    through the budget it was taken (so no two frames are alike, and a GIF keeps each of them)."""
 
     def __init__(self, frames: int, frame: Callable[[], np.ndarray | None], fps: float = 8.0):
         self.schedule = FrameSchedule(frames)
         self.frame = frame
         self.fps = fps
         self.frames: list[np.ndarray] = []
+        self._raw: np.ndarray | None = None  # the last picture taken, without its bar
         self._looks = 0  # attempts at a first frame, at most 4 per frame interval
+
+    def report_every(self, train, default: int = 10) -> int:
+        """Steps between the trainer's reports that let every frame be taken on time: a frame can only be taken
+        at a report, so a budget of S steps reports at least twice per frame (every step for a time budget,
+        whose steps are not known ahead)."""
+        steps = getattr(train, "steps", None)
+        if getattr(train, "seconds", None) is not None or not steps:
+            return 1
+        return max(1, min(default, steps // (2 * self.schedule.n)))
 
     def __call__(self, snap) -> None:
         """Take a frame if one is due at this Snapshot's progress."""
@@ -77,16 +92,25 @@ class Recorder:
             if self._take():
                 self.schedule.start(snap.progress)
         elif self.schedule.due(snap.progress):
-            self._take()
+            self._take(hold=True)
 
-    def _take(self) -> bool:
+    def _take(self, hold: bool = False) -> bool:
         img = self.frame()
-        if img is not None:
-            self.frames.append(img)
-        return img is not None
+        if img is None and hold:
+            img = self._raw
+        if img is None:
+            return False
+        self._raw = img
+        n, k = self.schedule.n, len(self.frames)
+        p0 = self.schedule.start_progress or 0.0
+        self.frames.append(_with_bar(img, p0 + (1.0 - p0) * k / (n - 1)))
+        return True
 
     def finish(self, last: np.ndarray) -> None:
-        """Add the final frame ((H, W, 3) uint8, the finished result)."""
+        """Add the frames still missing (taken now), then the final frame ((H, W, 3) uint8, the result)."""
+        while len(self.frames) < self.schedule.n - 1:
+            if not self._take(hold=True):
+                self._raw = last
         self.frames.append(last)
 
     def save(self, path) -> None:
@@ -95,6 +119,16 @@ class Recorder:
         for f in self.frames:
             writer.add(f)
         writer.close()
+
+
+def _with_bar(img: np.ndarray, fraction: float) -> np.ndarray:
+    """A copy of the (H, W, 3 or 4) frame with a 2-pixel bar along its bottom edge, `fraction` of its width."""
+    out = np.array(img, copy=True)
+    h, w = out.shape[:2]
+    filled = int(round(min(1.0, max(0.0, fraction)) * w))
+    out[h - 2 :, :, :3] = 40
+    out[h - 2 :, :filled, :3] = (235, 170, 60)
+    return out
 
 
 def shape_recorder(session, frames: int, orbit: float = 0.0) -> tuple[Recorder, Callable]:

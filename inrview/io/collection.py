@@ -25,6 +25,7 @@ from ..errors import LoadError
 from .formats import GEOMETRY_FORMATS
 from .geometry import Geometry, Normalization
 from .loaders import load
+from .masks import MaskOptions, mask_format
 
 NormaliseMode = Literal["joint", "per-shape"]
 #: Suffixes read as list files (one path per line, relative to the list file; '#' starts a comment).
@@ -47,6 +48,7 @@ class Collection:
     normalise: str
     normalizations: list[Normalization]
     notices: list[str] = field(default_factory=list)
+    alignment: dict | None = None  # set by space.align: template and each file's transform onto it
 
     def __len__(self) -> int:
         return len(self.names)
@@ -54,7 +56,10 @@ class Collection:
     def record(self) -> dict:
         """The normalisation as JSON: {'mode', 'joint' (one transform or None), 'per_shape' (list)}."""
         joint = self.normalizations[0].to_dict() if self.normalise == "joint" else None
-        return {"mode": self.normalise, "joint": joint, "per_shape": [n.to_dict() for n in self.normalizations]}
+        rec = {"mode": self.normalise, "joint": joint, "per_shape": [n.to_dict() for n in self.normalizations]}
+        if self.alignment is not None:
+            rec["alignment"] = self.alignment
+        return rec
 
 
 def member_paths(source: str | os.PathLike) -> list[Path]:
@@ -67,7 +72,9 @@ def member_paths(source: str | os.PathLike) -> list[Path]:
         paths = sorted(
             q
             for q in p.iterdir()
-            if q.is_file() and not q.name.startswith(".") and q.suffix.lower().lstrip(".") in GEOMETRY_FORMATS
+            if q.is_file()
+            and not q.name.startswith(".")
+            and (q.suffix.lower().lstrip(".") in GEOMETRY_FORMATS or mask_format(q))
         )
         if not paths:
             raise LoadError(p, "folder holds no mesh or point-cloud files")
@@ -94,12 +101,15 @@ def _looks_like_list(p: Path) -> bool:
     return False
 
 
-def load_members(paths: list[Path], notify: Callable[[str], None] | None = None) -> tuple[list[Geometry], list[str]]:
-    """Load each file; an unreadable one is skipped with a notice naming it. Returns (geometries, notices)."""
+def load_members(
+    paths: list[Path], notify: Callable[[str], None] | None = None, mask: MaskOptions | None = None
+) -> tuple[list[Geometry], list[str]]:
+    """Load each file (mask: how segmentation masks are meshed); an unreadable one is skipped with a notice
+    naming it. Returns (geometries, notices)."""
     shapes, notices = [], []
     for path in paths:
         try:
-            shapes.append(load(path))
+            shapes.append(load(path, mask=mask))
         except LoadError as err:
             notices.append(f"skipped {err}")
             if notify is not None:
@@ -135,6 +145,7 @@ def unique_names(paths: list[str]) -> list[str]:
     names, seen = [], {}
     for p in paths:
         stem = Path(p).stem
+        stem = stem[:-4] if stem.lower().endswith(".nii") else stem  # 'name.nii.gz' -> 'name'
         seen[stem] = seen.get(stem, 0) + 1
         names.append(stem if seen[stem] == 1 else f"{stem}_{seen[stem]}")
     return names
@@ -145,6 +156,7 @@ def load_collection(
     normalise: NormaliseMode = "joint",
     margin: float = 0.1,
     notify: Callable[[str], None] | None = None,
+    mask: MaskOptions | None = None,
 ) -> Collection:
     """Load a folder or list file of meshes (or of point clouds) and normalise them.
 
@@ -152,7 +164,7 @@ def load_collection(
     empty folder, a folder where nothing could be read, or mixed meshes and point clouds.
     """
     paths = member_paths(source)
-    shapes, notices = load_members(paths, notify)
+    shapes, notices = load_members(paths, notify, mask)
     if not shapes:
         raise LoadError(source, f"none of its {len(paths)} file(s) could be read ({notices[0]})")
     kind = check_one_kind(shapes)

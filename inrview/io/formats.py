@@ -7,8 +7,10 @@ from __future__ import annotations
 MESH_FORMATS = ("ply", "obj", "stl", "off", "glb", "gltf")
 #: Point-cloud files inrview reads.
 POINT_FORMATS = ("ply", "xyz", "xyzn", "pts", "txt", "csv", "pcd", "npy", "npz")
-#: Every geometry file inrview reads (meshes and point clouds).
-GEOMETRY_FORMATS = tuple(sorted(set(MESH_FORMATS) | set(POINT_FORMATS)))
+#: Segmentation masks inrview meshes (a '.nii.gz' name ends in '.gz': see io.masks.mask_format).
+MASK_FORMATS = ("nii", "nii.gz", "nrrd", "nhdr")
+#: Every geometry file inrview reads (meshes, point clouds and segmentation masks).
+GEOMETRY_FORMATS = tuple(sorted(set(MESH_FORMATS) | set(POINT_FORMATS) | set(MASK_FORMATS)))
 #: Mesh files inrview writes.
 MESH_EXPORT_FORMATS = ("ply", "obj", "stl", "glb", "off")
 #: Pictures inrview reads and writes.

@@ -1,6 +1,7 @@
 """Read meshes and point clouds from files into Geometry.
 
-Meshes: PLY (ascii, binary), OBJ, STL, OFF, GLB, GLTF (only GLB/GLTF go through trimesh). Point clouds: PLY
+Meshes: PLY (ascii, binary), OBJ, STL, OFF, GLB, GLTF (only GLB/GLTF go through trimesh), and segmentation
+masks meshed by marching cubes (NIfTI .nii/.nii.gz, NRRD .nrrd/.nhdr: see io.masks). Point clouds: PLY
 without faces (normals read when present), XYZ / XYZN / PTS / TXT / CSV columns, PCD, NPY, NPZ.
 
 Every failure raises LoadError with the path and the problem; nothing from a parser escapes as another
@@ -23,6 +24,7 @@ from ..errors import LoadError
 from .arrays import read_numpy
 from .formats import GEOMETRY_FORMATS
 from .geometry import Geometry
+from .masks import MaskOptions, mask_format
 from .obj import read_obj
 from .pcd import read_pcd
 from .ply import read_ply
@@ -45,8 +47,14 @@ FLAT_TOLERANCE = 1e-5
 _SNIFF_BYTES = 1 << 16
 
 
-def load(path: str | os.PathLike, *, max_points: int | None = DEFAULT_MAX_POINTS, seed: int = 0) -> Geometry:
-    """Load a mesh or point cloud.
+def load(
+    path: str | os.PathLike,
+    *,
+    max_points: int | None = DEFAULT_MAX_POINTS,
+    seed: int = 0,
+    mask: MaskOptions | None = None,
+) -> Geometry:
+    """Load a mesh or point cloud (a segmentation mask is meshed, see io.masks; mask: label and smoothing).
 
     max_points: a point cloud with more points is subsampled uniformly at random while it is read (with a
     notice), so memory stays bounded; None reads every point. Meshes are never subsampled.
@@ -76,7 +84,7 @@ def load(path: str | os.PathLike, *, max_points: int | None = DEFAULT_MAX_POINTS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            geom = _read(p, fmt, max_points, seed)
+            geom = _read(p, fmt, max_points, seed, mask)
     except LoadError:
         raise
     except MemoryError:
@@ -93,6 +101,8 @@ def load(path: str | os.PathLike, *, max_points: int | None = DEFAULT_MAX_POINTS
 
 def _choose_format(p: Path, ext: str, head: bytes, size: int) -> tuple[str, list[str]]:
     """The parser to use: the content's signature when it has one, else the extension."""
+    if mask_format(p):
+        return mask_format(p), []
     found = sniff(head, size)
     if found and found.startswith("image:"):
         kind = found.split(":", 1)[1]
@@ -122,7 +132,12 @@ def _choose_format(p: Path, ext: str, head: bytes, size: int) -> tuple[str, list
     return fmt, [f"the name ends in '.{ext}' but the content is {fmt.upper()}: read as {fmt.upper()}"]
 
 
-def _read(p: Path, fmt: str, max_points: int | None, seed: int) -> Geometry:
+def _read(p: Path, fmt: str, max_points: int | None, seed: int, mask: MaskOptions | None = None) -> Geometry:
+    if fmt in ("nifti", "nrrd"):
+        from .masks import read_mask
+
+        v, f, notes = read_mask(p, mask)
+        return Geometry(v, f, None, notices=notes)
     if fmt == "ply":
         v, f, n, notes = read_ply(p, max_points, seed)
         return Geometry(v, f, n, notices=notes)

@@ -218,12 +218,12 @@ class ShapePipeline:
         return FitResult(session, mesh, metrics, seconds, last, dict(self.phases), problems)
 
     # -- the phases ---------------------------------------------------------------------------------------
-    def load(self, source, max_points: int = MAX_POINTS) -> Geometry:
-        """The geometry at a path (a Geometry is taken as it is)."""
+    def load(self, source, max_points: int = MAX_POINTS, **options) -> Geometry:
+        """The geometry at a path (a Geometry is taken as it is); options: the loader's (e.g. mask)."""
         if isinstance(source, Geometry):
             return source
         with self.phase("load"):
-            return load(source, max_points=max_points, seed=self.cfg.train.seed)
+            return load(source, max_points=max_points, seed=self.cfg.train.seed, **options)
 
     def open(self, geometry: Geometry, normalization: Normalization | None = None) -> ShapeSession:
         """The prepare hooks, then a ShapeSession for the geometry: a mesh's samples are drawn here (while the

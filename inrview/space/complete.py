@@ -50,6 +50,7 @@ class Completion:
     novelty: dict = field(default_factory=dict)
     far: bool = False
     message: str = ""
+    alternatives: np.ndarray | None = None  # (K, D) the other starts' codes, for their disagreement
 
 
 @dataclass(frozen=True)
@@ -76,12 +77,12 @@ def placement(space: Space, points: np.ndarray) -> Normalization:
 
 
 def _values(space: Space, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """z (S, D), x (P, 3) -> (S, P) decoder outputs."""
-    return space.decoder(z, x[None].expand(z.shape[0], -1, -1))
+    """z (S, D), x (P, 3) shared or (S, P, 3) per code -> (S, P) decoder outputs."""
+    return space.decoder(z, x if x.ndim == 3 else x[None].expand(z.shape[0], -1, -1))
 
 
 def data_loss(space: Space, z: torch.Tensor, p: torch.Tensor, n: torch.Tensor | None) -> torch.Tensor:
-    """(S,) data term of each code at points p (P, 3) with optional normals n (P, 3)."""
+    """(S,) data term of each code at points p (P, 3), or (S, P, 3) per code, with optional normals n."""
     v = _values(space, z, p)
     if space.target == "sdf":
         loss = v.abs().mean(dim=1)

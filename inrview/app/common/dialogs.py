@@ -8,7 +8,8 @@ MESH_FILTER = "PLY (*.ply);;OBJ (*.obj);;STL (*.stl);;glTF binary (*.glb)"
 CHECKPOINT_FILTER = "inrview checkpoint (*.safetensors)"
 OPEN_FILTER = (
     "Shapes and checkpoints (*.ply *.obj *.stl *.off *.glb *.gltf *.xyz *.xyzn *.pts *.txt *.csv *.pcd "
-    "*.npy *.npz *.safetensors);;Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;"
+    "*.npy *.npz *.nii *.nii.gz *.nrrd *.nhdr *.safetensors);;Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;"
+    "Segmentation masks (*.nii *.nii.gz *.nrrd *.nhdr);;"
     "Point clouds (*.ply *.xyz *.xyzn *.pts *.txt *.csv *.pcd *.npy *.npz);;"
     "Checkpoints (*.safetensors);;All files (*)"
 )

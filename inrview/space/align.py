@@ -1,0 +1,81 @@
+"""Collections that are not aligned: every shape moved onto a template chosen from the collection, by rigid
+(or similarity) ICP, before the space is trained; the transforms are recorded so that each shape can be
+given back in its file's own frame.
+
+The template is the member whose bounding-box extents are nearest the collection's median extents (a
+typical shape, cheap to find). Each member starts with its centroid on the template's and is refined by
+ICP on surface samples (closest template point, Umeyama's solve); members arrive roughly oriented alike
+(scanner axes), so the identity rotation is the start.
+"""
+
+from __future__ import annotations
+
+import igl
+import numpy as np
+from scipy.spatial import cKDTree
+
+from ..io.collection import Collection, normalizations
+from ..io.geometry import Geometry
+from ..io.surface import sample_surface
+from .ssm import _procrustes
+
+#: Surface samples per shape and ICP iterations.
+SAMPLES, ITERATIONS = 2000, 80
+
+
+def template_index(shapes: list[Geometry]) -> int:
+    """The member whose sorted bounding-box extents are nearest the median extents."""
+    ext = np.sort(np.stack([np.ptp(g.vertices, axis=0) for g in shapes]), axis=1)
+    return int(np.linalg.norm(ext - np.median(ext, axis=0), axis=1).argmin())
+
+
+def icp(
+    src: np.ndarray, dst: np.ndarray, scale: bool = False, iterations: int = ITERATIONS, mesh: Geometry | None = None
+) -> np.ndarray:
+    """4x4 similarity (rigid unless scale) taking points src (N, 3) onto points dst (M, 3), or onto the
+    surface of mesh when given (closest points on its triangles: no sampling error)."""
+    tree = cKDTree(dst)
+    s, R, t = 1.0, np.eye(3), dst.mean(axis=0) - src.mean(axis=0)
+    for _ in range(iterations):
+        moved = s * src @ R.T + t
+        if mesh is not None:
+            closest = igl.point_mesh_squared_distance(moved, mesh.vertices, mesh.faces)[2]
+        else:
+            closest = dst[tree.query(moved)[1]]
+        s, R, t = _procrustes(src, closest, scale)
+    T = np.eye(4)
+    T[:3, :3], T[:3, 3] = s * R, t
+    return T
+
+
+def _points(g: Geometry, rng) -> np.ndarray:
+    if g.is_mesh:
+        return sample_surface(g.vertices, g.faces, SAMPLES, rng)[0]
+    return g.vertices[rng.choice(len(g.vertices), min(SAMPLES, len(g.vertices)), replace=False)]
+
+
+def align_collection(col: Collection, mode: str = "rigid", seed: int = 0) -> Collection:
+    """The collection with every shape moved onto the template (mode 'rigid' or 'similarity'), normalised
+    again in the template's frame; col.alignment records the template and each file's 4x4 transform (file
+    frame to template frame). Shapes are taken in world units (the collection's normalisation undone)."""
+    rng = np.random.default_rng(seed)
+    world = [g.transformed(n, inverse=True) for g, n in zip(col.shapes, col.normalizations)]
+    k = template_index(world)
+    target = _points(world[k], rng)
+    transforms, moved = [], []
+    for i, g in enumerate(world):
+        template = world[k] if world[k].is_mesh else None
+        T = np.eye(4) if i == k else icp(_points(g, rng), target, mode == "similarity", mesh=template)
+        transforms.append(T)
+        normals = None if g.normals is None else g.normals @ (T[:3, :3] / np.cbrt(np.linalg.det(T[:3, :3]))).T
+        moved.append(Geometry(g.vertices @ T[:3, :3].T + T[:3, 3], g.faces, normals, g.source, list(g.notices)))
+    norms = normalizations(moved, col.normalise)
+    unit = [g.transformed(n) for g, n in zip(moved, norms)]
+    alignment = {"mode": mode, "template": col.names[k], "transforms": [T.tolist() for T in transforms]}
+    return Collection(col.names, col.sources, unit, col.kind, col.normalise, norms, col.notices, alignment)
+
+
+def to_file_frame(vertices: np.ndarray, alignment: dict, index: int) -> np.ndarray:
+    """Vertices (V, 3) in the template's frame (world units) mapped back into member index's file frame."""
+    T = np.asarray(alignment["transforms"][index])
+    return (np.asarray(vertices) - T[:3, 3]) @ np.linalg.inv(T[:3, :3]).T

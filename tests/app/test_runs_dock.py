@@ -1,0 +1,96 @@
+"""The Runs dock in the real window: fits recorded, two runs compared (both surfaces on screen, both loss
+curves on one plot), a run reopened and continued."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+pytestmark = pytest.mark.gui
+
+
+def orange(px: np.ndarray) -> np.ndarray:
+    r, g, b = (px[..., i].astype(int) for i in range(3))
+    return (r > g + 30) & (r > b + 60)
+
+
+def green(px: np.ndarray) -> np.ndarray:
+    r, g, b = (px[..., i].astype(int) for i in range(3))
+    return (g > r + 40) & (g > b + 30)
+
+
+@pytest.fixture(scope="module")
+def win(qapp, app_tmp, small_config, wait, window):
+    w = window(app_tmp / "runs.ini", (1000, 760))
+    small_config(w.shape.model_panel)
+    w.shape.model_panel.set_budget(steps=40)
+    w.confirm = lambda title, question: True
+    w.show()
+    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
+    yield w
+    w.close()
+    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+
+
+def open_and_train(win, wait, path) -> object:
+    opened, recorded = [], []
+    win.shape.file_opened.connect(opened.append)
+    win.runs.recorded.connect(recorded.append)
+    win.open_path(path)
+    wait(lambda: opened, 60, f"{path} to open")
+    win.shape.start_training(fresh=True)
+    wait(lambda: recorded, 90, "the run to be recorded")
+    return recorded[-1]
+
+
+def test_two_runs_listed_compared_reopened_and_continued(win, wait, spot_path, tmp_path):
+    store = win.runs.store
+    before = {r.id for r in store.list()}
+    moved = tmp_path / "spot_moved.ply"  # a second real shape beside the first: spot shifted along +x
+    mesh = trimesh.load(spot_path, force="mesh")
+    mesh.apply_translation([1.4 * mesh.extents[0], 0.0, 0.0])
+    mesh.export(moved)
+    a = open_and_train(win, wait, spot_path)
+    b = open_and_train(win, wait, moved)
+    assert a.status == b.status == "finished" and a.steps == b.steps == 40
+    assert a.curve[-1][0] == 40 and a.curve[-1][1] < a.curve[0][1], "the loss curve was not recorded"
+    assert a.settings["model"]["kind"] == "grid" and a.settings["model"]["width"] == 32
+    assert a.output("mesh") is not None
+    wait(lambda: b.output("checkpoint") is not None, 30, "the run's checkpoint")
+    panel = win.runs.panel
+    listed = [r.id for r in panel.runs]
+    assert listed[:2] == [b.id, a.id] and not before & {a.id, b.id}  # newest first
+    assert panel.table.item(0, 2).text() == "spot_moved.ply" and panel.table.item(1, 2).text() == "spot.obj"
+
+    win.docks["runs"].raise_()
+    panel.select_ids({a.id, b.id})
+    assert panel.buttons["compare"].isEnabled()
+    panel.buttons["compare"].click()
+    vp = win.viewport
+    assert vp.visible("run_a") and vp.visible("run_b") and not vp.visible("surface"), (win.errors, list(vp.layers))
+    px = vp.grab_pixels()
+    assert orange(px).mean() > 0.01 and green(px).mean() > 0.01, "both surfaces should be on screen"
+    vp.hide("run_b")  # each colour is its run's surface: without B, its green pixels go and A's stay
+    only_a = vp.grab_pixels()
+    assert green(only_a).mean() < 0.1 * green(px).mean() and orange(only_a).mean() >= orange(px).mean()
+    vp.unhide("run_b")
+    curves = panel.curve_items()
+    assert len(curves) == 2 and [len(c.getData()[0]) for c in curves] == [len(a.curve), len(b.curve)]
+    assert [c.name() for c in curves] == [a.name, b.name]
+    win.grab().save(str(tmp_path.parent / "runs_dock.png"))
+    win.grab().save("/tmp/inrview-runs-dock.png")
+    panel.buttons["clear"].click()
+    assert "run_a" not in vp.layers and vp.visible("surface")
+
+    opened = []
+    win.shape.file_opened.connect(opened.append)
+    panel.select_ids({a.id})
+    recorded = []
+    win.runs.recorded.connect(recorded.append)
+    panel.buttons["continue"].click()
+    wait(lambda: recorded, 90, "the continued run to be recorded")
+    assert opened[-1] == str(a.output("checkpoint"))
+    c = recorded[-1]
+    assert c.command == "app continue" and c.settings["start_step"] == 40 and c.steps == 80
+    assert c.curve[0][0] > 40  # the continued curve starts after the first run's last step
