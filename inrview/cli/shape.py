@@ -207,10 +207,11 @@ def cmd_extract(a) -> int:
     check_output(a.output, "-o/--output", MESH_EXPORT_FORMATS)
     need_memory(grid_bytes(a.resolution), "--resolution", f"extraction at {a.resolution} cells per side")
     check_input(a.checkpoint)
+    load_field, extract_mesh = shape.load_field, heavy().extract_mesh  # torch loads here, before the status line
     with Waiting(a.quiet, f"loading {a.checkpoint} and extracting at resolution {a.resolution}"):
-        field, header = shape.load_field(a.checkpoint, device=pick_device(a.device))
+        field, header = load_field(a.checkpoint, device=pick_device(a.device))
         t0 = time.perf_counter()
-        mesh = heavy().extract_mesh(field, a.resolution)
+        mesh = extract_mesh(field, a.resolution)
     raise_problems([save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh")])
     Say(a.quiet)(
         f"{a.output}: {len(mesh.faces)} faces at resolution {a.resolution} "
