@@ -9,6 +9,7 @@ training steps, so the weights are never read half-updated and never written fro
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import traceback
@@ -259,6 +260,8 @@ class SessionWorker(CommandThread):
             )
         if not s.geometry.is_mesh:
             cfg = cloud_config(cfg)  # the point-cloud losses, IGR's initialisation for ReLU/Fourier networks
+        if cfg.target == "auto" and getattr(s, "target_notice", None):  # the session's target was chosen for it
+            cfg = dataclasses.replace(cfg, target=s.cfg.target)
         if fresh and (s.trainer.state.step > 0 or s.cfg != cfg):
             self.state.emit("busy")
             self.log.emit("info", "building a new network" + (" and samples" if s.cfg.sampling != cfg.sampling else ""))
