@@ -17,6 +17,7 @@ from ..io.collection import load_collection
 from ..io.export import save_mesh
 from ..io.loaders import as_point_cloud, load
 from ..metrics import point_to_surface
+from ..sampling.collection import member_facts
 from ..space.align import align_collection
 from ..space.confidence import ply_properties, summary
 from ..space.explore import info, write_interpolation
@@ -37,7 +38,7 @@ def _with_collection(a):
     options (--label, --mask-smooth) or the shapes are aligned (--align); else unchanged."""
     if a.align == "none" and a.label is None and a.mask_smooth == 1.0:
         return a
-    col = load_collection(a.folder, a.normalise, notify=_notice, mask=mask_options(a))
+    col = load_collection(a.folder, a.normalise, notify=_notice, mask=mask_options(a), facts=member_facts())
     if a.align != "none":
         col = align_collection(col, a.align, a.seed)
     return argparse.Namespace(**{**vars(a), "folder": col})

@@ -24,8 +24,8 @@ import numpy as np
 from ..errors import LoadError
 from .formats import GEOMETRY_FORMATS
 from .geometry import Geometry, Normalization
-from .loaders import load
 from .masks import MaskOptions, mask_format
+from .members import Member, Shapes, scan
 
 NormaliseMode = Literal["joint", "per-shape"]
 #: Suffixes read as list files (one path per line, relative to the list file; '#' starts a comment).
@@ -37,13 +37,14 @@ class Collection:
     """Shapes loaded for a space.
 
     names: one unique name per shape (the file's stem); sources: the paths; shapes: each Geometry in
-    normalised coordinates (inside [-1, 1]^3); kind: 'mesh' or 'points'; normalise: the mode;
-    normalizations: one Normalization per shape (all equal for 'joint'); notices: files skipped and why.
+    normalised coordinates (inside [-1, 1]^3), read from its file when asked for (members.Shapes; the
+    collection itself holds no mesh); kind: 'mesh' or 'points'; normalise: the mode; normalizations: one
+    Normalization per shape (all equal for 'joint'); notices: files skipped and why.
     """
 
     names: list[str]
     sources: list[str]
-    shapes: list[Geometry]
+    shapes: Shapes
     kind: str
     normalise: str
     normalizations: list[Normalization]
@@ -102,14 +103,15 @@ def _looks_like_list(p: Path) -> bool:
 
 
 def load_members(
-    paths: list[Path], notify: Callable[[str], None] | None = None, mask: MaskOptions | None = None
-) -> tuple[list[Geometry], list[str]]:
-    """Load each file (mask: how segmentation masks are meshed); an unreadable one is skipped with a notice
-    naming it. Returns (geometries, notices)."""
+    paths: list[Path], notify: Callable[[str], None] | None = None, mask: MaskOptions | None = None, facts=None
+) -> tuple[list[Member], list[str]]:
+    """Scan each file (mask: how segmentation masks are meshed; facts: see members.scan), one at a time and
+    keeping none of its arrays; an unreadable one is skipped with a notice naming it. Returns (members,
+    notices)."""
     shapes, notices = [], []
     for path in paths:
         try:
-            shapes.append(load(path, mask=mask))
+            shapes.append(scan(path, mask, facts))
         except LoadError as err:
             notices.append(f"skipped {err}")
             if notify is not None:
@@ -117,7 +119,7 @@ def load_members(
     return shapes, notices
 
 
-def check_one_kind(shapes: list[Geometry]) -> str:
+def check_one_kind(shapes: list[Member] | list[Geometry]) -> str:
     """'mesh' or 'points'; LoadError naming the first file of the minority kind when they are mixed."""
     kinds = [g.kind for g in shapes]
     major = max(set(kinds), key=kinds.count)
@@ -128,15 +130,21 @@ def check_one_kind(shapes: list[Geometry]) -> str:
     return major
 
 
-def normalizations(shapes: list[Geometry], mode: str, margin: float = 0.1) -> list[Normalization]:
+def bounds_of(shape: Member | Geometry) -> np.ndarray:
+    """(2, 3) bounding box corners of a Member (as scanned) or a Geometry."""
+    return np.array([shape.lo, shape.hi]) if isinstance(shape, Member) else shape.bounds
+
+
+def normalizations(shapes: list[Member] | list[Geometry], mode: str, margin: float = 0.1) -> list[Normalization]:
     """One Normalization per shape: the same joint one for all ('joint'), or each its own ('per-shape')."""
+    boxes = [bounds_of(g) for g in shapes]
     if mode == "joint":
-        lo = np.min([g.vertices.min(axis=0) for g in shapes], axis=0)
-        hi = np.max([g.vertices.max(axis=0) for g in shapes], axis=0)
+        lo = np.min([b[0] for b in boxes], axis=0)
+        hi = np.max([b[1] for b in boxes], axis=0)
         joint = Normalization.fit(np.stack([lo, hi]), margin)
         return [joint] * len(shapes)
     if mode == "per-shape":
-        return [Normalization.fit(g.vertices, margin) for g in shapes]
+        return [Normalization.fit(b, margin) for b in boxes]
     raise ValueError(f"unknown normalisation {mode!r} (joint, per-shape)")
 
 
@@ -157,18 +165,22 @@ def load_collection(
     margin: float = 0.1,
     notify: Callable[[str], None] | None = None,
     mask: MaskOptions | None = None,
+    facts=None,
 ) -> Collection:
-    """Load a folder or list file of meshes (or of point clouds) and normalise them.
+    """Load a folder or list file of meshes (or of point clouds) and normalise them. The collection keeps
+    each member's file, hash and bounding box, not its arrays (members.py): memory grows with the number
+    of shapes by a few hundred bytes each.
 
-    notify: called with a one-line notice for each skipped file. Raises LoadError naming the file for an
-    empty folder, a folder where nothing could be read, or mixed meshes and point clouds.
+    notify: called with a one-line notice for each skipped file; facts: a store of what scanning each file
+    found (members.scan), so that a collection seen before is loaded without reading any mesh. Raises
+    LoadError naming the file for an empty folder, a folder where nothing could be read, or mixed meshes
+    and point clouds.
     """
     paths = member_paths(source)
-    shapes, notices = load_members(paths, notify, mask)
-    if not shapes:
+    members, notices = load_members(paths, notify, mask, facts)
+    if not members:
         raise LoadError(source, f"none of its {len(paths)} file(s) could be read ({notices[0]})")
-    kind = check_one_kind(shapes)
-    norms = normalizations(shapes, normalise, margin)
-    unit = [g.transformed(n) for g, n in zip(shapes, norms)]
-    sources = [g.source for g in shapes]
-    return Collection(unique_names(sources), sources, unit, kind, normalise, norms, notices)
+    kind = check_one_kind(members)
+    norms = normalizations(members, normalise, margin)
+    sources = [m.source for m in members]
+    return Collection(unique_names(sources), sources, Shapes(members, norms), kind, normalise, norms, notices)

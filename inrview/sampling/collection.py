@@ -5,10 +5,13 @@ raycasting scene, signs by parity or winding number). Point clouds get the dista
 point, signed by that point's normal (normals estimated and oriented with Open3D when the file has none).
 
 The cache lives in the sample cache folder (cache.cache_dir()/space) and survives restarts. An entry is
-keyed by the hash of the member file's bytes, the normalisation applied to it, the sampling settings, the
-seed and this module's format version; the unit-space geometry is not hashed (a 1M-vertex mesh hashes in
-milliseconds from its file, not from its arrays). Damaged entries are reported and computed again, and the
-shapes of a new collection are drawn by a pool of processes (both cores of a 2-core machine).
+keyed by the hash of the member file's bytes (and how it was read and moved, where not the default: mask
+options, an alignment transform), the normalisation applied to it, the sampling settings, the seed and this
+module's format version; the unit-space geometry is not hashed (a 1M-vertex mesh hashes in milliseconds
+from its file, not from its arrays), so a shape's entry is found without reading its mesh. Damaged entries
+are reported and computed again, and the shapes missing from it are drawn by a pool of processes (both
+cores of a 2-core machine), each reading its meshes itself, one at a time: the process that trains never
+holds a mesh.
 """
 
 from __future__ import annotations
@@ -30,33 +33,25 @@ from scipy.spatial import cKDTree
 from ..config import SamplingConfig
 from ..config.space import SPACE_SAMPLING
 from ..io.geometry import Geometry, Normalization
-from . import SampleSet, cache, mesh_samples, split_counts
+from ..io.members import Shapes, file_digest
+from . import SampleSet, cache, mesh_samples, split_counts, store
 
 FORMAT = 2  # 2: entries carry a checksum (store.py)
 
 
-def file_digest(path: str) -> str:
-    """blake2b hex digest of a file's bytes ('' when it cannot be read)."""
-    h = hashlib.blake2b(digest_size=20)
-    try:
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    except OSError:
-        return ""
-    return h.hexdigest()
+def key_of(what: dict | None, norm: Normalization, cfg: SamplingConfig, seed: int) -> str | None:
+    """The cache key of one member's samples from what they are read from (Member.key(): the file's hash,
+    and how it was read and moved where not the default), or None when there is no file to hash."""
+    if not what or not what.get("file"):
+        return None
+    meta = {"format": FORMAT, **what, "norm": norm.to_dict(), "sampling": cfg.to_dict(), "seed": int(seed)}
+    return hashlib.blake2b(json.dumps(meta, sort_keys=True).encode(), digest_size=20).hexdigest()
 
 
 def shape_key(source: str, norm: Normalization, cfg: SamplingConfig, seed: int) -> str | None:
-    """The cache key of one member's samples, or None when its file cannot be hashed."""
-    digest = file_digest(source) if source else ""
-    if not digest:
-        return None
-    meta = json.dumps(
-        {"format": FORMAT, "file": digest, "norm": norm.to_dict(), "sampling": cfg.to_dict(), "seed": int(seed)},
-        sort_keys=True,
-    )
-    return hashlib.blake2b(meta.encode(), digest_size=20).hexdigest()
+    """The cache key of the samples of a geometry read from source with the default options, or None when
+    its file cannot be hashed."""
+    return key_of({"file": file_digest(source) if source else ""}, norm, cfg, seed)
 
 
 def cloud_samples(points: np.ndarray, normals: np.ndarray | None, cfg: SamplingConfig, seed: int = 0) -> SampleSet:
@@ -116,13 +111,37 @@ def cached_shape_samples(
     return cache.fetch(cache_folder() / f"{key}.npz", functools.partial(shape_samples, shape, cfg, seed))
 
 
-def _draw_one(args) -> SampleSet | None:
-    """Pool task: one shape's samples, stored in the cache; returned only when they could not be stored
-    there (cache off, a shape without a file), else the parent reads them back from the cache."""
-    shape, norm, cfg, seed = args
-    samples, _ = cached_shape_samples(shape, norm, cfg, seed)
-    stored = cache.enabled() and shape_key(shape.source, norm, cfg, seed) is not None
-    return None if stored else samples
+def _given(g: Geometry) -> Geometry:
+    return g
+
+
+def _source(shapes, i: int) -> tuple[Callable[[], Geometry], dict | None]:
+    """How to read shape i (a picklable call) and what its samples' key is made of."""
+    if isinstance(shapes, Shapes):
+        return shapes.reader(i), shapes.members[i].key()
+    g = shapes[i]
+    return functools.partial(_given, g), {"file": file_digest(g.source) if g.source else ""}
+
+
+def _draw(read: Callable[[], Geometry], cfg: SamplingConfig, seed: int) -> SampleSet:
+    return shape_samples(read(), cfg, seed)
+
+
+def _fetch(job) -> SampleSet:
+    """One shape's samples from the cache, else drawn (its mesh read only then) and stored there."""
+    read, what, norm, cfg, seed = job
+    key = key_of(what, norm, cfg, seed) if cache.enabled() else None
+    if key is None:
+        return _draw(read, cfg, seed)
+    return cache.fetch(cache_folder() / f"{key}.npz", functools.partial(_draw, read, cfg, seed))[0]
+
+
+def _draw_one(job) -> SampleSet | None:
+    """Pool task: _fetch; the samples are returned only when they could not be stored in the cache (cache
+    off, a shape without a file, a folder that cannot be written), else the parent reads them back."""
+    samples = _fetch(job)
+    key = key_of(*job[1:]) if cache.enabled() else None
+    return None if key is not None and (cache_folder() / f"{key}.npz").exists() else samples
 
 
 def _follow_parent(parent: int) -> None:
@@ -155,26 +174,28 @@ def collection_samples(
     """Samples of the shapes at `indices` (a rank's shard), each seeded by seed + its index so a shape's
     samples do not depend on how the collection is sharded. Shapes missing from the cache are drawn by a
     pool of `workers` processes (default sampling_workers()). Returns {index: SampleSet}."""
-    out, missing = {}, []
+    out, missing, jobs = {}, [], {}
     for i in indices:
-        key = shape_key(shapes[i].source, norms[i], cfg, seed + i) if cache.enabled() else None
+        read, what = _source(shapes, i)
+        key = key_of(what, norms[i], cfg, seed + i) if cache.enabled() else None
         hit = cache.load(cache_folder() / f"{key}.npz") if key else None
         if hit is not None:
             out[i] = hit
         else:
             missing.append(i)
+            jobs[i] = (read, what, norms[i], cfg, seed + i)
     workers = min(workers or sampling_workers(), len(missing))
     t0 = time.perf_counter()
     if workers > 1:
-        jobs = [(shapes[i], norms[i], cfg, seed + i) for i in missing]
         ctx = multiprocessing.get_context("spawn")
+        todo = [jobs[i] for i in missing]
         with ProcessPoolExecutor(workers, ctx, initializer=_follow_parent, initargs=(os.getpid(),)) as pool:
-            drawn = list(pool.map(_draw_one, jobs, chunksize=max(1, len(jobs) // (8 * workers))))
+            drawn = list(pool.map(_draw_one, todo, chunksize=max(1, len(todo) // (8 * workers))))
         for i, samples in zip(missing, drawn):
-            out[i] = samples if samples is not None else cached_shape_samples(shapes[i], norms[i], cfg, seed + i)[0]
+            out[i] = samples if samples is not None else _fetch(jobs[i])
     else:
         for i in missing:
-            out[i] = cached_shape_samples(shapes[i], norms[i], cfg, seed + i)[0]
+            out[i] = _fetch(jobs[i])
     if notify is not None and indices:
         drew = f"; {len(missing)} drawn in {time.perf_counter() - t0:.1f} s by {max(1, workers)} process(es)"
         notify(
@@ -187,3 +208,34 @@ def collection_samples(
 def cache_folder() -> Path:
     """Where space samples are cached."""
     return cache.cache_dir() / "space"
+
+
+class MemberFacts:
+    """What scanning a member file found (kind, bounding box), kept beside the samples (cache_folder()/
+    members) in checksummed entries written atomically (store.py), so that loading a collection seen
+    before reads no mesh. A damaged entry counts as missing: the file is read again."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = folder or cache_folder() / "members"
+
+    def get(self, key: str) -> dict | None:
+        arrays, _ = store.read_entry(self.folder / f"{key}.npz")
+        if arrays is None or set(arrays) != {"kind", "lo", "hi"} or str(arrays["kind"]) not in ("mesh", "points"):
+            return None
+        lo, hi = arrays["lo"], arrays["hi"]
+        if lo.shape != (3,) or hi.shape != (3,) or not (np.isfinite(lo).all() and np.isfinite(hi).all()):
+            return None
+        return {"kind": str(arrays["kind"]), "lo": lo, "hi": hi}
+
+    def put(self, key: str, facts: dict) -> None:
+        arrays = {"kind": np.array(facts["kind"]), "lo": np.asarray(facts["lo"], np.float64)}
+        arrays["hi"] = np.asarray(facts["hi"], np.float64)
+        try:
+            store.write_entry(self.folder / f"{key}.npz", arrays)
+        except OSError:
+            pass  # a folder that cannot be written costs a scan next time, never the load
+
+
+def member_facts() -> MemberFacts | None:
+    """The facts store load_collection should use: None when the cache is off."""
+    return MemberFacts() if cache.enabled() else None

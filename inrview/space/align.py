@@ -14,8 +14,9 @@ import igl
 import numpy as np
 from scipy.spatial import cKDTree
 
-from ..io.collection import Collection, normalizations
+from ..io.collection import Collection, bounds_of, normalizations
 from ..io.geometry import Geometry
+from ..io.members import Member, Shapes, moved
 from ..io.surface import sample_surface
 from .ssm import _procrustes
 
@@ -23,9 +24,9 @@ from .ssm import _procrustes
 SAMPLES, ITERATIONS = 2000, 80
 
 
-def template_index(shapes: list[Geometry]) -> int:
+def template_index(shapes: list[Member] | list[Geometry]) -> int:
     """The member whose sorted bounding-box extents are nearest the median extents."""
-    ext = np.sort(np.stack([np.ptp(g.vertices, axis=0) for g in shapes]), axis=1)
+    ext = np.sort(np.stack([np.ptp(bounds_of(g), axis=0) for g in shapes]), axis=1)
     return int(np.linalg.norm(ext - np.median(ext, axis=0), axis=1).argmin())
 
 
@@ -57,22 +58,29 @@ def _points(g: Geometry, rng) -> np.ndarray:
 def align_collection(col: Collection, mode: str = "rigid", seed: int = 0) -> Collection:
     """The collection with every shape moved onto the template (mode 'rigid' or 'similarity'), normalised
     again in the template's frame; col.alignment records the template and each file's 4x4 transform (file
-    frame to template frame). Shapes are taken in world units (the collection's normalisation undone)."""
+    frame to template frame). Shapes are taken in world units (the collection's normalisation undone), read
+    one at a time (the template's and one member's arrays at most are held), and the result holds none."""
     rng = np.random.default_rng(seed)
-    world = [g.transformed(n, inverse=True) for g, n in zip(col.shapes, col.normalizations)]
-    k = template_index(world)
-    target = _points(world[k], rng)
-    transforms, moved = [], []
-    for i, g in enumerate(world):
-        template = world[k] if world[k].is_mesh else None
-        T = np.eye(4) if i == k else icp(_points(g, rng), target, mode == "similarity", mesh=template)
+    members = col.shapes.members
+    k = template_index(members)
+    template = members[k].world()
+    target = _points(template, rng)
+    transforms, placed = [], []
+    for i, m in enumerate(members):
+        g = template if i == k else m.world()
+        T = np.eye(4) if i == k else icp(_points(g, rng), target, mode == "similarity", mesh=_mesh(template))
         transforms.append(T)
-        normals = None if g.normals is None else g.normals @ (T[:3, :3] / np.cbrt(np.linalg.det(T[:3, :3]))).T
-        moved.append(Geometry(g.vertices @ T[:3, :3].T + T[:3, 3], g.faces, normals, g.source, list(g.notices)))
-    norms = normalizations(moved, col.normalise)
-    unit = [g.transformed(n) for g, n in zip(moved, norms)]
+        v = moved(g, T).vertices
+        total = T if m.transform is None else T @ np.asarray(m.transform)
+        placed.append(m.with_transform(total, v.min(axis=0), v.max(axis=0)))
+    norms = normalizations(placed, col.normalise)
     alignment = {"mode": mode, "template": col.names[k], "transforms": [T.tolist() for T in transforms]}
-    return Collection(col.names, col.sources, unit, col.kind, col.normalise, norms, col.notices, alignment)
+    shapes = Shapes(placed, norms)
+    return Collection(col.names, col.sources, shapes, col.kind, col.normalise, norms, col.notices, alignment)
+
+
+def _mesh(g: Geometry) -> Geometry | None:
+    return g if g.is_mesh else None
 
 
 def to_file_frame(vertices: np.ndarray, alignment: dict, index: int) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 from ..config import SamplingConfig
 from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..io.collection import Collection, load_collection
-from ..sampling.collection import collection_samples
+from ..sampling.collection import collection_samples, member_facts
 from ..training.space import DistContext, SpaceTrainer, dist_context, owned
 from .model import save_space
 
@@ -42,7 +42,10 @@ class SpaceFit:
     ):
         self.ctx = ctx or dist_context(cfg.device)
         say = notify if self.ctx.rank == 0 else None
-        self.collection = source if isinstance(source, Collection) else load_collection(source, normalise, notify=say)
+        if isinstance(source, Collection):
+            self.collection = source
+        else:
+            self.collection = load_collection(source, normalise, notify=say, facts=member_facts())
         self.source = None if isinstance(source, Collection) else source  # recorded for resuming
         if check is not None:  # e.g. a resumed run refusing a changed collection, before any sampling
             check(self.collection)
