@@ -57,8 +57,8 @@ class ImageController(Controller):
             (w.progress, self._on_progress),
             (w.frame, self._on_frame),
             (w.state, self._on_state),
-            (w.done, lambda task, msg: self._status(msg)),
-            (w.failed, lambda task, msg: self._status(f"{task} failed: {msg}")),
+            (w.done, lambda task, msg: task != "run" and self._status(msg)),  # a run's files: the Runs dock's
+            (w.failed, lambda task, msg: task != "run" and self._status(f"{task} failed: {msg}")),
             (p.open_clicked, self._ask_open),
             (p.train_clicked, self.start_training),
             (p.pause_clicked, self._toggle_pause),
