@@ -112,7 +112,9 @@ class RunsController(Controller):
     def _on_state(self, state: str) -> None:
         if state == "training" and self.recording is not None:
             self._record("stopped")  # the previous run ended without its final surface (replaced mid-run)
-        start, self._start = self._start, None
+        start = None
+        if state == "training":  # only then: a queued earlier state may arrive after training already began
+            start, self._start = self._start, None
         if state == "training" and start is not None and self.panel.record.isChecked():
             step, settings, source = start
             current = self.shape.current

@@ -40,6 +40,9 @@ class ImageRuns(QtCore.QObject):
         self.image, self.worker, self.store = image, image.worker, store
         self.enabled, self.log = enabled, log  # enabled(): the Runs dock's "record" box
         self.recording: ImageRecording | None = None
+        self._start: dict | None = None  # the settings of a fit that just began (read on the worker thread)
+        # read as the worker starts training (a queued slot could see the first steps already taken)
+        self.worker.state.connect(self._note_start, QtCore.Qt.ConnectionType.DirectConnection)
         self.worker.state.connect(self._on_state)
         self.worker.progress.connect(self._on_progress)
         self.worker.frame.connect(self._on_frame)
@@ -47,14 +50,21 @@ class ImageRuns(QtCore.QObject):
         self.worker.failed.connect(self._on_failed)
         self.worker.done.connect(self._on_done)
 
+    def _note_start(self, state: str) -> None:
+        """Worker thread: a fit that begins now (not one back to training after an export's fit for upscaling)."""
+        s = self.worker.session
+        if state == "training" and s is not None and s.trainer.state.step == 0:
+            self._start = {"model": s.model_cfg.to_dict(), "train": s.train_cfg.to_dict(), "source": s.image.source}
+
     def _on_state(self, state: str) -> None:
-        session = self.worker.session
-        if state != "training" or self.recording is not None or session is None or not self.enabled():
+        if state != "training":  # (a queued 'busy' may arrive after the worker already began training)
             return
-        if session.trainer.state.step > 0:  # back to training after an export's fit for upscaling
+        start, self._start = self._start, None
+        if start is None or self.recording is not None or not self.enabled():
             return
-        settings = {"model": session.model_cfg.to_dict(), "train": session.train_cfg.to_dict()}
-        self.recording = ImageRecording(str(self.image.path or session.image.source), settings, self.image.image_size)
+        source = str(self.image.path or start.pop("source"))
+        start.pop("source", None)
+        self.recording = ImageRecording(source, start, self.image.image_size)
 
     def _on_progress(self, d: dict) -> None:
         rec = self.recording
