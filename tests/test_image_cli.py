@@ -199,3 +199,30 @@ def test_errors_are_one_line_exit_2(tmp_path, capsys, monkeypatch, args, message
     _, err = capsys.readouterr()
     assert rc == 2
     assert len(err.strip().splitlines()) == 1 and message in err
+
+
+def test_every_phase_after_training_says_what_it_waits_for(tmp_path, capsys, monkeypatch):
+    """With the status line's silent second set to 0, each phase of a fit, a super-resolution and a deblur
+    shows its line as it begins (the same lines a slow machine shows after a second)."""
+    monkeypatch.setenv("INRVIEW_STATUS_AFTER", "0")
+    out = tmp_path / "f.png"
+    rc, _, err = run(capsys, "fit", demo_image(), "-o", out, "--steps", 5, "--width", 16, "--views", tmp_path, *CROP)
+    assert rc == 0
+    for line in (f"loading {demo_image()}", "rendering 32x32", f"writing {out}", "measuring PSNR", "writing the views"):
+        assert f"{line}" in err, (line, err[-800:])
+    rc, _, err = run(capsys, "sr", demo_image(), "--scale", 2, "--steps", 5, "--width", 16, "-o", out, *CROP)
+    assert rc == 0 and "rendering x2, the bicubic baseline" in err
+    rc, _, err = run(
+        capsys, "deblur", demo_image(), "--kernel", "gaussian:1", "--synthetic", "--steps", 5, "-o", out, *CROP
+    )
+    assert rc == 0 and "blurring it again" in err and "Richardson-Lucy (" in err
+    rc, _, err = run(capsys, "fit", demo_image(), "-o", out, "--steps", 5, "--width", 16, "--quiet", *CROP)
+    assert rc == 0 and err == ""  # --quiet: no status lines either
+
+
+def test_status_lines_stay_silent_for_a_short_wait(capsys):
+    from inrview.cli.waiting import Waiting
+
+    with Waiting(False, "a short wait") as wait:
+        wait.phase("another short one")
+    assert capsys.readouterr().err == ""  # under a second (the default): nothing to say

@@ -90,3 +90,11 @@ def test_fit_history_then_runs_list_and_show(tmp_path, demo_shape):
     assert "spot.obj" in table.stdout and "CD " in table.stdout
     missing = run_cli("runs", "show", 7, env=env)
     assert missing.returncode == 2 and missing.stderr.strip().count("\n") == 0 and "no run #7" in missing.stderr
+
+
+def test_info_says_it_is_loading_a_file(capsys, monkeypatch, demo_shape):
+    from inrview.cli import main
+
+    monkeypatch.setenv("INRVIEW_STATUS_AFTER", "0")
+    assert main(["info", str(demo_shape)]) == 0
+    assert f"loading {demo_shape}" in capsys.readouterr().err

@@ -32,6 +32,7 @@ class ScriptedRun(QtCore.QObject):
         self.exit_code = 0
         self.finished = False
         self.t0 = time.perf_counter()
+        self.started = getattr(args, "started", None) or self.t0  # when the command began
         window.quiet_errors = bool(args.quit)
         shape = window.shape
         shape.file_opened.connect(self._opened)
@@ -65,16 +66,17 @@ class ScriptedRun(QtCore.QObject):
             QtCore.QTimer.singleShot(300, self._finish)
 
     def _wall_clock(self, state_signal, stop) -> None:
-        """--fit-seconds is wall time from the first step: the trainer's own budget counts training time only
-        (previews and drawing come on top), so a timer started with training stops it when the seconds are up."""
+        """--fit-seconds is wall time from the command, as every --seconds of the command line: the trainer's own
+        budget counts training time only (previews and drawing come on top), so once training starts a timer stops
+        it when the seconds since the command began are up (at once when opening took them all)."""
         if not self.args.fit_seconds:
             return
-        ms = int(self.args.fit_seconds * 1000)
 
         def started(state: str) -> None:
             if state == "training":
                 state_signal.disconnect(started)
-                QtCore.QTimer.singleShot(ms, stop)
+                left = self.args.fit_seconds - (time.perf_counter() - self.started)
+                QtCore.QTimer.singleShot(max(0, int(left * 1000)), stop)
 
         state_signal.connect(started)
 

@@ -16,11 +16,11 @@ from ..errors import InrviewError
 from .checks import check_output
 from .common import Parser, parse, positive_float, positive_int
 
-EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains a shape or a picture for that many seconds of
-wall time (or steps) as soon as the file is open (the live view updates as usual); --screenshot saves
-the view once training has finished (or once the file is shown: a shape space shows its mean shape);
---quit then exits with status 0, or 2 with one line on stderr if anything failed. Options given here are
-for this run: they never change the saved settings."""
+EPILOG = """scripted runs: --fit-seconds (or --fit-steps) trains a shape or a picture as soon as the file is open,
+until that many seconds of wall time from the command have passed (or for that many steps), the live view
+updating as usual; --screenshot saves the view once training has finished (or once the file is shown: a
+shape space shows its mean shape); --quit then exits with status 0, or 2 with one line on stderr if
+anything failed. Options given here are for this run: they never change the saved settings."""
 
 
 def window_size(text: str) -> tuple[int, int]:
@@ -38,7 +38,11 @@ def add_options(p: argparse.ArgumentParser) -> None:
     """The app's FILE and options."""
     p.add_argument("file", nargs="?", help="mesh, point cloud, checkpoint or picture to open (default: the demo shape)")
     p.add_argument(
-        "--fit-seconds", type=positive_float, metavar="S", help="train for S seconds (wall time) once the file is open"
+        "--fit-seconds",
+        type=positive_float,
+        metavar="S",
+        help="train until S seconds of wall time from the command have passed (opening the window and the "
+        "file count too; the trainer's own seconds would leave out previews and drawing)",
     )
     p.add_argument("--fit-steps", type=positive_int, metavar="N", help="train for N steps once the file is open")
     p.add_argument("--screenshot", metavar="PNG", help="save a screenshot of the viewport when done")
@@ -102,6 +106,9 @@ def launch(argv: list[str]) -> int:
     if isinstance(args, int):
         return args
     args.scripted = check(args)
+    from . import STARTED
+
+    args.started = STARTED  # --fit-seconds counts from here: the command's start, as every --seconds does
     from ..app.main import run  # the seam where Qt and the window load (only the app needs them)
 
     return run(args)

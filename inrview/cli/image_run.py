@@ -34,7 +34,8 @@ from .waiting import Waiting
 
 def _load(a):
 
-    img = load_image(a.input, alpha=a.alpha)
+    with Waiting(a.quiet, f"loading {a.input}"):
+        img = load_image(a.input, alpha=a.alpha)
     if a.crop:
         x, y, w, h = a.crop
         if x + w > img.width or y + h > img.height:
@@ -188,14 +189,19 @@ def cmd_fit(a) -> int:
     session = ImageSession(img, model, train, device=_device(a), task=task)
     recorder, final_frame = image_recorder(session, a.timelapse_frames) if a.timelapse else (None, None)
     last = _train(session, a, f"fit {_describe(model)}", recorder)
-    out = session.field.render(h, w)
-    problems = [_save(a.output, session.field.straight(out), img.has_alpha, a.bit_depth)]
-    if recorder is not None:
-        recorder.finish(final_frame())
-        problems.append(save_safely(a.timelapse, recorder.save, "time-lapse"))
-    m = session.metrics(out if (h, w) == (img.height, img.width) else None)
-    if a.views:
-        write_views(session, a.views)
+    with Waiting(a.quiet, f"rendering {w}x{h}") as wait:
+        out = session.field.render(h, w)
+        wait.phase(f"writing {a.output}")
+        problems = [_save(a.output, session.field.straight(out), img.has_alpha, a.bit_depth)]
+        if recorder is not None:
+            wait.phase(f"writing the time-lapse {a.timelapse}")
+            recorder.finish(final_frame())
+            problems.append(save_safely(a.timelapse, recorder.save, "time-lapse"))
+        wait.phase("measuring PSNR and SSIM at the input size")
+        m = session.metrics(out if (h, w) == (img.height, img.width) else None)
+        if a.views:
+            wait.phase(f"writing the views to {a.views}")
+            write_views(session, a.views)
     data = {
         "command": "image fit",
         **_run_info(a, session, model, train, last, t0),
@@ -232,7 +238,8 @@ def cmd_sr(a) -> int:
     except ValueError as e:
         raise InrviewError(str(e)) from None
     last = _train(session, a, f"sr x{a.scale} {_describe(model)}")
-    res = finish_super_resolution(session, original, a.scale)
+    with Waiting(a.quiet, f"rendering x{a.scale}, the bicubic baseline and their measures"):
+        res = finish_super_resolution(session, original, a.scale)
     straight = session.field.straight
     problems = [
         _save(path, straight(px), img.has_alpha, what=what)
@@ -282,9 +289,10 @@ def cmd_deblur(a) -> int:
         kernel_name=kdesc,
     )
     last = _train(session, a, f"deblur {_describe(model)}")
-    fit_db = reblurred_psnr(session, kernel)
-    straight = session.field.straight
-    problems = [_save(a.output, straight(session.field.render()), img.has_alpha)]
+    with Waiting(a.quiet, f"rendering, blurring it again and writing {a.output}"):
+        fit_db = reblurred_psnr(session, kernel)
+        straight = session.field.straight
+        problems = [_save(a.output, straight(session.field.render()), img.has_alpha)]
     data = {
         "command": "image deblur",
         "kernel": kdesc,
@@ -294,7 +302,8 @@ def cmd_deblur(a) -> int:
     }
     trained = f"{_describe(model)}, {last.step} steps in {last.elapsed:.1f} s training"
     if a.synthetic:
-        res = finish_synthetic(session, img.pixels, obs.pixels, kernel, a.rl_iterations)
+        with Waiting(a.quiet, f"Richardson-Lucy ({a.rl_iterations} iterations) and the measures"):
+            res = finish_synthetic(session, img.pixels, obs.pixels, kernel, a.rl_iterations)
         problems += [
             _save(a.blurred_out, straight(res.blurred), img.has_alpha, what="blurred image"),
             _save(a.rl_out, straight(res.rl), img.has_alpha, what="Richardson-Lucy image"),
@@ -303,7 +312,8 @@ def cmd_deblur(a) -> int:
         data.update(res.to_dict())
     else:
         if a.rl_out:
-            rl = richardson_lucy(obs.pixels, kernel, a.rl_iterations)
+            with Waiting(a.quiet, f"Richardson-Lucy ({a.rl_iterations} iterations)"):
+                rl = richardson_lucy(obs.pixels, kernel, a.rl_iterations)
             problems.append(_save(a.rl_out, straight(rl), img.has_alpha, what="Richardson-Lucy image"))
         line = (
             f"{a.output}: {img.width}x{img.height}, {kdesc}, {trained}; "
@@ -345,7 +355,8 @@ def cmd_sweep(a) -> int:
     text = sw.table(rows, "csv" if a.table and a.table.lower().endswith(".csv") else "markdown")
     problems = [save_safely(a.table, lambda p: Path(p).write_text(text), "table")]
     if a.plot:
-        sw.plot(rows, a.plot)
+        with Waiting(a.quiet, f"plotting {a.plot}"):
+            sw.plot(rows, a.plot)
     best = max(rows, key=lambda r: r.psnr)
     if not a.quiet:
         print(sw.table(rows), file=sys.stderr)

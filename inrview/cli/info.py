@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from .checks import check_input
+from .waiting import Waiting
 
 KINDS = {"shape": "a 3D shape", "image": "a picture", "space": "a shape space"}
 TARGETS = {"sdf": "signed distance", "occupancy": "occupancy", "udf": "unsigned distance"}
@@ -32,14 +33,16 @@ def cmd_info(a) -> int:
     if str(a.file).lower().endswith(".safetensors"):
         from ..training.checkpoint import read
 
-        data = read(a.file)
+        with Waiting(False, f"reading {a.file}"):
+            data = read(a.file)
         header = {k: v for k, v in data.header.items() if k != "optimizer"}
         print(json.dumps(header, indent=2) if a.json else summary(a.file, header, data.model_state()))
         return 0
     from ..io.geometry import report
     from ..io.loaders import load
 
-    rep = report(load(a.file))
+    with Waiting(False, f"loading {a.file}"):
+        rep = report(load(a.file))
     print(json.dumps(dataclasses.asdict(rep), indent=2) if a.json else rep)
     return 0
 

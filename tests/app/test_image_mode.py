@@ -194,3 +194,40 @@ def test_an_image_checkpoint_opens_again_with_its_picture(widget, qtbot, small_p
     with qtbot.waitSignal(widget.worker.done, timeout=20_000):
         widget.export_to(str(out), 96, 80)
     assert load_image(out).shape == (80, 96, 3)
+
+
+def _bar_colour(bar, frac: float) -> tuple[int, int, int]:
+    """The colour of the bar's ramp `frac` of the way up (0: bottom, 1: top)."""
+    img = bar.grab().toImage()
+    top, bottom = 24, bar.height() - 10
+    c = img.pixelColor(10, int(round(bottom - 1 - frac * (bottom - top - 2))))
+    return c.red(), c.green(), c.blue()
+
+
+def test_gradient_and_laplacian_views_have_colour_bars_with_their_scales(widget, qtbot, small_png):
+    with qtbot.waitSignal(widget.worker.opened, timeout=10_000):
+        widget.open_image(small_png)
+    widget.set_view("gradient")
+    assert widget.panel.color_bar.isHidden()  # no fit yet: no scale to show
+    _small_grid(widget, steps=60)
+    widget.start_training()
+    qtbot.waitUntil(lambda: widget.last_frame is not None and widget.last_frame.done, timeout=60_000)
+    bar, views = widget.panel.color_bar, widget.worker.views
+    widget.set_view("gradient")
+    assert bar.isVisible() and not bar.signed and bar.title == "|∇|"
+    assert bar.vmax == pytest.approx(views.grad_scale) and views.grad_scale > 0
+    assert [t for _, t in bar.labels()] == ["0", f"{views.grad_scale / 2:.3g}", f"{views.grad_scale:.3g}+"]
+    dark, bright = _bar_colour(bar, 0.0), _bar_colour(bar, 1.0)
+    assert max(dark) < 40 and min(bright[:2]) > 200, (dark, bright)  # black at 0, yellow at the scale
+
+    widget.set_view("target laplacian")
+    assert bar.isVisible() and bar.signed and bar.title == "Δ" and bar.vmax == pytest.approx(views.lap_scale)
+    lap = views.lap_scale
+    assert [t for _, t in bar.labels()] == [f"≤{-lap:.3g}", "0", f"{lap:.3g}+"]
+    low, mid, high = _bar_colour(bar, 0.0), _bar_colour(bar, 0.5), _bar_colour(bar, 1.0)
+    assert low[2] > low[0] + 40 and high[0] > high[2] + 40 and min(mid) > 200, (low, mid, high)
+
+    widget.set_view("error")
+    assert bar.isVisible() and bar.title == "error" and bar.vmax == pytest.approx(0.1)
+    widget.set_view("fitted")
+    assert bar.isHidden()

@@ -94,3 +94,49 @@ def test_two_runs_listed_compared_reopened_and_continued(win, wait, spot_path, t
     c = recorded[-1]
     assert c.command == "app continue" and c.settings["start_step"] == 40 and c.steps == 80
     assert c.curve[0][0] > 40  # the continued curve starts after the first run's last step
+
+
+def test_an_image_fit_of_the_2d_tab_is_recorded_and_reopened_there(win, wait, tmp_path):
+    from inrview.image import demo_image, load_image, save_image
+
+    picture = save_image(tmp_path / "detail.png", load_image(demo_image()).crop(96, 96, 40, 48).pixels)
+    image = win.image
+    opened = []
+    image.worker.opened.connect(opened.append)
+    win.open_path(str(picture))
+    wait(lambda: opened, 30, "the picture to open")
+    assert win.tab_keys[win.tabs.currentIndex()] == "image"
+    p = image.panel
+    p.kind.setCurrentIndex(p.kind.findData("grid"))
+    p.width_.setValue(16)
+    p.steps.setValue(120)
+    p.batch.setValue(4096)
+    recorded = []
+    win.runs.recorded.connect(recorded.append)
+    image.start_training()
+    wait(lambda: recorded, 90, "the image run to be recorded")
+    run = recorded[-1]
+    assert run.kind == "image" and run.command == "app image fit" and run.status == "finished"
+    assert run.steps == 120 and run.source == str(picture) and run.seconds > 0
+    assert run.settings["model"]["kind"] == "grid" and run.settings["train"]["steps"] == 120
+    assert run.curve[-1][0] == 120 and run.curve[-1][1] < run.curve[0][1], "the loss curve was not recorded"
+    assert 15.0 < run.measures["psnr"] < 80.0 and abs(run.measures["psnr"] - image.last_frame.psnr) < 1e-6
+    wait(lambda: run.output("checkpoint") and run.output("image"), 30, "the run's checkpoint and picture")
+    metrics = __import__("json").loads(run.output("metrics").read_text())
+    assert metrics["psnr_curve"][-1] == [120, run.measures["psnr"]] and len(metrics["psnr_curve"]) >= 2
+    assert load_image(run.output("image")).shape[:2] == (40, 48)
+    panel = win.runs.panel
+    row = [r.id for r in panel.runs].index(run.id)
+    assert panel.table.item(row, 2).text() == "detail.png"
+    panel.select_ids({run.id})
+    assert panel.buttons["reopen"].isEnabled() and not panel.buttons["compare"].isEnabled()
+    assert not panel.buttons["continue"].isEnabled()
+
+    win.tabs.setCurrentIndex(win.tab_keys.index("shape"))
+    opened.clear()
+    panel.buttons["reopen"].click()
+    wait(lambda: opened, 30, "the run's checkpoint to open in the 2D tab")
+    assert win.tab_keys[win.tabs.currentIndex()] == "image" and image.path == str(run.output("checkpoint"))
+    assert "120 steps" in image.panel.info.text()
+    wait(lambda: image.last_frame is not None and image.last_frame.step == 120, 20, "the reopened fit's picture")
+    assert abs(image.last_frame.psnr - run.measures["psnr"]) < 1.0  # the same network, at the image's size

@@ -144,3 +144,23 @@ def test_options_for_an_open_window_are_not_saved(qapp, tmp_path, window, small_
     w.close()
     wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
     assert '"width": 48' in w.settings.get("train/config", "")
+
+
+def test_fit_seconds_count_from_the_command_not_from_the_first_step(qapp, tmp_path, window, wait):
+    """A command that began 60 s ago with --fit-seconds 30 has no seconds left once the picture is open: its
+    training stops at once (counted from the first step, it would train for 30 s)."""
+    from argparse import Namespace
+
+    from inrview.app.scripted import ScriptedRun
+    from inrview.image import demo_image, load_image, save_image
+
+    picture = save_image(tmp_path / "p.png", load_image(demo_image()).crop(96, 96, 40, 48).pixels)
+    w = window(tmp_path / "secs.ini", (700, 500))
+    args = Namespace(fit_seconds=30.0, fit_steps=None, quit=False, screenshot=None, window_screenshot=None)
+    args.started = time.perf_counter() - 60.0
+    script = ScriptedRun(w, args)
+    w.open_path(str(picture))
+    wait(lambda: script.finished, 60, "the scripted fit to end")
+    frame = w.image.last_frame
+    assert frame.done and frame.step >= 1 and frame.elapsed < 10.0, (frame.step, frame.elapsed)
+    w.close()

@@ -57,8 +57,8 @@ class ImageController(Controller):
             (w.progress, self._on_progress),
             (w.frame, self._on_frame),
             (w.state, self._on_state),
-            (w.done, lambda task, msg: self._status(msg)),
-            (w.failed, lambda task, msg: self._status(f"{task} failed: {msg}")),
+            (w.done, lambda task, msg: task != "run" and self._status(msg)),  # a run's files: the Runs dock's
+            (w.failed, lambda task, msg: task != "run" and self._status(f"{task} failed: {msg}")),
             (p.open_clicked, self._ask_open),
             (p.train_clicked, self.start_training),
             (p.pause_clicked, self._toggle_pause),
@@ -118,6 +118,7 @@ class ImageController(Controller):
             self.worker.open_image(self.path)
 
     def start_training(self) -> None:
+        self.panel.scales = {}  # the new fit's come with its first frame
         self.psnr_history.clear()
         self.panel.curves.clear()
         self.run_progress = 0.0
@@ -151,6 +152,7 @@ class ImageController(Controller):
         )
         self.last_frame = None
         self.psnr_history.clear()
+        p.scales = {}
         p.curves.clear()
         p.set_view("target")
         p.set_image_size(*self.image_size)
@@ -172,6 +174,8 @@ class ImageController(Controller):
     def _on_frame(self, f) -> None:
         p = self.panel
         self.last_frame = f
+        if not p.scales and self.worker.views is not None:  # the first frame of a fit: its colour scales
+            p.update_color_bar(self._scales())
         self.psnr_history.append((f.step, f.psnr))
         p.curves.add_psnr(f.step, f.psnr)
         ssim_txt = f"  SSIM {f.ssim:.3f}" if np.isfinite(f.ssim) else ""
@@ -201,8 +205,13 @@ class ImageController(Controller):
         self.worker.wanted_views = tuple({"fitted", "error", name})
         if self.last_frame is not None and name not in self.last_frame.pictures and self.worker.session is not None:
             self.worker.refresh()  # derivative views are computed only when shown
-        self.panel.update_color_bar()
+        self.panel.update_color_bar(self._scales())
         self._show()
+
+    def _scales(self) -> dict:
+        """The derivative views' colour scales of the current fit (set once per session by its LiveViews)."""
+        views = self.worker.views
+        return {} if views is None else {"gradient": views.grad_scale, "laplacian": views.lap_scale}
 
     def _on_state(self, state: str) -> None:
         self.state_name = state

@@ -148,6 +148,7 @@ class ImagePanel(QtWidgets.QWidget):
             v.hovered.connect(self.hovered)
             row.addWidget(v, 1)
             v.setVisible(name == "main")
+        self.scales: dict = {}  # the derivative views' colour scales (see update_color_bar)
         self.color_bar = ColorBar(ERROR_SCALE)
         self.color_bar.hide()
         row.addWidget(self.color_bar)
@@ -217,8 +218,27 @@ class ImagePanel(QtWidgets.QWidget):
             self.views[n].setVisible(on)
         self.update_color_bar()
 
-    def update_color_bar(self) -> None:
-        self.color_bar.setVisible(self.side_by_side.isChecked() or self.current_view() == "error")
+    def update_color_bar(self, scales: dict | None = None) -> None:
+        """The bar of the view in front: the error's, or a gradient's (0 .. its scale) or a Laplacian's (signed);
+        scales: {'gradient': vmax, 'laplacian': vmax} of the current fit (kept until new ones come)."""
+        if scales:
+            self.scales = dict(scales)
+        name = "error" if self.side_by_side.isChecked() else self.current_view()
+        kind = name.replace("target ", "")
+        bar, vmax = self.color_bar, self.scales.get(kind)
+        if name == "error":
+            tip = f"Error colours: |f − target|, black = 0, yellow = {ERROR_SCALE:g} or more (values range 0..1)"
+            bar.set_scale(ERROR_SCALE, "error", tooltip=tip)
+        elif kind == "gradient" and vmax:
+            tip = f"|∇ luminance| per pixel: black = 0, yellow = {vmax:.3g} or more (the target's 99th percentile)"
+            bar.set_scale(vmax, "|∇|", tooltip=tip)
+        elif kind == "laplacian" and vmax:
+            tip = f"Δ luminance per pixel²: blue ≤ −{vmax:.3g}, white = 0, red ≥ +{vmax:.3g} (99th percentile)"
+            bar.set_scale(vmax, "Δ", signed=True, tooltip=tip)
+        else:
+            bar.hide()
+            return
+        bar.show()
 
     def set_image_size(self, width: int, height: int) -> None:
         """The full-size picture the zoom and the read-out refer to; the view fits it in again."""

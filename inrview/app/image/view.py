@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore, QtGui, QtWidgets
 
-from ...image.views import magnitude_view, to_uint8
+from ...image.views import magnitude_view, signed_view, to_uint8
 
 MIN_ZOOM, MAX_ZOOM = 1 / 64, 256.0
 
@@ -145,24 +145,44 @@ class ImageView(QtWidgets.QWidget):
 
 
 class ColorBar(QtWidgets.QWidget):
-    """A vertical colour bar of the error view's ramp with its scale (absolute error, 0 .. vmax)."""
+    """A vertical colour bar with its scale: a dark-to-bright ramp over 0 .. vmax (the error, a gradient's
+    magnitude) or, signed, a blue-white-red one over -vmax .. +vmax (a Laplacian). The labels are the values
+    the picture's colours stand for; the ends are clipped ('+' on the top label, '−' on a signed bottom)."""
 
     def __init__(self, vmax: float, title: str = "error", parent=None):
         super().__init__(parent)
-        self.vmax, self.title = vmax, title
-        ramp = to_uint8(magnitude_view(np.linspace(1.0, 0.0, 128)[:, None], 1.0))
-        self._pixmap = qpixmap(np.ascontiguousarray(np.repeat(ramp, 12, axis=1)))
-        self.setFixedWidth(64)
+        self.setFixedWidth(84)
         self.setMinimumHeight(120)
-        self.setToolTip(f"Error colours: |f − target|, black = 0, yellow = {vmax:g} or more (values range 0..1)")
+        self.set_scale(vmax, title)
+
+    def set_scale(self, vmax: float, title: str, signed: bool = False, tooltip: str = "") -> None:
+        self.vmax, self.title, self.signed = float(vmax), title, signed
+        t = np.linspace(1.0, 0.0, 128)[:, None]
+        ramp = to_uint8(signed_view(2.0 * t - 1.0, 1.0) if signed else magnitude_view(t, 1.0))
+        self._pixmap = qpixmap(np.ascontiguousarray(np.repeat(ramp, 12, axis=1)))
+        self.setToolTip(tooltip or f"{title}: black = 0, yellow = {self.vmax:.3g} or more")
+        self.update()
+
+    def labels(self) -> list[tuple[float, str]]:
+        """(height fraction from the bottom, text) of the scale's labels."""
+        lo = -self.vmax if self.signed else 0.0
+        out = []
+        for frac in (0.0, 0.5, 1.0):
+            text = f"{lo + frac * (self.vmax - lo):.3g}"
+            if frac == 1.0:
+                text += "+"
+            elif frac == 0.0 and self.signed:
+                text = "≤" + text
+            out.append((frac, text))
+        return out
 
     def paintEvent(self, ev) -> None:  # noqa: N802
         p = QtGui.QPainter(self)
-        p.setPen(QtGui.QColor("#dddddd"))
+        p.setPen(self.palette().color(QtGui.QPalette.ColorRole.WindowText))  # readable in light and dark themes
         top, bottom = 24, self.height() - 10
         p.drawText(QtCore.QRectF(0, 2, self.width(), 18), QtCore.Qt.AlignmentFlag.AlignLeft, self.title)
         p.drawPixmap(QtCore.QRectF(4, top, 14, bottom - top), self._pixmap, QtCore.QRectF(self._pixmap.rect()))
-        for frac in (0.0, 0.5, 1.0):
+        for frac, text in self.labels():
             y = bottom - frac * (bottom - top)
-            p.drawText(QtCore.QPointF(22, y + 4), f"{self.vmax * frac:g}" + ("+" if frac == 1.0 else ""))
+            p.drawText(QtCore.QPointF(22, y + 4), text)
         p.end()

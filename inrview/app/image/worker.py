@@ -58,11 +58,12 @@ class ImageWorker(CommandThread):
         """A new frame with the currently wanted views (after the user switched views)."""
         self.post("refresh", self._preview, False)
 
-    def export(self, path: str, width: int, height: int, bit_depth: int = 8) -> None:
-        self.post("export", self._export, str(path), int(width), int(height), int(bit_depth))
+    def export(self, path: str, width: int, height: int, bit_depth: int = 8, tag: str = "export") -> None:
+        self.post(tag, self._export, str(path), int(width), int(height), int(bit_depth))
 
-    def save_checkpoint(self, path: str) -> None:
-        self.post("checkpoint", self._save_checkpoint, str(path))
+    def save_checkpoint(self, path: str, tag: str = "checkpoint") -> None:
+        """Save the fit (tag: what done/failed name the command, e.g. 'run' for a run's own files)."""
+        self.post(tag, self._save_checkpoint, str(path))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         self.quit_loop()

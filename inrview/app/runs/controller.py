@@ -1,5 +1,5 @@
 """The Runs controller: records every fit of the app in the history of runs, and reopens, continues and
-compares recorded runs.
+compares recorded runs (the 2D tab's fits are recorded by image_runs.py and listed here too).
 
 A run begins when the shape worker starts training and ends with the end-of-run surface (or a failure). Its
 record holds the dock's settings, the loss curve seen on the way, the final loss, wall seconds and two
@@ -16,6 +16,7 @@ from PyQt6 import QtCore
 
 from ...runs import RunStore
 from ..common.controller import Controller, Dock
+from .image_runs import ImageRuns
 from .panel import COMPARE_COLORS, RunsPanel
 
 #: The viewport layers of the two compared runs.
@@ -63,6 +64,11 @@ class RunsController(Controller):
         p.buttons["clear"].clicked.connect(self.clear_comparison)
         p.buttons["remove"].clicked.connect(self.remove_selected)
         p.table.itemSelectionChanged.connect(self.update_actions)
+        self.images = None  # the 2D tab's fits, recorded too when the tab is there
+        image = getattr(window, "image", None)
+        if image is not None and image.available:
+            self.images = ImageRuns(image, self.store, p.record.isChecked, window.log, self)
+            self.images.recorded.connect(self._recorded_elsewhere)
         self.refresh()
 
     # == the window's hooks ============================================================================
@@ -72,8 +78,9 @@ class RunsController(Controller):
     def update_actions(self) -> None:
         ids, b = self.panel.selected_ids(), self.panel.buttons
         b["reopen"].setEnabled(len(ids) == 1)
-        b["continue"].setEnabled(len(ids) == 1 and not self.worker.training)
-        b["compare"].setEnabled(len(ids) == 2)
+        kinds = {r.kind for r in self.panel.runs if r.id in ids}
+        b["continue"].setEnabled(len(ids) == 1 and not self.worker.training and "image" not in kinds)
+        b["compare"].setEnabled(len(ids) == 2 and "image" not in kinds)  # compared: surfaces and their losses
         b["remove"].setEnabled(bool(ids))
         b["clear"].setEnabled(bool(self.compared))
 
@@ -105,7 +112,9 @@ class RunsController(Controller):
     def _on_state(self, state: str) -> None:
         if state == "training" and self.recording is not None:
             self._record("stopped")  # the previous run ended without its final surface (replaced mid-run)
-        start, self._start = self._start, None
+        start = None
+        if state == "training":  # only then: a queued earlier state may arrive after training already began
+            start, self._start = self._start, None
         if state == "training" and start is not None and self.panel.record.isChecked():
             step, settings, source = start
             current = self.shape.current
@@ -170,6 +179,10 @@ class RunsController(Controller):
         self.refresh()
         self.recorded.emit(run)
 
+    def _recorded_elsewhere(self, run) -> None:
+        self.refresh()
+        self.recorded.emit(run)
+
     # == the list ======================================================================================
     def refresh(self) -> None:
         text = self.panel.filter.text().strip()
@@ -193,10 +206,11 @@ class RunsController(Controller):
 
     # == reopen, continue, compare =====================================================================
     def reopen(self, run) -> bool:
-        """Open the run's checkpoint in the view (its mesh when the checkpoint is gone)."""
+        """Open the run's checkpoint where it belongs (a shape's in the view, a picture's in the 2D tab), else
+        its mesh or fitted picture when the checkpoint is gone."""
         if run is None:
             return False
-        path = run.output("checkpoint") or run.output("mesh")
+        path = run.output("checkpoint") or run.output("mesh") or run.output("image")
         if path is None:
             self.window.show_error("Cannot reopen", f"run {run.name}: none of its outputs is left on disk")
             return False
