@@ -101,6 +101,32 @@ def test_adaptation_moves_the_surface_onto_the_points(trained):
     assert _chamfer(adapted.mesh, v, f) < 0.8 * _chamfer(code_only.mesh, v, f)
 
 
+def test_time_budget_ends_the_code_and_the_adaptation_early(trained):
+    """With far more steps than the budget allows, a completion keeps its wall-clock budget: it takes at
+    most the budget plus what the surface and its confidence cost (measured here in the same run), and
+    still lands on the points."""
+    import time
+
+    from inrview.space.confidence import vertex_confidence
+    from inrview.space.pose import posed_mesh, to_space
+    from inrview.space.scan import _shares, complete_scan
+
+    assert _shares(30.0, 0.0, 5.0, True) == pytest.approx((0.6 * 16.0, 16.0))  # 30 - 5 spent - 9 reserve
+    assert _shares(30.0, 0.0, 40.0, False) == pytest.approx((6.0, 6.0))  # late: a fifth of the budget still
+    _, space = trained
+    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)
+    pts, nrm = sample_cloud(v, f, 3000, seed=4)
+    budget, t0 = 3.0, time.perf_counter()
+    done = complete_scan(space, pts, nrm, "rigid", adapt_steps=100_000, steps=100_000, seconds=budget, resolution=64)
+    took = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    posed_mesh(space, done.result, 64)
+    vertex_confidence(space, done.mesh.vertices, pts, done.result.alternatives, to_space(done.result))
+    tail = time.perf_counter() - t1
+    assert took < budget + 2 * tail + 0.5, (took, tail)
+    assert _chamfer(done.mesh, v, f) < 0.1
+
+
 def test_cli_writes_confidence_and_pose(trained, tmp_path):
     from inrview.cli import main
     from inrview.io.export import save_points
