@@ -111,7 +111,7 @@ def test_time_budget_ends_the_code_and_the_adaptation_early(trained):
     from inrview.space.pose import posed_mesh, to_space
     from inrview.space.scan import _shares, complete_scan
 
-    assert _shares(30.0, 0.0, 5.0, True) == pytest.approx((0.6 * 16.0, 16.0))  # 30 - 5 spent - 9 reserve
+    assert _shares(30.0, 0.0, 5.0, True) == pytest.approx((0.7 * 16.0, 16.0))  # 30 - 5 spent - 9 reserve
     assert _shares(30.0, 0.0, 40.0, False) == pytest.approx((6.0, 6.0))  # late: a fifth of the budget still
     _, space = trained
     v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)

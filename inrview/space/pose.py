@@ -21,17 +21,19 @@ import torch.nn.functional as F
 
 from ..extract import Mesh
 from ..io.geometry import Normalization
-from .complete import BATCH, PRIOR_WEIGHT, Completion, CompletionSnapshot, _finish, data_loss, placement, starts
+from .complete import PRIOR_WEIGHT, Completion, CompletionSnapshot, _finish, data_loss, placement, starts
 from .model import Space
 
 #: Rotation of the turned starts, degrees; steps run by every start before the best KEEP go on (or this
 #: share of a time budget, whichever comes first), and the points each start sees per screening step.
-START_ANGLE, SCREEN_STEPS, KEEP, SCREEN_SHARE, SCREEN_BATCH = 30.0, 40, 3, 0.25, 512
+START_ANGLE, SCREEN_STEPS, KEEP, SCREEN_SHARE, SCREEN_BATCH = 30.0, 40, 3, 0.5, 128
+#: Points per step for the kept starts.
+POSE_BATCH = 1024
 #: Learning rates of the pose (radians, normalised units, log scale) relative to the code's.
 POSE_LR = 0.5
 #: Every this many steps the pose is also solved in closed form (ICP on the decoder's surface): each point
 #: is projected onto the zero level (q - f grad f / |grad f|^2) and the best rigid map onto them replaces it.
-ICP_EVERY = 10
+ICP_EVERY = 3
 
 
 def rotation(w: torch.Tensor) -> torch.Tensor:
@@ -101,7 +103,7 @@ def complete_posed_steps(
         screening = len(z) > KEEP
         for group in opt.param_groups:
             group["lr"] = group["base"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-        idx = torch.randperm(len(p), generator=g)[: SCREEN_BATCH if screening else BATCH]
+        idx = torch.randperm(len(p), generator=g)[: SCREEN_BATCH if screening else POSE_BATCH]
         q, m = _moved(p[idx], None if n is None else n[idx], w, t, log_s)
         prior = ((z - mean) ** 2 / var).mean(dim=1)
         loss = data_loss(space, z, q, m) + PRIOR_WEIGHT[space.target] * prior

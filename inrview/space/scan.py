@@ -20,7 +20,7 @@ from .pose import complete_posed_steps, posed_mesh, to_space
 ADAPT_STEPS = 100
 #: With a wall-clock budget: seconds kept for the surface, its confidence and writing it (at least this
 #: share of the budget), and the share of the rest given to the code and pose (the adaptation gets the rest).
-RESERVE_SHARE, RESERVE_MIN, POSE_SHARE = 0.3, 3.0, 0.6
+RESERVE_SHARE, RESERVE_MIN, POSE_SHARE = 0.3, 3.0, 0.7
 
 
 @dataclass(frozen=True)
