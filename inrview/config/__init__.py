@@ -16,7 +16,9 @@ from .families import register as register
 
 #: A family's name: a key of FAMILIES (grid, siren, relu, fourier, and any registered since).
 ModelKind = str
-Target = Literal["sdf", "occupancy"]
+Target = Literal["sdf", "occupancy", "udf", "auto"]
+#: The targets a network is trained on ('auto' is resolved to one of them when a fit starts).
+TRAINED_TARGETS = ("sdf", "occupancy", "udf")
 
 
 class Config:
@@ -207,8 +209,10 @@ class FitConfig(Config):
 
     model: ModelConfig = field(default_factory=ModelConfig)
     """The network."""
-    target: Target = "sdf"
-    """What the network learns: signed distance or occupancy (logit)."""
+    target: Target = "auto"
+    """What the network learns: 'sdf' signed distance, 'occupancy' (logit), 'udf' unsigned distance (open
+    surfaces and single-layer sheets, extracted as open meshes), or 'auto': 'udf' for an open or sheet-like
+    mesh, 'sdf' for a closed one (see inrview.sampling.unsigned.choose_target)."""
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     """How training samples are drawn."""
     train: TrainConfig = field(default_factory=lambda: TrainConfig(steps=SHAPE_STEPS))

@@ -17,6 +17,8 @@ from ..field import Field
 from .grid import GridResult, coarse_to_fine_grid, dense_grid, grid_points, work_device
 from .mc import flying_edges, skimage_marching_cubes, vtk_available
 from .mc_torch import marching_cubes_torch
+from .section import plane_section
+from .udf import open_surface, udf_grid
 
 __all__ = [
     "Mesh",
@@ -28,6 +30,7 @@ __all__ = [
     "coarse_to_fine_grid",
     "dense_grid",
     "grid_points",
+    "plane_section",
 ]
 
 
@@ -39,6 +42,7 @@ class Mesh:
     faces: np.ndarray
     units: str = "world"
     evaluations: int = 0
+    resolution: int = 0  # cells per side of the grid it was extracted from (0: not from a grid)
 
     def __len__(self) -> int:
         return len(self.faces)
@@ -79,25 +83,37 @@ def marching_cubes(grid: GridResult, level: float = 0.0, method: str = "auto") -
 
 
 def extract_mesh(
-    field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True, mc: str = "auto"
+    field: Field,
+    resolution: int = 256,
+    method: str = "coarse_to_fine",
+    world: bool = True,
+    mc: str = "auto",
+    deadline: float | None = None,
 ) -> Mesh:
     """Marching cubes of the field's zero level at `resolution` cells per side over the unit cube.
 
     method: 'coarse_to_fine' (evaluate the network only near the surface; same triangles as 'dense') or
     'dense'. mc: the marching-cubes implementation (see marching_cubes). Returns vertices in world units
     (the input's) unless world=False; raises NoSurfaceError when the field does not cross zero anywhere.
+    An unsigned field (target 'udf') is meshed as an open surface (see udf.open_surface; mc is ignored).
+    deadline: a time.perf_counter() time to finish by (coarse to fine only): the resolution is then lowered
+    as the measured evaluation rate requires (see coarse_to_fine_grid); `Mesh.resolution` says what it was.
     """
     if method not in ("coarse_to_fine", "dense"):
         raise ValueError(f"unknown extraction method {method!r} (coarse_to_fine, dense)")
     # on a GPU the grid stays there and is meshed there (mc_torch), unless a CPU mesher is asked for
     on_device = mc in ("auto", "torch") and work_device(field).type == "cuda"
-    grid = (
-        coarse_to_fine_grid(field, resolution, on_device=on_device)
-        if method == "coarse_to_fine"
-        else dense_grid(field, resolution, on_device=on_device)
-    )
-    mesh = marching_cubes(grid, method=mc)
-    mesh.evaluations = grid.evaluations
+    if getattr(field, "target", None) == "udf":
+        grid = udf_grid(field, resolution, on_device, dense=method == "dense", deadline=deadline)
+        mesh = Mesh(*open_surface(field, grid), "normalised")
+    else:
+        grid = (
+            coarse_to_fine_grid(field, resolution, on_device=on_device, deadline=deadline)
+            if method == "coarse_to_fine"
+            else dense_grid(field, resolution, on_device=on_device)
+        )
+        mesh = marching_cubes(grid, method=mc)
+    mesh.evaluations, mesh.resolution = grid.evaluations, grid.resolution
     if world:
         mesh.vertices = field.normalization.to_world(mesh.vertices)
         mesh.units = "world"
@@ -110,13 +126,16 @@ class SliceImage:
 
     values: (H, W) float32 (world units for distance fields); axis: 0/1/2 for the plane's normal;
     offset: the plane's position along that axis (world units); extent: (u_min, u_max, v_min, v_max) of
-    the two in-plane axes (in ascending axis order) in world units.
+    the two in-plane axes (in ascending axis order) in world units; unsigned: the values are an unsigned
+    distance (>= 0: one colour map from 0; the zero set is traced from the open surface with plane_section,
+    not as a contour of the values).
     """
 
     values: np.ndarray
     axis: int
     offset: float
     extent: tuple[float, float, float, float]
+    unsigned: bool = False
 
 
 def slice_field(field: Field, axis: int, offset: float, resolution: int = 128, world: bool = True) -> SliceImage:
@@ -138,4 +157,4 @@ def slice_field(field: Field, axis: int, offset: float, resolution: int = 128, w
     lo = norm.to_world(np.full(3, -1.0)) if world else np.full(3, -1.0)
     hi = norm.to_world(np.full(3, 1.0)) if world else np.full(3, 1.0)
     ext = (float(lo[others[0]]), float(hi[others[0]]), float(lo[others[1]]), float(hi[others[1]]))
-    return SliceImage(vals.astype(np.float32), axis, float(offset), ext)
+    return SliceImage(vals.astype(np.float32), axis, float(offset), ext, getattr(field, "target", None) == "udf")

@@ -19,7 +19,8 @@ DEFAULT_CHUNK = 4096  # small chunks keep activations in cache: about 2x faster 
 
 class Field:
     """A network as a field over world space: `field(points)` maps (N, 3) world points to (N,) float64
-    values, negative inside (distances for 'sdf' targets, the negated logit for 'occupancy'), evaluated in
+    values, negative inside (distances for 'sdf' targets, the negated logit for 'occupancy', the unsigned
+    distance |network| for 'udf', which is nowhere negative), evaluated in
     chunks of `chunk` rows without gradients."""
 
     def __init__(
@@ -44,8 +45,9 @@ class Field:
 
     @property
     def is_distance(self) -> bool:
-        """Whether values are signed distances (target 'sdf') rather than negated occupancy logits."""
-        return self.target == "sdf"
+        """Whether values are distances (target 'sdf', or 'udf': unsigned, zero on the surface) rather than
+        negated occupancy logits."""
+        return self.target in ("sdf", "udf")
 
     def evaluate_unit(self, points: np.ndarray | torch.Tensor) -> np.ndarray:
         """(N,) float32 values at points given in normalised coordinates, shape (N, 3)."""
@@ -67,7 +69,7 @@ class Field:
         try:
             for s in range(0, x.shape[0], chunk):
                 y = self.model(x[s : s + chunk]).reshape(-1)
-                out[s : s + chunk] = -y if self.target == "occupancy" else y
+                out[s : s + chunk] = -y if self.target == "occupancy" else y.abs() if self.target == "udf" else y
         finally:
             self.model.train(was_training)
         return out
@@ -89,6 +91,7 @@ class Field:
             for s in range(0, len(x), self.chunk):
                 xc = x[s : s + self.chunk].to(self.device).requires_grad_(True)
                 y = self.model(xc).reshape(-1)
+                y = y.abs() if self.target == "udf" else y
                 (g,) = torch.autograd.grad(y.sum(), xc)
                 out[s : s + self.chunk] = g.detach().cpu().numpy()
         finally:

@@ -21,6 +21,8 @@ from ..extract import extract_mesh
 from ..field import Field
 from ..io.geometry import Geometry
 from ..sampling import MeshDistance, face_normals_areas, sample_surface
+from ..sampling.unsigned import mesh_topology
+from .open import F_FRACTIONS, area, f_score
 from .surface import normalised_scale, one_way
 
 #: Reference and predicted surface samples per measurement.
@@ -85,8 +87,9 @@ class LiveMeasures:
         'normal_consistency' (when the input has normals or faces), 'iou' (watertight meshes)}.
 
         vertices_unit (V, 3) and faces (F, 3): the field's surface in normalised coordinates (a preview
-        mesh); None extracts one at `resolution`. Without a surface (no zero crossing yet, or F = 0) only
-        'iou' is returned, when it applies."""
+        mesh); None extracts one at `resolution`. For an unsigned field (target 'udf') also 'f_score' (at 1%
+        of the longest side), 'boundary_edges' and, for mesh inputs, 'area_ratio'. Without a surface (no
+        zero crossing yet, or F = 0) only 'iou' is returned, when it applies."""
         out = {}
         iou = self.iou(field)
         if iou is not None:
@@ -99,7 +102,20 @@ class LiveMeasures:
             vertices_unit, faces = field.normalization.to_unit(mesh.vertices), mesh.faces
         if faces is None or len(faces) == 0:
             return out
-        return self._distances(np.asarray(vertices_unit, np.float64), np.asarray(faces, np.int64)) | out
+        v, f = np.asarray(vertices_unit, np.float64), np.asarray(faces, np.int64)
+        out = self._distances(v, f) | out
+        if getattr(field, "target", None) == "udf":
+            out |= self._open(v, f)
+        return out
+
+    def _open(self, v: np.ndarray, f: np.ndarray) -> dict:
+        """The open-surface measures of the last _distances: F-score at 1% of the longest side, area ratio
+        (mesh inputs) and boundary edges."""
+        acc, comp = self._last
+        out = {"f_score": f_score(acc, comp, 2 * F_FRACTIONS[1])[0], "boundary_edges": mesh_topology(f).boundary_edges}
+        if self._ref is not None:
+            out["area_ratio"] = area(v, f) / max(area(self._ref.vertices, self._ref.faces), 1e-30)
+        return out
 
     def _distances(self, v: np.ndarray, f: np.ndarray) -> dict:
         """Chamfer-L1 (both ways) and normal consistency of the mesh (v, f) against the reference."""
@@ -113,6 +129,7 @@ class LiveMeasures:
             nc1 = None if self._cloud_normals is None else np.abs(np.sum(p_nrm * self._cloud_normals[nn], axis=1))
         ref_nrm = self.normals if self.normals is not None else np.zeros_like(self.points)
         comp, nc2 = one_way(self.points, ref_nrm, pred, pred_fn)
+        self._last = (acc * self.scale, comp * self.scale)
         acc_m, comp_m = float(acc.mean()) * self.scale, float(comp.mean()) * self.scale
         out = {"chamfer_l1": (acc_m + comp_m) / 2, "accuracy": acc_m, "completeness": comp_m}
         if nc1 is not None and self.normals is not None:

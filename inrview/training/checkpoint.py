@@ -204,8 +204,8 @@ def _check_shape(p: Path, data: CheckpointData) -> None:
         Normalization.from_dict(head["normalization"])
     except (KeyError, TypeError, ValueError, IndexError) as e:
         raise CheckpointError(p, f"header has no valid normalisation ({str(e)[:100]})") from None
-    if head.get("target", cfg.target) not in ("sdf", "occupancy"):
-        raise CheckpointError(p, f"header target {str(head.get('target'))[:20]!r} is not 'sdf' or 'occupancy'")
+    if head.get("target", cfg.target) not in ("sdf", "occupancy", "udf"):
+        raise CheckpointError(p, f"header target {str(head.get('target'))[:20]!r} is not 'sdf', 'occupancy' or 'udf'")
     for key, want in (("in_dim", 3), ("out_dim", 1)):
         if head.get(key, want) != want:
             raise CheckpointError(p, f"header {key} is {str(head.get(key))[:20]!r}; a 3D shape network has {want}")

@@ -40,7 +40,9 @@ class Task:
 
 
 class SDFTask(Task):
-    """Regress signed distance (clamped L1) or classify occupancy (BCE) on a pool of samples."""
+    """Regress signed distance (clamped L1), classify occupancy (BCE) or regress unsigned distance (clamped
+    L1 of |network|: the network may change sign across a sheet, which keeps it smooth where the unsigned
+    distance has its kink) on a pool of samples (for 'udf' the pool's `sdf` holds unsigned distances)."""
 
     graph_safe = True
 
@@ -52,12 +54,12 @@ class SDFTask(Task):
         clamp: float = 0.1,
         eikonal_weight: float = 0.0,
     ):
-        if target not in ("sdf", "occupancy"):
-            raise ValueError(f"unknown target {target!r} (choose sdf or occupancy)")
+        if target not in ("sdf", "occupancy", "udf"):
+            raise ValueError(f"unknown target {target!r} (choose sdf, occupancy or udf)")
         self.samples, self.target, self.batch_size = samples, target, batch_size
         self.clamp, self.eikonal_weight = clamp, eikonal_weight
         self.points = torch.from_numpy(np.ascontiguousarray(samples.points, dtype=np.float32))
-        self.values = torch.from_numpy(samples.sdf if target == "sdf" else samples.occupancy)
+        self.values = torch.from_numpy(samples.occupancy if target == "occupancy" else samples.sdf)
 
     def to(self, device):
         self.points, self.values = self.points.to(device), self.values.to(device)
@@ -72,6 +74,8 @@ class SDFTask(Task):
         out = {}
         if self.target == "sdf":
             out["sdf_l1"] = L.clamped_l1(pred, y, self.clamp)
+        elif self.target == "udf":
+            out["udf_l1"] = L.clamped_l1(pred.abs(), y, self.clamp)
         else:
             out["bce"] = L.occupancy_bce(pred, y)
         total = sum(out.values())

@@ -109,10 +109,14 @@ def surface_frame(vertices: np.ndarray, faces: np.ndarray) -> SurfaceFrame:
     return SurfaceFrame(v, vertex_normals(vertices, faces), vtk_cells(faces))
 
 
-def slice_frame(image) -> SliceFrame:
-    """A SliceFrame from the core's SliceImage, with its zero contour traced (marching squares)."""
+def slice_frame(image, surface: tuple | None = None) -> SliceFrame:
+    """A SliceFrame from the core's SliceImage, with its zero contour traced (marching squares); for an
+    unsigned field, whose values do not change sign, the zero set is where `surface` ((V, 3), (F, 3) world
+    units: the open surface extracted from it) crosses the plane."""
     from skimage.measure import find_contours
 
+    if getattr(image, "unsigned", False):
+        return _unsigned_frame(image, surface)
     vals = np.ascontiguousarray(image.values, dtype=np.float32)
     h, w = vals.shape
     u0, u1, v0, v1 = image.extent
@@ -131,6 +135,18 @@ def slice_frame(image) -> SliceFrame:
     cp = np.concatenate(pts) if pts else np.zeros((0, 3), np.float32)
     cl = np.concatenate(lines).astype(np.int64) if lines else np.zeros(0, np.int64)
     return SliceFrame(image.axis, float(image.offset), vals, tuple(map(float, image.extent)), cp, cl)
+
+
+def _unsigned_frame(image, surface: tuple | None) -> SliceFrame:
+    from ...extract import plane_section
+
+    seg = plane_section(*surface, image.axis, image.offset) if surface is not None else np.zeros((0, 2, 3))
+    pts = seg.reshape(-1, 3).astype(np.float32)
+    lines = np.column_stack([np.full(len(seg), 2), 2 * np.arange(len(seg)), 2 * np.arange(len(seg)) + 1]).ravel()
+    vals = np.ascontiguousarray(image.values, dtype=np.float32)
+    return SliceFrame(
+        image.axis, float(image.offset), vals, tuple(map(float, image.extent)), pts, lines.astype(np.int64)
+    )
 
 
 _LUT: np.ndarray | None = None

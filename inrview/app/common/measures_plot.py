@@ -11,6 +11,7 @@ MEASURES = {
     "chamfer_l1": ("Chamfer L1", "#f0a35e", "left"),
     "normal_consistency": ("normal consistency", "#6ab0de", "right"),
     "iou": ("IoU", "#8fd18b", "right"),
+    "f_score": ("F-score at 1%", "#d68fd6", "right"),  # unsigned fits: open surfaces have no IoU
 }
 
 

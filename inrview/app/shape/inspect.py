@@ -103,7 +103,7 @@ class Inspector:
             views["samples"] = self.training_samples(s)
         if self.errors and mesh is not None:
             views["error"] = self.surface_error(s, mesh[0])
-        if self.errors and out.get("slices") and s.geometry.is_mesh and self.worker.field.is_distance:
+        if self.errors and out.get("slices") and s.geometry.is_mesh and self.worker.field.target == "sdf":
             out["slices"], views["slice_error_limit"] = self.slice_errors(s, out["slices"])
         measures = self.measures(s, mesh) if new_surface else None
         if measures:
@@ -140,7 +140,7 @@ class Inspector:
             target = np.where(v > 0.5, 0, np.where(v < 0.5, 2, 1))
             loss, units = np.abs(1.0 / (1.0 + np.exp(f)) - v), "probability"
         else:
-            target = np.where(v < 0, 0, np.where(v > 0, 2, 1))
+            target = np.where(v < 0, 0, np.where(v > 0, 3 if field.target == "udf" else 2, 1))
             clamp = getattr(task, "clamp", None) or np.inf
             loss = np.abs(np.clip(f, -clamp, clamp) - np.clip(v, -clamp, clamp)) / s.normalization.scale
             units = s.geometry.units

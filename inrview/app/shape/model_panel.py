@@ -48,8 +48,10 @@ class ModelPanel(QtWidgets.QWidget):
         for k, fam in FAMILIES.items():
             self.kind.addItem(fam.label, k)
         self.target = QtWidgets.QComboBox()
+        self.target.addItem("Automatic (unsigned for open meshes)", "auto")
         self.target.addItem("Signed distance (SDF)", "sdf")
         self.target.addItem("Occupancy", "occupancy")
+        self.target.addItem("Unsigned distance (open surfaces)", "udf")
         self.width_ = _spin(4, 2048, 64, 8, "Hidden units per layer")
         self.depth = _spin(1, 16, 2, 1, "Hidden layers")
         self.omega0 = QtWidgets.QDoubleSpinBox(decimals=1, minimum=0.1, maximum=300.0, value=30.0)

@@ -1,0 +1,145 @@
+"""Open surfaces: unsigned targets, open-surface extraction, the automatic target choice and the open measures."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from inrview.extract import extract_mesh
+from inrview.field import Field
+from inrview.metrics.open import area, open_surface_metrics, self_intersections
+from inrview.sampling.unsigned import choose_target, cloud_udf_samples, mesh_topology, mesh_udf_samples
+
+
+def patch(n: int = 12, half: float = 0.5, bend: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """A square sheet [-half, half]^2 at z = bend * x^2, n x n vertices."""
+    x, y = np.meshgrid(np.linspace(-half, half, n), np.linspace(-half, half, n), indexing="ij")
+    v = np.stack([x, y, bend * x**2], -1).reshape(-1, 3)
+    i, j = np.meshgrid(np.arange(n - 1), np.arange(n - 1), indexing="ij")
+    a = (i * n + j).ravel()
+    f = np.concatenate([np.stack([a, a + n, a + n + 1], 1), np.stack([a, a + n + 1, a + 1], 1)])
+    return v, f
+
+
+def boundary_length(v: np.ndarray, f: np.ndarray) -> float:
+    n = len(v)
+    a, b = np.concatenate([f[:, 0], f[:, 1], f[:, 2]]), np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
+    keys, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_counts=True)
+    once = keys[counts == 1]
+    return float(np.linalg.norm(v[once // n] - v[once % n], axis=1).sum())
+
+
+def test_udf_targets_are_exact_on_a_flat_sheet():
+    from inrview.config import SamplingConfig
+
+    v, f = patch()
+    s = mesh_udf_samples(v, f, SamplingConfig(n_samples=4000), seed=1)
+    p = s.points.astype(np.float64)
+    # distance to the square [-0.5, 0.5]^2 in the plane z = 0
+    d = np.sqrt(np.sum(np.maximum(np.abs(p[:, :2]) - 0.5, 0) ** 2, axis=1) + p[:, 2] ** 2)
+    assert (s.sdf >= 0).all()
+    assert np.abs(s.sdf - d).max() < 1e-5
+
+
+def test_cloud_udf_targets_are_nearest_point_distances():
+    from inrview.config import SamplingConfig
+
+    pts = np.random.default_rng(0).uniform(-0.5, 0.5, (3000, 3)) * [1, 1, 0]
+    s = cloud_udf_samples(pts, SamplingConfig(n_samples=2000), seed=0)
+    nearest = np.linalg.norm(s.points[:, None, :] - pts[None].astype(np.float32), axis=2).min(axis=1)
+    assert np.allclose(s.sdf, nearest, atol=1e-5)
+    assert (s.sdf[: int(0.3 * 2000)] == 0).all()  # the points themselves
+
+
+class Disk(torch.nn.Module):
+    """Unsigned distance to the disk of radius r in the plane z = z0."""
+
+    def __init__(self, r: float = 0.6, z0: float = 0.013):
+        super().__init__()
+        self.r, self.z0 = r, z0
+
+    def forward(self, x):
+        rho = torch.sqrt(x[:, 0] ** 2 + x[:, 1] ** 2)
+        return torch.sqrt(torch.relu(rho - self.r) ** 2 + (x[:, 2] - self.z0) ** 2)[:, None]
+
+
+class Hemisphere(torch.nn.Module):
+    """Unsigned distance to the upper half (z >= 0) of the sphere of radius r."""
+
+    def __init__(self, r: float = 0.6):
+        super().__init__()
+        self.r = r
+
+    def forward(self, x):
+        rim = torch.sqrt((torch.sqrt(x[:, 0] ** 2 + x[:, 1] ** 2) - self.r) ** 2 + x[:, 2] ** 2)
+        return torch.where(x[:, 2] >= 0, (x.norm(dim=1) - self.r).abs(), rim)[:, None]
+
+
+@pytest.mark.parametrize(
+    "net, true_area, rim",
+    [(Disk(), np.pi * 0.36, 2 * np.pi * 0.6), (Hemisphere(), 2 * np.pi * 0.36, 2 * np.pi * 0.6)],
+    ids=["disk", "hemisphere"],
+)
+@pytest.mark.parametrize("z0", [0.0, 0.013])
+def test_analytic_udf_extracts_one_open_layer(net, true_area, rim, z0):
+    if isinstance(net, Disk):
+        net.z0 = z0  # 0: the disk lies on the grid's middle plane
+    m = extract_mesh(Field(net, target="udf"), 64)
+    topo = mesh_topology(m.faces)
+    assert topo.non_manifold_edges == 0 and topo.boundary_edges > 0
+    assert abs(area(m.vertices, m.faces) / true_area - 1) < 0.1  # one layer (two would be 2), rim cells lost
+    assert 0.9 < boundary_length(m.vertices, m.faces) / rim < 1.8  # the rim (stair-stepped, ragged), no cap
+    assert self_intersections(m.vertices, m.faces) == 0
+    d = net(torch.as_tensor(m.vertices, dtype=torch.float32)).numpy()
+    assert d.max() < 0.35 * 2 / 64 + 1e-6
+
+
+def test_auto_target_picks_udf_for_open_and_sdf_for_closed():
+    v, f = patch()
+    target, why = choose_target(v, f)
+    assert target == "udf" and "open" in why
+    import trimesh
+
+    box = trimesh.creation.box()
+    assert choose_target(box.vertices, box.faces)[0] == "sdf"
+    thin = trimesh.creation.box(extents=(1.0, 1.0, 0.002))  # closed, but thinner than a cell at 256^3
+    target, why = choose_target(thin.vertices, thin.faces)
+    assert target == "udf" and "thinner" in why
+    assert choose_target(v, None)[0] == "sdf"  # point clouds: reconstruct
+
+
+def test_open_measures_of_a_sheet_against_itself_and_a_shell():
+    v, f = patch(20)
+    same = open_surface_metrics(v, f, v, f, n_samples=5000)
+    assert same.f_score == 1.0 and abs(same.area_ratio - 1) < 1e-9 and same.boundary_edges == 4 * 19
+    # the same sheet doubled 0.8% of the side away: twice the area, close at 1%, not at 0.5%
+    two = np.vstack([v, v + [0, 0, 0.008]]), np.vstack([f, f + len(v)])
+    m = open_surface_metrics(*two, v, f, n_samples=5000)
+    assert abs(m.area_ratio - 2) < 1e-6 and m.f_score > 0.99 and m.f_score_half < 0.7
+
+
+def test_short_udf_fit_of_a_sheet_through_the_cli(tmp_path, capsys):
+    from inrview.cli import main
+    from inrview.io.export import save_mesh
+    from inrview.io.loaders import load
+
+    sheet = save_mesh(tmp_path / "sheet.ply", *patch(16, bend=0.4))
+    out, js, ck = tmp_path / "out.ply", tmp_path / "m.json", tmp_path / "c.safetensors"
+    args = ["fit", sheet, "-o", out, "--steps", "150", "--samples", "60000", "--resolution", "64"]
+    rc = main([str(x) for x in [*args, "--metrics-json", js, "--checkpoint", ck]])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "target udf" in printed and "open (" in printed  # what it chose and why, one line
+    data = json.loads(js.read_text())
+    assert data["target"] == "udf" and data["config"]["target"] == "udf"
+    assert data["f_score"] >= 0.9 and 0.8 < data["area_ratio"] < 1.2, data
+    assert data["live"]["history"][-1].get("f_score") is not None
+    mesh = load(out)
+    assert mesh_topology(mesh.faces).non_manifold_edges == 0 and mesh_topology(mesh.faces).boundary_edges > 0
+    # the checkpoint reopens as an unsigned field and extracts an open mesh again
+    again = tmp_path / "again.ply"
+    assert main(["extract", str(ck), "-o", str(again), "--resolution", "48", "--quiet"]) == 0
+    assert mesh_topology(load(again).faces).boundary_edges > 0
