@@ -101,6 +101,32 @@ def test_adaptation_moves_the_surface_onto_the_points(trained):
     assert _chamfer(adapted.mesh, v, f) < 0.8 * _chamfer(code_only.mesh, v, f)
 
 
+def test_time_budget_ends_the_code_and_the_adaptation_early(trained):
+    """With far more steps than the budget allows, a completion keeps its wall-clock budget: it takes at
+    most the budget plus what the surface and its confidence cost (measured here in the same run), and
+    still lands on the points."""
+    import time
+
+    from inrview.space.confidence import vertex_confidence
+    from inrview.space.pose import posed_mesh, to_space
+    from inrview.space.scan import _shares, complete_scan
+
+    assert _shares(30.0, 0.0, 5.0, True) == pytest.approx((0.7 * 16.0, 16.0))  # 30 - 5 spent - 9 reserve
+    assert _shares(30.0, 0.0, 40.0, False) == pytest.approx((6.0, 6.0))  # late: a fifth of the budget still
+    _, space = trained
+    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)
+    pts, nrm = sample_cloud(v, f, 3000, seed=4)
+    budget, t0 = 3.0, time.perf_counter()
+    done = complete_scan(space, pts, nrm, "rigid", adapt_steps=100_000, steps=100_000, seconds=budget, resolution=64)
+    took = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    posed_mesh(space, done.result, 64)
+    vertex_confidence(space, done.mesh.vertices, pts, done.result.alternatives, to_space(done.result))
+    tail = time.perf_counter() - t1
+    assert took < budget + 2 * tail + 0.5, (took, tail)
+    assert _chamfer(done.mesh, v, f) < 0.1
+
+
 def test_cli_writes_confidence_and_pose(trained, tmp_path):
     from inrview.cli import main
     from inrview.io.export import save_points
@@ -140,3 +166,43 @@ def test_alignment_recovers_the_transforms_and_gives_shapes_back(tmp_path):
     move, _ = _turn(turns[2], axis=(0.3, 0.2, 1.0))
     assert np.abs(back - (move(v) * 10 + 2)).max() < 1e-6
     assert col.record()["alignment"]["template"] in col.names
+
+
+def test_interpolation_of_an_aligned_space_is_in_the_files_frames(tmp_path):
+    """A space fitted on a collection that is not aligned (one ellipsoid turned and moved far apart per
+    file) gives its interpolation back in the files' frames: t = 0 on the first file, t = 1 on the last,
+    and the blend between them; before, all of them sat on the template."""
+    import os
+
+    from inrview.io.collection import load_collection
+    from inrview.io.export import save_mesh
+    from inrview.space import SpaceFit, read_space
+    from inrview.space.align import align_collection
+    from inrview.space.explore import write_interpolation
+    from inrview.training.space import SpaceTrainConfig
+
+    os.environ["INRVIEW_CACHE_DIR"] = str(tmp_path / "cache")
+    v, f = ellipsoid((1.0, 0.6, 0.4), subdivisions=3)
+    files = []
+    (tmp_path / "c").mkdir()
+    for k, (a, shift) in enumerate([(0, (0, 0, 0)), (25, (6, 1, 0)), (-20, (-2, 7, 3))]):
+        move, _ = _turn(a, axis=(0.3, 0.2, 1.0))
+        files.append(move(v) + np.asarray(shift, float))
+        save_mesh(tmp_path / "c" / f"s{k}.ply", files[-1], f)
+    col = align_collection(load_collection(tmp_path / "c"), "rigid")
+    fit = SpaceFit(
+        col,
+        SpaceTrainConfig(epochs=120, shapes_per_step=3, device="cpu"),
+        LatentConfig(latent_dim=8, width=64, depth=2),
+        sampling=SMALL,
+    )
+    list(fit.run(report_every=60))
+    fit.save(tmp_path / "s.safetensors")
+    rows = write_interpolation(read_space(tmp_path / "s.safetensors"), "s0", "s2", tmp_path / "out", 3, 48)
+    from inrview.io.loaders import load
+
+    meshes = [load(r["file"]) for r in rows]
+    assert _chamfer(meshes[0], files[0], f) < 0.05, _chamfer(meshes[0], files[0], f)
+    assert _chamfer(meshes[-1], files[2], f) < 0.05, _chamfer(meshes[-1], files[2], f)
+    middle = meshes[1].vertices.mean(axis=0)
+    assert np.linalg.norm(middle - (files[0].mean(axis=0) + files[2].mean(axis=0)) / 2) < 0.3

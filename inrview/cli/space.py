@@ -91,8 +91,14 @@ def _complete_args(ss) -> None:
     c.add_argument("points", nargs="?", help="point cloud (normals used when present) or mesh")
     c.add_argument("-s", "--space", dest="space_option", help=argparse.SUPPRESS)  # the old `POINTS -s SPACE`
     c.add_argument("-o", "--output", required=True, help="output mesh (.ply, .obj, .stl, .glb, .off)")
-    c.add_argument("--seconds", type=positive_float, default=None, help="time budget instead of --steps")
-    c.add_argument("--steps", type=positive_int, default=300, help="optimisation steps (default 300)")
+    c.add_argument(
+        "--seconds",
+        type=positive_float,
+        default=30.0,
+        help="wall-clock budget of the whole command, from its start (default 30): the code and the adaptation "
+        "end early to keep it",
+    )
+    c.add_argument("--steps", type=positive_int, default=300, help="at most this many code steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
     c.add_argument("--metrics-json", metavar="PATH", help="write residual, novelty and timing as JSON")
     c.add_argument(

@@ -24,6 +24,7 @@ from ..space.explore import info, write_interpolation
 from ..space.model import read_space
 from ..space.scan import complete_scan
 from ..training.space import space_threads
+from . import STARTED
 from .common import Progress, mask_options, write_json
 from .space_long import exit_code, make_fit, stopped_line, train
 from .waiting import Waiting
@@ -111,11 +112,11 @@ def cmd_complete(a) -> int:
         t0 = time.perf_counter()
         wait.phase(f"completing from {len(geom.vertices)} points (pose {a.pose}, {a.adapt_steps} adaptation steps)")
         done = complete_scan(
-            space, geom.vertices, geom.normals, a.pose, max(a.adapt_steps, 0), a.steps, a.seconds, a.resolution
+            space, geom.vertices, geom.normals, a.pose, max(a.adapt_steps, 0), a.steps, a.seconds, a.resolution, STARTED
         )
         mesh, res = done.mesh, done.result
         save_mesh(a.output, mesh.vertices, mesh.faces, properties=ply_properties(done.confidence))
-        seconds = time.perf_counter() - t0
+        seconds, wall = time.perf_counter() - t0, time.perf_counter() - STARTED
         wait.phase("measuring the points against the surface")
         dist = point_to_surface(geom.vertices, mesh.vertices, mesh.faces)
     pose = {k: v for k, v in res.novelty.get("pose", {}).items() if k != "unit"}
@@ -132,6 +133,7 @@ def cmd_complete(a) -> int:
         a.metrics_json,
         {
             "seconds": seconds,
+            "wall_seconds": wall,
             "points": len(geom.vertices),
             "faces": len(mesh.faces),
             "points_to_surface_mean": float(dist.mean()),

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
+import time
 
 import numpy as np
 import torch
@@ -36,9 +37,11 @@ def adapt(
     steps: int = STEPS,
     lr: float = LR,
     seed: int = 0,
+    seconds: float | None = None,
 ) -> tuple[Space, np.ndarray]:
     """(space with the adapted decoder, adapted code) for points (N, 3) already in the space's normalised
-    frame (a posed completion's moved points). The given space is left unchanged."""
+    frame (a posed completion's moved points). The given space is left unchanged. seconds: a wall-clock
+    budget; the run ends at the steps or the seconds, whichever comes first (the schedule follows both)."""
     g = torch.Generator().manual_seed(seed)
     p = torch.as_tensor(np.asarray(points), dtype=torch.float32)
     n = None if normals is None else torch.nn.functional.normalize(torch.as_tensor(np.asarray(normals)).float(), dim=1)
@@ -52,15 +55,17 @@ def adapt(
     z0 = z.detach().clone()
     prior_mesh = space.decode(z0[0], 48, Normalization())
     probe, weight = _probes(p.numpy(), np.asarray(prior_mesh.vertices), 4096, seed)
+    with torch.no_grad():
+        prior = frozen(z0, probe[None])[0]  # the prior's values there: fixed, computed once
     opt = torch.optim.Adam([{"params": list(dec.parameters()), "lr": lr}, {"params": [z], "lr": lr}])
     dec.train()
-    for step in range(steps):
+    clock, step = time.perf_counter(), 0
+    while (frac := max(step / steps, (time.perf_counter() - clock) / seconds if seconds else 0.0)) < 1.0:
+        step += 1
         for group in opt.param_groups:
-            group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * step / steps)))
+            group["lr"] = lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
         idx = torch.randperm(len(p), generator=g)[:BATCH]
         loss = data_loss(view, z, p[idx], None if n is None else n[idx])[0]
-        with torch.no_grad():
-            prior = frozen(z0, probe[None])[0]
         far = (weight * (dec(z, probe[None])[0] - prior).abs()).mean()
         pull = sum(((w - a) ** 2).sum() for w, a in zip(dec.parameters(), anchors))
         total = loss + FAR_PULL * far + WEIGHT_PULL * pull

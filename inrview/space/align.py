@@ -13,6 +13,7 @@ from __future__ import annotations
 import igl
 import numpy as np
 from scipy.spatial import cKDTree
+from scipy.spatial.transform import Rotation, Slerp
 
 from ..io.collection import Collection, bounds_of, normalizations
 from ..io.geometry import Geometry
@@ -87,3 +88,20 @@ def to_file_frame(vertices: np.ndarray, alignment: dict, index: int) -> np.ndarr
     """Vertices (V, 3) in the template's frame (world units) mapped back into member index's file frame."""
     T = np.asarray(alignment["transforms"][index])
     return (np.asarray(vertices) - T[:3, 3]) @ np.linalg.inv(T[:3, :3]).T
+
+
+def between_file_frames(vertices: np.ndarray, alignment: dict, a: int, b: int, t: float) -> np.ndarray:
+    """Vertices (V, 3) in the template's frame mapped into a frame between member a's (t = 0) and member
+    b's (t = 1): the inverse similarities blended (rotation by slerp, scale and translation linearly), so a
+    morph from a to b starts on a's file and ends on b's."""
+    parts = [_similarity(np.linalg.inv(np.asarray(alignment["transforms"][i]))) for i in (a, b)]
+    (sa, Ra, ta), (sb, Rb, tb) = parts
+    R = Slerp([0.0, 1.0], Rotation.from_matrix(np.stack([Ra, Rb])))([t]).as_matrix()[0]
+    s, shift = (1 - t) * sa + t * sb, (1 - t) * ta + t * tb
+    return s * np.asarray(vertices, np.float64) @ R.T + shift
+
+
+def _similarity(T: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """(scale, rotation (3, 3), translation (3,)) of a 4x4 similarity."""
+    s = float(np.cbrt(np.linalg.det(T[:3, :3])))
+    return s, T[:3, :3] / s, T[:3, 3]

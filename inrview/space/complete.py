@@ -16,6 +16,7 @@ codes' mean against theirs, and the residual on the points against the training 
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -126,7 +127,7 @@ def complete_steps(
 ):
     """Optimise a code for points (N, 3) in world units (normals (N, 3) optional, outward), yielding
     CompletionSnapshot every report_every steps and a last one (done=True) carrying the Completion.
-    seconds: a wall-clock budget instead of steps."""
+    seconds: a wall-clock budget; with both, whichever ends first ends the run."""
     norm, p, n, mean, var = _prepared(space, points, normals)
     z = starts(space, p, n_starts).requires_grad_(True)
     opt = torch.optim.Adam([z], lr=lr)
@@ -145,7 +146,7 @@ def complete_steps(
         return {"total": loss.detach().sum()}
 
     while True:
-        frac = (time.perf_counter() - t0) / seconds if seconds else step / steps
+        frac = max(step / steps if steps else 0.0, (time.perf_counter() - t0) / seconds if seconds else 0.0)
         if frac >= 1.0:
             break
         for group in opt.param_groups:
@@ -170,7 +171,7 @@ def complete_steps(
                 code=z.detach()[int(lo.argmin())].numpy().copy(),
                 normalization=norm,
             )
-    result = _finish(space, z.detach(), p, norm)
+    result = dataclasses.replace(_finish(space, z.detach(), p, norm), alternatives=z.detach().numpy().copy())
     yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - t0, True, result, result.code, norm)
 
 

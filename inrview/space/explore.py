@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..extract import Mesh
 from ..io.export import save_mesh
+from .align import between_file_frames
 from .mesh import check_closed
 from .model import Space
 
@@ -15,14 +17,29 @@ from .model import Space
 def interpolate(space: Space, a: str | int, b: str | int, steps: int = 5, resolution: int = 128):
     """Meshes of the codes (1 - t) z_a + t z_b for t in linspace(0, 1, steps); each is watertight and one
     piece (checked). Returns a list of (t, Mesh, watertight, pieces). For per-shape spaces the meshes are
-    in the normalised frame; for joint ones in the collection's units."""
+    in the normalised frame; for joint ones in the collection's units. A space fitted on an aligned
+    collection (either kind) gives them back in the files' own frames: a's at t = 0, b's at t = 1, a blend
+    between."""
     za, zb = space.code(a), space.code(b)
+    alignment = space.header.get("normalisation", {}).get("alignment")
     out = []
     for t in np.linspace(0.0, 1.0, max(2, int(steps))):
         mesh = space.decode((1 - t) * za + t * zb, resolution)
+        if alignment is not None:
+            mesh = Mesh(_aligned_world(space, mesh.vertices, alignment, a, b, float(t)), mesh.faces)
         closed, pieces = check_closed(mesh)
         out.append((float(t), mesh, closed, pieces))
     return out
+
+
+def _aligned_world(space: Space, vertices: np.ndarray, alignment: dict, a, b, t: float) -> np.ndarray:
+    """A morph's vertices (decoded in the template's frame; normalised for per-shape spaces, where the two
+    shapes' normalisations are blended) in the frame between the files of a and b."""
+    ia, ib = space.index(a), space.index(b)
+    if space.normalise != "joint":
+        na, nb = space.world_normalization(ia), space.world_normalization(ib)
+        vertices = (1 - t) * na.to_world(vertices) + t * nb.to_world(vertices)
+    return between_file_frames(vertices, alignment, ia, ib, t)
 
 
 def write_interpolation(

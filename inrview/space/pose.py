@@ -4,8 +4,10 @@ optimised jointly with the code, from several starts.
 A start is a code (the training codes that fit best), a rotation (identity and turns of START_ANGLE about
 each axis, both ways) and a translation (none, or the scan's centroid on the training shapes'). All starts
 run SCREEN_STEPS steps together; the KEEP best go on for the rest of the budget, and the lowest residual
-wins. Points p (normalised) are moved as s R p + t before the decoder sees them; the surface goes back
-to the scan's frame through the inverse, so the mesh lands on the scan.
+wins. All starts are one batch through the decoder (codes and moved points stacked on a leading axis), and
+with a time budget the screening and the schedule both follow the clock. Points p (normalised) are moved
+as s R p + t before the decoder sees them; the surface goes back to the scan's frame through the inverse,
+so the mesh lands on the scan.
 """
 
 from __future__ import annotations
@@ -19,16 +21,19 @@ import torch.nn.functional as F
 
 from ..extract import Mesh
 from ..io.geometry import Normalization
-from .complete import BATCH, PRIOR_WEIGHT, Completion, CompletionSnapshot, _finish, data_loss, placement, starts
+from .complete import PRIOR_WEIGHT, Completion, CompletionSnapshot, _finish, data_loss, placement, starts
 from .model import Space
 
-#: Rotation of the turned starts, degrees; steps run by every start before the best KEEP go on.
-START_ANGLE, SCREEN_STEPS, KEEP = 30.0, 40, 3
+#: Rotation of the turned starts, degrees; steps run by every start before the best KEEP go on (or this
+#: share of a time budget, whichever comes first), and the points each start sees per screening step.
+START_ANGLE, SCREEN_STEPS, KEEP, SCREEN_SHARE, SCREEN_BATCH = 30.0, 40, 3, 0.5, 128
+#: Points per step for the kept starts.
+POSE_BATCH = 1024
 #: Learning rates of the pose (radians, normalised units, log scale) relative to the code's.
 POSE_LR = 0.5
 #: Every this many steps the pose is also solved in closed form (ICP on the decoder's surface): each point
 #: is projected onto the zero level (q - f grad f / |grad f|^2) and the best rigid map onto them replaces it.
-ICP_EVERY = 10
+ICP_EVERY = 3
 
 
 def rotation(w: torch.Tensor) -> torch.Tensor:
@@ -73,7 +78,8 @@ def complete_posed_steps(
 ):
     """complete_steps with the scan's pose found too (scale=True: a similarity). The last snapshot's
     result is a Completion whose novelty['pose'] holds the transform found (world units: rotation (3, 3),
-    angle in degrees, translation, scale) taking the scan onto the space's frame."""
+    angle in degrees, translation, scale) taking the scan onto the space's frame. With both steps and seconds,
+    whichever ends first ends the run."""
     norm = placement(space, points)
     p = torch.as_tensor(norm.to_unit(points), dtype=torch.float32)
     n = None if normals is None else F.normalize(torch.as_tensor(np.asarray(normals), dtype=torch.float32), dim=1)
@@ -91,12 +97,13 @@ def complete_posed_steps(
     clock, step = time.perf_counter(), 0
     opt = _optimiser(z, w, t, log_s, scale, lr)
     while True:
-        frac = (time.perf_counter() - clock) / seconds if seconds else step / steps
+        frac = _progress(step, steps, time.perf_counter() - clock, seconds)
         if frac >= 1.0:
             break
+        screening = len(z) > KEEP
         for group in opt.param_groups:
             group["lr"] = group["base"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
-        idx = torch.randperm(len(p), generator=g)[: BATCH // 2 if len(z) > KEEP else BATCH]
+        idx = torch.randperm(len(p), generator=g)[: SCREEN_BATCH if screening else POSE_BATCH]
         q, m = _moved(p[idx], None if n is None else n[idx], w, t, log_s)
         prior = ((z - mean) ** 2 / var).mean(dim=1)
         loss = data_loss(space, z, q, m) + PRIOR_WEIGHT[space.target] * prior
@@ -106,7 +113,7 @@ def complete_posed_steps(
         step += 1
         if step % ICP_EVERY == 0 and space.target == "sdf":
             _icp_update(space, z.detach(), p[idx], w, t, log_s, scale)
-        if step == SCREEN_STEPS and len(z) > KEEP:  # keep the best starts only
+        if screening and (step >= SCREEN_STEPS or frac >= SCREEN_SHARE):  # keep the best starts only
             best = loss.detach().argsort()[:KEEP]
             z, w, t, log_s = (x.detach()[best].clone().requires_grad_(True) for x in (z, w, t, log_s))
             opt = _optimiser(z, w, t, log_s, scale, lr)
@@ -114,6 +121,11 @@ def complete_posed_steps(
             yield CompletionSnapshot(step, steps, float(loss.detach().min()), time.perf_counter() - clock)
     result = _finish_posed(space, z.detach(), w.detach(), t.detach(), log_s.detach(), p, norm)
     yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - clock, True, result, result.code, norm)
+
+
+def _progress(step: int, steps: int | None, elapsed: float, seconds: float | None) -> float:
+    """Share of the run done: of the steps or of the seconds, whichever is further along."""
+    return max(step / steps if steps else 0.0, elapsed / seconds if seconds else 0.0)
 
 
 def _icp_update(space: Space, z, p: torch.Tensor, w, t, log_s, scale: bool) -> None:

@@ -163,6 +163,46 @@ def test_completion_of_a_partial_cloud(win, space_file, wait, tmp_path):
     _screenshot(win, tmp_path)
 
 
+def _hues(img: np.ndarray) -> tuple[int, int]:
+    """(reddish, greenish) pixel counts of an RGB image: the two ends of the confidence colours (the plain
+    surface, #e3c08a, is neither)."""
+    r, g, b = (img[..., i].astype(int) for i in range(3))
+    return int(((r > g + 70) & (r > b + 70)).sum()), int(((g > r + 40) & (g > b + 40)).sum())
+
+
+def test_completion_confidence_colours_with_bar_and_toggle(win, wait, tmp_path):
+    """After the completion above: the surface is coloured by confidence (observed parts 1, inferred parts
+    lower, the starts' disagreement measured), a colour bar is drawn, and the toggle brings the plain
+    surface back and the colours again."""
+    ctl, vp = win.space, win.space.viewport
+    wait(lambda: ctl.confidence_view.frame is not None, 30, "the confidence colours")
+    frame = ctl.confidence_view.frame
+    assert frame.observed.any() and not frame.observed.all()  # a half scan: some observed, some inferred
+    assert np.allclose(frame.confidence[frame.observed], 1.0)
+    assert frame.confidence[~frame.observed].mean() < 0.99
+    assert frame.disagreement.max() > 0  # the completion's starts were compared
+    assert len(frame.confidence) == vp.layers["confidence"].data.n_points
+    assert ctl.confidence_view.showing and not vp.visible("surface") and vp.visible("input")
+    assert ctl.panel.show_confidence.isEnabled() and "%" in ctl.panel.confidence.text()
+    _spin(0.3)
+    img = vp.screenshot(return_img=True)
+    h, w = img.shape[:2]
+    red, green = _hues(img)
+    assert red > 50 and green > 50, (red, green)  # both ends of the colours on screen
+    bar = img[int(0.85 * h) :, int(0.2 * w) : int(0.8 * w)]  # the bar's strip at the bottom
+    assert min(_hues(bar)) > 20, _hues(bar)
+    path = os.environ.get("INRVIEW_CONFIDENCE_SHOT")
+    if path:
+        assert win.grab().save(path, "PNG")
+    ctl.panel.show_confidence.setChecked(False)
+    _spin(0.3)
+    assert vp.visible("surface") and "confidence" not in vp.layers and not vp.scalar_bars
+    assert sum(_hues(vp.screenshot(return_img=True))) < 0.05 * (red + green)
+    ctl.panel.show_confidence.setChecked(True)
+    _spin(0.3)
+    assert ctl.confidence_view.showing and not vp.visible("surface")
+
+
 def _screenshot(win, tmp_path) -> None:
     _spin(0.3)
     path = os.environ.get("INRVIEW_SPACE_SHOT") or str(tmp_path / "space.png")

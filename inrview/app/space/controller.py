@@ -18,6 +18,7 @@ from ..common.actions import make_action
 from ..common.controller import Controller
 from ..common.loss_panel import LossPanel
 from ..common.viewport import Viewport
+from .confidence_view import ConfidenceView
 from .panel import SpacePanel
 from .state import SpaceState, checkpoint_task
 from .worker import SpaceWorker
@@ -60,6 +61,7 @@ class SpaceController(Controller):
         self.viewport = Viewport()
         self.loss_panel = LossPanel()
         self.worker = SpaceWorker()
+        self.confidence_view = ConfidenceView(self.viewport)  # a finished completion's colours and bar
         self.state: SpaceState | None = None
         self.running = False
         self.updates: list[tuple[float, object]] = []  # (perf_counter when drawn, SurfaceUpdate)
@@ -87,6 +89,7 @@ class SpaceController(Controller):
             (w.surface, self._on_surface),
             (w.points, self._on_points),
             (w.completion, self._on_completion),
+            (w.confidence, self._on_confidence),
             (w.progress, self._on_progress),
             (w.state, self._on_state),
             (w.done, lambda tag, msg: self._say(msg)),
@@ -99,6 +102,7 @@ class SpaceController(Controller):
             (p.export_clicked, self.export_dialog),
             (p.stop_clicked, self.worker.stop),
             (p.continue_clicked, self.continue_training),
+            (p.show_confidence.toggled, self.confidence_view.show),
         ):
             signal.connect(slot)
 
@@ -293,6 +297,9 @@ class SpaceController(Controller):
     def _on_surface(self, update) -> None:
         if self.window.closed:
             return
+        if self.confidence_view.frame is not None:  # a new surface: the colours belonged to the last one
+            self.confidence_view.clear()
+            self.panel.set_confidence(None)
         self.viewport.set_surface(update.frame)
         if self._reset_camera and update.frame is not None:
             self._reset_camera = False
@@ -303,6 +310,13 @@ class SpaceController(Controller):
 
     def _on_points(self, points) -> None:
         self.viewport.set_input(points, None, "points", 0.6)
+
+    def _on_confidence(self, frame) -> None:
+        if self.window.closed:
+            return
+        self.confidence_view.set(frame)
+        self.panel.set_confidence(frame.summary)
+        self.viewport.render_now()
 
     def _on_completion(self, report: dict) -> None:
         if report.get("distance") is not None:

@@ -98,7 +98,18 @@ class SpacePanel(QtWidgets.QWidget):
         self.warning.setStyleSheet("color: #f0a35e")
         form.addRow(self.complete_btn)
         form.addRow("Steps", self.steps)
+        self.show_confidence = QtWidgets.QCheckBox("Colour by confidence")
+        self.show_confidence.setChecked(True)
+        self.show_confidence.setEnabled(False)
+        self.show_confidence.setToolTip(
+            "Colour the completed surface by how much to trust it: green where the points are (observed), "
+            "towards red where it was inferred and the completion's starts disagree"
+        )
+        self.confidence = QtWidgets.QLabel("—")
+        self.confidence.setWordWrap(True)
         form.addRow("Mean points → surface", self.distance)
+        form.addRow(self.show_confidence)
+        form.addRow("Observed", self.confidence)
         form.addRow(self.warning)
         return box
 
@@ -197,6 +208,17 @@ class SpacePanel(QtWidgets.QWidget):
     def set_completion(self, distance: float | None, warning: str = "", step: str = "") -> None:
         self.distance.setText("—" if distance is None else f"{distance:.4g} (input units){step}")
         self.warning.setText(warning)
+
+    def set_confidence(self, summary: dict | None) -> None:
+        """The finished completion's confidence summary (space.confidence.summary), or None: none yet."""
+        self.show_confidence.setEnabled(summary is not None)
+        if summary is None:
+            self.confidence.setText("—")
+            return
+        self.confidence.setText(
+            f"{100 * summary['observed_fraction']:.0f}% of the surface; confidence mean "
+            f"{summary['confidence_mean']:.2f}"
+        )
 
     def set_running(self, running: bool, has_space: bool) -> None:
         self.stop_btn.setEnabled(running)

@@ -27,6 +27,18 @@ LIVE_DISTANCE_POINTS = 2000
 
 
 @dataclass(frozen=True)
+class ConfidenceFrame:
+    """A finished completion's surface with its per-vertex measures (space.confidence): frame (the surface
+    drawn), confidence, disagreement (input units) and observed (bool), all (V,); summary (for the panel)."""
+
+    frame: SurfaceFrame
+    confidence: np.ndarray
+    disagreement: np.ndarray
+    observed: np.ndarray
+    summary: dict
+
+
+@dataclass(frozen=True)
 class SurfaceUpdate:
     """A decoded surface: frame (None: the code has no surface), request (the slider request it answers, 0
     for others), seconds (decode + preparation, wall clock), source ('open' | 'morph' | 'complete'), distance
@@ -46,6 +58,7 @@ class SpaceWorker(CommandThread):
     surface = QtCore.pyqtSignal(object)  # SurfaceUpdate
     points = QtCore.pyqtSignal(object)  # (N, 3) float32: a completion's input, for drawing
     completion = QtCore.pyqtSignal(object)  # dict: step, total, loss, done (+ distance, far, message)
+    confidence = QtCore.pyqtSignal(object)  # ConfidenceFrame of a finished completion's surface
     progress = QtCore.pyqtSignal(object)  # training: inrview.training.space.SpaceSnapshot
     log = QtCore.pyqtSignal(str, str)  # (level, text)
 
@@ -260,6 +273,8 @@ class SpaceWorker(CommandThread):
         if snap.done:
             res = snap.result
             update = self._show(res.code, res.normalization, "complete", points=self._points)
+            if update.frame is not None:
+                self.confidence.emit(self._confidence(res, update.frame))
             self.completion.emit(
                 {
                     "step": snap.step,
@@ -286,6 +301,21 @@ class SpaceWorker(CommandThread):
                 }
             )
             self._next_preview = time.perf_counter() + max(self.preview_interval, update.seconds)
+
+    def _confidence(self, res, frame: SurfaceFrame) -> ConfidenceFrame:
+        """How far each vertex is from the points and how much the completion's starts disagree there."""
+        from ...space.confidence import summary, vertex_confidence
+
+        conf = vertex_confidence(
+            self.space, frame.points.astype(np.float64), self._points, res.alternatives, res.normalization.to_unit
+        )
+        return ConfidenceFrame(
+            frame,
+            conf["confidence"].astype(np.float32),
+            conf["disagreement"].astype(np.float32),
+            conf["observed"],
+            summary(conf),
+        )
 
     def _training_snapshot(self, snap) -> None:
         now = time.perf_counter()
