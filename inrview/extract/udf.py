@@ -29,7 +29,10 @@ a cell so that a flat sheet through the origin (where normalisation puts a plana
   boundary), and so are faces on an edge that three faces share;
 - faces are oriented consistently over each piece (libigl's bfs_orient), since signs are only relative, and
   the slits left where neighbouring cells still disagreed (boundary loops of at most HOLE_EDGES edges) are
-  closed (`holes`).
+  closed (`holes`);
+- a last pass finds pairs of triangles that still cross (where the snap to grid vertices or a closed slit
+  folds two cells' triangles through each other; `crossings`, among near triangles only), removes both and
+  closes the small hole left where that crosses nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import torch.nn.functional as F
 
 from ..errors import NoSurfaceError
 from .grid import GridResult, _evaluate, coarse_to_fine_grid, dense_grid, work_device
-from .holes import drop_non_manifold, fill_small_holes
+from .holes import drop_non_manifold, fill_small_holes, remove_crossings
 from .mc_torch import _EDGE_AXIS, _EDGE_START, CORNER_OFFSETS, TRI_COUNT, TRI_TABLE
 
 #: Cells (edge lengths) under which the smallest corner value of a cell makes it a candidate for the surface
@@ -244,7 +247,10 @@ def open_surface(field, grid: GridResult) -> tuple[np.ndarray, np.ndarray]:
     verts, faces = verts[used].cpu().numpy(), faces.reshape(-1, 3).cpu().numpy().astype(np.int64)
     if len(faces) == 0:
         raise NoSurfaceError("no surface yet: no face of the unsigned field lies near zero")
-    return fill_small_holes(verts, orient(drop_non_manifold(faces)), HOLE_EDGES)
+    verts, faces = fill_small_holes(verts, orient(drop_non_manifold(faces)), HOLE_EDGES)
+    verts, faces = remove_crossings(verts, faces, HOLE_EDGES)
+    used, faces = np.unique(faces.reshape(-1), return_inverse=True)
+    return verts[used], faces.reshape(-1, 3)
 
 
 def orient(faces: np.ndarray) -> np.ndarray:
