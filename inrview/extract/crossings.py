@@ -36,13 +36,17 @@ def _candidate_pairs(tri: np.ndarray) -> np.ndarray:
     key = (ix * 2_000_003 + iy) * 2_000_029 + iz
     order = np.argsort(key, kind="stable")
     key, owner = key[order], owner[order]
-    pairs = []
-    for step in range(1, len(key)):
-        same = key[step:] == key[:-step]
-        if not same.any():
-            break
-        i, j = owner[:-step][same], owner[step:][same]
+    start = np.concatenate([[True], key[1:] != key[:-1]])
+
+    ends = np.append(np.nonzero(start)[0][1:], len(key))
+    left = ends[np.cumsum(start) - 1] - np.arange(len(key)) - 1  # entries after each in its cell
+
+    pairs, active, step = [], np.nonzero(left > 0)[0], 1
+    while len(active):
+        i, j = owner[active], owner[active + step]
         pairs.append(np.minimum(i, j) * len(tri) + np.maximum(i, j))
+        step += 1
+        active = active[left[active] >= step]
     if not pairs:
         return np.zeros((0, 2), np.int64)
     code = np.sort(np.concatenate(pairs))
@@ -112,11 +116,22 @@ def crossing_pairs(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
         c = cand[s : s + CHUNK]
         ta, tb = v[f[c[:, 0]]], v[f[c[:, 1]]]
         na = np.cross(ta[:, 1] - ta[:, 0], ta[:, 2] - ta[:, 0])
+        nb = np.cross(tb[:, 1] - tb[:, 0], tb[:, 2] - tb[:, 0])
         size = np.maximum(
             np.abs(ta - ta.mean(1, keepdims=True)).max((1, 2)), np.abs(tb - tb.mean(1, keepdims=True)).max((1, 2))
         )
         tol = PLANE_TOL * size**3
-        flat = np.all(np.abs(np.einsum("ij,ikj->ik", na, tb - ta[:, :1])) <= tol[:, None], axis=1)
+        da = np.einsum("ij,ikj->ik", na, tb - ta[:, :1])  # b's corners against a's plane
+        db = np.einsum("ij,ikj->ik", nb, ta - tb[:, :1])
+        # a triangle wholly on one side of the other's plane cannot cross it (most candidate pairs)
+        apart = (
+            (da > tol[:, None]).all(1)
+            | (da < -tol[:, None]).all(1)
+            | (db > tol[:, None]).all(1)
+            | (db < -tol[:, None]).all(1)
+        )
+        c, ta, tb, na, tol, da = c[~apart], ta[~apart], tb[~apart], na[~apart], tol[~apart], da[~apart]
+        flat = np.all(np.abs(da) <= tol[:, None], axis=1)
         hit = np.zeros(len(c), bool)
         hit[~flat] = _edges_through(ta[~flat], tb[~flat], tol[~flat]) | _edges_through(tb[~flat], ta[~flat], tol[~flat])
         hit[flat] = _coplanar_overlap(ta[flat], tb[flat], na[flat])

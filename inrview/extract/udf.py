@@ -59,8 +59,11 @@ GRID_SHIFT = 0.5
 SNAP = 1e-2
 #: Safety of the coarse-to-fine flags (multiples of a cell diagonal), as for a signed distance: 1.25 (so that
 #: the neighbours of candidate corners are evaluated too) gave the same meshes of the shared planar sheet at
-#: 128^3 and 256^3 with 1.7-2.6x the evaluations.
-UDF_SAFETY = 1.0
+#: 128^3 and 256^3 with 1.7-2.6x the evaluations. A cell of the last level is a candidate when a corner is
+#: within CELL_TOLERANCE cells; for a 1-Lipschitz field that can only happen inside a coarser cell (side H)
+#: with a corner under H * (sqrt(3) / 2 + 1 / 2), 0.79 of its diagonal: 0.8 gives the same meshes with 15% fewer
+#: evaluations (a learned sphere shell at 128^3).
+UDF_SAFETY = 0.8
 
 
 def udf_grid(field, resolution: int, on_device: bool = False, dense: bool = False) -> GridResult:
