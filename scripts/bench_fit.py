@@ -280,9 +280,15 @@ def main(argv=None) -> int:
     )
     p.add_argument("--previous", default="fc74b93", help="--wall: the git revision to compare with")
     p.add_argument("--budgets", default="5,10", help="--wall: comma-separated --seconds budgets to check")
+    p.add_argument(
+        "--budgets-only",
+        action="store_true",
+        help="--wall: only `inrview fit MESH --seconds S` for each budget, current checkout, with the table of "
+        "wall times from launch to exit against S + 3 s (e.g. --budgets 2,5,10,30,60)",
+    )
     a = p.parse_args(argv)
     if a.wall:
-        from scripts.wall_time import run
+        from scripts.wall_time import run, run_budgets
 
         bundled = [ROOT / "inrview" / "resources" / "spot.obj"]
         shared = (
@@ -290,7 +296,10 @@ def main(argv=None) -> int:
         )
         if a.meshes:
             shared = [f for f in shared if f.stem in a.meshes.split(",")]
+        shared = [f for f in shared if f.read_bytes() != bundled[0].read_bytes()]  # the bundled Spot once
         budgets = [float(x) for x in a.budgets.split(",") if x]
+        if a.budgets_only:
+            return run_budgets(bundled + shared, budgets, a.samples, a.json)
         return run(bundled + shared, a.previous, budgets, a.samples, a.json)
     if a.baseline_checks is None:
         a.baseline_checks = "all" if a.device.startswith("cuda") else "end"

@@ -156,3 +156,68 @@ def run(meshes: list[Path], previous: str, budgets: list[float], samples: int, j
     if json_path:
         Path(json_path).write_text(json.dumps({"previous": previous, "rows": rows}, indent=1, default=float))
     return 0
+
+
+def budget_rows(meshes: list[Path], budgets: list[float], samples: int) -> list[dict]:
+    """`inrview fit MESH --seconds S` (measures on, as a user runs it) for every mesh and budget, current
+    checkout only, cold: wall time from launching the process to its exit, the machine's load average
+    when it started, the mesh's resolution and Chamfer-L1 (bench_fit's samples)."""
+    from inrview.io.loaders import load
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        for mesh in meshes:
+            geometry = load(mesh)
+            for s in budgets:
+                load_avg = os.getloadavg()[0]
+                out = tmp / f"{mesh.stem}_{s:g}s.ply"
+                r = run_fit(ROOT, mesh, out, ["--seconds", f"{s:g}", "--quiet"])
+                js = r.pop("json")
+                row = {
+                    "mesh": mesh.stem,
+                    "seconds": s,
+                    "load": load_avg,
+                    **r,
+                    "chamfer": measure_mesh(out, geometry, samples) if r["rc"] == 0 else None,
+                    "resolution": js.get("resolution"),
+                    "steps": js.get("steps"),
+                    "phases": js.get("phases", {}),
+                }
+                print(json.dumps(row, default=float), flush=True)
+                rows.append(row)
+    return rows
+
+
+def print_budget_table(rows: list[dict], budgets: list[float], slack: float = 3.0) -> None:
+    """The table of docs/benchmarks.md: wall seconds per mesh and budget (resolution reached), and whether
+    every run ended within S + slack."""
+    print("\n| mesh | " + " | ".join(f"--seconds {s:g}" for s in budgets) + " |")
+    print("|---" * (1 + len(budgets)) + "|")
+    for mesh in dict.fromkeys(r["mesh"] for r in rows):
+        cells = []
+        for s in budgets:
+            r = next(x for x in rows if x["mesh"] == mesh and x["seconds"] == s)
+            if r["rc"] != 0:
+                cells.append(f"{r['wall']:.1f} failed ({' '.join(r['error'])[:40]})")
+            else:
+                mark = "" if r["wall"] <= s + slack else " **over**"
+                cells.append(f"{r['wall']:.1f} ({r['resolution']}^3, load {r['load']:.1f}){mark}")
+        print(f"| {mesh} | " + " | ".join(cells) + " |")
+    ok = [r for r in rows if r["rc"] == 0 and r["wall"] <= r["seconds"] + slack]
+    worst = max(rows, key=lambda r: r["wall"] - r["seconds"])
+    print(
+        f"\n{len(ok)} of {len(rows)} runs ended within S + {slack:g} s; worst: {worst['mesh']} --seconds "
+        f"{worst['seconds']:g} in {worst['wall']:.1f} s (load {worst['load']:.1f})"
+    )
+
+
+def run_budgets(meshes: list[Path], budgets: list[float], samples: int, json_path: str | None) -> int:
+    """Measure the --seconds budgets, print their table, optionally keep the rows as JSON."""
+    print(f"# `inrview fit --seconds S`, wall time from launch to exit; load {os.getloadavg()[0]:.2f}")
+    rows = budget_rows(meshes, budgets, samples)
+    print_budget_table(rows, budgets)
+    print(f"# load at the end {os.getloadavg()[0]:.2f}")
+    if json_path:
+        Path(json_path).write_text(json.dumps({"rows": rows}, indent=1, default=float))
+    return 0

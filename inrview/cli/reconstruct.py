@@ -12,10 +12,23 @@ import time
 from inspect import signature
 from pathlib import Path
 
+import numpy as np
+
+from .. import cli
+from ..config import FAMILIES, FitConfig, default_lr
 from ..errors import InrviewError
+from ..io.export import save_mesh
+from ..io.formats import MESH_EXPORT_FORMATS
+from ..io.loaders import load
+from ..metrics import data_fit, surface_metrics
+from ..recon import DEFAULT_SECONDS, MAX_POINTS, NORMAL_MODES, config_for, poisson_for, prepare_cloud
+from ..recon import pipeline as rp
+from ..recon.cleanup import trim_far
+from ..recon.pipeline import reconstruct
+from ..shape.pipeline import Hooks
 from .checks import check_input, check_output, raise_problems, save_safely
-from .common import Progress, Say, TrainingDefaults, add_training_args, non_negative_float, positive_int, write_json
-from .shape import MESH_HELP, check_mesh_outputs
+from .common import Parser, Say, TrainingDefaults, add_training_args, non_negative_float, positive_int, write_json
+from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_started, resolution_notice
 
 
 def register(commands) -> None:
@@ -30,11 +43,6 @@ def register(commands) -> None:
 
 def cloud_defaults() -> TrainingDefaults:
     """The training defaults of a cloud fit, read from the reconstruction pipeline's own choices."""
-    import numpy as np
-
-    from ..config import FAMILIES, default_lr
-    from ..recon import pipeline as rp
-
     cfgs = {k: rp.default_config(model=k) for k in FAMILIES}
     siren_deep = rp.config_for(np.zeros((rp.SIREN_DEEP_POINTS, 3)), "siren").model
     siren = rp.config_for(np.zeros((1, 3)), "siren").model
@@ -54,9 +62,6 @@ def cloud_defaults() -> TrainingDefaults:
 
 
 def _args(p) -> None:
-    from ..config import FitConfig
-    from ..recon import MAX_POINTS, NORMAL_MODES, pipeline
-
     p.description = __doc__
     p.add_argument("input", help="point cloud (.ply, .xyz, .xyzn, .pts, .txt, .csv, .pcd, .npy, .npz)")
     p.add_argument("-o", "--output", required=True, help=MESH_HELP)
@@ -67,7 +72,7 @@ def _args(p) -> None:
         default="auto",
         help="where normals come from (default auto: the file's, else estimated)",
     )
-    k = signature(pipeline.prepare_cloud).parameters["k"].default
+    k = signature(rp.prepare_cloud).parameters["k"].default
     r.add_argument("--normal-k", type=positive_int, default=k, help=f"neighbours for normal estimation (default {k})")
     r.add_argument(
         "--max-points",
@@ -96,7 +101,7 @@ def _args(p) -> None:
         help="where to write the baseline's mesh (default: OUT with _poisson before the suffix)",
     )
     r.add_argument("--poisson-depth", type=positive_int, help="Poisson octree depth (default from the point count)")
-    trim = signature(pipeline.poisson_for).parameters["trim_quantile"].default
+    trim = signature(rp.poisson_for).parameters["trim_quantile"].default
     r.add_argument(
         "--poisson-trim",
         type=non_negative_float,
@@ -112,10 +117,6 @@ def _args(p) -> None:
 def cloud_config(a, points=None):
     """The fit configuration the options ask for; model 'auto' is resolved from the points (points None:
     a stand-in cloud, for the checks made before loading)."""
-    import numpy as np
-
-    from ..recon import DEFAULT_SECONDS, config_for
-
     seconds = a.seconds if a.seconds is not None else (None if a.steps else DEFAULT_SECONDS)
     given = {k: v for k, v in (("steps", a.steps), ("batch_size", a.batch_size)) if v}
     return config_for(
@@ -145,8 +146,6 @@ def _baseline_path(a) -> Path:
 
 
 def _measure(points, vertices, faces, reference):
-    from ..metrics import data_fit, surface_metrics
-
     out = {"data_fit": data_fit(points, vertices, faces).to_dict()}
     if reference is not None:
         out["reference"] = surface_metrics(vertices, faces, reference.vertices, reference.faces).to_dict()
@@ -165,20 +164,18 @@ def _line(name, m) -> str:
     return s
 
 
-def _load(a):
-    from ..io.loaders import load
-
+def _load(a, scan=None):
+    """The checks, then the cloud (`scan` when the caller read it already) and the reference mesh."""
     if a.max_points < 100:
         raise InrviewError("--max-points must be at least 100")
     check_mesh_outputs(a, cloud_config(a))
-    from ..io.formats import MESH_EXPORT_FORMATS
-
     if a.baseline:
         check_output(_baseline_path(a), "--baseline-output", MESH_EXPORT_FORMATS)
     check_input(a.input)
     if a.reference:
         check_input(a.reference)
-    scan = load(a.input, max_points=a.max_points, seed=a.seed)
+    if scan is None:
+        scan = load(a.input, max_points=a.max_points, seed=a.seed)
     if scan.is_mesh:
         raise InrviewError(f"{a.input}: is a mesh; `inrview reconstruct` wants a point cloud (use `inrview fit`)")
     reference = load(a.reference) if a.reference else None
@@ -187,14 +184,25 @@ def _load(a):
     return scan, reference
 
 
-def cmd_reconstruct(a) -> int:
-    """Fit the cloud, write the surface (and the Poisson baseline); summary lines and JSON."""
-    from ..io.export import save_mesh
-    from ..recon import prepare_cloud, reconstruct
+class TrimHook(Hooks):
+    """--trim-far: the surface farther than `factor` point spacings from every point removed, with a notice."""
 
+    def __init__(self, points, factor: float, say):
+        self.points, self.factor, self.say = points, factor, say
+        self.trimmed = 0.0
+
+    def finish(self, mesh, session):
+        mesh.vertices, mesh.faces, self.trimmed = trim_far(mesh.vertices, mesh.faces, self.points, self.factor)
+        self.say.notice(f"trimmed {100 * self.trimmed:.1f}% of the surface area far from the points")
+        return mesh
+
+
+def cmd_reconstruct(a, scan=None) -> int:
+    """Fit the cloud (`scan` when the caller read it already) with the shape pipeline, write the surface (and
+    the Poisson baseline); summary lines and JSON. --seconds is wall time from the command to the measured
+    surface."""
     say = Say(a.quiet)
-    t0 = time.perf_counter()
-    scan, reference = _load(a)
+    scan, reference = _load(a, scan)
     cfg = cloud_config(a, scan.vertices)
     try:
         prepared = prepare_cloud(scan, a.normals, k=a.normal_k)
@@ -202,55 +210,24 @@ def cmd_reconstruct(a) -> int:
         raise InrviewError(f"{a.input}: {e}") from None
     for n in prepared[0].notices:
         say.notice(n)
-    t_prep = time.perf_counter() - t0
-    bar = Progress(cfg.train, a.quiet, desc="reconstructing")
+    hooks = [CommandHooks(a, cfg.train, 0.0, desc="reconstructing")]
+    trim = TrimHook(scan.vertices, a.trim_far, say) if a.trim_far > 0 else None
+    measure = None if a.no_metrics else lambda s, m: _measure(scan.vertices, m.vertices, m.faces, reference)
     try:
         result = reconstruct(
-            scan, cfg, a.normals, progress=bar, device=None if a.device == "auto" else a.device, prepared=prepared
+            scan,
+            cfg,
+            a.normals,
+            device=None if a.device == "auto" else a.device,
+            prepared=prepared,
+            started=command_started(),
+            hooks=[h for h in (trim, *hooks) if h is not None],
+            measure=measure,
         )
     finally:
-        bar.close()
-    mesh, session, last = result.mesh, result.session, result.last
-    trimmed = 0.0
-    if a.trim_far > 0:
-        from ..recon import trim_far
-
-        mesh.vertices, mesh.faces, trimmed = trim_far(mesh.vertices, mesh.faces, scan.vertices, a.trim_far)
-        say.notice(f"trimmed {100 * trimmed:.1f}% of the surface area far from the points")
-    problems = [
-        save_safely(a.output, lambda p: save_mesh(p, mesh.vertices, mesh.faces), "mesh"),
-        save_safely(a.checkpoint, session.save_checkpoint, "checkpoint"),
-    ]
-    seconds = result.seconds + t_prep
-    if result.dropped_pieces:
-        say.notice(f"removed {result.dropped_pieces} small closed piece(s) beside the surface")
-    data = {
-        "seconds": seconds,
-        "train_seconds": last.elapsed,
-        "steps": last.step,
-        "faces": len(mesh.faces),
-        "vertices": len(mesh.vertices),
-        "device": str(session.trainer.device),
-        "final_loss": last.losses.get("total"),
-        "input": str(a.input),
-        "output": str(a.output),
-        "points": len(scan.vertices),
-        "normals": prepared[1].to_dict(),
-        "timings": result.timings,
-        "config": cfg.to_dict(),
-        "loss": session.task.cfg.to_dict(),
-        "notices": prepared[0].notices,
-        "model": cfg.model.kind,
-        "dropped_pieces": result.dropped_pieces,
-        "trimmed_area": trimmed,
-    }
-    say(
-        f"{a.output}: {len(mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
-        f"({seconds:.1f} s total) on {session.trainer.device.type}; {prepared[1].summary()}"
-    )
-    if not a.no_metrics:
-        data.update(_measure(scan.vertices, mesh.vertices, mesh.faces, reference))
-        say(_line("inrview", data))
+        hooks[0].close()
+    data = _summary(a, scan, cfg, result, prepared, trim, say)
+    problems = list(result.problems)
     if a.baseline == "poisson":
         data["baseline"] = _baseline(a, scan, prepared, reference, say, problems)
     problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
@@ -258,11 +235,76 @@ def cmd_reconstruct(a) -> int:
     return 0
 
 
+def _summary(a, scan, cfg, result, prepared, trim, say) -> dict:
+    """Say what was made (and its measures); the JSON record of it."""
+    mesh, session, last = result.mesh, result.session, result.last
+    seconds = time.perf_counter() - cli.STARTED
+    if result.dropped_pieces:
+        say.notice(f"removed {result.dropped_pieces} small closed piece(s) beside the surface")
+    resolution_notice(say, mesh, a.resolution)
+    data = {
+        "seconds": seconds,
+        "train_seconds": last.elapsed,
+        "steps": last.step,
+        "faces": len(mesh.faces),
+        "vertices": len(mesh.vertices),
+        "resolution": mesh.resolution,
+        "device": str(session.trainer.device),
+        "final_loss": last.losses.get("total"),
+        "input": str(a.input),
+        "output": str(a.output),
+        "points": len(scan.vertices),
+        "normals": prepared[1].to_dict(),
+        "timings": result.timings,
+        "phases": result.phases,
+        "config": cfg.to_dict(),
+        "loss": session.task.cfg.to_dict(),
+        "notices": prepared[0].notices,
+        "model": cfg.model.kind,
+        "dropped_pieces": result.dropped_pieces,
+        "trimmed_area": 0.0 if trim is None else trim.trimmed,
+    }
+    say(
+        f"{a.output}: {len(mesh.faces)} faces, {last.step} steps in {last.elapsed:.1f} s training "
+        f"({seconds:.1f} s total) on {session.trainer.device.type}; {prepared[1].summary()}"
+    )
+    if result.metrics is not None:
+        data.update(result.metrics)
+        say(_line("inrview", data))
+    return data
+
+
+def fit_cloud(a, geometry) -> int:
+    """`inrview fit CLOUD ...`: the cloud fitted as `inrview reconstruct CLOUD ...` with the same options fits
+    it (its defaults: normals, network choice, clean-up), refusing in one line the options only a mesh can
+    use. `geometry`: the cloud as `fit` read it (read again when it holds more than --max-points)."""
+    if a.target not in ("sdf", "auto"):
+        raise InrviewError(
+            f"{a.input}: is a point cloud; --target {a.target} cannot be used (point clouds train a signed or "
+            "an unsigned distance)"
+        )
+    for flag, given in (("--samples", a.samples), ("--sample-mix", a.sample_mix), ("--timelapse", a.timelapse)):
+        if given is not None:
+            raise InrviewError(
+                f"{a.input}: is a point cloud; {flag} cannot be used (point clouds are fitted by "
+                "`inrview reconstruct`, which has no such option)"
+            )
+    rest = list(a.argv[1:])
+    for i, word in enumerate(rest):  # --target sdf (or --target=sdf) is what a cloud does anyway
+        if word == "--target":
+            del rest[i : i + 2]
+            break
+        if word.startswith("--target="):
+            del rest[i]
+            break
+    p = Parser(prog="inrview reconstruct")
+    _args(p)
+    ra = p.parse_args(rest)
+    return cmd_reconstruct(ra, geometry if len(geometry.vertices) <= ra.max_points else None)
+
+
 def _baseline(a, scan, prepared, reference, say, problems) -> dict:
     """Screened Poisson on the same points: written beside the result, measured the same way."""
-    from ..io.export import save_mesh
-    from ..recon import poisson_for
-
     res, rep = poisson_for(
         scan, a.normals, a.poisson_depth, a.poisson_trim, prepared=prepared if prepared[0].normals is not None else None
     )

@@ -42,6 +42,7 @@ class Mesh:
     faces: np.ndarray
     units: str = "world"
     evaluations: int = 0
+    resolution: int = 0  # cells per side of the grid it was extracted from (0: not from a grid)
 
     def __len__(self) -> int:
         return len(self.faces)
@@ -82,7 +83,12 @@ def marching_cubes(grid: GridResult, level: float = 0.0, method: str = "auto") -
 
 
 def extract_mesh(
-    field: Field, resolution: int = 256, method: str = "coarse_to_fine", world: bool = True, mc: str = "auto"
+    field: Field,
+    resolution: int = 256,
+    method: str = "coarse_to_fine",
+    world: bool = True,
+    mc: str = "auto",
+    deadline: float | None = None,
 ) -> Mesh:
     """Marching cubes of the field's zero level at `resolution` cells per side over the unit cube.
 
@@ -90,22 +96,24 @@ def extract_mesh(
     'dense'. mc: the marching-cubes implementation (see marching_cubes). Returns vertices in world units
     (the input's) unless world=False; raises NoSurfaceError when the field does not cross zero anywhere.
     An unsigned field (target 'udf') is meshed as an open surface (see udf.open_surface; mc is ignored).
+    deadline: a time.perf_counter() time to finish by (coarse to fine only): the resolution is then lowered
+    as the measured evaluation rate requires (see coarse_to_fine_grid); `Mesh.resolution` says what it was.
     """
     if method not in ("coarse_to_fine", "dense"):
         raise ValueError(f"unknown extraction method {method!r} (coarse_to_fine, dense)")
     # on a GPU the grid stays there and is meshed there (mc_torch), unless a CPU mesher is asked for
     on_device = mc in ("auto", "torch") and work_device(field).type == "cuda"
     if getattr(field, "target", None) == "udf":
-        grid = udf_grid(field, resolution, on_device, dense=method == "dense")
+        grid = udf_grid(field, resolution, on_device, dense=method == "dense", deadline=deadline)
         mesh = Mesh(*open_surface(field, grid), "normalised")
     else:
         grid = (
-            coarse_to_fine_grid(field, resolution, on_device=on_device)
+            coarse_to_fine_grid(field, resolution, on_device=on_device, deadline=deadline)
             if method == "coarse_to_fine"
             else dense_grid(field, resolution, on_device=on_device)
         )
         mesh = marching_cubes(grid, method=mc)
-    mesh.evaluations = grid.evaluations
+    mesh.evaluations, mesh.resolution = grid.evaluations, grid.resolution
     if world:
         mesh.vertices = field.normalization.to_world(mesh.vertices)
         mesh.units = "world"

@@ -14,6 +14,8 @@ network evaluations (about 1/20 at 256^3 and 1/50 at 512^3 for the shapes we mea
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -168,6 +170,122 @@ def _upsample_nearest(vals: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(out)
 
 
+@dataclass
+class _Level:
+    """One level of a coarse-to-fine evaluation: values (r+1)^3 on the work device, the flagged cells (K, 3)
+    whose children the next level evaluates, and the evaluations so far."""
+
+    vals: torch.Tensor
+    r: int
+    cells: torch.Tensor
+    evaluations: int
+
+
+class ExtractionClock:
+    """The time left to a coarse-to-fine evaluation and its measured evaluation rate: whether the next level
+    (its new vertices, then marching cubes over its grid) can end before `deadline` (a perf_counter time).
+
+    The rate is measured on this field, on this machine, now (the dense first level and every chunk since),
+    so a loaded machine or a slow network lowers it and the extraction stops refining sooner."""
+
+    #: marching cubes' cost per grid value and per cell the surface crosses (Flying Edges on a 2-core CPU:
+    #: 0.28 s for a sphere at 256^3, 29 s for noise that crosses every cell), with a margin
+    MESH_SECONDS_PER_VALUE = 15e-9
+    MESH_SECONDS_PER_CELL = 2e-6
+    #: points evaluated between two looks at the clock
+    CHUNK = 1 << 16
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.evaluations = 0
+        self.seconds = 0.0
+
+    def left(self) -> float:
+        """Seconds until the deadline (negative once it has passed)."""
+        return self.deadline - time.perf_counter()
+
+    def evaluate(self, field, pts: torch.Tensor) -> torch.Tensor | None:
+        """Values at pts, chunk by chunk, timed; None when the deadline passes before they are all done."""
+        out = torch.empty(len(pts), dtype=torch.float32, device=pts.device)
+        for s in range(0, len(pts), self.CHUNK):
+            if s and self.left() <= 0:
+                return None
+            t = time.perf_counter()
+            out[s : s + self.CHUNK] = _evaluate(field, pts[s : s + self.CHUNK])
+            self.evaluations += len(pts[s : s + self.CHUNK])
+            self.seconds += time.perf_counter() - t
+        return out
+
+    def affords(self, points: int, resolution: int, surface_cells: int) -> bool:
+        """Whether evaluating `points` more and meshing a grid of `resolution` cells per side that the surface
+        crosses in about `surface_cells` cells end before the deadline."""
+        rate = self.evaluations / self.seconds if self.seconds > 0 else math.inf
+        meshing = self.MESH_SECONDS_PER_VALUE * (resolution + 1) ** 3 + self.MESH_SECONDS_PER_CELL * surface_cells
+        return points / rate + meshing <= self.left()
+
+
+def _first_level(resolution: int, base: int) -> tuple[int, int]:
+    """(cells per side of the dense first level, number of doublings to `resolution`)."""
+    r, levels = resolution, 0
+    while r > base and r % 2 == 0:
+        r //= 2
+        levels += 1
+    return r, levels
+
+
+def _children(cells: torch.Tensor, n2: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(linear index of each flagged cell's first child vertex, the new vertices of their children, each
+    once) on a grid of n2 vertices per side."""
+    dev = cells.device
+    base_lin = (2 * cells[:, 0] * n2 + 2 * cells[:, 1]) * n2 + 2 * cells[:, 2]
+    mark = torch.zeros(n2**3, dtype=torch.bool, device=dev)
+    mark[(base_lin[:, None] + _linear(_FINE.to(dev), n2)[None]).reshape(-1)] = True
+    return base_lin, mark.nonzero()[:, 0]
+
+
+def _flag_children(flat: torch.Tensor, base_lin: torch.Tensor, n2: int, thr: float | None) -> torch.Tensor:
+    """(K, 3) flagged cells among the children of the flagged coarse cells: a cell outside them lies in an
+    unflagged coarse cell."""
+    dev = flat.device
+    corners = _linear(CORNERS.to(dev), n2)
+    kids = (base_lin[:, None] + corners[None]).reshape(-1)
+    keep = torch.empty(len(kids), dtype=torch.bool, device=dev)
+    step = 1 << 18 if dev.type == "cpu" else 1 << 22
+    for s in range(0, len(kids), step):
+        v = flat[kids[s : s + step, None] + corners[None]]
+        keep[s : s + step] = _flag(v.min(dim=1).values, v.max(dim=1).values, thr)
+    kids = kids[keep]
+    return torch.stack([kids // (n2 * n2), (kids // n2) % n2, kids % n2], dim=1)
+
+
+def _refine(field, level: _Level, lo, hi, safety, halo, last: bool, clock) -> _Level | None:
+    """The next level (twice the cells per side), or None when the clock says it cannot end in time."""
+    cells, r = level.cells, level.r
+    for _ in range(halo):
+        cells = _dilate(cells, r)
+    r2 = 2 * r
+    n2 = r2 + 1
+    fine = _upsample_nearest(level.vals)
+    flat = fine.view(-1)
+    evals = level.evaluations
+    if not len(cells):
+        return _Level(fine, r2, cells, evals)
+    base_lin, lin = _children(cells, n2)
+    # a flagged cell has about four children the surface crosses (its area in cells grows four times)
+    if clock is not None and not clock.affords(len(lin), r2, 4 * len(cells)):
+        return None
+    idx = torch.stack([lin // (n2 * n2), (lin // n2) % n2, lin % n2], dim=1)
+    pts = _coords(idx, lo, (hi - lo) / r2)
+    del idx
+    values = _evaluate(field, pts) if clock is None else clock.evaluate(field, pts)
+    if values is None:  # the deadline came while this level was evaluated: keep the previous one
+        return None
+    flat[lin] = values
+    evals += len(lin)
+    kids = cells[:0] if last else _flag_children(flat, base_lin, n2, _threshold(field, (hi - lo) / r2, safety))
+    return _Level(fine, r2, kids, evals)
+
+
 def coarse_to_fine_grid(
     field: Field,
     resolution: int,
@@ -177,6 +295,7 @@ def coarse_to_fine_grid(
     safety: float = 1.0,
     halo: int | None = None,
     on_device: bool = False,
+    deadline: float | None = None,
 ) -> GridResult:
     """Grid values at `resolution` cells per side, evaluating the field only near its zero level.
 
@@ -186,47 +305,25 @@ def coarse_to_fine_grid(
     halo: cells of dilation around the flagged cells at each level; default 0 for distance fields and 1
         for other fields (occupancy logits), which have no distance bound to flag cells by.
     on_device: on a GPU field, return the values as a tensor on the GPU (for mc_torch) instead of numpy.
+    deadline: a time.perf_counter() time by which the grid should be ready for marching cubes. Each level is
+        refined only when the evaluation rate measured so far (see ExtractionClock) says that its new
+        vertices and the meshing of its grid end before it, and a level the deadline overtakes is dropped:
+        the grid is then coarser than asked (GridResult.resolution says how fine), never late by more than
+        one chunk of evaluations. The dense first level is always evaluated.
     """
     if halo is None:
         halo = 0 if getattr(field, "is_distance", False) else 1
-    r = resolution
-    levels = 0
-    while r > base and r % 2 == 0:
-        r //= 2
-        levels += 1
+    r, levels = _first_level(resolution, base)
     dev = work_device(field)
+    clock = None if deadline is None else ExtractionClock(deadline)
+    t = time.perf_counter()
     vals = _dense_values(field, r, lo, hi, dev)
-    evals = (r + 1) ** 3
-    corners, fine_offsets = CORNERS.to(dev), _FINE.to(dev)
-    cells = _dense_flags(vals, _threshold(field, (hi - lo) / r, safety))
-    for level in range(levels):
-        for _ in range(halo):
-            cells = _dilate(cells, r)
-        r2 = 2 * r
-        n2 = r2 + 1
-        fine = _upsample_nearest(vals)
-        flat = fine.view(-1)
-        if len(cells):
-            # the new vertices of the children of flagged cells, each once
-            base_lin = (2 * cells[:, 0] * n2 + 2 * cells[:, 1]) * n2 + 2 * cells[:, 2]
-            mark = torch.zeros(n2**3, dtype=torch.bool, device=dev)
-            mark[(base_lin[:, None] + _linear(fine_offsets, n2)[None]).reshape(-1)] = True
-            lin = mark.nonzero()[:, 0]
-            del mark
-            idx = torch.stack([lin // (n2 * n2), (lin // n2) % n2, lin % n2], dim=1)
-            flat[lin] = _evaluate(field, _coords(idx, lo, (hi - lo) / r2))
-            evals += len(lin)
-            del idx
-        if len(cells) and level < levels - 1:
-            # flag among the children only: a cell outside them lies in an unflagged coarse cell
-            thr = _threshold(field, (hi - lo) / r2, safety)
-            kids = (base_lin[:, None] + _linear(corners, n2)[None]).reshape(-1)
-            keep = torch.empty(len(kids), dtype=torch.bool, device=dev)
-            step = 1 << 18 if dev.type == "cpu" else 1 << 22
-            for s in range(0, len(kids), step):
-                v = flat[kids[s : s + step, None] + _linear(corners, n2)[None]]
-                keep[s : s + step] = _flag(v.min(dim=1).values, v.max(dim=1).values, thr)
-            kids = kids[keep]
-            cells = torch.stack([kids // (n2 * n2), (kids // n2) % n2, kids % n2], dim=1)
-        vals, r = fine, r2
-    return _result(vals, evals, lo, hi, on_device)
+    if clock is not None:
+        clock.evaluations, clock.seconds = (r + 1) ** 3, time.perf_counter() - t
+    level = _Level(vals, r, _dense_flags(vals, _threshold(field, (hi - lo) / r, safety)), (r + 1) ** 3)
+    for i in range(levels):
+        finer = _refine(field, level, lo, hi, safety, halo, i == levels - 1, clock)
+        if finer is None:
+            break
+        level = finer
+    return _result(level.vals, level.evaluations, lo, hi, on_device)

@@ -66,14 +66,18 @@ SNAP = 1e-2
 UDF_SAFETY = 0.8
 
 
-def udf_grid(field, resolution: int, on_device: bool = False, dense: bool = False) -> GridResult:
+def udf_grid(
+    field, resolution: int, on_device: bool = False, dense: bool = False, deadline: float | None = None
+) -> GridResult:
     """Coarse-to-fine (or dense) grid of an unsigned distance field (values >= 0; see grid.coarse_to_fine_grid),
     shifted by GRID_SHIFT cells: a sheet lying exactly on grid vertices (a flat mesh, centred on the origin by
     the normalisation, lies on the grid's middle plane) has no side at them."""
     s = GRID_SHIFT * 2.0 / resolution
     if dense:
         return dense_grid(field, resolution, -1.0 + s, 1.0 + s, on_device=on_device)
-    return coarse_to_fine_grid(field, resolution, lo=-1.0 + s, hi=1.0 + s, safety=UDF_SAFETY, on_device=on_device)
+    return coarse_to_fine_grid(
+        field, resolution, lo=-1.0 + s, hi=1.0 + s, safety=UDF_SAFETY, on_device=on_device, deadline=deadline
+    )
 
 
 def _gradients(flat: torch.Tensor, lin: torch.Tensor, n: int) -> torch.Tensor:

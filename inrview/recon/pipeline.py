@@ -13,17 +13,19 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..config import CloudLossConfig, FitConfig, TrainConfig, cloud_model_config, default_cloud_loss, family
-from ..io.geometry import Geometry
+from ..io.geometry import Geometry, Normalization
+from ..shape.pipeline import Budget, Hooks, ProgressHook, ShapePipeline
+from .cleanup import drop_small_components, weld
 from .normals import NormalMode, NormalReport, orientation_consistency, prepare_normals
 from .poisson import PoissonResult, poisson_reconstruct
 
-if TYPE_CHECKING:  # the pipeline itself loads torch only when it trains
+if TYPE_CHECKING:  # the shape pipeline loads torch only when it trains
     from ..extract import Mesh
 
 #: The network family clouds are fitted with unless one is named: 'auto' picks by the cloud's density
@@ -42,9 +44,7 @@ DEFAULT_BATCH = 4096
 def _unit_sample(points: np.ndarray, sample: int, seed: int):
     """The cloud in normalised units (cube [-1, 1] with the default margin), its KD-tree and the indices
     of up to `sample` of its points (in random order, so a prefix is a smaller random sample)."""
-    from scipy.spatial import cKDTree
-
-    from ..io.geometry import Normalization
+    from scipy.spatial import cKDTree  # scipy: loaded when a cloud is measured, not with the command line
 
     pts = Normalization.fit(points).to_unit(points)
     idx = np.random.default_rng(seed).choice(len(pts), min(sample, len(pts)), replace=False)
@@ -165,9 +165,10 @@ def prepare_cloud(
 @dataclass
 class Reconstruction:
     """A neural surface of a cloud. mesh: in the cloud's units; session: the ShapeSession (field, model,
-    trainer); normals: what happened to the normals; seconds: wall time from the raw cloud to the mesh
-    (normals, training samples, training, extraction) with the parts in `timings`; last: the trainer's
-    last snapshot; dropped_pieces: small pieces removed from the surface."""
+    trainer); normals: what happened to the normals; seconds: wall time from the budget's start to the
+    surface, with the parts in `timings` ('normals', 'samples', 'train', 'extract'); last: the trainer's
+    last snapshot; dropped_pieces: small pieces removed from the surface; metrics: what the `measure` given
+    to reconstruct returned; phases: the shape pipeline's phases; problems: the hooks' writing problems."""
 
     mesh: Mesh
     session: object
@@ -176,11 +177,38 @@ class Reconstruction:
     timings: dict
     last: object
     dropped_pieces: int = 0
+    metrics: object = None
+    phases: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
 
     @property
     def field(self):
         """The trained Field of the session."""
         return self.session.field
+
+
+class CloudHooks(Hooks):
+    """A point cloud's part of the shape pipeline: its normals before the session (`prepared` when the
+    caller has them already), and after extraction the surface welded and its small pieces removed."""
+
+    def __init__(
+        self,
+        normals: NormalMode = "auto",
+        prepared: tuple[Geometry, NormalReport] | None = None,
+        min_component: float = MIN_COMPONENT,
+    ):
+        self.normals, self.prepared, self.min_component = normals, prepared, min_component
+        self.report: NormalReport | None = None if prepared is None else prepared[1]
+        self.dropped = 0
+
+    def prepare(self, geometry: Geometry) -> Geometry:
+        cloud, self.report = self.prepared or prepare_cloud(geometry, self.normals)
+        return cloud
+
+    def finish(self, mesh, session):
+        mesh.vertices, mesh.faces = weld(mesh.vertices, mesh.faces)
+        mesh.vertices, mesh.faces, self.dropped = drop_small_components(mesh.vertices, mesh.faces, self.min_component)
+        return mesh
 
 
 #: SIREN's capacity follows the data: below this many points 3 hidden layers and omega_0 = 20 (a smoother
@@ -213,32 +241,45 @@ def reconstruct(
     device: str | None = None,
     prepared: tuple[Geometry, NormalReport] | None = None,
     min_component: float = MIN_COMPONENT,
+    started: float | None = None,
+    hooks=(),
+    measure=False,
 ) -> Reconstruction:
-    """Fit a neural SDF to a point cloud and extract its zero level (watertight, in the cloud's units).
+    """Fit a neural SDF to a point cloud and extract its zero level (watertight, in the cloud's units): the
+    shape pipeline (ShapePipeline) with CloudHooks.
 
     cfg: None picks config_for(points); normals: see prepare_normals; progress: called with each trainer
-    Snapshot; prepared: the result of prepare_cloud when the caller already has it (its time is then not
-    counted); min_component: pieces smaller than this share of the largest one are removed (0 keeps all)."""
-    from ..shape import ShapeSession
-    from .cleanup import drop_small_components, weld
-
-    t0 = time.perf_counter()
-    cloud, report = prepared or prepare_cloud(geometry, normals)
-    cfg = cfg or config_for(geometry.vertices, normals=cloud.normals is not None)
-    t1 = time.perf_counter()
-    session = ShapeSession(cloud, cfg, device=device)
-    t2 = time.perf_counter()
-    last = None
-    for last in session.run(report_every=25):
-        if progress is not None:
-            progress(last)
-    t3 = time.perf_counter()
-    mesh = session.extract()
-    mesh.vertices, mesh.faces = weld(mesh.vertices, mesh.faces)
-    mesh.vertices, mesh.faces, dropped = drop_small_components(mesh.vertices, mesh.faces, min_component)
-    t4 = time.perf_counter()
-    timings = {"normals": t1 - t0, "samples": t2 - t1, "train": t3 - t2, "extract": t4 - t3}
-    return Reconstruction(mesh, session, report, t4 - t0, timings, last, dropped)
+    Snapshot; prepared: the result of prepare_cloud when the caller already has it; min_component: pieces
+    smaller than this share of the largest one are removed (0 keeps all); started: the perf_counter time a
+    time budget (cfg.train.seconds) counts from, wall time to the measured surface (default: this call);
+    hooks: more pipeline Hooks; measure: a function (session, mesh) -> measures, run in the budget."""
+    has_normals = prepared[0].normals is not None if prepared else normals != "none"
+    cfg = cfg or config_for(geometry.vertices, normals=has_normals)
+    cloud = CloudHooks(normals, prepared, min_component)
+    extra = [ProgressHook(progress)] if progress is not None else []
+    budget = Budget(cfg.train.seconds, time.perf_counter() if started is None else started)
+    every = None if cfg.train.seconds is not None else 25
+    pipeline = ShapePipeline(cfg, [cloud, *extra, *hooks], budget, device, measure, report_every=every)
+    res = pipeline.run(geometry)
+    ph = res.phases
+    timings = {
+        "normals": ph.get("prepare", 0.0),
+        "samples": ph.get("sampling", 0.0),
+        "train": ph.get("training", 0.0),
+        "extract": ph.get("extraction", 0.0),
+    }
+    return Reconstruction(
+        res.mesh,
+        res.session,
+        cloud.report,
+        res.seconds,
+        timings,
+        res.last,
+        cloud.dropped,
+        res.metrics,
+        ph,
+        res.problems,
+    )
 
 
 def poisson_for(

@@ -132,25 +132,12 @@ def prune(folder: Path, max_bytes: int = MAX_BYTES) -> None:
             pass
 
 
-#: Samples drawn ahead in this process, by key (see `keep`): the command line draws them while torch is still
-#: importing, and the session it then builds takes them from here.
-_AHEAD: dict[str, object] = {}
-
-
-def cached_mesh_samples(
-    vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig = SamplingConfig(), seed: int = 0, keep: bool = False
-):
+def cached_mesh_samples(vertices: np.ndarray, faces: np.ndarray, cfg: SamplingConfig = SamplingConfig(), seed: int = 0):
     """mesh_samples(vertices, faces, cfg, seed) -> SampleSet, served from the disk cache when it holds them
-    (and it is enabled()). keep: also hold them in memory for the next call with the same arguments, which
-    takes them (a draw made ahead of the session that uses it)."""
+    (and it is enabled())."""
     from . import mesh_samples
 
     key = sample_key(vertices, faces, cfg, seed)
-    if key in _AHEAD:
-        return _AHEAD.pop(key)
     draw = functools.partial(mesh_samples, vertices, faces, cfg, seed=seed)
     samples = fetch(cache_dir() / f"{key}.npz", draw)[0] if enabled() else draw()
-    if keep:
-        _AHEAD.clear()
-        _AHEAD[key] = samples
     return samples

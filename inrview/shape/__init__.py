@@ -1,18 +1,27 @@
 """The shape pipeline: a mesh or point cloud in, a trained field and its surface out.
 
+- `ShapePipeline(cfg, hooks, budget)`: the one sequence load -> prepare -> sampling -> training -> extraction
+  -> writing -> measures that the command line, the API and the app drive (pipeline.py); `Hooks` for what a
+  caller adds; `Budget` for wall-clock time.
 - `ShapeSession(geometry, cfg)`: one shape step by step (`run()` yields training snapshots with previews,
   `extract()`, `metrics()`, `save_checkpoint()`); `ShapeSession.from_file(path, cfg)`.
-- `fit(source, cfg, output) -> FitResult`: load, train, extract, measure and save in one call.
+- `fit(source, cfg, output) -> FitResult`: the pipeline in one call.
 - `load_field(checkpoint) -> (Field, header)` and `resume_session(checkpoint)`.
+
+The pipeline and fit() import without torch; the session and checkpoint names load on first use (PEP 562),
+bringing torch in (see pipeline.heavy, the seam).
 """
 
-from .checkpoints import config_from_header, load_field, resume_session
-from .fit import EXTRACTION_RESERVE, FitResult, fit, training_seconds
-from .session import ShapeSession, make_task
+from importlib import import_module
+
+from .fit import fit
+from .pipeline import Budget, FitResult, Hooks, ProgressHook, ShapePipeline
 
 __all__ = [
-    "EXTRACTION_RESERVE",
-    "training_seconds",
+    "Budget",
+    "Hooks",
+    "ProgressHook",
+    "ShapePipeline",
     "ShapeSession",
     "make_task",
     "FitResult",
@@ -21,3 +30,19 @@ __all__ = [
     "load_field",
     "resume_session",
 ]
+
+_LAZY = {
+    "ShapeSession": ".session",
+    "make_task": ".session",
+    "config_from_header": ".checkpoints",
+    "load_field": ".checkpoints",
+    "resume_session": ".checkpoints",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'inrview.shape' has no attribute {name!r}")

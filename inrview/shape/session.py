@@ -12,10 +12,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..config import FitConfig
 from ..errors import InrviewError
-from ..extract import Mesh, extract_mesh, slice_field
+from ..extract import Mesh, dense_grid, extract_mesh, slice_field
 from ..field import Field
 from ..io.geometry import Geometry, Normalization
 from ..io.loaders import load
@@ -26,6 +27,8 @@ from ..sampling import SampleSet
 from ..sampling.cache import cached_mesh_samples
 from ..sampling.unsigned import cloud_udf_samples, mesh_udf_samples, resolve_target
 from ..training import checkpoint as ckpt
+from ..training.cloud_task import make_pointcloud_task
+from ..training.device import pick_device  # noqa: F401  (the command line reaches it through pipeline.heavy)
 from ..training.tasks import SDFTask, Task
 from ..training.trainer import Trainer
 from .live import Best, LiveTracker
@@ -37,16 +40,20 @@ MEASURE_SAMPLES = 50_000
 MEASURE_IOU_SAMPLES = 200_000
 
 
-def make_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet | None]:
-    """The training task for a normalised geometry: SDF/occupancy samples for meshes, the oriented
-    point-cloud losses for point clouds, unsigned distances for either with target 'udf'."""
+def make_task(
+    geometry_unit: Geometry, cfg: FitConfig, samples: SampleSet | None = None
+) -> tuple[Task, SampleSet | None]:
+    """The training task for a normalised geometry: SDF/occupancy samples for meshes (`samples` when they
+    were drawn already, else drawn now), the oriented point-cloud losses for point clouds, unsigned
+    distances for either with target 'udf'."""
     if cfg.target == "udf":
         return unsigned_task(geometry_unit, cfg)
     if geometry_unit.is_mesh:
-        samples = cached_mesh_samples(geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed)
+        if samples is None:
+            samples = cached_mesh_samples(
+                geometry_unit.vertices, geometry_unit.faces, cfg.sampling, seed=cfg.train.seed
+            )
         return SDFTask(samples, cfg.target, cfg.train.batch_size, cfg.train.clamp, cfg.train.eikonal_weight), samples
-    from ..training.cloud_task import make_pointcloud_task
-
     return make_pointcloud_task(geometry_unit, cfg), None
 
 
@@ -60,9 +67,32 @@ def unsigned_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, Sample
     return SDFTask(samples, "udf", cfg.train.batch_size, cfg.train.clamp), samples
 
 
+def preview_field(
+    field: Field, resolution: int | None, slices: dict | None = None, seconds: float | None = None
+) -> dict:
+    """A quick look at a field: {'vertices', 'faces', 'resolution'} of its surface at `resolution` in world
+    units (vertices and faces None when there is none yet), within `seconds` from now when given (coarser when
+    the measured evaluation rate requires it: see extract_mesh's deadline), and {'slices': {axis: SliceImage}}
+    at 128^2 for the {axis: world offset} asked."""
+    out: dict = {}
+    if resolution:
+        deadline = None if seconds is None else time.perf_counter() + seconds
+        try:
+            m = extract_mesh(field, resolution, deadline=deadline)
+            out["vertices"], out["faces"], out["resolution"] = m.vertices, m.faces, m.resolution
+        except InrviewError:
+            out["vertices"], out["faces"] = None, None
+    if slices:
+        out["slices"] = {a: slice_field(field, a, off, 128) for a, off in slices.items()}
+    return out
+
+
 class ShapeSession:
     """One shape being fitted: geometry, normalisation, samples, network, trainer. A target of 'auto' is
-    resolved first (`target_notice` says what it became and why)."""
+    resolved first (`target_notice` says what it became and why).
+
+    samples: a mesh's training samples when the caller drew them already (cached_mesh_samples of the same
+    normalised geometry, configuration and seed); None draws them here."""
 
     def __init__(
         self,
@@ -70,6 +100,7 @@ class ShapeSession:
         cfg: FitConfig = FitConfig(),
         normalization: Normalization | None = None,
         device: str | None = None,
+        samples: SampleSet | None = None,
     ):
         self.geometry = geometry
         cfg, self.target_notice = resolve_target(geometry, cfg)
@@ -77,7 +108,7 @@ class ShapeSession:
         self.normalization = normalization or Normalization.fit(geometry.vertices, cfg.margin)
         self.unit = geometry.transformed(self.normalization)
         t0 = time.perf_counter()
-        self.task, self.samples = make_task(self.unit, cfg)
+        self.task, self.samples = make_task(self.unit, cfg, samples)
         self.sampling_seconds = time.perf_counter() - t0
         self.model = build_model(cfg.model, 3, 1, seed=cfg.train.seed)
         self.trainer = Trainer(self.model, self.task, cfg.train, device=device)
@@ -111,32 +142,29 @@ class ShapeSession:
         slices: dict | None = None,
         max_steps: int | None = None,
         measures: bool = False,
+        preview=None,
     ):
         """The trainer's snapshot generator; with preview_resolution, snapshots now and then carry a
         preview mesh ('vertices', 'faces' in world units) and the requested slices
         ({axis: world offset} -> 'slices': {axis: SliceImage}); with measures, they carry the live measures
         too ('measures': see measure_live; taken when due, at most `live.fraction` of the training time, and at the
-        end of the budget), and `best` follows the best of them."""
-        preview = None
-        if preview_resolution or slices or measures:
+        end of the budget), and `best` follows the best of them. preview: the caller's own preview function
+        instead (called with no argument at most every preview_interval seconds; its result rides on the
+        snapshot)."""
+        if preview is None and (preview_resolution or slices or measures):
             preview = lambda: self.preview(preview_resolution, slices, measures)  # noqa: E731
         return self.trainer.run(report_every, preview, preview_interval, max_steps)
 
-    def preview(self, resolution: int | None, slices: dict | None = None, measures: bool = False) -> dict:
+    def preview(
+        self, resolution: int | None, slices: dict | None = None, measures: bool = False, seconds: float | None = None
+    ) -> dict:
         """A quick look at the field: {'vertices' (V, 3), 'faces' (F, 3)} in world units at resolution (None
-        when there is no surface yet), {'slices': {axis: SliceImage}} for the {axis: world offset} asked, and
-        with measures {'measures': dict} (measure_live, on that mesh when there is one; only when they are
-        due, see LiveTracker.due)."""
-        out: dict = {}
-        if resolution:
-            try:
-                m = extract_mesh(self.field, resolution)
-                out["vertices"], out["faces"] = m.vertices, m.faces
-            except InrviewError:
-                out["vertices"], out["faces"] = None, None
-        if slices:
-            out["slices"] = {a: slice_field(self.field, a, off, 128) for a, off in slices.items()}
-        if measures and (self.live.due(self.trainer.state.elapsed) or self.trainer.progress() >= 1.0):
+        when there is no surface yet; 'resolution': the one reached, lower when `seconds` would not allow it,
+        see extract), {'slices': {axis: SliceImage}} for the {axis: world offset} asked, and with measures
+        {'measures': dict} (measure_live, on that mesh when there is one; only when they are due, see
+        LiveTracker.due)."""
+        out = preview_field(self.field, resolution, slices, seconds)
+        if measures and (self.live.due(self.trainer.state.elapsed) or self.finished):
             v = out.get("vertices")
             out["measures"] = self.measure_live(
                 v if v is not None or not resolution else np.zeros((0, 3)), out.get("faces")
@@ -176,23 +204,50 @@ class ShapeSession:
         self.trainer.cfg = train
         self.cfg = dataclasses.replace(self.cfg, train=train)
 
+    def set_threads(self, threads: int | None) -> None:
+        """Use `threads` CPU threads for torch's operations when training on a CPU (None: as it is)."""
+        if threads and self.trainer.device.type == "cpu":
+            torch.set_num_threads(int(threads))
+
+    @property
+    def finished(self) -> bool:
+        """Whether the training budget is spent (continuing then needs extend_budget)."""
+        return self.trainer.progress() >= 1.0
+
     def stop(self) -> None:
         """Ask the trainer to stop after the current step."""
         self.trainer.stop()
 
     # -- results ------------------------------------------------------------------------------------
-    def extract(self, resolution: int | None = None) -> Mesh:
-        """The field's surface as a Mesh in world units, at resolution (default: cfg.resolution) cells per side."""
-        return extract_mesh(self.field, resolution or self.cfg.resolution)
+    def extract(self, resolution: int | None = None, seconds: float | None = None) -> Mesh:
+        """The field's surface as a Mesh in world units, at resolution (default: cfg.resolution) cells per side;
+        with `seconds`, within that time from now: coarser when the measured evaluation rate requires it
+        (Mesh.resolution says how fine; see extract_mesh's deadline)."""
+        deadline = None if seconds is None else time.perf_counter() + seconds
+        return extract_mesh(self.field, resolution or self.cfg.resolution, deadline=deadline)
 
-    def metrics(self, mesh: Mesh) -> SurfaceMetrics | OpenSurfaceMetrics:
+    def metrics(self, mesh: Mesh, seconds: float | None = None) -> SurfaceMetrics | OpenSurfaceMetrics:
         """SurfaceMetrics of mesh against the input geometry (its faces when it is a mesh), from
         MEASURE_SAMPLES points each way and MEASURE_IOU_SAMPLES volume points; for an unsigned target the
-        measures of open surfaces (OpenSurfaceMetrics: no IoU, area ratio and boundary edges instead)."""
+        measures of open surfaces (OpenSurfaceMetrics: no IoU, area ratio and boundary edges instead).
+
+        seconds: the time they may take. They are then first taken with a tenth of the samples, and again with
+        all of them only when ten times that cost fits in the time left (a rough surface costs more to
+        measure); else the first figures are returned."""
+        if seconds is None:
+            return self._metrics(mesh, MEASURE_SAMPLES, MEASURE_IOU_SAMPLES)
+        t = time.perf_counter()
+        quick = self._metrics(mesh, MEASURE_SAMPLES // 10, MEASURE_IOU_SAMPLES // 10)
+        cost = time.perf_counter() - t
+        if 10 * cost > seconds - cost:
+            return quick
+        return self._metrics(mesh, MEASURE_SAMPLES, MEASURE_IOU_SAMPLES)
+
+    def _metrics(self, mesh: Mesh, samples: int, iou_samples: int) -> SurfaceMetrics | OpenSurfaceMetrics:
         g = self.geometry
         if self.target == "udf":
             return open_surface_metrics(
-                mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, n_samples=MEASURE_SAMPLES
+                mesh.vertices, mesh.faces, g.vertices, g.faces if g.is_mesh else None, n_samples=samples
             )
         return surface_metrics(
             mesh.vertices,
@@ -200,9 +255,15 @@ class ShapeSession:
             g.vertices,
             g.faces if g.is_mesh else None,
             g.normals,
-            n_samples=MEASURE_SAMPLES,
-            iou_samples=MEASURE_IOU_SAMPLES,
+            n_samples=samples,
+            iou_samples=iou_samples,
         )
+
+    def has_surface(self, resolution: int = 32) -> bool:
+        """Whether the field crosses zero on a dense grid of `resolution` cells per side (the first level of
+        a coarse-to-fine extraction: 33^3 evaluations at the default)."""
+        v = dense_grid(self.field, resolution).values
+        return bool(np.nanmin(v) < 0.0 < np.nanmax(v))
 
     def checkpoint_header(self) -> dict:
         """The JSON header a checkpoint of this session records: config (a cloud's loss with its defaults

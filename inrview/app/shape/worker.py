@@ -18,18 +18,44 @@ from pathlib import Path
 import numpy as np
 from PyQt6 import QtCore
 
+from ... import shape
 from ...config import FitConfig
 from ...errors import InrviewError
+from ...io.export import save_mesh
+from ...io.geometry import report
+from ...io.loaders import load
+from ...recon import MAX_POINTS
+from ...shape.pipeline import ShapePipeline, heavy
 from ..cloud.commands import CloudCommands
+from ..cloud.state import cloud_config
 from ..common import frames
 from ..common.command_thread import CommandThread, describe
 from ..common.memory import release_free_memory as _release_free_memory
 from .inspect import Inspector
+from .previews import Previews
 from .state import Opened, checkpoint_lines, domain_corners, warm_up
+
+#: The worker's preview settings (the window sets some), each an attribute of its Previews.
+_PREVIEW_SETTINGS = {
+    "preview_resolution": "resolution",
+    "preview_time_limit": "seconds",
+    "max_final_resolution": "max_final_resolution",
+    "max_display_faces": "max_display_faces",
+    "min_preview_interval": "min_interval",
+    "preview_cost_ratio": "cost_ratio",
+    "preview_seconds": "costs",
+}
+
+
+def _setting(name: str) -> property:
+    attr = _PREVIEW_SETTINGS[name]
+    return property(lambda self: getattr(self.previews, attr), lambda self, v: setattr(self.previews, attr, v))
 
 
 class SessionWorker(CommandThread):
-    """The shape worker; `cloud` (cloud/commands.py) holds the point-cloud commands that run on this thread."""
+    """The shape worker; `cloud` (cloud/commands.py) holds the point-cloud commands that run on this thread,
+    `previews` (previews.py) the looks at the field. Shapes are opened and trained through the shape pipeline
+    (`pipeline`), step by step between the queued commands."""
 
     frame = QtCore.pyqtSignal(object)  # frames.Frame
     opened = QtCore.pyqtSignal(object)  # Opened
@@ -43,24 +69,24 @@ class SessionWorker(CommandThread):
         self._stop_requested = False
         self._pending: list = []
         self._last_emit = 0.0
-        self._next_preview = 0.0
         self._slices_queued = False
         self._starts_pending = 0
-        self._last_trim = 0.0
         # set from the GUI thread; read here (plain attribute swaps are atomic in CPython)
         self.slices: dict[int, float] = {}
-        self.preview_resolution = 64
-        self.max_final_resolution = 192
-        self.max_display_faces = 1_000_000  # the window lowers this for a software (CPU) renderer
-        self.min_preview_interval = 0.25
-        self.preview_cost_ratio = 1.0  # wait as long as the last preview took: previews use at most half the time
-        self._last_faces: tuple[int, int] | None = None  # (resolution, faces) of the last live surface
-        self._last_mesh: tuple | None = None  # (vertices, faces) of the latest extracted surface (world units)
+        self.previews = Previews(self)
+        self.pipeline = ShapePipeline(measure=False)
         self.cloud = CloudCommands(self)
         self.inspect = Inspector(self)  # the samples, errors, probes and measures views (inspect.py)
         self.report_every = 1
         self.frame_interval = 0.1  # at most ~10 loss messages a second
-        self.preview_seconds: list[float] = []
+
+    preview_resolution = _setting("preview_resolution")
+    preview_time_limit = _setting("preview_time_limit")
+    max_final_resolution = _setting("max_final_resolution")
+    max_display_faces = _setting("max_display_faces")
+    min_preview_interval = _setting("min_preview_interval")
+    preview_cost_ratio = _setting("preview_cost_ratio")
+    preview_seconds = _setting("preview_seconds")
 
     # == GUI-thread API (thread-safe) =================================================================
     def open_file(self, path: str, cfg, normals: str = "auto") -> None:
@@ -121,33 +147,20 @@ class SessionWorker(CommandThread):
         """Make `session` (and its field) the one this thread trains and reads; the last extracted surface
         belonged to the previous network. new_shape: the preview sizes start over too. Worker thread."""
         self.session, self.field, self.header = session, session.field, header
-        self._last_mesh = None
+        self.previews.last_mesh = None
         if new_shape:
-            self._last_faces = None
+            self.previews.last_faces = None
 
     def latest_mesh(self):
         """(vertices, faces) of the network's latest extracted surface, world units (one is extracted now when
         none has been yet); None without a network or a surface. Worker thread."""
-        if self._last_mesh is None and self.field is not None:
-            from ...extract import extract_mesh
-
-            try:
-                m = extract_mesh(self.field, self.preview_resolution or 64)
-            except InrviewError:
-                return None
-            self._last_mesh = (m.vertices, m.faces)
-        return self._last_mesh
+        return self.previews.latest_mesh()
 
     def _open(self, path: str, cfg, normals: str = "auto"):
-        from ...io.geometry import report
-        from ...io.loaders import load
-        from ...recon import MAX_POINTS
-        from ...shape import ShapeSession
-
         self.finish_training()
         self.state.emit("busy")
         self.log.emit("info", f"loading {path}")
-        self._last_faces = None
+        self.previews.last_faces = None
         t0 = time.perf_counter()
         if path.lower().endswith(".safetensors"):
             opened = self._open_checkpoint(path, cfg)
@@ -156,7 +169,7 @@ class SessionWorker(CommandThread):
             geom = load(path, max_points=MAX_POINTS, seed=cfg.train.seed)
             self.log.emit("info", f"loaded in {time.perf_counter() - t0:.2f} s; preparing training samples")
             if geom.is_mesh:
-                session = ShapeSession(geom, cfg)
+                session = self._pipeline(cfg).open(geom)
                 self.cloud.forget()
                 lines, state = report(geom).lines(), None
             else:
@@ -172,22 +185,19 @@ class SessionWorker(CommandThread):
         return None
 
     def _open_checkpoint(self, path: str, cfg) -> Opened:
-        from ...io.geometry import report
-        from ...shape import load_field, resume_session
-
-        field, header = load_field(path)  # validates everything before anything is replaced
+        field, header = shape.load_field(path)  # validates everything before anything is replaced
         src = header.get("source") or ""
         session = None
         if src and Path(src).exists():
             try:
-                session = resume_session(path, device=None if cfg.train.device == "auto" else cfg.train.device)
+                session = shape.resume_session(path, device=None if cfg.train.device == "auto" else cfg.train.device)
             except InrviewError as err:
                 self.log.emit("warning", f"cannot continue training from {path}: {err}; view and export only")
         elif src:
             self.log.emit("warning", f"{path}: its input {src} is not here; view and export only")
         lines = checkpoint_lines(path, header)
         self.cloud.forget()
-        self._last_mesh = None
+        self.previews.last_mesh = None
         if session is not None:
             self.use_session(session, header)
             lines += report(session.geometry).lines()[1:]
@@ -234,9 +244,12 @@ class SessionWorker(CommandThread):
         )
 
     # -- training -------------------------------------------------------------------------------------
-    def _start(self, cfg, fresh: bool, budget):
-        from ...shape import ShapeSession
+    def _pipeline(self, cfg) -> ShapePipeline:
+        """The shape pipeline for cfg (this thread's shapes are opened and trained through it)."""
+        self.pipeline.cfg = cfg
+        return self.pipeline
 
+    def _start(self, cfg, fresh: bool, budget):
         self._starts_pending -= 1
         self.finish_training()
         s = self.session
@@ -246,27 +259,17 @@ class SessionWorker(CommandThread):
                 + (" (this checkpoint's input file is missing)" if self.field is not None else "")
             )
         if not s.geometry.is_mesh:
-            from ..cloud.state import cloud_config
-
             cfg = cloud_config(cfg)  # the point-cloud losses, IGR's initialisation for ReLU/Fourier networks
+        if cfg.target == "auto" and getattr(s, "target_notice", None):  # the session's target was chosen for it
+            cfg = dataclasses.replace(cfg, target=s.cfg.target)
         if fresh and (s.trainer.state.step > 0 or s.cfg != cfg):
             self.state.emit("busy")
             self.log.emit("info", "building a new network" + (" and samples" if s.cfg.sampling != cfg.sampling else ""))
-            s = ShapeSession(s.geometry, cfg, s.normalization)
+            s = self._pipeline(cfg).open(s.geometry, s.normalization)
             self.use_session(s)
-        elif not fresh and s.trainer._finished():
-            # continuing a finished run: extend its budget by the budget asked for now
-            steps, seconds = budget
-            tc = s.trainer.cfg
-            s.trainer.cfg = dataclasses.replace(
-                tc,
-                steps=s.trainer.state.step + (steps or tc.steps),
-                seconds=None if seconds is None else s.trainer.state.elapsed + seconds,
-            )
-        if cfg.train.threads and s.trainer.device.type == "cpu":
-            import torch
-
-            torch.set_num_threads(int(cfg.train.threads))
+        elif not fresh and s.finished:
+            s.extend_budget(*budget)  # continuing a finished run: its budget grows by the budget asked for now
+        s.set_threads(cfg.train.threads)
         # every step on a CPU (a step is slow, and previews can only come between reports); every 10 on a GPU,
         # where reading the loss back each step would stall the device
         self.report_every = 1 if s.trainer.device.type == "cpu" else 10
@@ -276,56 +279,14 @@ class SessionWorker(CommandThread):
             self.log.emit("info", "stopped before training began")
             return None
         self._paused = False
-        self._next_preview = 0.0
         self._pending = []
-        self.preview_seconds = []
-        self._gen = s.trainer.run(self.report_every, self._preview, 0.0)
+        self.previews.restart()
+        self._gen = self._pipeline(s.cfg).steps(
+            s, report_every=self.report_every, preview=self.previews.during_training, preview_interval=0.0
+        )
         self.state.emit("training")
         self.log.emit("info", f"training on {s.trainer.device} from step {s.trainer.state.step}")
         return None
-
-    def _preview(self):
-        """Called by the trainer (on this thread) at each report; throttled by its own cost."""
-        now = time.perf_counter()
-        if now < self._next_preview:
-            return None
-        out = self._compute_preview(self.preview_resolution)
-        if now - self._last_trim > 10.0:
-            self._last_trim = now
-            _release_free_memory()
-        cost = time.perf_counter() - now
-        self.preview_seconds.append(cost)
-        self._next_preview = time.perf_counter() + max(self.min_preview_interval, cost * self.preview_cost_ratio)
-        return out
-
-    def _compute_preview(self, resolution: int | None) -> dict:
-        from ...extract import extract_mesh, slice_field
-
-        out: dict = {}
-        if resolution:
-            try:
-                m = extract_mesh(self.field, resolution)
-                out["surface"] = frames.surface_frame(m.vertices, m.faces)
-                self._last_faces = (resolution, len(m.faces))
-                self._last_mesh = (m.vertices, m.faces)
-            except InrviewError:
-                out["surface"] = None
-        slices = {
-            a: frames.slice_frame(slice_field(self.field, a, off, 128), self._last_mesh)
-            for a, off in dict(self.slices).items()
-        }
-        out["slice_limit"] = self._slice_limit(slices)
-        out["slices"] = frames.with_colors(slices, out["slice_limit"])
-        self.inspect.add_to(out, self._last_mesh, new_surface=out.get("surface") is not None)
-        return out
-
-    def _slice_limit(self, slices: dict) -> float | None:
-        if self.field is None or not slices:
-            return None
-        if self.field.is_distance:
-            clamp = self.session.cfg.train.clamp if self.session is not None else 0.1
-            return clamp / self.field.normalization.scale  # beyond the clamp distance the network is not taught
-        return frames.slice_limit(slices)
 
     def _step(self, final_preview: bool = True) -> None:
         try:
@@ -382,34 +343,26 @@ class SessionWorker(CommandThread):
         )
 
     def final_resolution(self) -> int:
-        """The end-of-run surface: as fine as the display can draw quickly. Faces grow with the square of the
-        resolution, so the last live surface's count tells how far the resolution can go."""
-        if self._last_faces is None:
-            return min(96 if self.max_display_faces < 200_000 else 128, self.max_final_resolution)
-        res, faces = self._last_faces
-        scale = (self.max_display_faces / max(faces, 1)) ** 0.5
-        return int(max(min(res, 64), min(self.max_final_resolution, res * scale)))
+        """The end-of-run surface's cells per side (Previews.final_resolution)."""
+        return self.previews.final_resolution()
 
     def _emit_preview(self, resolution: int | None, final: bool = False) -> None:
         if self.field is None:
             return
-        self._emit(None, self._compute_preview(resolution), final)
+        self._emit(None, self.previews.compute(resolution, self.previews.final_seconds if final else None), final)
 
     def _slices_now(self):
         self._slices_queued = False
         if self.field is not None:
-            self._emit(None, self._compute_preview(None))
+            self._emit(None, self.previews.compute(None, None))
         return None
 
     # -- results --------------------------------------------------------------------------------------
     def _export_mesh(self, path: str, resolution: int):
-        from ...extract import extract_mesh
-        from ...io.export import save_mesh
-
         if self.field is None:
             raise InrviewError("nothing to export: no network yet")
         t0 = time.perf_counter()
-        mesh = extract_mesh(self.field, resolution)
+        mesh = heavy().extract_mesh(self.field, resolution)
         save_mesh(path, mesh.vertices, mesh.faces)
         return {
             "path": path,
@@ -420,8 +373,6 @@ class SessionWorker(CommandThread):
         }
 
     def _save_checkpoint(self, path: str):
-        from ...training import checkpoint as ckpt
-
         if os.path.dirname(path):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         if self.session is not None:
@@ -429,7 +380,7 @@ class SessionWorker(CommandThread):
             step = self.session.trainer.state.step
         elif self.field is not None and self.header is not None:
             head = {k: v for k, v in self.header.items() if k not in ("optimizer", "format", "version", "versions")}
-            ckpt.save(path, self.field.model, head)
+            heavy().ckpt.save(path, self.field.model, head)
             step = int(head.get("trainer", {}).get("step", 0))
         else:
             raise InrviewError("nothing to save: no network yet")

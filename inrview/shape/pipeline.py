@@ -1,0 +1,350 @@
+"""The shape pipeline: the one sequence that `inrview fit` (meshes and point clouds), `inrview reconstruct`,
+the Python API (`inrview.fit`, `recon.reconstruct`) and the app's shape worker drive.
+
+Phases, each timed into `ShapePipeline.phases` (seconds) and announced to the hooks as it begins:
+
+    load -> prepare -> sampling -> training -> extraction -> writing -> measures
+
+- load: the file read (skipped for a Geometry or a ShapeSession given directly);
+- prepare: what the hooks do to the geometry first (a point cloud's normals; recorded when they change it);
+- sampling: the training samples of a mesh, drawn *before* torch is imported and handed to the session as an
+  argument, while another thread imports the training modules (`heavy()`: the one seam where torch loads);
+  then the network and the trainer;
+- training: the trainer's snapshots, each passed to the hooks (progress bar, time-lapse frames);
+- extraction: marching cubes of the field (then the hooks' clean-up of the surface);
+- writing: the mesh to `output`, then whatever the hooks write (checkpoints, time-lapse);
+- measures: the surface measured against the input (or the caller's own measure; under a time budget with
+  fewer samples when the time left requires, see ShapeSession.metrics).
+
+Budget: with a time budget, `Budget(seconds, started)` is wall time from `started` (the command's start for
+the command line) to the measured result, whatever the field's state. Training ends when the time left is
+what extraction, writing and measures are expected to need (the trainer's own budget is moved to that
+point at every snapshot, so the time spent between steps counts too), and extraction gets the time then
+left, lowering its resolution as the evaluation rate it measures requires (extract_mesh's deadline).
+Without a time budget the step budget holds and nothing is bounded: the results are the same as ever.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import os
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from ..config import FitConfig
+from ..errors import NoSurfaceError
+from ..io.export import save_mesh
+from ..io.geometry import Geometry, Normalization
+from ..io.loaders import load
+from ..sampling.cache import cached_mesh_samples
+from ..sampling.unsigned import resolve_target
+
+if TYPE_CHECKING:  # the training side of the pipeline loads at the seam below
+    from ..extract import Mesh
+    from ..training.trainer import Snapshot
+    from .session import ShapeSession
+
+#: The module holding ShapeSession: it imports torch and the training stack.
+HEAVY = "inrview.shape.session"
+#: Time kept for extracting a surface at the end of a time budget: this many times what evaluating the
+#: network on the dense 33^3 first level of an extraction takes when training begins (measured then, on this
+#: machine under its load: a trained field's 256^3 coarse-to-fine extraction evaluates about 25 times as many
+#: points, and meshing its grid costs a few more), at most this share of the budget; a rougher field gets a
+#: coarser grid in that time.
+EXTRACTION_FACTOR, EXTRACTION_SHARE = 30.0, 0.2
+#: Seconds kept for writing the mesh, and for measuring it (Bob: 0.4 s on a 2-core CPU).
+WRITE_RESERVE, MEASURE_RESERVE = 0.1, 0.6
+#: A time budget always trains at least this share of itself, however long loading took.
+MIN_TRAINING_SHARE = 0.1
+#: A field with no surface at all when its time budget is spent trains on, in slices of SURFACE_SLICE seconds,
+#: until it has one, for at most this many seconds past the budget (or past its least training, when loading
+#: overran the budget); then extraction says there is none.
+SURFACE_GRACE, SURFACE_SLICE = 2.0, 0.25
+#: Most points a cloud keeps when it is read for fitting (recon.MAX_POINTS decides for reconstructions).
+MAX_POINTS = 2_000_000
+
+
+def heavy():
+    """THE SEAM where torch loads: the session module (and with it torch, the networks and the trainer),
+    imported on first use. Everything before it in the pipeline (checks, loading, drawing samples) runs
+    without torch, which takes 3-5 s to import on a 2-core machine."""
+    return importlib.import_module(HEAVY)
+
+
+def _import_training() -> None:
+    heavy()
+    importlib.import_module("torch._dynamo")  # torch.optim's first optimizer imports it: 1.4 s more
+
+
+@dataclass
+class Budget:
+    """Wall-clock seconds from perf_counter time `started`; seconds None: no time budget."""
+
+    seconds: float | None = None
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def deadline(self) -> float:
+        """The perf_counter time by which the result is due (inf without a time budget)."""
+        return math.inf if self.seconds is None else self.started + self.seconds
+
+    def left(self) -> float:
+        """Seconds left (inf without a time budget; negative once overrun)."""
+        return self.deadline - time.perf_counter()
+
+    def spent(self) -> float:
+        """Seconds since `started`."""
+        return time.perf_counter() - self.started
+
+
+class Hooks:
+    """What a caller adds to the pipeline; every method does nothing by default. Subclass and override."""
+
+    def phase(self, name: str) -> None:
+        """A phase begins (see the module's list)."""
+
+    def prepare(self, geometry: Geometry) -> Geometry:
+        """The geometry to fit (e.g. a point cloud with prepared normals)."""
+        return geometry
+
+    def snapshot(self, snap: Snapshot) -> None:
+        """A trainer snapshot (every `report_every` steps and the last one)."""
+
+    def finish(self, mesh: Mesh, session: ShapeSession) -> Mesh:
+        """The extracted surface, changed if need be (e.g. small pieces removed)."""
+        return mesh
+
+    def write(self, session: ShapeSession, mesh: Mesh, last: Snapshot) -> list:
+        """Write what this caller adds (checkpoints, time-lapse); the problems (messages or None)."""
+        return []
+
+
+class ProgressHook(Hooks):
+    """Calls `progress(snapshot)` for every trainer snapshot."""
+
+    def __init__(self, progress: Callable):
+        self.progress = progress
+
+    def snapshot(self, snap) -> None:
+        self.progress(snap)
+
+
+@dataclass
+class FitResult:
+    """What the pipeline returns: the session (field, model, trainer), the extracted mesh in world units (its
+    `resolution` lower than asked when a time budget required it), its metrics (None unless measured),
+    seconds from the budget's start to the written surface, the last snapshot, the seconds of each phase and
+    the hooks' writing problems."""
+
+    session: ShapeSession
+    mesh: Mesh
+    metrics: object
+    seconds: float
+    last: Snapshot
+    phases: dict = field(default_factory=dict)
+    problems: list = field(default_factory=list)
+
+    @property
+    def field(self):
+        """The trained Field of the session."""
+        return self.session.field
+
+
+class ShapePipeline:
+    """load -> prepare -> sampling -> training -> extraction -> writing -> measures for one shape.
+
+    cfg: the fit configuration (a prepare hook may replace it); hooks: the callers' additions, called in
+    order; budget: the wall-clock budget (default: cfg.train.seconds from now); measure: True for the
+    surface measures against the input (ShapeSession.metrics), False for none, or a function
+    (session, mesh) -> measures; live_measures: the live measures during training (best checkpoint);
+    resolution: extraction cells per side (default cfg.resolution); report_every: steps between snapshots
+    (default 10; 1 on a CPU under a time budget, so that it ends on time)."""
+
+    def __init__(
+        self,
+        cfg: FitConfig = FitConfig(),
+        hooks: Sequence[Hooks] = (),
+        budget: Budget | None = None,
+        device: str | None = None,
+        measure: bool | Callable = True,
+        live_measures: bool = False,
+        resolution: int | None = None,
+        report_every: int | None = None,
+    ):
+        self.cfg = cfg
+        self.hooks = list(hooks)
+        self.budget = budget or Budget(cfg.train.seconds)
+        self.device = device
+        self.measure_with = measure
+        self.live_measures = live_measures
+        self.resolution = resolution
+        self.report_every = report_every
+        self.phases: dict[str, float] = {}
+        #: seconds of one dense 33^3 evaluation of the network, measured when a timed training begins
+        self.probe_seconds: float | None = None
+
+    @property
+    def timed(self) -> bool:
+        """Whether a time budget holds."""
+        return self.budget.seconds is not None
+
+    @contextmanager
+    def phase(self, name: str):
+        """Time the block into phases[name] (added to what it had), after telling the hooks it begins."""
+        for h in self.hooks:
+            h.phase(name)
+        t = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - t
+
+    # -- the whole sequence --------------------------------------------------------------------------------
+    def run(self, source, output=None) -> FitResult:
+        """The whole pipeline for a file path, a Geometry or a ShapeSession (which continues training):
+        the FitResult; the mesh is written to `output` when given."""
+        session = self.open(self.load(source)) if isinstance(source, (str, os.PathLike, Geometry)) else source
+        last = self.train(session)
+        mesh = self.extract(session)
+        problems = self.write(session, mesh, last, output)
+        seconds = self.budget.spent()
+        metrics = self.measure(session, mesh)
+        return FitResult(session, mesh, metrics, seconds, last, dict(self.phases), problems)
+
+    # -- the phases ---------------------------------------------------------------------------------------
+    def load(self, source, max_points: int = MAX_POINTS, **options) -> Geometry:
+        """The geometry at a path (a Geometry is taken as it is); options: the loader's (e.g. mask)."""
+        if isinstance(source, Geometry):
+            return source
+        with self.phase("load"):
+            return load(source, max_points=max_points, seed=self.cfg.train.seed, **options)
+
+    def open(self, geometry: Geometry, normalization: Normalization | None = None) -> ShapeSession:
+        """The prepare hooks, then a ShapeSession for the geometry: a mesh's samples are drawn here (while the
+        training modules import, when they are not yet loaded) and passed to the session."""
+        t = time.perf_counter()
+        prepared = geometry
+        for h in self.hooks:
+            prepared = h.prepare(prepared)
+        if prepared is not geometry:
+            self.phases["prepare"] = time.perf_counter() - t
+        with self.phase("sampling"):
+            cfg, notice = resolve_target(prepared, self.cfg)  # 'auto' made concrete once, before drawing
+            norm = normalization or Normalization.fit(prepared.vertices, cfg.margin)
+            signed = prepared.is_mesh and cfg.target != "udf"  # unsigned samples are the session's own
+            samples = self.draw_samples(prepared.transformed(norm)) if signed else None
+            session = heavy().ShapeSession(prepared, cfg, norm, self.device, samples=samples)
+            session.target_notice = notice
+            return session
+
+    def draw_samples(self, unit: Geometry):
+        """The training samples of a normalised mesh (exact distances: no torch needed), drawn while another
+        thread imports the training modules when they are not loaded yet (torch and its optimiser's
+        compiler hooks take 3 s to import on a 2-core machine, drawing the samples of a 10k-face mesh 1 s)."""
+        warm = None
+        if HEAVY not in sys.modules:
+            # open3d (the exact distances) walks sys.modules while it imports: a thread importing at the same
+            # time would change it under its feet, so it loads first
+            importlib.import_module("open3d")
+            warm = threading.Thread(target=_import_training, daemon=True)
+            warm.start()
+        samples = cached_mesh_samples(unit.vertices, unit.faces, self.cfg.sampling, seed=self.cfg.train.seed)
+        if warm is not None:
+            warm.join()
+        return samples
+
+    def _after_training(self) -> float:
+        """Seconds to keep after training: extraction, writing, measures."""
+        share = EXTRACTION_SHARE * self.budget.seconds
+        extraction = share if self.probe_seconds is None else min(share, EXTRACTION_FACTOR * self.probe_seconds)
+        return extraction + self._after_extraction()
+
+    def _after_extraction(self) -> float:
+        return WRITE_RESERVE + (MEASURE_RESERVE if self.measure_with else 0.0)
+
+    def training_deadline(self) -> float | None:
+        """The perf_counter time at which training ends under the time budget (None: the step budget)."""
+        if not self.timed:
+            return None
+        b = self.budget
+        now = time.perf_counter()
+        return max(b.deadline - self._after_training(), now + MIN_TRAINING_SHARE * b.seconds)
+
+    def steps(self, session: ShapeSession, until: float | None = None, **run_kw):
+        """The session's snapshots, each passed to the hooks; with `until` (a perf_counter time), the trainer's
+        time budget follows the wall clock so that its last step ends by then."""
+        if until is not None:
+            keep_time(session, until)
+        for snap in session.run(**run_kw):
+            if until is not None:
+                keep_time(session, until)
+            for h in self.hooks:
+                h.snapshot(snap)
+            yield snap
+
+    def train(self, session: ShapeSession) -> Snapshot:
+        """Run the session to the end of its budget; the last snapshot."""
+        with self.phase("training"):
+            began = time.perf_counter()
+            if self.timed:  # how fast the network evaluates here and now, for the extraction's share of the time
+                session.has_surface()
+                self.probe_seconds = time.perf_counter() - began
+            until = self.training_deadline()
+            every = self.report_every or (1 if until is not None and session.trainer.device.type == "cpu" else 10)
+            snaps = self.steps(session, until, report_every=every, measures=self.live_measures)
+            last = deque(snaps, maxlen=1)[0]
+            if until is None or last.message == "stopped":
+                return last
+            limit = max(self.budget.deadline, began + MIN_TRAINING_SHARE * self.budget.seconds) + SURFACE_GRACE
+            while not session.has_surface() and time.perf_counter() + SURFACE_SLICE < limit:
+                last = deque(self.steps(session, time.perf_counter() + SURFACE_SLICE, report_every=every), maxlen=1)[0]
+            return last
+
+    def extract(self, session: ShapeSession) -> Mesh:
+        """The surface at the pipeline's resolution (coarser when the time left requires), then the hooks'
+        finish."""
+        with self.phase("extraction"):
+            seconds = max(0.0, self.budget.left() - self._after_extraction()) if self.timed else None
+            try:
+                mesh = session.extract(self.resolution, seconds)
+            except NoSurfaceError as e:
+                if not self.timed:
+                    raise
+                raise NoSurfaceError(
+                    f"{e}: the {self.budget.seconds:g} s budget ended before the network had learned one "
+                    f"({self.phases.get('load', 0) + self.phases.get('sampling', 0):.1f} s went to loading and "
+                    "preparing; give it more seconds)"
+                ) from None
+            for h in self.hooks:
+                mesh = h.finish(mesh, session)
+            return mesh
+
+    def write(self, session: ShapeSession, mesh: Mesh, last: Snapshot, output=None) -> list:
+        """The mesh to output (when given), then the hooks' writing; their problems."""
+        with self.phase("writing"):
+            if output is not None:
+                save_mesh(output, mesh.vertices, mesh.faces)
+            return [p for h in self.hooks for p in h.write(session, mesh, last)]
+
+    def measure(self, session: ShapeSession, mesh: Mesh):
+        """The measures asked for (None when none)."""
+        if not self.measure_with:
+            return None
+        with self.phase("measures"):
+            if callable(self.measure_with):
+                return self.measure_with(session, mesh)
+            return session.metrics(mesh, max(0.0, self.budget.left()) if self.timed else None)
+
+
+def keep_time(session: ShapeSession, until: float) -> None:
+    """Move the trainer's time budget so that it is spent at perf_counter time `until`: training seconds so
+    far plus the wall time left (what happens between steps counts against the budget too)."""
+    st = session.trainer.state
+    session.trainer.set_seconds(st.elapsed + max(0.0, until - time.perf_counter()))
