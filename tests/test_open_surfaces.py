@@ -139,7 +139,52 @@ def test_short_udf_fit_of_a_sheet_through_the_cli(tmp_path, capsys):
     assert data["live"]["history"][-1].get("f_score") is not None
     mesh = load(out)
     assert mesh_topology(mesh.faces).non_manifold_edges == 0 and mesh_topology(mesh.faces).boundary_edges > 0
+    assert self_intersections(mesh.vertices, mesh.faces) == 0
     # the checkpoint reopens as an unsigned field and extracts an open mesh again
     again = tmp_path / "again.ply"
     assert main(["extract", str(ck), "-o", str(again), "--resolution", "48", "--quiet"]) == 0
     assert mesh_topology(load(again).faces).boundary_edges > 0
+
+
+def test_crossing_pairs_finds_crossings_and_coplanar_overlaps_only():
+    from inrview.extract.crossings import crossing_pairs
+
+    v = np.array(
+        [
+            [0, 0, 0], [1, 0, 0], [0, 1, 0],  # 0: in z = 0
+            [0.2, 0.2, -0.5], [0.3, 0.2, 0.5], [0.2, 0.3, 0.5],  # 1: pierces 0
+            [0.2, 0.2, 0], [1.2, 0.2, 0], [0.2, 1.2, 0],  # 2: overlaps 0 in its plane
+            [3, 3, 0], [4, 3, 0], [3, 4, 0],  # 3: alone
+            [3, 3, 0.5], [4, 3, 0.5], [3, 4, 0.5],  # 4: parallel to 3, apart
+            [1, 0, 0], [2, 0, 0], [2, -1, 0],  # 5: touches 0 at a corner (no crossing)
+        ],
+        float,
+    )  # fmt: skip
+    f = np.arange(len(v)).reshape(-1, 3)
+    pairs = {tuple(p) for p in np.sort(crossing_pairs(v, f), axis=1)}
+    assert pairs == {(0, 1), (0, 2)}
+    rng = np.random.default_rng(0)  # a soup of small triangles: against the all-pairs test of Open3D
+    soup = np.repeat(rng.uniform(0, 1, (300, 3)), 3, axis=0) + rng.normal(0, 0.05, (900, 3))
+    import open3d as o3d
+
+    tri = np.arange(900).reshape(-1, 3)
+    m = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(soup), o3d.utility.Vector3iVector(tri.astype(np.int32)))
+    expected = {tuple(p) for p in np.sort(np.asarray(m.get_self_intersecting_triangles()), axis=1)}
+    assert expected and {tuple(p) for p in np.sort(crossing_pairs(soup, tri), axis=1)} == expected
+    assert self_intersections(soup, tri) == len(expected)
+
+
+def test_remove_crossings_leaves_none():
+    from inrview.extract.holes import remove_crossings
+
+    v, f = patch(10)
+    spike = np.array([[0.05, 0.05, -0.2], [0.12, 0.05, 0.2], [0.05, 0.12, 0.2]])
+    v2, f2 = remove_crossings(np.vstack([v, spike]), np.vstack([f, [[100, 101, 102]]]), 16)
+    assert self_intersections(v2, f2) == 0 and len(f2) >= len(f) - 4
+
+
+@pytest.mark.parametrize("net", [Disk(z0=0.0), Hemisphere()], ids=["disk", "hemisphere"])
+def test_analytic_udf_meshes_at_128_have_no_self_intersections(net):
+    m = extract_mesh(Field(net, target="udf"), 128)
+    assert self_intersections(m.vertices, m.faces) == 0
+    assert mesh_topology(m.faces).non_manifold_edges == 0

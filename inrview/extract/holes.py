@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .crossings import crossing_pairs
+
 
 def boundary_loops(faces: np.ndarray) -> list[list[int]]:
     """Loops of directed boundary edges (a -> b in the direction of the one face that has it), each a list of
@@ -41,7 +43,7 @@ def boundary_loops(faces: np.ndarray) -> list[list[int]]:
 def fill_small_holes(vertices: np.ndarray, faces: np.ndarray, max_edges: int) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and faces with every boundary loop of at most max_edges edges fanned from a new vertex at
     its centroid, except loops whose fan would cross a face around it (tested against the faces that touch
-    the loop, with `intersecting_pairs`)."""
+    the loop, with `crossing_pairs`)."""
     loops = [lp for lp in boundary_loops(faces) if len(lp) <= max_edges]
     if not loops:
         return vertices, faces
@@ -58,7 +60,7 @@ def fill_small_holes(vertices: np.ndarray, faces: np.ndarray, max_edges: int) ->
     touched = np.zeros(len(v) + len(loops), bool)
     touched[fan.reshape(-1)] = True
     near = f[touched[f].any(axis=1)]
-    pairs = intersecting_pairs(np.vstack([v, new_v]), np.vstack([near, fan]))
+    pairs = crossing_pairs(np.vstack([v, new_v]), np.vstack([near, fan]))
     bad = np.zeros(len(loops), bool)
     hit = pairs[pairs >= len(near)] - len(near) if len(pairs) else np.zeros(0, np.int64)
     bad[owner[hit]] = True
@@ -66,19 +68,21 @@ def fill_small_holes(vertices: np.ndarray, faces: np.ndarray, max_edges: int) ->
     return np.vstack([v, new_v]), np.vstack([f, fan[keep]])
 
 
-def intersecting_pairs(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(P, 2) indices of the pairs of triangles that intersect and share no vertex (Open3D's
-    TriangleMesh.get_self_intersecting_triangles: a triangle-triangle test on the pairs whose bounding boxes
-    overlap)."""
-    import open3d as o3d
-
-    if len(faces) == 0:
-        return np.zeros((0, 2), np.int64)
-    m = o3d.geometry.TriangleMesh(
-        o3d.utility.Vector3dVector(np.asarray(vertices, np.float64)),
-        o3d.utility.Vector3iVector(np.asarray(faces, np.int32)),
-    )
-    return np.asarray(m.get_self_intersecting_triangles(), dtype=np.int64).reshape(-1, 2)
+def remove_crossings(vertices: np.ndarray, faces: np.ndarray, max_edges: int, rounds: int = 3):
+    """Vertices and faces without pairs of triangles that cross each other: both triangles of each crossing
+    pair are removed and the small holes they leave are closed again where a fan crosses nothing (up to
+    `rounds` times; what still crosses after that is removed and left open)."""
+    v, f = vertices, np.asarray(faces, np.int64)
+    for r in range(rounds + 1):
+        pairs = crossing_pairs(v, f)
+        if len(pairs) == 0:
+            break
+        keep = np.ones(len(f), bool)
+        keep[pairs.reshape(-1)] = False
+        f = f[keep]
+        if r < rounds:
+            v, f = fill_small_holes(v, f, max_edges)
+    return v, f
 
 
 def drop_non_manifold(faces: np.ndarray) -> np.ndarray:

@@ -29,7 +29,10 @@ a cell so that a flat sheet through the origin (where normalisation puts a plana
   boundary), and so are faces on an edge that three faces share;
 - faces are oriented consistently over each piece (libigl's bfs_orient), since signs are only relative, and
   the slits left where neighbouring cells still disagreed (boundary loops of at most HOLE_EDGES edges) are
-  closed (`holes`).
+  closed (`holes`);
+- a last pass finds pairs of triangles that still cross (where the snap to grid vertices or a closed slit
+  folds two cells' triangles through each other; `crossings`, among near triangles only), removes both and
+  closes the small hole left where that crosses nothing.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ import torch.nn.functional as F
 
 from ..errors import NoSurfaceError
 from .grid import GridResult, _evaluate, coarse_to_fine_grid, dense_grid, work_device
-from .holes import drop_non_manifold, fill_small_holes
+from .holes import drop_non_manifold, fill_small_holes, remove_crossings
 from .mc_torch import _EDGE_AXIS, _EDGE_START, CORNER_OFFSETS, TRI_COUNT, TRI_TABLE
 
 #: Cells (edge lengths) under which the smallest corner value of a cell makes it a candidate for the surface
@@ -56,8 +59,11 @@ GRID_SHIFT = 0.5
 SNAP = 1e-2
 #: Safety of the coarse-to-fine flags (multiples of a cell diagonal), as for a signed distance: 1.25 (so that
 #: the neighbours of candidate corners are evaluated too) gave the same meshes of the shared planar sheet at
-#: 128^3 and 256^3 with 1.7-2.6x the evaluations.
-UDF_SAFETY = 1.0
+#: 128^3 and 256^3 with 1.7-2.6x the evaluations. A cell of the last level is a candidate when a corner is
+#: within CELL_TOLERANCE cells; for a 1-Lipschitz field that can only happen inside a coarser cell (side H)
+#: with a corner under H * (sqrt(3) / 2 + 1 / 2), 0.79 of its diagonal: 0.8 gives the same meshes with 15% fewer
+#: evaluations (a learned sphere shell at 128^3).
+UDF_SAFETY = 0.8
 
 
 def udf_grid(
@@ -248,7 +254,10 @@ def open_surface(field, grid: GridResult) -> tuple[np.ndarray, np.ndarray]:
     verts, faces = verts[used].cpu().numpy(), faces.reshape(-1, 3).cpu().numpy().astype(np.int64)
     if len(faces) == 0:
         raise NoSurfaceError("no surface yet: no face of the unsigned field lies near zero")
-    return fill_small_holes(verts, orient(drop_non_manifold(faces)), HOLE_EDGES)
+    verts, faces = fill_small_holes(verts, orient(drop_non_manifold(faces)), HOLE_EDGES)
+    verts, faces = remove_crossings(verts, faces, HOLE_EDGES)
+    used, faces = np.unique(faces.reshape(-1), return_inverse=True)
+    return verts[used], faces.reshape(-1, 3)
 
 
 def orient(faces: np.ndarray) -> np.ndarray:
