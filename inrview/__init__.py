@@ -9,11 +9,10 @@ Names other than the configuration and the errors load on first use (PEP 562), s
 and the command line's option checks do not pay for torch.
 """
 
-from importlib import import_module
-
 from .config import FitConfig, ModelConfig, SamplingConfig, TrainConfig
 from .errors import CheckpointError, InrviewError, LoadError, NoSurfaceError
 from .io.resources import demo_image, demo_shape, resource
+from .lazy import lazy_attributes
 from .version import __version__
 
 __all__ = [
@@ -66,9 +65,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'inrview' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

@@ -220,12 +220,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # == opening =======================================================================================
     def open_dialog(self) -> None:
-        from .common.dialogs import IMAGE_FILTER, OPEN_FILTER
+        from .common.dialogs import IMAGE_FILTER, OPEN_FILTER, open_file
 
         filters = OPEN_FILTER + (IMAGE_FILTER if self.image.available else "")
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self, "Open a shape, checkpoint or image", self.settings.last_dir(), filters
-        )
+        path = open_file(self, "Open a shape, checkpoint or image", filters)
         if path:
             self.open_path(path)
 

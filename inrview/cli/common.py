@@ -156,6 +156,16 @@ def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults | None = N
     add_quiet(o)
 
 
+def add_resolution_arg(p) -> None:
+    """--resolution: marching-cubes cells per side of the exported surface."""
+    p.add_argument(
+        "--resolution",
+        type=positive_int,
+        default=FitConfig().resolution,
+        help=f"marching-cubes cells per side (default {FitConfig().resolution})",
+    )
+
+
 def add_quiet(p) -> None:
     """--quiet: no progress bar, no notices, no summary line."""
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")

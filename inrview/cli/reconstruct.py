@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import cli
-from ..config import FAMILIES, FitConfig, default_lr
+from ..config import FAMILIES, default_lr
 from ..errors import InrviewError
 from ..io.export import save_mesh
 from ..io.formats import MESH_EXPORT_FORMATS
@@ -27,7 +27,16 @@ from ..recon.cleanup import trim_far
 from ..recon.pipeline import reconstruct
 from ..shape.pipeline import Hooks
 from .checks import check_input, check_output, raise_problems, save_safely
-from .common import Parser, Say, TrainingDefaults, add_training_args, non_negative_float, positive_int, write_json
+from .common import (
+    Parser,
+    Say,
+    TrainingDefaults,
+    add_resolution_arg,
+    add_training_args,
+    non_negative_float,
+    positive_int,
+    write_json,
+)
 from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_started, resolution_notice
 
 
@@ -80,12 +89,7 @@ def _args(p) -> None:
         default=MAX_POINTS,
         help=f"subsample larger clouds to this many points, with a notice (default {MAX_POINTS})",
     )
-    r.add_argument(
-        "--resolution",
-        type=positive_int,
-        default=FitConfig().resolution,
-        help=f"marching-cubes cells per side (default {FitConfig().resolution})",
-    )
+    add_resolution_arg(r)
     r.add_argument(
         "--trim-far",
         type=non_negative_float,

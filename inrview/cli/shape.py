@@ -17,6 +17,7 @@ from .common import (
     Say,
     add_mask_args,
     add_quiet,
+    add_resolution_arg,
     add_training_args,
     config_from_args,
     device_name,
@@ -34,15 +35,6 @@ def register(commands) -> None:
     """Add fit and extract to the top-level commands."""
     commands.add_command("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args)
     commands.add_command("extract", "extract a mesh from a shape checkpoint", _extract_args)
-
-
-def _resolution_arg(p) -> None:
-    p.add_argument(
-        "--resolution",
-        type=positive_int,
-        default=FitConfig().resolution,
-        help=f"marching-cubes cells per side (default {FitConfig().resolution})",
-    )
 
 
 def _fit_args(p) -> None:
@@ -65,7 +57,7 @@ def _fit_args(p) -> None:
         "sheets, extracted with their boundaries); auto picks udf for an open or sheet-like mesh and sdf "
         f"otherwise, and says why (default {FitConfig().target})",
     )
-    _resolution_arg(p)
+    add_resolution_arg(p)
     p.add_argument(
         "--no-metrics",
         action="store_true",
@@ -88,7 +80,7 @@ def _fit_args(p) -> None:
 def _extract_args(p) -> None:
     p.add_argument("checkpoint", help="shape checkpoint (.safetensors) written by `inrview fit --checkpoint`")
     p.add_argument("-o", "--output", required=True, help=MESH_HELP)
-    _resolution_arg(p)
+    add_resolution_arg(p)
     p.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
     add_quiet(p)
     p.set_defaults(func=cmd_extract)

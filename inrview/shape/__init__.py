@@ -12,8 +12,7 @@ The pipeline and fit() import without torch; the session and checkpoint names lo
 bringing torch in (see pipeline.heavy, the seam).
 """
 
-from importlib import import_module
-
+from ..lazy import lazy_attributes
 from .fit import fit
 from .pipeline import Budget, FitResult, Hooks, ProgressHook, ShapePipeline
 
@@ -40,9 +39,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        value = getattr(import_module(_LAZY[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'inrview.shape' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY, globals())

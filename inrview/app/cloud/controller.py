@@ -13,10 +13,11 @@ import json
 import time
 from pathlib import Path
 
-from PyQt6 import QtGui, QtWidgets
+from PyQt6 import QtGui
 
 from ..common.actions import make_action
 from ..common.controller import Controller, Dock
+from ..common.dialogs import MESH_FILTER, MESHES_FILTER, open_file, save_path
 from .panel import ComparePanel
 from .state import VIEW_MODES
 from .view import CompareView
@@ -223,12 +224,7 @@ class CloudController(Controller):
 
     # == the reference mesh and the export ============================================================
     def set_reference_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self.window,
-            "Reference mesh",
-            self.window.settings.last_dir(),
-            "Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;All files (*)",
-        )
+        path = open_file(self.window, "Reference mesh", MESHES_FILTER)
         if path:
             self.set_reference(path)
 
@@ -250,8 +246,6 @@ class CloudController(Controller):
             )
 
     def export_poisson_dialog(self) -> None:
-        from ..common.dialogs import MESH_FILTER, save_path
-
         if not self.view.has_poisson:
             self.window.show_error("Nothing to export", "Run Compare with Poisson first.")
             return

@@ -13,6 +13,7 @@ OPEN_FILTER = (
     "Point clouds (*.ply *.xyz *.xyzn *.pts *.txt *.csv *.pcd *.npy *.npz);;"
     "Checkpoints (*.safetensors);;All files (*)"
 )
+MESHES_FILTER = "Meshes (*.ply *.obj *.stl *.off *.glb *.gltf);;All files (*)"
 IMAGE_FILTER = ";;Images, for the image mode (*.png *.jpg *.jpeg *.tif *.tiff *.bmp)"
 
 
@@ -79,6 +80,12 @@ class MeshExportDialog(QtWidgets.QDialog):
     def accept(self) -> None:
         self.settings.set("dialogs/mesh_resolution", self.resolution.value())
         super().accept()
+
+
+def open_file(window, title: str, filters: str) -> str:
+    """An open-file dialog over `window` starting in the folder used last; '' when cancelled."""
+    path, _ = QtWidgets.QFileDialog.getOpenFileName(window, title, window.settings.last_dir(), filters)
+    return path
 
 
 def save_path(parent, settings, title: str, filters: str, default_name: str, key: str) -> str | None:

@@ -12,6 +12,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..common.actions import make_action
 from ..common.controller import Controller, Dock
+from ..common.dialogs import open_file
 from .view import OverlayView
 from .worker import OverlayWorker
 
@@ -92,9 +93,7 @@ class OverlayController(Controller):
 
     # == commands ======================================================================================
     def add_dialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(
-            self.window, "Overlay a mesh or result", self.window.settings.last_dir(), FILTER
-        )
+        path = open_file(self.window, "Overlay a mesh or result", FILTER)
         if path:
             self.add(path)
 
