@@ -69,3 +69,25 @@ def test_resume_summary_counts_this_run(tmp_path, demo_shape):
     this_run = float(line.split(" 30 steps in ")[1].split(" s ")[0])
     total_training = float(line.split("now 90 steps, ")[1].split(" s training")[0])
     assert this_run < total_training  # the seconds of this run, not since step 0
+
+
+def test_reconstruct_says_what_it_waits_for_before_and_after_training(tmp_path, monkeypatch, capsys):
+    """Estimating normals and the Poisson baseline have no steps to count: each says what it is doing
+    (INRVIEW_STATUS_AFTER=0 shows every status line at once, whatever the machine's speed)."""
+    import numpy as np
+
+    import inrview
+    from inrview.cli import main
+    from inrview.io.export import save_points
+    from inrview.io.loaders import load
+
+    mesh = load(inrview.demo_shape())
+    pts, _ = inrview.sampling.sample_surface(mesh.vertices, mesh.faces, 3000, np.random.default_rng(0))
+    cloud = tmp_path / "c.ply"
+    save_points(cloud, pts, None)
+    monkeypatch.setenv("INRVIEW_STATUS_AFTER", "0")
+    small = ["--steps", "20", "--resolution", "32", "--no-metrics", "--model", "relu", "--width", "32"]
+    assert main(["reconstruct", str(cloud), "-o", str(tmp_path / "r.ply"), *small, "--baseline", "poisson"]) == 0
+    err = capsys.readouterr().err
+    assert "preparing the normals of 3000 points" in err and "screened Poisson on the same points" in err
+    assert (tmp_path / "r_poisson.ply").is_file()

@@ -38,6 +38,7 @@ from .common import (
     write_json,
 )
 from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_started, resolution_notice
+from .waiting import Waiting
 
 
 def register(commands) -> None:
@@ -209,7 +210,8 @@ def cmd_reconstruct(a, scan=None) -> int:
     scan, reference = _load(a, scan)
     cfg = cloud_config(a, scan.vertices)
     try:
-        prepared = prepare_cloud(scan, a.normals, k=a.normal_k)
+        with Waiting(a.quiet, f"preparing the normals of {len(scan.vertices)} points ({a.normals})"):
+            prepared = prepare_cloud(scan, a.normals, k=a.normal_k)
     except ValueError as e:
         raise InrviewError(f"{a.input}: {e}") from None
     for n in prepared[0].notices:
@@ -233,7 +235,8 @@ def cmd_reconstruct(a, scan=None) -> int:
     data = _summary(a, scan, cfg, result, prepared, trim, say)
     problems = list(result.problems)
     if a.baseline == "poisson":
-        data["baseline"] = _baseline(a, scan, prepared, reference, say, problems)
+        with Waiting(a.quiet, "screened Poisson on the same points, written and measured"):
+            data["baseline"] = _baseline(a, scan, prepared, reference, say, problems)
     problems.append(save_safely(a.metrics_json, lambda p: write_json(p, data), "metrics"))
     raise_problems(problems)
     return 0

@@ -153,7 +153,8 @@ def cmd_interpolate(a) -> int:
     _threads()
     space = read_space(a.space)
     try:
-        rows = write_interpolation(space, a.a, a.b, a.output, a.steps, a.resolution)
+        with Waiting(False, f"decoding {a.steps} shapes between {a.a} and {a.b} at resolution {a.resolution}"):
+            rows = write_interpolation(space, a.a, a.b, a.output, a.steps, a.resolution)
     except KeyError as e:
         raise InrviewError(f"{a.space}: {e.args[0]}") from None
     for r in rows:

@@ -16,6 +16,18 @@ from ...errors import InrviewError
 from ..common.command_thread import CommandThread
 
 
+def progress_of(snap, message: str | None = None) -> dict:
+    """What the progress signal carries for a trainer snapshot (its own message unless one is given)."""
+    return {
+        "step": snap.step,
+        "elapsed": snap.elapsed,
+        "loss": snap.losses.get("mse"),
+        "total_steps": snap.total_steps,
+        "progress": snap.progress,
+        "message": snap.message if message is None else message,
+    }
+
+
 class ImageWorker(CommandThread):
     opened = QtCore.pyqtSignal(object)  # dict: path, size, mode, notices, target picture
     progress = QtCore.pyqtSignal(object)  # dict: step, elapsed, loss, total_steps, progress
@@ -174,16 +186,7 @@ class ImageWorker(CommandThread):
         now = time.perf_counter()
         if snap.done or now - self._last_progress >= self.progress_interval:
             self._last_progress = now
-            self.progress.emit(
-                {
-                    "step": snap.step,
-                    "elapsed": snap.elapsed,
-                    "loss": snap.losses.get("mse"),
-                    "total_steps": snap.total_steps,
-                    "progress": snap.progress,
-                    "message": snap.message,
-                }
-            )
+            self.progress.emit(progress_of(snap))
         if snap.done or now >= self._next_preview:
             self._preview(snap.done, snap.step, snap.elapsed)
         if snap.done:
@@ -232,16 +235,7 @@ class ImageWorker(CommandThread):
             dev = self.session.train_cfg.device
             self._upscaled = upscaling_session(self.image, choice, device=None if dev == "auto" else dev)
             for snap in self._upscaled.run(report_every=10, preview_interval=None):
-                self.progress.emit(
-                    {
-                        "step": snap.step,
-                        "elapsed": snap.elapsed,
-                        "loss": snap.losses.get("mse"),
-                        "total_steps": snap.total_steps,
-                        "progress": snap.progress,
-                        "message": f"export: fitting for upscaling ({choice.describe()})",
-                    }
-                )
+                self.progress.emit(progress_of(snap, f"export: fitting for upscaling ({choice.describe()})"))
             self.state.emit("training" if self._gen is not None else "idle")
         return self._upscaled, f" from a fit for upscaling ({choice.describe()})"
 

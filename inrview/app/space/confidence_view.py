@@ -10,21 +10,12 @@ from __future__ import annotations
 
 import pyvista as pv
 
+from ..watch.draw import BAR_STYLE as WATCH_BAR_STYLE
+
 #: Colours from low (red: inferred, the starts disagree) to high (green: observed) confidence.
 CMAP = "RdYlGn"
 BAR_TITLE = "confidence (1: observed; low: inferred, starts disagree)"
-BAR_STYLE = dict(
-    position_x=0.2,
-    position_y=0.03,
-    width=0.6,
-    height=0.08,
-    vertical=False,
-    n_labels=3,
-    fmt="%.1f",
-    title_font_size=12,
-    label_font_size=10,
-    color="#e6e6e6",
-)
+BAR_STYLE = {**WATCH_BAR_STYLE, "position_x": 0.2, "position_y": 0.03, "width": 0.6, "fmt": "%.1f"}
 
 
 class ConfidenceView:
