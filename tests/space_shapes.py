@@ -34,3 +34,33 @@ def write_collection(folder: Path, radii_list, kind: str = "ellipsoid") -> list[
 
 
 RADII = [(1.0, 0.6, 0.5), (0.6, 1.0, 0.5), (0.8, 0.8, 0.8), (1.0, 0.5, 0.9)]
+
+
+def small_sampling():
+    """A small training pool (6000 samples) that trains a tiny space in seconds."""
+    from inrview.config import SamplingConfig
+
+    return SamplingConfig(
+        n_samples=6000,
+        surface_fraction=0.2,
+        near_fraction=0.4,
+        far_fraction=0.3,
+        uniform_fraction=0.1,
+        sigma_near=0.01,
+        sigma_far=0.06,
+    )
+
+
+def train_small_space(collection, epochs: int, report_every: int, shapes_per_step: int = 4):
+    """A SpaceFit of `collection` (a folder or a loaded collection) with codes of 8 and a 64-wide decoder on
+    the small pool, trained for `epochs` (one process, CPU); (the fit, its snapshots)."""
+    from inrview.config.space import LatentConfig, SpaceTrainConfig
+    from inrview.space import SpaceFit
+
+    fit = SpaceFit(
+        collection,
+        SpaceTrainConfig(epochs=epochs, shapes_per_step=shapes_per_step, device="cpu"),
+        LatentConfig(latent_dim=8, width=64, depth=2),
+        sampling=small_sampling(),
+    )
+    return fit, list(fit.run(report_every=report_every))

@@ -9,22 +9,10 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from inrview.config import SamplingConfig
 from inrview.io.surface import sample_cloud
 from inrview.metrics import surface_metrics
-from inrview.models.latent import LatentConfig
 from inrview.space.ssm import ShapeModel
-from tests.space_shapes import RADII, ellipsoid, write_collection
-
-SMALL = SamplingConfig(
-    n_samples=6000,
-    surface_fraction=0.2,
-    near_fraction=0.4,
-    far_fraction=0.3,
-    uniform_fraction=0.1,
-    sigma_near=0.01,
-    sigma_far=0.06,
-)
+from tests.space_shapes import RADII, ellipsoid, train_small_space, write_collection
 
 
 def _chamfer(mesh, v, f) -> float:
@@ -41,19 +29,12 @@ def trained(tmp_path_factory):
     """A 4-ellipsoid space trained for 200 epochs."""
     import os
 
-    from inrview.space import SpaceFit, read_space
-    from inrview.training.space import SpaceTrainConfig
+    from inrview.space import read_space
 
     tmp = tmp_path_factory.mktemp("completion")
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
     write_collection(tmp / "c", RADII)
-    fit = SpaceFit(
-        tmp / "c",
-        SpaceTrainConfig(epochs=200, shapes_per_step=4, device="cpu"),
-        LatentConfig(latent_dim=8, width=64, depth=2),
-        sampling=SMALL,
-    )
-    list(fit.run(report_every=50))
+    fit, _ = train_small_space(tmp / "c", 200, 50)
     fit.save(tmp / "s.safetensors")
     return tmp, read_space(tmp / "s.safetensors")
 
@@ -176,10 +157,9 @@ def test_interpolation_of_an_aligned_space_is_in_the_files_frames(tmp_path):
 
     from inrview.io.collection import load_collection
     from inrview.io.export import save_mesh
-    from inrview.space import SpaceFit, read_space
+    from inrview.space import read_space
     from inrview.space.align import align_collection
     from inrview.space.explore import write_interpolation
-    from inrview.training.space import SpaceTrainConfig
 
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp_path / "cache")
     v, f = ellipsoid((1.0, 0.6, 0.4), subdivisions=3)
@@ -190,13 +170,7 @@ def test_interpolation_of_an_aligned_space_is_in_the_files_frames(tmp_path):
         files.append(move(v) + np.asarray(shift, float))
         save_mesh(tmp_path / "c" / f"s{k}.ply", files[-1], f)
     col = align_collection(load_collection(tmp_path / "c"), "rigid")
-    fit = SpaceFit(
-        col,
-        SpaceTrainConfig(epochs=120, shapes_per_step=3, device="cpu"),
-        LatentConfig(latent_dim=8, width=64, depth=2),
-        sampling=SMALL,
-    )
-    list(fit.run(report_every=60))
+    fit, _ = train_small_space(col, 120, 60, shapes_per_step=3)
     fit.save(tmp_path / "s.safetensors")
     rows = write_interpolation(read_space(tmp_path / "s.safetensors"), "s0", "s2", tmp_path / "out", 3, 48)
     from inrview.io.loaders import load

@@ -7,22 +7,13 @@ import numpy as np
 import pytest
 import torch
 
-from inrview.config import SamplingConfig
 from inrview.config.space import LatentConfig
 from inrview.errors import CheckpointError, LoadError
 from inrview.io.collection import load_collection
 from inrview.models.latent import CodeField, LatentDecoder
-from tests.space_shapes import RADII, write_collection
+from tests.space_shapes import RADII, small_sampling, train_small_space, write_collection
 
-SMALL = SamplingConfig(
-    n_samples=6000,
-    surface_fraction=0.2,
-    near_fraction=0.4,
-    far_fraction=0.3,
-    uniform_fraction=0.1,
-    sigma_near=0.01,
-    sigma_far=0.06,
-)
+SMALL = small_sampling()
 
 
 @pytest.fixture
@@ -88,19 +79,12 @@ def trained(tmp_path_factory):
     """A 4-shape space trained for 300 epochs (one process), saved and read back."""
     import os
 
-    from inrview.config.space import SpaceTrainConfig
-    from inrview.space import SpaceFit, read_space
+    from inrview.space import read_space
 
     tmp = tmp_path_factory.mktemp("space")
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
     write_collection(tmp / "c", RADII)
-    fit = SpaceFit(
-        tmp / "c",
-        SpaceTrainConfig(epochs=300, shapes_per_step=4, device="cpu"),
-        LatentConfig(latent_dim=8, width=64, depth=2),
-        sampling=SMALL,
-    )
-    snaps = list(fit.run(report_every=5))
+    fit, snaps = train_small_space(tmp / "c", 300, 5)
     fit.save(tmp / "s.safetensors")
     return tmp, snaps, read_space(tmp / "s.safetensors")
 

@@ -22,31 +22,12 @@ MOVES = 16
 @pytest.fixture(scope="module")
 def space_file(tmp_path_factory):
     """A 4-ellipsoid SDF space trained for 150 epochs (one process, small samples), and its folder."""
-    from inrview.config import SamplingConfig
-    from inrview.config.space import LatentConfig, SpaceTrainConfig
-    from inrview.space import SpaceFit
-    from tests.space_shapes import RADII, write_collection
+    from tests.space_shapes import RADII, train_small_space, write_collection
 
     tmp = tmp_path_factory.mktemp("space_app")
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
     write_collection(tmp / "shapes", RADII)
-    small = SamplingConfig(
-        n_samples=6000,
-        surface_fraction=0.2,
-        near_fraction=0.4,
-        far_fraction=0.3,
-        uniform_fraction=0.1,
-        sigma_near=0.01,
-        sigma_far=0.06,
-    )
-    fit = SpaceFit(
-        tmp / "shapes",
-        SpaceTrainConfig(epochs=150, shapes_per_step=4, device="cpu"),
-        LatentConfig(latent_dim=8, width=64, depth=2),
-        sampling=small,
-    )
-    for _ in fit.run(report_every=10):
-        pass
+    fit, _ = train_small_space(tmp / "shapes", 150, 10)
     fit.save(tmp / "space.safetensors")
     return tmp / "space.safetensors"
 
