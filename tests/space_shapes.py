@@ -37,18 +37,13 @@ RADII = [(1.0, 0.6, 0.5), (0.6, 1.0, 0.5), (0.8, 0.8, 0.8), (1.0, 0.5, 0.9)]
 
 
 def small_sampling():
-    """A small training pool (6000 samples) that trains a tiny space in seconds."""
-    from inrview.config import SamplingConfig
+    """The space's default mix of samples in a small pool (6000 per shape) that trains a tiny space in
+    seconds."""
+    import dataclasses
 
-    return SamplingConfig(
-        n_samples=6000,
-        surface_fraction=0.2,
-        near_fraction=0.4,
-        far_fraction=0.3,
-        uniform_fraction=0.1,
-        sigma_near=0.01,
-        sigma_far=0.06,
-    )
+    from inrview.config.space import SPACE_SAMPLING
+
+    return dataclasses.replace(SPACE_SAMPLING, n_samples=6000)
 
 
 def train_small_space(collection, epochs: int, report_every: int, shapes_per_step: int = 4):
