@@ -55,10 +55,11 @@ if TYPE_CHECKING:  # the training side of the pipeline loads at the seam below
 HEAVY = "inrview.shape.session"
 #: Time kept for extracting a surface at the end of a time budget: this many times what evaluating the
 #: network on the dense 33^3 first level of an extraction takes when training begins (measured then, on this
-#: machine under its load: a trained field's 256^3 coarse-to-fine extraction evaluates about 25 times as many
-#: points, and meshing its grid costs a few more), at most this share of the budget; a rougher field gets a
-#: coarser grid in that time.
-EXTRACTION_FACTOR, EXTRACTION_SHARE = 30.0, 0.2
+#: machine under its load), at most this share of the budget; a rougher field gets a coarser grid in that time.
+#: On the bundled Spot (2-core CPU) the probe takes 16 ms and a trained field's 256^3 coarse-to-fine extraction
+#: about 1.0 s, but the extraction's own deadline check, which projects each next level from the rate of the
+#: levels before, only affords 256^3 from about 2.5 s on (at 30 times, 0.5 s, a 60 s fit of Spot ended at 32^3).
+EXTRACTION_FACTOR, EXTRACTION_SHARE = 200.0, 0.2
 #: Seconds kept for writing the mesh, and for measuring it (Bob: 0.4 s on a 2-core CPU).
 WRITE_RESERVE, MEASURE_RESERVE = 0.1, 0.6
 #: A time budget always trains at least this share of itself, however long loading took.
