@@ -23,6 +23,7 @@ from ..space.confidence import ply_properties, summary
 from ..space.explore import info, write_interpolation
 from ..space.model import read_space
 from ..space.scan import complete_scan
+from ..training.elastic import leave_group
 from ..training.space import space_threads
 from . import STARTED
 from .common import Progress, mask_options, write_json
@@ -46,7 +47,14 @@ def _with_collection(a):
 
 
 def cmd_fit(a) -> int:
-    """Train a space and write its checkpoint (rank 0 under torchrun)."""
+    """Train a space and write its checkpoint (rank 0 under torchrun); under torchrun every rank waits for
+    the others and leaves the process group before it returns."""
+    code = _fit(a)
+    leave_group()
+    return code
+
+
+def _fit(a) -> int:
     cfg = SpaceTrainConfig(
         target=a.target, epochs=a.epochs or SpaceTrainConfig().epochs, seconds=a.seconds, device=a.device, seed=a.seed
     )
