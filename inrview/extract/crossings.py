@@ -19,42 +19,46 @@ PLANE_TOL = 1e-9
 CHUNK = 200_000
 
 
-def _candidate_pairs(tri: np.ndarray) -> np.ndarray:
-    """(P, 2) pairs i < j of triangles (F, 3, 3) sharing a cell of the hash grid and with overlapping boxes."""
-    lo, hi = tri.min(axis=1), tri.max(axis=1)
+def _candidate_pairs(tri: np.ndarray, focus: np.ndarray | None = None) -> np.ndarray:
+    """(P, 2) pairs i < j of triangles (F, 3, 3) sharing a cell of the hash grid and with overlapping boxes
+    (with focus, (F,) bool: only the pairs with a focus triangle)."""
+    lo = np.minimum(np.minimum(tri[:, 0], tri[:, 1]), tri[:, 2])
+    hi = np.maximum(np.maximum(tri[:, 0], tri[:, 1]), tri[:, 2])
     ext = (hi - lo).max(axis=1)
     cell = max(float(np.quantile(ext, 0.99)), 1e-12) if len(ext) else 1.0
-    a, b = np.floor(lo / cell).astype(np.int64), np.floor(hi / cell).astype(np.int64)
-    span = b - a + 1
-    count = span.prod(axis=1)
-    owner = np.repeat(np.arange(len(tri)), count)
-    k = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
-    sy, sz = span[owner, 1], span[owner, 2]
-    ix = a[owner, 0] + k // (sy * sz)
-    iy = a[owner, 1] + (k // sz) % sy
-    iz = a[owner, 2] + k % sz
-    key = (ix * 2_000_003 + iy) * 2_000_029 + iz
+    owner, key = _cell_keys(tri, cell)
     order = np.argsort(key, kind="stable")
     key, owner = key[order], owner[order]
-    start = np.concatenate([[True], key[1:] != key[:-1]])
-
-    ends = np.append(np.nonzero(start)[0][1:], len(key))
-    left = ends[np.cumsum(start) - 1] - np.arange(len(key)) - 1  # entries after each in its cell
-
-    pairs, active, step = [], np.nonzero(left > 0)[0], 1
-    while len(active):
-        i, j = owner[active], owner[active + step]
-        pairs.append(np.minimum(i, j) * len(tri) + np.maximum(i, j))
-        step += 1
-        active = active[left[active] >= step]
-    if not pairs:
+    if focus is None:
+        code = _same_cell_pairs(key, owner, len(tri))
+    else:  # each focus entry against every entry of its cell
+        at = np.nonzero(focus[owner])[0]
+        first, last = np.searchsorted(key, key[at], "left"), np.searchsorted(key, key[at], "right")
+        count = last - first
+        i = np.repeat(owner[at], count)
+        j = owner[np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())]
+        code = np.minimum(i, j) * len(tri) + np.maximum(i, j)
+    if not len(code):
         return np.zeros((0, 2), np.int64)
-    code = np.sort(np.concatenate(pairs))
-    code = code[np.concatenate([[True], code[1:] != code[:-1]])]
+    code = np.unique(code)
     p = np.stack([code // len(tri), code % len(tri)], axis=1)
     p = p[p[:, 0] != p[:, 1]]
     overlap = np.all((lo[p[:, 0]] <= hi[p[:, 1]]) & (lo[p[:, 1]] <= hi[p[:, 0]]), axis=1)
     return p[overlap]
+
+
+def _same_cell_pairs(key: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """Codes i * n + j (i <= j) of the owners of every two entries with the same (sorted) key."""
+    start = np.concatenate([[True], key[1:] != key[:-1]])
+    ends = np.append(np.nonzero(start)[0][1:], len(key))
+    left = ends[np.cumsum(start) - 1] - np.arange(len(key)) - 1  # entries after each in its cell
+    pairs, active, step = [], np.nonzero(left > 0)[0], 1
+    while len(active):
+        i, j = owner[active], owner[active + step]
+        pairs.append(np.minimum(i, j) * n + np.maximum(i, j))
+        step += 1
+        active = active[left[active] >= step]
+    return np.concatenate(pairs) if pairs else np.zeros(0, np.int64)
 
 
 def _orient(a, b, c, d):
@@ -102,13 +106,55 @@ def _coplanar_overlap(t: np.ndarray, s: np.ndarray, normal: np.ndarray) -> np.nd
     return hit
 
 
-def crossing_pairs(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
-    """(P, 2) indices of the pairs of triangles that cross each other and share no vertex."""
+def _key(ix: np.ndarray, iy: np.ndarray, iz: np.ndarray) -> np.ndarray:
+    return (ix * 2_000_003 + iy) * 2_000_029 + iz
+
+
+def _cell_keys(tri: np.ndarray, cell: float) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, key): the hash-grid cells (size `cell`) that each triangle's (or box's, (F, 2, 3)) bounding box
+    covers."""
+    a = np.floor(np.min(tri, axis=1) / cell).astype(np.int64)
+    b = np.floor(np.max(tri, axis=1) / cell).astype(np.int64)
+    span = b - a + 1
+    count = span.prod(axis=1)
+    owner = np.repeat(np.arange(len(tri)), count)
+    k = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    sy, sz = span[owner, 1], span[owner, 2]
+    return owner, _key(a[owner, 0] + k // (sy * sz), a[owner, 1] + (k // sz) % sy, a[owner, 2] + k % sz)
+
+
+def near_faces(vertices: np.ndarray, faces: np.ndarray, focus: np.ndarray) -> np.ndarray:
+    """(F,) True for the faces (focus included) whose bounding box may overlap that of a face where focus (F,)
+    is True: on a hash grid as large as all but the largest triangles, those whose box centre lies in a cell
+    that a focus face's box, grown by half a cell, covers, and every triangle larger than a cell."""
+    v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
+    if not focus.any():
+        return focus.copy()
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    lo, hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
+    ext = (hi - lo).max(axis=1)
+    cell = max(float(np.quantile(ext, 0.99)), 1e-12)
+    _, hot = _cell_keys(np.stack([lo[focus] - cell / 2, hi[focus] + cell / 2], axis=1), cell)
+    k = np.floor((lo + hi) / (2 * cell)).astype(np.int64)
+    return np.isin(_key(k[:, 0], k[:, 1], k[:, 2]), np.unique(hot)) | (ext > cell)
+
+
+def crossing_pairs(vertices: np.ndarray, faces: np.ndarray, focus: np.ndarray | None = None) -> np.ndarray:
+    """(P, 2) indices of the pairs of triangles that cross each other and share no vertex; with focus ((F,)
+    bool), only the pairs with a focus face, tested among the faces near the focus ones (see near_faces)."""
+    if focus is None:
+        return _all_crossing_pairs(vertices, faces)
+    idx = np.nonzero(near_faces(vertices, faces, focus))[0]
+    return idx[_all_crossing_pairs(vertices, np.asarray(faces, np.int64)[idx], focus[idx])]
+
+
+def _all_crossing_pairs(vertices: np.ndarray, faces: np.ndarray, focus: np.ndarray | None = None) -> np.ndarray:
+    """crossing_pairs over every pair of near triangles (with a focus face, where focus is given)."""
     v = np.asarray(vertices, np.float64)
     f = np.asarray(faces, np.int64)
     if len(f) < 2:
         return np.zeros((0, 2), np.int64)
-    cand = _candidate_pairs(v[f])
+    cand = _candidate_pairs(v[f], focus)
     shared = (f[cand[:, 0], :, None] == f[cand[:, 1], None, :]).any(axis=(1, 2))
     cand = cand[~shared]
     out = []

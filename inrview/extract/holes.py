@@ -13,9 +13,9 @@ import numpy as np
 from .crossings import crossing_pairs
 
 
-def boundary_loops(faces: np.ndarray) -> list[list[int]]:
-    """Loops of directed boundary edges (a -> b in the direction of the one face that has it), each a list of
-    vertices; loops through a vertex with more than one outgoing boundary edge are left out."""
+def _boundary_next(faces: np.ndarray) -> np.ndarray:
+    """(V,) the next vertex along the boundary from each vertex (b for a boundary edge a -> b in the direction
+    of the one face that has it), -1 where none or where more than one boundary edge leaves the vertex."""
     f = np.asarray(faces, np.int64)
     a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
@@ -23,58 +23,76 @@ def boundary_loops(faces: np.ndarray) -> list[list[int]]:
     _, inv, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True, return_counts=True)
     once = counts[inv] == 1
     src, dst = a[once], b[once]
-    out_count = np.bincount(src, minlength=n)
-    nxt = {int(s): int(d) for s, d in zip(src, dst) if out_count[s] == 1}
-    loops, seen = [], set()
-    for start in list(nxt):
-        if start in seen:
-            continue
-        loop, cur = [start], nxt[start]
-        seen.add(start)
-        while cur != start and cur in nxt and cur not in seen:
-            loop.append(cur)
-            seen.add(cur)
-            cur = nxt[cur]
-        if cur == start:
-            loops.append(loop)
-    return loops
+    single = np.bincount(src, minlength=n)[src] == 1
+    nxt = np.full(n + 1, -1, np.int64)  # the last entry: where a walk that has ended stays
+    nxt[src[single]] = dst[single]
+    return nxt
 
 
-def fill_small_holes(vertices: np.ndarray, faces: np.ndarray, max_edges: int) -> tuple[np.ndarray, np.ndarray]:
+def small_loops(faces: np.ndarray, max_edges: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boundary loops of at most max_edges edges, as (K, max_edges) vertices (each loop in the direction of
+    its faces, padded with -1) and (K,) lengths; loops through a vertex with more than one outgoing boundary
+    edge are left out. Every boundary vertex is walked max_edges steps at once; a loop is kept once, from its
+    smallest vertex."""
+    nxt = _boundary_next(faces)
+    start = np.nonzero(nxt[:-1] >= 0)[0]
+    walk = np.empty((len(start), max_edges + 1), np.int64)
+    walk[:, 0] = cur = start
+    for k in range(1, max_edges + 1):
+        walk[:, k] = cur = nxt[cur]
+    back = walk[:, 1:] == start[:, None]
+    length = np.where(back.any(axis=1), back.argmax(axis=1) + 1, 0)
+    inside = np.arange(max_edges)[None] < length[:, None]
+    ring = np.where(inside, walk[:, :max_edges], -1)
+    first = (length > 0) & (np.where(inside, ring, np.iinfo(np.int64).max).min(axis=1) == start)
+    return ring[first], length[first]
+
+
+def fill_small_holes(
+    vertices: np.ndarray, faces: np.ndarray, max_edges: int, check: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and faces with every boundary loop of at most max_edges edges fanned from a new vertex at
-    its centroid, except loops whose fan would cross a face around it (tested against the faces that touch
-    the loop, with `crossing_pairs`)."""
-    loops = [lp for lp in boundary_loops(faces) if len(lp) <= max_edges]
-    if not loops:
-        return vertices, faces
-    v = np.asarray(vertices, np.float64)
-    f = np.asarray(faces, np.int64)
-    new_v = np.array([v[lp].mean(axis=0) for lp in loops])
-    fans, owner = [], []
-    for i, lp in enumerate(loops):
-        ring = np.asarray(lp)
-        # boundary edge a -> b borders a face running a -> b: the new face runs b -> a
-        fans.append(np.stack([np.roll(ring, -1), ring, np.full(len(ring), len(v) + i)], axis=1))
-        owner.append(np.full(len(ring), i))
-    fan, owner = np.vstack(fans), np.concatenate(owner)
-    touched = np.zeros(len(v) + len(loops), bool)
-    touched[fan.reshape(-1)] = True
-    near = f[touched[f].any(axis=1)]
-    pairs = crossing_pairs(np.vstack([v, new_v]), np.vstack([near, fan]))
-    bad = np.zeros(len(loops), bool)
-    hit = pairs[pairs >= len(near)] - len(near) if len(pairs) else np.zeros(0, np.int64)
-    bad[owner[hit]] = True
-    keep = ~bad[owner]
+    its centroid, except (check) loops whose fan would cross a face (`crossing_pairs` of the fans against the
+    faces near them; without check, remove_crossings should follow)."""
+    ring, length = small_loops(faces, max_edges)
+    v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
+    if not len(ring):
+        return v, f
+    inside = ring >= 0
+    new_v = (v[np.maximum(ring, 0)] * inside[..., None]).sum(axis=1) / length[:, None]
+    after = np.take_along_axis(ring, (np.arange(max_edges)[None] + 1) % length[:, None], axis=1)
+    centre = np.broadcast_to(len(v) + np.arange(len(ring))[:, None], ring.shape)
+    # boundary edge a -> b borders a face running a -> b: the new face runs b -> a
+    fan = np.stack([after, ring, centre], axis=-1)[inside]
+    owner = np.broadcast_to(np.arange(len(ring))[:, None], ring.shape)[inside]
+    keep = np.ones(len(fan), bool)
+    if check:
+        focus = np.arange(len(f) + len(fan)) >= len(f)
+        pairs = crossing_pairs(np.vstack([v, new_v]), np.vstack([f, fan]), focus)
+        bad = np.zeros(len(ring), bool)
+        bad[owner[pairs[pairs >= len(f)] - len(f)]] = True
+        keep = ~bad[owner]
     return np.vstack([v, new_v]), np.vstack([f, fan[keep]])
 
 
-def remove_crossings(vertices: np.ndarray, faces: np.ndarray, max_edges: int, rounds: int = 3):
+def remove_crossings(
+    vertices: np.ndarray, faces: np.ndarray, max_edges: int, rounds: int = 3, suspects: np.ndarray | None = None
+):
     """Vertices and faces without pairs of triangles that cross each other: both triangles of each crossing
     pair are removed and the small holes they leave are closed again where a fan crosses nothing (up to
-    `rounds` times; what still crosses after that is removed and left open)."""
+    `rounds` times; what still crosses after that is removed and left open).
+
+    suspects: (V,) bool, the vertices where crossings can start: every other face is known to cross nothing
+    that does not touch one of them (fans made here are checked as they are made, and vertices past the end
+    of suspects are not suspects). Only faces near a face with a suspect vertex are then tested
+    (crossings.near_faces). None: every face."""
     v, f = vertices, np.asarray(faces, np.int64)
     for r in range(rounds + 1):
-        pairs = crossing_pairs(v, f)
+        focus = None
+        if suspects is not None:
+            flag = np.concatenate([suspects, np.zeros(max(0, len(v) - len(suspects)), bool)])
+            focus = flag[f].any(axis=1)
+        pairs = crossing_pairs(v, f, focus)
         if len(pairs) == 0:
             break
         keep = np.ones(len(f), bool)
@@ -96,3 +114,12 @@ def drop_non_manifold(faces: np.ndarray) -> np.ndarray:
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
     _, inv, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True, return_counts=True)
     return f[~(counts[inv] > 2).reshape(3, -1).any(axis=0)]
+
+
+def drop_small_pieces(vertices: np.ndarray, faces: np.ndarray, pieces: np.ndarray, min_area: float) -> np.ndarray:
+    """Faces without the pieces (pieces: (F,) label of each face's piece) whose area is under min_area."""
+    if len(faces) == 0:
+        return faces
+    t = np.asarray(vertices, np.float64)[faces]
+    area = 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
+    return faces[np.bincount(pieces, weights=area)[pieces] >= min_area]

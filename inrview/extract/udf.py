@@ -30,9 +30,10 @@ a cell so that a flat sheet through the origin (where normalisation puts a plana
 - faces are oriented consistently over each piece (libigl's bfs_orient), since signs are only relative, and
   the slits left where neighbouring cells still disagreed (boundary loops of at most HOLE_EDGES edges) are
   closed (`holes`);
-- a last pass finds pairs of triangles that still cross (where the snap to grid vertices or a closed slit
-  folds two cells' triangles through each other; `crossings`, among near triangles only), removes both and
-  closes the small hole left where that crosses nothing.
+- a last pass finds pairs of triangles that still cross (where the snap to grid vertices folds two cells'
+  triangles through each other; `crossings`, only among the triangles near a snapped vertex, since a
+  closed slit's fan is checked as it is made and cells that agree on their faces cannot cross), removes both
+  and closes the small hole left where that crosses nothing.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ import torch.nn.functional as F
 
 from ..errors import NoSurfaceError
 from .grid import GridResult, _evaluate, coarse_to_fine_grid, dense_grid, work_device
-from .holes import drop_non_manifold, fill_small_holes, remove_crossings
+from .holes import drop_non_manifold, drop_small_pieces, fill_small_holes, remove_crossings
 from .mc_torch import _EDGE_AXIS, _EDGE_START, CORNER_OFFSETS, TRI_COUNT, TRI_TABLE
 
 #: Cells (edge lengths) under which the smallest corner value of a cell makes it a candidate for the surface
@@ -53,10 +54,17 @@ CELL_TOLERANCE = 1.0
 FACE_TOLERANCE = 0.35
 #: Boundary loops of at most this many edges are slits between cells that disagreed, and are closed.
 HOLE_EDGES = 16
+#: Pieces of less area than this many squared cells are dropped: flakes of a learned field's zero set
+#: (the absolute value of a network has zeros wherever the network changes sign, including away from the
+#: surface), smaller than 8 x 8 cells.
+MIN_PIECE = 64.0
 #: The unsigned grid is shifted by this fraction of a cell along every axis.
 GRID_SHIFT = 0.5
-#: Crossings within this fraction of an edge from a grid vertex are put on that vertex.
-SNAP = 1e-2
+#: Crossings within this fraction of an edge from a grid vertex are put on that vertex. Only triangles at such
+#: a vertex can cross another (elsewhere neighbouring cells agree on the segments of their shared faces), so
+#: the final crossing test looks only around them: 1e-3 leaves a tenth as many as 1e-2 did (the same meshes
+#: but for slivers, none crossing, on the shared open scans at 128^3).
+SNAP = 1e-3
 #: Safety of the coarse-to-fine flags (multiples of a cell diagonal), as for a signed distance: 1.25 (so that
 #: the neighbours of candidate corners are evaluated too) gave the same meshes of the shared planar sheet at
 #: 128^3 and 256^3 with 1.7-2.6x the evaluations. A cell of the last level is a candidate when a corner is
@@ -104,27 +112,10 @@ def _gradients(flat: torch.Tensor, lin: torch.Tensor, n: int) -> torch.Tensor:
 
 def _candidate_cells(u: torch.Tensor, tau: float) -> torch.Tensor:
     """(K,) linear indices (in the (n-1)^3 cell grid) of the cells whose smallest corner value is below tau."""
-    mn = -F.max_pool3d(-u[None, None], 2, stride=1)[0, 0]
+    mn = torch.minimum(u[:-1], u[1:])
+    mn = torch.minimum(mn[:, :-1], mn[:, 1:])
+    mn = torch.minimum(mn[:, :, :-1], mn[:, :, 1:])
     return (mn.reshape(-1) < tau).nonzero()[:, 0]
-
-
-def _cell_cases(flat: torch.Tensor, cells: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pseudo-sign case (K,) of each cell (bit c set: corner c on the other side of the surface from corner
-    0) and the (K, 3) cell indices: from the crossed edges where they fit a sign pattern, else from the dot
-    product of each corner's gradient with the reference corner's."""
-    m = n - 1
-    ci = torch.stack([cells // (m * m), (cells // m) % m, cells % m], dim=1)
-    offs = torch.as_tensor(CORNER_OFFSETS, device=flat.device)
-    corner = ci[:, None, :] + offs[None]  # (K, 8, 3)
-    lin = (corner[..., 0] * n + corner[..., 1]) * n + corner[..., 2]
-    uniq, inv = torch.unique(lin.reshape(-1), return_inverse=True)
-    g = _gradients(flat, uniq, n)[inv].reshape(-1, 8, 3)
-    u = flat[lin]
-    ref = u.argmax(dim=1)
-    g_ref = g[torch.arange(len(ci), device=flat.device), ref]
-    far_side = _edge_sides(g, (g * g_ref[:, None, :]).sum(-1) < 0)
-    weights = (1 << torch.arange(8, device=flat.device)).to(torch.int64)
-    return (far_side.to(torch.int64) * weights).sum(1), ci
 
 
 #: The 12 edges of a cell as corner pairs, and the 6 faces as 4 edge indices each.
@@ -134,31 +125,44 @@ _FACE_EDGES = [
     for axis in range(3)
     for side in (0, 1)
 ]
-#: A path of edges from corner 0 to each corner (x, then y, then z).
-_PATHS = []
+#: (12, 8): edge e lies on the path of edges from corner 0 to corner c (x, then y, then z); (12, 6): edge e
+#: bounds face f. Crossed edges times the first give each corner's side (odd: far), times the second the
+#: crossings on each face.
+_PATH_MATRIX = torch.zeros(12, 8)
 for _c in range(8):
-    _path, _cur = [], 0
+    _cur = 0
     for _a in range(3):
         if (_c >> (2 - _a)) & 1:
             _nxt = _cur | (1 << (2 - _a))
-            _path.append(_CELL_EDGES.index((_cur, _nxt)))
+            _PATH_MATRIX[_CELL_EDGES.index((_cur, _nxt)), _c] = 1
             _cur = _nxt
-    _PATHS.append(_path)
+_FACE_MATRIX = torch.zeros(12, 6)
+for _f, _edges in enumerate(_FACE_EDGES):
+    _FACE_MATRIX[_edges, _f] = 1
+_EDGE_C0 = torch.tensor([a for a, _ in _CELL_EDGES])
+_EDGE_C1 = torch.tensor([b for _, b in _CELL_EDGES])
+_CORNER_WEIGHTS = torch.tensor([float(1 << c) for c in range(8)])
 
 
-def _edge_sides(g: torch.Tensor, fallback: torch.Tensor) -> torch.Tensor:
-    """(K, 8) far-side flags from per-edge decisions (an edge is crossed when the gradients at its ends point
-    apart), which two cells sharing an edge always agree on; cells whose crossings no sign pattern explains
-    (an odd number on a face) keep fallback."""
-    c0 = torch.tensor([a for a, _ in _CELL_EDGES], device=g.device)
-    c1 = torch.tensor([b for _, b in _CELL_EDGES], device=g.device)
-    cross = (g[:, c0] * g[:, c1]).sum(-1) < 0  # (K, 12)
-    fe = torch.tensor(_FACE_EDGES, device=g.device)
-    odd = (cross[:, fe].sum(-1) % 2 == 1).any(dim=1)
-    sides = torch.zeros_like(fallback)
-    for c in range(1, 8):
-        sides[:, c] = cross[:, _PATHS[c]].sum(-1) % 2 == 1
-    return torch.where(odd[:, None], fallback, sides)
+def _cell_cases(flat: torch.Tensor, cells: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pseudo-sign case (K,) of each cell (bit c set: corner c on the other side of the surface from corner
+    0) and the (K, 3) cell indices: from the crossed edges where they fit a sign pattern, else from the dot
+    product of each corner's gradient with the reference corner's. All from one (K, 8, 8) product of the
+    corners' gradients."""
+    m, dev = n - 1, flat.device
+    ci = torch.stack([cells // (m * m), (cells // m) % m, cells % m], dim=1)
+    offs = torch.as_tensor(CORNER_OFFSETS, device=dev)
+    lin = ((ci[:, 0] * n + ci[:, 1]) * n + ci[:, 2])[:, None] + (offs[:, 0] * n + offs[:, 1]) * n + offs[:, 2]
+    uniq, inv = torch.unique(lin.reshape(-1), return_inverse=True)
+    g = _gradients(flat, uniq, n)[inv].reshape(-1, 8, 3)
+    gram = torch.bmm(g, g.transpose(1, 2))  # (K, 8, 8) dot products of the corners' gradients
+    ref = flat[lin].argmax(dim=1)  # the corner farthest from the surface
+    fallback = gram[torch.arange(len(ci), device=dev), ref] < 0
+    cross = (gram[:, _EDGE_C0.to(dev), _EDGE_C1.to(dev)] < 0).to(torch.float32)  # (K, 12)
+    odd = (torch.remainder(cross @ _FACE_MATRIX.to(dev), 2) == 1).any(dim=1)
+    sides = torch.remainder(cross @ _PATH_MATRIX.to(dev), 2) == 1
+    far_side = torch.where(odd[:, None], fallback, sides)
+    return (far_side.to(torch.float32) @ _CORNER_WEIGHTS.to(dev)).to(torch.int64), ci
 
 
 #: For each axis, the corners of a cell on its far face and the matching corners of the next cell's near face.
@@ -206,10 +210,11 @@ def _triangles(case: torch.Tensor, ci: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def _vertices(flat: torch.Tensor, gid: torch.Tensor, n: int, lo: float, h: float):
-    """Vertices (V, 3) float64 and faces (F, 3) of triangles given as (F, 3) global edge ids: one vertex per
-    crossed grid edge at t = u0 / (u0 + u1), or per grid vertex where a crossing falls on one (t within
-    SNAP of 0 or 1: a surface through grid vertices would otherwise leave several vertices, and slivers
-    folded over each other, at one point); faces left with a repeated vertex are dropped."""
+    """Vertices (V, 3) float64, faces (F, 3) and which vertices were put on grid vertices ((V,) bool) of
+    triangles given as (F, 3) global edge ids: one vertex per crossed grid edge at t = u0 / (u0 + u1), or per
+    grid vertex where a crossing falls on one (t within SNAP of 0 or 1: a surface through grid vertices would
+    otherwise leave several vertices, and slivers folded over each other, at one point); faces left with a
+    repeated vertex are dropped."""
     uniq, inv = torch.unique(gid.reshape(-1), return_inverse=True)
     ax, lin = uniq % 3, uniq // 3
     step = torch.tensor([n * n, n, 1], device=flat.device)[ax]
@@ -227,7 +232,7 @@ def _vertices(flat: torch.Tensor, gid: torch.Tensor, n: int, lo: float, h: float
     tk[kinv] = t  # every key's t (the same for all edges that share it where it matters)
     axk = torch.where(at_vertex, torch.zeros_like(keys), keys % 3)
     off = torch.where(at_vertex, torch.zeros_like(tk), tk)[:, None] * F.one_hot(axk, 3).double()
-    return (p0 + off) * h + lo, faces
+    return (p0 + off) * h + lo, faces, at_vertex
 
 
 def open_surface(field, grid: GridResult) -> tuple[np.ndarray, np.ndarray]:
@@ -245,25 +250,28 @@ def open_surface(field, grid: GridResult) -> tuple[np.ndarray, np.ndarray]:
     gid = _triangles(case[keep], ci[keep], n)
     if len(gid) == 0:
         raise NoSurfaceError("no surface yet: no cell of the unsigned field changes side")
-    verts, faces = _vertices(flat, gid, n, grid.lo, h)
+    verts, faces, snapped = _vertices(flat, gid, n, grid.lo, h)
     dev = work_device(field)
     at = _evaluate(field, verts.to(torch.float32).to(dev)).to(faces.device)
     near = at < FACE_TOLERANCE * h
     faces = faces[near[faces].all(dim=1)]
     used, faces = torch.unique(faces.reshape(-1), return_inverse=True)
     verts, faces = verts[used].cpu().numpy(), faces.reshape(-1, 3).cpu().numpy().astype(np.int64)
+    snapped = snapped[used].cpu().numpy()
     if len(faces) == 0:
         raise NoSurfaceError("no surface yet: no face of the unsigned field lies near zero")
-    verts, faces = fill_small_holes(verts, orient(drop_non_manifold(faces)), HOLE_EDGES)
-    verts, faces = remove_crossings(verts, faces, HOLE_EDGES)
+    faces, pieces = orient(drop_non_manifold(faces))
+    verts, faces = fill_small_holes(verts, drop_small_pieces(verts, faces, pieces, MIN_PIECE * h * h), HOLE_EDGES)
+    # only triangles at a snapped vertex can cross (the fans closing slits were checked as they were made)
+    verts, faces = remove_crossings(verts, faces, HOLE_EDGES, suspects=snapped)
     used, faces = np.unique(faces.reshape(-1), return_inverse=True)
     return verts[used], faces.reshape(-1, 3)
 
 
-def orient(faces: np.ndarray) -> np.ndarray:
-    """Faces re-oriented consistently over each edge-connected piece (libigl's bfs_orient)."""
+def orient(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Faces re-oriented consistently over each edge-connected piece (libigl's bfs_orient), and the (F,)
+    piece of each."""
     import igl
 
-    out = igl.bfs_orient(np.ascontiguousarray(faces, dtype=np.int64))
-    oriented = out[0] if isinstance(out, tuple) else out
-    return np.asarray(oriented, dtype=np.int64)
+    oriented, pieces = igl.bfs_orient(np.ascontiguousarray(faces, dtype=np.int64))
+    return np.asarray(oriented, dtype=np.int64), np.asarray(pieces, dtype=np.int64)
