@@ -134,9 +134,23 @@ def near_faces(vertices: np.ndarray, faces: np.ndarray, focus: np.ndarray) -> np
     lo, hi = np.minimum(np.minimum(a, b), c), np.maximum(np.maximum(a, b), c)
     ext = (hi - lo).max(axis=1)
     cell = max(float(np.quantile(ext, 0.99)), 1e-12)
-    _, hot = _cell_keys(np.stack([lo[focus] - cell / 2, hi[focus] + cell / 2], axis=1), cell)
     k = np.floor((lo + hi) / (2 * cell)).astype(np.int64)
-    return np.isin(_key(k[:, 0], k[:, 1], k[:, 2]), np.unique(hot)) | (ext > cell)
+    a = np.floor((lo[focus] - cell / 2) / cell).astype(np.int64)
+    b = np.floor((hi[focus] + cell / 2) / cell).astype(np.int64)
+    origin = np.minimum(k.min(axis=0), a.min(axis=0))
+    k, a, b = k - origin, a - origin, b - origin
+    shape = np.maximum(k.max(axis=0), b.max(axis=0)) + 1
+    if np.prod(shape.astype(np.float64)) > 1 << 26:  # a sparse spread of faces: hash the cells instead
+        _, hot = _cell_keys(np.stack([a, b + 0.5], axis=1).astype(np.float64), 1.0)
+        return np.isin(_key(k[:, 0], k[:, 1], k[:, 2]), np.unique(hot)) | (ext > cell)
+    mark = np.zeros(tuple(shape), bool)  # the cells the grown focus boxes cover
+    small = (b - a).max(axis=1) <= 2
+    for dx, dy, dz in np.ndindex(3, 3, 3):  # boxes of up to 3 cells a side, all at once
+        c = np.minimum(a[small] + [dx, dy, dz], b[small])
+        mark[c[:, 0], c[:, 1], c[:, 2]] = True
+    for (x0, y0, z0), (x1, y1, z1) in zip(a[~small], b[~small]):
+        mark[x0 : x1 + 1, y0 : y1 + 1, z0 : z1 + 1] = True
+    return mark[k[:, 0], k[:, 1], k[:, 2]] | (ext > cell)
 
 
 def crossing_pairs(vertices: np.ndarray, faces: np.ndarray, focus: np.ndarray | None = None) -> np.ndarray:
