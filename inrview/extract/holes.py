@@ -9,32 +9,40 @@ and every edge of a filled loop ends up with exactly two faces.
 from __future__ import annotations
 
 import numpy as np
+from scipy.spatial import cKDTree
 
 from .crossings import crossing_pairs
 
 
-def _boundary_next(faces: np.ndarray) -> np.ndarray:
-    """(V,) the next vertex along the boundary from each vertex (b for a boundary edge a -> b in the direction
-    of the one face that has it), -1 where none or where more than one boundary edge leaves the vertex."""
+def boundary_edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(src, dst): the edges that one face only has, a -> b in that face's direction."""
     f = np.asarray(faces, np.int64)
     a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
     n = int(f.max()) + 1 if len(f) else 0
     _, inv, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True, return_counts=True)
     once = counts[inv] == 1
-    src, dst = a[once], b[once]
+    return a[once], b[once]
+
+
+def _boundary_next(faces: np.ndarray, edges: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """(V,) the next vertex along the boundary from each vertex (b for a boundary edge a -> b in the direction
+    of the one face that has it), -1 where none or where more than one boundary edge leaves the vertex.
+    edges: the faces' boundary_edges when already known."""
+    src, dst = boundary_edges(faces) if edges is None else edges
+    n = int(np.max(faces)) + 1 if len(faces) else 0
     single = np.bincount(src, minlength=n)[src] == 1
     nxt = np.full(n + 1, -1, np.int64)  # the last entry: where a walk that has ended stays
     nxt[src[single]] = dst[single]
     return nxt
 
 
-def small_loops(faces: np.ndarray, max_edges: int) -> tuple[np.ndarray, np.ndarray]:
+def small_loops(faces: np.ndarray, max_edges: int, edges=None) -> tuple[np.ndarray, np.ndarray]:
     """Boundary loops of at most max_edges edges, as (K, max_edges) vertices (each loop in the direction of
     its faces, padded with -1) and (K,) lengths; loops through a vertex with more than one outgoing boundary
     edge are left out. Every boundary vertex is walked max_edges steps at once; a loop is kept once, from its
-    smallest vertex."""
-    nxt = _boundary_next(faces)
+    smallest vertex. edges: the faces' boundary_edges when already known."""
+    nxt = _boundary_next(faces, edges)
     start = np.nonzero(nxt[:-1] >= 0)[0]
     walk = np.empty((len(start), max_edges + 1), np.int64)
     walk[:, 0] = cur = start
@@ -49,12 +57,13 @@ def small_loops(faces: np.ndarray, max_edges: int) -> tuple[np.ndarray, np.ndarr
 
 
 def fill_small_holes(
-    vertices: np.ndarray, faces: np.ndarray, max_edges: int, check: bool = True
+    vertices: np.ndarray, faces: np.ndarray, max_edges: int, check: bool = True, edges=None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Vertices and faces with every boundary loop of at most max_edges edges fanned from a new vertex at
     its centroid, except (check) loops whose fan would cross a face (`crossing_pairs` of the fans against the
-    faces near them; without check, remove_crossings should follow)."""
-    ring, length = small_loops(faces, max_edges)
+    faces near them; without check, remove_crossings should follow). edges: the faces' boundary_edges when
+    already known."""
+    ring, length = small_loops(faces, max_edges, edges)
     v, f = np.asarray(vertices, np.float64), np.asarray(faces, np.int64)
     if not len(ring):
         return v, f
@@ -116,10 +125,26 @@ def drop_non_manifold(faces: np.ndarray) -> np.ndarray:
     return f[~(counts[inv] > 2).reshape(3, -1).any(axis=0)]
 
 
-def drop_small_pieces(vertices: np.ndarray, faces: np.ndarray, pieces: np.ndarray, min_area: float) -> np.ndarray:
-    """Faces without the pieces (pieces: (F,) label of each face's piece) whose area is under min_area."""
+def drop_small_pieces(
+    vertices: np.ndarray, faces: np.ndarray, pieces: np.ndarray, min_area: float, gap: float, edges
+) -> np.ndarray:
+    """Faces without the small pieces that float: pieces (pieces: (F,) label of each face's piece) of area
+    under min_area whose boundary comes no nearer than gap to the boundary of a larger piece (a piece cut off
+    from the surface by a slit lies across the slit from it; flakes of a learned field's zero set lie apart).
+    edges: the faces' boundary_edges."""
     if len(faces) == 0:
         return faces
     t = np.asarray(vertices, np.float64)[faces]
     area = 0.5 * np.linalg.norm(np.cross(t[:, 1] - t[:, 0], t[:, 2] - t[:, 0]), axis=1)
-    return faces[np.bincount(pieces, weights=area)[pieces] >= min_area]
+    small = np.bincount(pieces, weights=area) < min_area
+    if not small[pieces].any() or small[pieces].all():
+        return faces
+    piece_of = np.empty(len(vertices), np.int64)
+    piece_of[faces.reshape(-1)] = np.repeat(pieces, 3)
+    rim = np.unique(np.concatenate(edges))
+    rim_small = small[piece_of[rim]]
+    near = np.zeros(len(small), bool)
+    if (~rim_small).any() and rim_small.any():
+        d, _ = cKDTree(vertices[rim[~rim_small]]).query(vertices[rim[rim_small]], distance_upper_bound=gap * 1.001)
+        near[piece_of[rim[rim_small][d <= gap]]] = True
+    return faces[~(small & ~near)[pieces]]

@@ -44,7 +44,7 @@ import torch.nn.functional as F
 
 from ..errors import NoSurfaceError
 from .grid import GridResult, _evaluate, coarse_to_fine_grid, dense_grid, work_device
-from .holes import drop_non_manifold, drop_small_pieces, fill_small_holes, remove_crossings
+from .holes import boundary_edges, drop_non_manifold, drop_small_pieces, fill_small_holes, remove_crossings
 from .mc_torch import _EDGE_AXIS, _EDGE_START, CORNER_OFFSETS, TRI_COUNT, TRI_TABLE
 
 #: Cells (edge lengths) under which the smallest sum of the two end values of a cell's edges makes it a
@@ -55,10 +55,12 @@ CELL_TOLERANCE = 1.25
 FACE_TOLERANCE = 0.35
 #: Boundary loops of at most this many edges are slits between cells that disagreed, and are closed.
 HOLE_EDGES = 16
-#: Pieces of less area than this many squared cells are dropped: flakes of a learned field's zero set
-#: (the absolute value of a network has zeros wherever the network changes sign, including away from the
-#: surface), smaller than 8 x 8 cells.
+#: Pieces of less area than this many squared cells (8 x 8) whose boundary comes no nearer than PIECE_GAP
+#: cells to a larger piece's boundary are dropped: flakes of a learned field's zero set (the absolute value of
+#: a network is zero wherever the network changes sign, also a few cells away from the surface), where a piece
+#: cut off from the surface by a slit one cell wide has vertices at most a face diagonal (1.41 cells) from it.
 MIN_PIECE = 64.0
+PIECE_GAP = 1.5
 #: The unsigned grid is shifted by this fraction of a cell along every axis.
 GRID_SHIFT = 0.5
 #: Crossings within this fraction of an edge from a grid vertex are put on that vertex. Only triangles at such
@@ -286,7 +288,11 @@ def open_surface(field, grid: GridResult) -> tuple[np.ndarray, np.ndarray]:
     if len(faces) == 0:
         raise NoSurfaceError("no surface yet: no face of the unsigned field lies near zero")
     faces, pieces = orient(drop_non_manifold(faces))
-    verts, faces = fill_small_holes(verts, drop_small_pieces(verts, faces, pieces, MIN_PIECE * h * h), HOLE_EDGES)
+    src, dst = boundary_edges(faces)
+    faces = drop_small_pieces(verts, faces, pieces, MIN_PIECE * h * h, PIECE_GAP * h, (src, dst))
+    alive = np.zeros(len(verts), bool)
+    alive[faces] = True  # dropping whole pieces leaves the other pieces' boundaries as they were
+    verts, faces = fill_small_holes(verts, faces, HOLE_EDGES, edges=(src[alive[src]], dst[alive[src]]))
     # only triangles at a snapped vertex can cross (the fans closing slits were checked as they were made)
     verts, faces = remove_crossings(verts, faces, HOLE_EDGES, suspects=snapped)
     used = np.zeros(len(verts), bool)
