@@ -188,3 +188,43 @@ def test_analytic_udf_meshes_at_128_have_no_self_intersections(net):
     m = extract_mesh(Field(net, target="udf"), 128)
     assert self_intersections(m.vertices, m.faces) == 0
     assert mesh_topology(m.faces).non_manifold_edges == 0
+
+
+def test_focused_crossing_test_finds_the_pairs_of_the_full_test():
+    from inrview.extract.crossings import crossing_pairs, near_faces
+
+    rng = np.random.default_rng(2)
+    soup = np.repeat(rng.uniform(0, 1, (400, 3)), 3, axis=0) + rng.normal(0, 0.04, (1200, 3))
+    tri = np.arange(1200).reshape(-1, 3)
+    focus = rng.uniform(size=len(tri)) < 0.2
+    t = soup[tri]
+    lo, hi = t.min(axis=1), t.max(axis=1)
+    overlap = ((lo[:, None] <= hi[focus][None]) & (lo[focus][None] <= hi[:, None])).all(-1).any(axis=1)
+    near = near_faces(soup, tri, focus)
+    assert near[focus].all() and not (overlap & ~near).any()  # every face whose box meets a focus box
+    every = {tuple(p) for p in np.sort(crossing_pairs(soup, tri), axis=1)}
+    with_focus = {p for p in every if focus[list(p)].any()}
+    assert with_focus and {tuple(p) for p in np.sort(crossing_pairs(soup, tri, focus), axis=1)} == with_focus
+
+
+def test_small_floating_pieces_go_and_pieces_across_a_slit_stay():
+    from inrview.extract.holes import boundary_edges, drop_small_pieces
+
+    big_v, big_f = patch(21, half=1.0)  # cells of 0.1
+    near_v, near_f = patch(3, half=0.1)  # a 0.2-wide piece 0.12 beyond the big one's edge (across a slit)
+    far_v, far_f = patch(3, half=0.1)  # the same, 0.3 above the big one (a flake)
+    v = np.vstack([big_v, near_v + [1.22, 0, 0], far_v + [0, 0, 0.3]])
+    f = np.vstack([big_f, near_f + len(big_v), far_f + len(big_v) + len(near_v)])
+    pieces = np.repeat([0, 1, 2], [len(big_f), len(near_f), len(far_f)])
+    kept = drop_small_pieces(v, f, pieces, min_area=0.64, gap=0.15, edges=boundary_edges(f))
+    assert len(kept) == len(big_f) + len(near_f)
+    assert (kept < len(big_v) + len(near_v)).all()
+
+
+def test_vertex_map_matches_unique():
+    from inrview.extract.udf import _unique_vertices
+
+    lin = torch.randint(0, 33**3, (500, 8))
+    uniq, inv = _unique_vertices(lin, 33)
+    ref_uniq, ref_inv = torch.unique(lin.reshape(-1), return_inverse=True)
+    assert torch.equal(uniq, ref_uniq) and torch.equal(inv, ref_inv)

@@ -156,8 +156,8 @@ def _unique_vertices(lin: torch.Tensor, n: int) -> tuple[torch.Tensor, torch.Ten
     mark = torch.zeros(n**3, dtype=torch.bool, device=lin.device)
     mark[lin.reshape(-1)] = True
     uniq = mark.nonzero()[:, 0]
-    pos = torch.empty(n**3, dtype=torch.int64 if n**3 > 1 << 31 else torch.int32, device=lin.device)
-    pos[uniq] = torch.arange(len(uniq), dtype=pos.dtype, device=lin.device)
+    pos = torch.empty(n**3, dtype=torch.int32, device=lin.device)
+    pos[uniq] = torch.arange(len(uniq), dtype=torch.int32, device=lin.device)
     return uniq, pos[lin.reshape(-1)].long()
 
 
