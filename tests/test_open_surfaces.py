@@ -228,3 +228,15 @@ def test_vertex_map_matches_unique():
     uniq, inv = _unique_vertices(lin, 33)
     ref_uniq, ref_inv = torch.unique(lin.reshape(-1), return_inverse=True)
     assert torch.equal(uniq, ref_uniq) and torch.equal(inv, ref_inv)
+
+
+def test_an_unsigned_field_near_zero_has_a_surface():
+    # a time-budgeted fit trains on past its budget while the field has no surface: an unsigned field never
+    # crosses zero, so it must count as having one when it comes near zero
+    from types import SimpleNamespace
+
+    from inrview.shape.session import ShapeSession
+
+    near = SimpleNamespace(field=Field(Disk(), target="udf"), target="udf")
+    far = SimpleNamespace(field=Field(Disk(z0=5.0), target="udf"), target="udf")
+    assert ShapeSession.has_surface(near) and not ShapeSession.has_surface(far)

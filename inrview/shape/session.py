@@ -261,8 +261,11 @@ class ShapeSession:
 
     def has_surface(self, resolution: int = 32) -> bool:
         """Whether the field crosses zero on a dense grid of `resolution` cells per side (the first level of
-        a coarse-to-fine extraction: 33^3 evaluations at the default)."""
+        a coarse-to-fine extraction: 33^3 evaluations at the default); an unsigned field, which never goes
+        below zero, when it comes within half a cell diagonal of zero somewhere."""
         v = dense_grid(self.field, resolution).values
+        if self.target == "udf":
+            return bool(np.nanmin(v) < 3**0.5 / resolution)
         return bool(np.nanmin(v) < 0.0 < np.nanmax(v))
 
     def checkpoint_header(self) -> dict:
