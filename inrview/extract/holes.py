@@ -112,17 +112,22 @@ def remove_crossings(
     return v, f
 
 
-def drop_non_manifold(faces: np.ndarray) -> np.ndarray:
+def drop_non_manifold(faces: np.ndarray, suspects: np.ndarray | None = None) -> np.ndarray:
     """Faces without those on an edge that three or more faces share (crossings put on one grid vertex can
-    fold two cells' triangles onto one edge)."""
+    fold two cells' triangles onto one edge). suspects: (V,) bool, the vertices such edges can only run from
+    (every face on such an edge then has one): only the faces at them are counted. None: every face."""
     f = np.asarray(faces, np.int64)
     if len(f) == 0:
         return f
+    at = np.ones(len(f), bool) if suspects is None else suspects[f].any(axis=1)
+    g = f[at]
     n = int(f.max()) + 1
-    a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
-    b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
+    a = np.concatenate([g[:, 0], g[:, 1], g[:, 2]])
+    b = np.concatenate([g[:, 1], g[:, 2], g[:, 0]])
     _, inv, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True, return_counts=True)
-    return f[~(counts[inv] > 2).reshape(3, -1).any(axis=0)]
+    keep = np.ones(len(f), bool)
+    keep[np.nonzero(at)[0][(counts[inv] > 2).reshape(3, -1).any(axis=0)]] = False
+    return f[keep]
 
 
 def drop_small_pieces(
