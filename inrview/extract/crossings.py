@@ -12,6 +12,7 @@ quadratic.
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 #: Relative tolerance (of the squared size of the triangles) under which a corner counts as in a plane.
 PLANE_TOL = 1e-9
@@ -27,7 +28,7 @@ def _candidate_pairs(tri: np.ndarray, focus: np.ndarray | None = None) -> np.nda
     ext = (hi - lo).max(axis=1)
     cell = max(float(np.quantile(ext, 0.99)), 1e-12) if len(ext) else 1.0
     owner, key = _cell_keys(tri, cell)
-    order = np.argsort(key, kind="stable")
+    order = torch.argsort(torch.from_numpy(key), stable=True).numpy()
     key, owner = key[order], owner[order]
     if focus is None:
         code = _same_cell_pairs(key, owner, len(tri))
@@ -40,7 +41,7 @@ def _candidate_pairs(tri: np.ndarray, focus: np.ndarray | None = None) -> np.nda
         code = np.minimum(i, j) * len(tri) + np.maximum(i, j)
     if not len(code):
         return np.zeros((0, 2), np.int64)
-    code = np.unique(code)
+    code = torch.unique(torch.from_numpy(code)).numpy()  # a third of numpy's time
     p = np.stack([code // len(tri), code % len(tri)], axis=1)
     p = p[p[:, 0] != p[:, 1]]
     overlap = np.all((lo[p[:, 0]] <= hi[p[:, 1]]) & (lo[p[:, 1]] <= hi[p[:, 0]]), axis=1)

@@ -9,6 +9,7 @@ and every edge of a filled loop ends up with exactly two faces.
 from __future__ import annotations
 
 import numpy as np
+import torch
 from scipy.spatial import cKDTree
 
 from .crossings import crossing_pairs
@@ -20,9 +21,14 @@ def boundary_edges(faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     a = np.concatenate([f[:, 0], f[:, 1], f[:, 2]])
     b = np.concatenate([f[:, 1], f[:, 2], f[:, 0]])
     n = int(f.max()) + 1 if len(f) else 0
-    _, inv, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True, return_counts=True)
-    once = counts[inv] == 1
+    once = _edge_counts(np.minimum(a, b) * n + np.maximum(a, b)) == 1
     return a[once], b[once]
+
+
+def _edge_counts(keys: np.ndarray) -> np.ndarray:
+    """(E,) how many times each entry of keys occurs in it (torch's unique: a third of numpy's time)."""
+    _, inv, counts = torch.unique(torch.from_numpy(keys), return_inverse=True, return_counts=True)
+    return counts[inv].numpy()
 
 
 def _boundary_next(faces: np.ndarray, edges: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
@@ -124,9 +130,10 @@ def drop_non_manifold(faces: np.ndarray, suspects: np.ndarray | None = None) -> 
     n = int(f.max()) + 1
     a = np.concatenate([g[:, 0], g[:, 1], g[:, 2]])
     b = np.concatenate([g[:, 1], g[:, 2], g[:, 0]])
-    _, inv, counts = np.unique(np.minimum(a, b) * n + np.maximum(a, b), return_inverse=True, return_counts=True)
     keep = np.ones(len(f), bool)
-    keep[np.nonzero(at)[0][(counts[inv] > 2).reshape(3, -1).any(axis=0)]] = False
+    keep[np.nonzero(at)[0][(_edge_counts(np.minimum(a, b) * n + np.maximum(a, b)) > 2).reshape(3, -1).any(axis=0)]] = (
+        False
+    )
     return f[keep]
 
 
