@@ -74,6 +74,15 @@ def cloud_udf_samples(
     return SampleSet(points_all, values)
 
 
+def udf_samples(geometry_unit, cfg: FitConfig) -> SampleSet:
+    """The unsigned-distance samples of a normalised Geometry: exact distances for a mesh, distances to the
+    nearest input point for a point cloud."""
+    g, seed = geometry_unit, cfg.train.seed
+    if g.is_mesh:
+        return mesh_udf_samples(g.vertices, g.faces, cfg.sampling, seed=seed)
+    return cloud_udf_samples(g.vertices, cfg.sampling, seed=seed)
+
+
 @dataclass(frozen=True)
 class Topology:
     """Edge counts of a triangle mesh: boundary edges (one face), non-manifold edges (three or more)."""

@@ -44,7 +44,7 @@ from ..io.export import save_mesh
 from ..io.geometry import Geometry, Normalization
 from ..io.loaders import load
 from ..sampling.cache import cached_mesh_samples
-from ..sampling.unsigned import resolve_target
+from ..sampling.unsigned import resolve_target, udf_samples
 
 if TYPE_CHECKING:  # the training side of the pipeline loads at the seam below
     from ..extract import Mesh
@@ -245,8 +245,8 @@ class ShapePipeline:
         with self.phase("sampling"):
             cfg, notice = resolve_target(prepared, self.sampling_for_budget(self.cfg))  # 'auto' made concrete once
             norm = normalization or Normalization.fit(prepared.vertices, cfg.margin)
-            signed = prepared.is_mesh and cfg.target != "udf"  # unsigned samples are the session's own
-            samples = self.draw_samples(prepared.transformed(norm), cfg.sampling) if signed else None
+            drawn = prepared.is_mesh or cfg.target == "udf"  # a cloud's signed losses need no samples
+            samples = self.draw_samples(prepared.transformed(norm), cfg) if drawn else None
             self.warmed()
             session = heavy().ShapeSession(prepared, cfg, norm, self.device, samples=samples)
             session.target_notice = notice
@@ -260,13 +260,17 @@ class ShapePipeline:
         n = max(MIN_BUDGET_SAMPLES, int(SAMPLES_PER_SECOND * self.budget.seconds))
         return cfg if n >= cfg.sampling.n_samples else replace(cfg, sampling=replace(cfg.sampling, n_samples=n))
 
-    def draw_samples(self, unit: Geometry, sampling=None):
-        """The training samples of a normalised mesh (exact distances: no torch needed), drawn while another
-        thread imports the training modules when they are not loaded yet (torch and its optimiser's
-        compiler hooks take 2-3 s to import on a 2-core machine, drawing the samples of a 100k-face mesh 2 s)."""
+    def draw_samples(self, unit: Geometry, cfg: FitConfig | None = None):
+        """The training samples of a normalised mesh (signed or unsigned distances, as cfg's target) or of a
+        point cloud for an unsigned target (no torch needed for either), drawn while another thread imports the
+        training modules when they are not loaded yet (torch and its optimiser's compiler hooks take 2-3 s to
+        import on a 2-core machine, drawing the samples of a 100k-face mesh 2 s)."""
+        cfg = cfg or self.cfg
         self.warm_up()
-        sampling = sampling or self.cfg.sampling
-        samples = cached_mesh_samples(unit.vertices, unit.faces, sampling, seed=self.cfg.train.seed)
+        if cfg.target == "udf":
+            samples = udf_samples(unit, cfg)
+        else:
+            samples = cached_mesh_samples(unit.vertices, unit.faces, cfg.sampling, seed=cfg.train.seed)
         self.warmed()
         return samples
 
