@@ -188,3 +188,22 @@ def test_analytic_udf_meshes_at_128_have_no_self_intersections(net):
     m = extract_mesh(Field(net, target="udf"), 128)
     assert self_intersections(m.vertices, m.faces) == 0
     assert mesh_topology(m.faces).non_manifold_edges == 0
+
+
+def test_an_unsigned_field_has_a_surface_once_some_cells_and_not_all_are_near_zero(tmp_path):
+    """A UDF never crosses zero: its surface is there when some cells (not every one) are candidates, as UDF
+    extraction decides, so a timed fit stops its grace training there instead of running it out."""
+    import time
+
+    from inrview.config import FitConfig, SamplingConfig, replace
+    from inrview.io.export import save_mesh
+    from inrview.io.loaders import load
+    from inrview.shape.pipeline import Budget, ShapePipeline
+
+    sheet = save_mesh(tmp_path / "sheet.ply", *patch(16, bend=0.4))
+    cfg = replace(FitConfig(), target="udf", sampling=SamplingConfig(n_samples=60_000))
+    pipeline = ShapePipeline(cfg, budget=Budget(0.01))
+    session = pipeline.open(load(sheet))
+    assert session.target == "udf" and not session.has_surface()  # starts nearly flat and small everywhere
+    last = pipeline.until_surface(session, None, time.perf_counter() + 600, every=1)
+    assert session.has_surface() and last.step < 300
