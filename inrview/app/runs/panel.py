@@ -12,14 +12,6 @@ COMPARE_COLORS = ("#f08a3c", "#4cd45a")
 COLUMNS = ("#", "when", "input", "command", "model", "steps", "time", "measure", "status")
 
 
-def measure_text(run) -> str:
-    m = run.main_measure()
-    if m is None:
-        return "-"
-    key, v = m
-    return {"chamfer_l1": f"CD {v:.2e}", "psnr": f"{v:.2f} dB", "final_loss": f"loss {v:.3g}"}[key]
-
-
 class RunsPanel(QtWidgets.QWidget):
     filter_changed = QtCore.pyqtSignal(str)
 
@@ -90,7 +82,7 @@ class RunsPanel(QtWidgets.QWidget):
                 r.model or "-",
                 str(r.steps),
                 f"{r.seconds:.1f} s",
-                measure_text(r),
+                r.measure_text(),
                 r.status,
             )
             for j, text in enumerate(cells):
