@@ -23,9 +23,9 @@ from ..io.loaders import load
 from ..metrics import SurfaceMetrics, surface_metrics
 from ..metrics.open import OpenSurfaceMetrics, open_surface_metrics
 from ..models import build_model
-from ..sampling import SampleSet
+from ..sampling import SampleSet, mesh_samples
 from ..sampling.cache import cached_mesh_samples
-from ..sampling.unsigned import cloud_udf_samples, mesh_udf_samples, resolve_target
+from ..sampling.unsigned import UnsignedDistance, cloud_udf_samples, resolve_target
 from ..training import checkpoint as ckpt
 from ..training.cloud_task import make_pointcloud_task
 from ..training.device import pick_device  # noqa: F401  (the command line reaches it through pipeline.heavy)
@@ -61,7 +61,9 @@ def unsigned_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, Sample
     """Unsigned-distance regression on exact distances to a mesh, or on nearest-point distances of a cloud."""
     g, seed = geometry_unit, cfg.train.seed
     if g.is_mesh:
-        samples = mesh_udf_samples(g.vertices, g.faces, cfg.sampling, seed=seed)
+        samples = mesh_samples(
+            g.vertices, g.faces, cfg.sampling, seed=seed, distance=UnsignedDistance(g.vertices, g.faces)
+        )
     else:
         samples = cloud_udf_samples(g.vertices, cfg.sampling, seed=seed)
     return SDFTask(samples, "udf", cfg.train.batch_size, cfg.train.clamp), samples
