@@ -10,17 +10,15 @@ import os
 
 from PyQt6 import QtCore, QtWidgets
 
-from ...config import FAMILIES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
+from ...config import FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
+from ..common.forms import family_combo, form_box, spin
 
 PREVIEW_RESOLUTIONS = (32, 48, 64, 96, 128)
 
 
 def _spin(lo, hi, value, step=1, tip="") -> QtWidgets.QSpinBox:
-    w = QtWidgets.QSpinBox()
-    w.setRange(lo, hi)
-    w.setSingleStep(step)
-    w.setValue(value)
-    w.setToolTip(tip)
+    """A spin box that reports a typed value when the typing ends, not at every key."""
+    w = spin(lo, hi, value, step, tip)
     w.setKeyboardTracking(False)
     return w
 
@@ -42,11 +40,8 @@ class ModelPanel(QtWidgets.QWidget):
         self._kind_changed()
 
     def _network_box(self) -> QtWidgets.QGroupBox:
-        net = QtWidgets.QGroupBox("Network")
-        f = QtWidgets.QFormLayout(net)
-        self.kind = QtWidgets.QComboBox()
-        for k, fam in FAMILIES.items():
-            self.kind.addItem(fam.label, k)
+        net, f = form_box("Network")
+        self.kind = family_combo()
         self.target = QtWidgets.QComboBox()
         self.target.addItem("Automatic (unsigned for open meshes)", "auto")
         self.target.addItem("Signed distance (SDF)", "sdf")
@@ -68,8 +63,7 @@ class ModelPanel(QtWidgets.QWidget):
         return net
 
     def _training_box(self, devices: list[str]) -> QtWidgets.QGroupBox:
-        tr = QtWidgets.QGroupBox("Training")
-        g = QtWidgets.QFormLayout(tr)
+        tr, g = form_box("Training")
         self.lr = QtWidgets.QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4, value=0.0)
         self.lr.setSpecialValueText("auto")
         self.lr.setToolTip("Adam learning rate; 'auto' uses the family's default")
