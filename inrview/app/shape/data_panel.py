@@ -105,22 +105,19 @@ class DataPanel(QtWidgets.QWidget):
         self.report.setPlainText("\n".join(lines))
 
     # -- settings -------------------------------------------------------------------------------------
+    def _kept(self) -> dict:
+        """The widgets the settings keep, by name, with their defaults."""
+        return {
+            "style": (self.style, "Points until fitted"),
+            "opacity": (self.opacity, 25),
+            "show_surface": (self.show_surface, True),
+            "show_domain": (self.show_domain, True),
+        }
+
     def save(self, s) -> None:
-        s.set_group(
-            "data",
-            style=self.style.currentText(),
-            opacity=self.opacity.value(),
-            show_surface=self.show_surface.isChecked(),
-            show_domain=self.show_domain.isChecked(),
-            normals=self.normals_mode(),
-        )
+        s.save_widgets("data", self._kept(), normals=self.normals_mode())
 
     def restore(self, s) -> None:
         blocker = QtCore.QSignalBlocker(self)  # noqa: F841 (restoring is not a user change)
-        style = s.get("data/style", "Points until fitted")
-        if style in STYLES:
-            self.style.setCurrentText(style)
-        self.opacity.setValue(s.get("data/opacity", 25))
-        self.show_surface.setChecked(s.get("data/show_surface", True))
-        self.show_domain.setChecked(s.get("data/show_domain", True))
+        s.restore_widgets("data", self._kept())
         self.set_normals_mode(s.get("data/normals", "auto"))

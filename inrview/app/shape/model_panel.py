@@ -223,14 +223,20 @@ class ModelPanel(QtWidgets.QWidget):
             self.budget_value.setValue(int(steps))
 
     # -- settings -------------------------------------------------------------------------------------
+    def _kept(self) -> dict:
+        """The widgets the settings keep as they show them, by name, with their defaults."""
+        return {
+            "budget_unit": (self.budget_unit, "steps"),
+            "budget_value": (self.budget_value, TrainConfig.steps),
+            "threads": (self.threads, 1),
+        }
+
     def save(self, s) -> None:
-        s.set_group(
+        s.save_widgets(
             "train",
+            self._kept(),
             config=json.dumps(self.config().to_dict()),
-            budget_unit=self.budget_unit.currentText(),
-            budget_value=self.budget_value.value(),
             device=self.device.currentData(),
-            threads=self.threads.value(),
             preview=self.preview_resolution(),
         )
 
@@ -241,11 +247,9 @@ class ModelPanel(QtWidgets.QWidget):
                 self.set_config(FitConfig.from_dict(json.loads(text)))
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # settings from another version: keep the defaults
-        self.budget_unit.setCurrentText(s.get("train/budget_unit", "steps"))
-        self.budget_value.setValue(s.get("train/budget_value", TrainConfig.steps))
+        s.restore_widgets("train", self._kept())
         i = self.device.findData(s.get("train/device", "auto"))
         self.device.setCurrentIndex(max(0, i))
-        self.threads.setValue(s.get("train/threads", 1))
         r = s.get("train/preview", 64)
         if r in PREVIEW_RESOLUTIONS:
             self.preview.setCurrentIndex(PREVIEW_RESOLUTIONS.index(r))
