@@ -1,10 +1,18 @@
-"""Widgets the settings panels build alike: a titled form, an integer spin box, the network-family chooser."""
+"""Widgets the panels build alike: a column with even margins, a titled form, an integer spin box, the
+network-family chooser."""
 
 from __future__ import annotations
 
 from PyQt6 import QtWidgets
 
 from ...config import FAMILIES
+
+
+def column(widget: QtWidgets.QWidget, margin: int) -> QtWidgets.QVBoxLayout:
+    """The widget's vertical layout, with the same margin on every side."""
+    lay = QtWidgets.QVBoxLayout(widget)
+    lay.setContentsMargins(margin, margin, margin, margin)
+    return lay
 
 
 def form_box(title: str) -> tuple[QtWidgets.QGroupBox, QtWidgets.QFormLayout]:

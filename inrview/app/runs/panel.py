@@ -6,6 +6,8 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from ..common.forms import column
+
 #: The colours of the two compared runs, in the view and on the plot (A warm, B green: both unlike the
 #: blue-grey background and unlike each other).
 COMPARE_COLORS = ("#f08a3c", "#4cd45a")
@@ -17,8 +19,7 @@ class RunsPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
+        lay = column(self, 2)
         top = QtWidgets.QHBoxLayout()
         self.filter = QtWidgets.QLineEdit(placeholderText="filter: input, command, label or model")
         self.filter.setClearButtonEnabled(True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..cloud.state import NORMAL_CHOICES
+from ..common.forms import column
 
 STYLES = {"Points until fitted": "until_fitted", "Points": "points", "Translucent mesh": "mesh", "Hidden": "hidden"}
 
@@ -17,8 +18,7 @@ class DataPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        lay = column(self, 6)
         self.report = QtWidgets.QPlainTextEdit(readOnly=True)
         self.report.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
         self.report.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.WidgetWidth)  # bounds and size in view

@@ -11,7 +11,7 @@ import os
 from PyQt6 import QtCore, QtWidgets
 
 from ...config import FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
-from ..common.forms import family_combo, form_box, spin
+from ..common.forms import column, family_combo, form_box, spin
 
 PREVIEW_RESOLUTIONS = (32, 48, 64, 96, 128)
 
@@ -26,8 +26,7 @@ def _spin(lo, hi, value, step=1, tip="") -> QtWidgets.QSpinBox:
 class ModelPanel(QtWidgets.QWidget):
     def __init__(self, devices: list[str] | None = None, parent=None):
         super().__init__(parent)
-        outer = QtWidgets.QVBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
+        outer = column(self, 6)
         net, tr = self._network_box(), self._training_box(devices or ["cpu"])
         outer.addWidget(net)
         outer.addWidget(tr)
