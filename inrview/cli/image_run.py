@@ -27,7 +27,7 @@ from .checks import (
     raise_problems,
     save_safely,
 )
-from .common import Progress, Say, config_from_args, write_json
+from .common import Progress, Say, config_from_args, family_options, write_json
 from .timelapse import image_recorder
 from .waiting import Waiting
 
@@ -70,13 +70,7 @@ def _configs(a, image_size, plan: dict | None = None):
 
 def _family_options(a) -> dict:
     """The family settings the options name, as ModelConfig fields (None where an option was not given)."""
-    return {
-        "omega0": a.omega0,
-        "grid_levels": a.grid_levels,
-        "grid_max_resolution": a.grid_max_res,
-        "fourier_scale": a.fourier_scale,
-        "fourier_features": a.fourier_features,
-    }
+    return {**family_options(a), "fourier_scale": a.fourier_scale, "fourier_features": a.fourier_features}
 
 
 def _named(a, option: str) -> bool:

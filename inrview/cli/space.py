@@ -12,7 +12,7 @@ from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..errors import InrviewError
 from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
 from .checks import check_folder, check_input, check_output, grid_bytes, need_memory
-from .common import DEVICE_HELP, Parser, add_mask_args, deferred, device_name, positive_float, positive_int
+from .common import Parser, add_device_arg, add_mask_args, deferred, positive_float, positive_int
 from .space_long import add_run_args
 
 #: How one shape may be moved onto another: not at all, rigidly, or rigidly with a uniform scale.
@@ -70,9 +70,7 @@ def _fit_args(ss) -> None:
     f.add_argument(
         "--samples", type=positive_int, default=None, help=f"samples per shape (default {SPACE_SAMPLING.n_samples})"
     )
-    f.add_argument(
-        "--device", type=device_name, default=tr.device, help=DEVICE_HELP + " (under torchrun: cuda:LOCAL_RANK)"
-    )
+    add_device_arg(f, tr.device, " (under torchrun: cuda:LOCAL_RANK)")
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
