@@ -86,17 +86,6 @@ def device_name(text: str) -> str:
 DEVICE_HELP = f"auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N, mps (default {TrainConfig().device})"
 
 
-def add_device_arg(p, default: str = TrainConfig().device, note: str = "") -> None:
-    """--device: where the network runs (DEVICE_HELP, then a command's own note)."""
-    p.add_argument("--device", type=device_name, default=default, help=DEVICE_HELP + note)
-
-
-def family_options(a: argparse.Namespace) -> dict:
-    """The family settings the options name (--omega0, --grid-levels, --grid-max-res) as ModelConfig fields,
-    None where an option was not given."""
-    return {"omega0": a.omega0, "grid_levels": a.grid_levels, "grid_max_resolution": a.grid_max_res}
-
-
 # -- training options ---------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class TrainingDefaults:
@@ -180,6 +169,17 @@ def add_resolution_arg(p) -> None:
 def add_quiet(p) -> None:
     """--quiet: no progress bar, no notices, no summary line."""
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+
+def add_device_arg(p, default: str = TrainConfig().device, note: str = "") -> None:
+    """--device: where the network runs (DEVICE_HELP, then a command's own note)."""
+    p.add_argument("--device", type=device_name, default=default, help=DEVICE_HELP + note)
+
+
+def family_options(a: argparse.Namespace) -> dict:
+    """The family settings the options name (--omega0, --grid-levels, --grid-max-res) as ModelConfig fields,
+    None where an option was not given."""
+    return {"omega0": a.omega0, "grid_levels": a.grid_levels, "grid_max_resolution": a.grid_max_res}
 
 
 def config_from_args(a: argparse.Namespace, default_steps: int = FitConfig().train.steps) -> FitConfig:
