@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ..config import FitConfig
@@ -64,10 +64,14 @@ EXTRACTION_FACTOR, EXTRACTION_SHARE = 200.0, 0.2
 WRITE_RESERVE, MEASURE_RESERVE = 0.1, 0.6
 #: A time budget always trains at least this share of itself, however long loading took.
 MIN_TRAINING_SHARE = 0.1
-#: A field with no surface at all when its time budget is spent trains on, in slices of SURFACE_SLICE seconds,
-#: until it has one, for at most this many seconds past the budget (or past its least training, when loading
-#: overran the budget); then extraction says there is none.
-SURFACE_GRACE, SURFACE_SLICE = 2.0, 0.25
+#: A field with no surface at all when its time budget is spent trains on, looking for one every SURFACE_SLICE
+#: seconds, until it has one, for at most SURFACE_GRACE seconds past the budget (or past its least training, when
+#: loading overran the budget); then extraction says there is none.
+SURFACE_GRACE, SURFACE_SLICE = 2.0, 0.1
+#: A time budget draws at most this many training samples per second of itself, and at least MIN_BUDGET_SAMPLES:
+#: a CPU trains on about 0.5 million samples a second, a 2 s budget has well under a second for it, and drawing
+#: the default 500k exact distances of a 100k-face mesh takes 2 s of the two cores that torch is importing on.
+SAMPLES_PER_SECOND, MIN_BUDGET_SAMPLES = 100_000, 100_000
 #: Most points a cloud keeps when it is read for fitting (recon.MAX_POINTS decides for reconstructions).
 MAX_POINTS = 2_000_000
 
@@ -190,6 +194,7 @@ class ShapePipeline:
         self.phases: dict[str, float] = {}
         #: seconds of one dense 33^3 evaluation of the network, measured when a timed training begins
         self.probe_seconds: float | None = None
+        self._warm: threading.Thread | None = None
 
     @property
     def timed(self) -> bool:
@@ -225,6 +230,7 @@ class ShapePipeline:
         if isinstance(source, Geometry):
             return source
         with self.phase("load"):
+            self.warm_up()
             return load(source, max_points=max_points, seed=self.cfg.train.seed, **options)
 
     def open(self, geometry: Geometry, normalization: Normalization | None = None) -> ShapeSession:
@@ -237,29 +243,49 @@ class ShapePipeline:
         if prepared is not geometry:
             self.phases["prepare"] = time.perf_counter() - t
         with self.phase("sampling"):
-            cfg, notice = resolve_target(prepared, self.cfg)  # 'auto' made concrete once, before drawing
+            cfg, notice = resolve_target(prepared, self.sampling_for_budget(self.cfg))  # 'auto' made concrete once
             norm = normalization or Normalization.fit(prepared.vertices, cfg.margin)
             signed = prepared.is_mesh and cfg.target != "udf"  # unsigned samples are the session's own
-            samples = self.draw_samples(prepared.transformed(norm)) if signed else None
+            samples = self.draw_samples(prepared.transformed(norm), cfg.sampling) if signed else None
+            self.warmed()
             session = heavy().ShapeSession(prepared, cfg, norm, self.device, samples=samples)
             session.target_notice = notice
             return session
 
-    def draw_samples(self, unit: Geometry):
+    def sampling_for_budget(self, cfg: FitConfig) -> FitConfig:
+        """cfg with no more training samples than a short time budget can train on: SAMPLES_PER_SECOND per second
+        of the budget, at least MIN_BUDGET_SAMPLES (a step budget, or a budget of 5 s and more, keeps them all)."""
+        if not self.timed:
+            return cfg
+        n = max(MIN_BUDGET_SAMPLES, int(SAMPLES_PER_SECOND * self.budget.seconds))
+        return cfg if n >= cfg.sampling.n_samples else replace(cfg, sampling=replace(cfg.sampling, n_samples=n))
+
+    def draw_samples(self, unit: Geometry, sampling=None):
         """The training samples of a normalised mesh (exact distances: no torch needed), drawn while another
         thread imports the training modules when they are not loaded yet (torch and its optimiser's
-        compiler hooks take 3 s to import on a 2-core machine, drawing the samples of a 10k-face mesh 1 s)."""
-        warm = None
-        if HEAVY not in sys.modules:
-            # open3d (the exact distances) walks sys.modules while it imports: a thread importing at the same
-            # time would change it under its feet, so it loads first
-            importlib.import_module("open3d")
-            warm = threading.Thread(target=_import_training, daemon=True)
-            warm.start()
-        samples = cached_mesh_samples(unit.vertices, unit.faces, self.cfg.sampling, seed=self.cfg.train.seed)
-        if warm is not None:
-            warm.join()
+        compiler hooks take 2-3 s to import on a 2-core machine, drawing the samples of a 100k-face mesh 2 s)."""
+        self.warm_up()
+        sampling = sampling or self.cfg.sampling
+        samples = cached_mesh_samples(unit.vertices, unit.faces, sampling, seed=self.cfg.train.seed)
+        self.warmed()
         return samples
+
+    def warm_up(self) -> None:
+        """Start importing the training modules in another thread (once, and only when they are not loaded), so
+        that reading the file and drawing samples happen meanwhile."""
+        if self._warm is not None or HEAVY in sys.modules:
+            return
+        # open3d (the exact distances) walks sys.modules while it imports: a thread importing at the same
+        # time would change it under its feet, so it loads first
+        importlib.import_module("open3d")
+        self._warm = threading.Thread(target=_import_training, daemon=True)
+        self._warm.start()
+
+    def warmed(self) -> None:
+        """Wait for the training modules' import started by warm_up (nothing when none was started)."""
+        if self._warm is not None:
+            self._warm.join()
+            self._warm = None
 
     def _after_training(self) -> float:
         """Seconds to keep after training: extraction, writing, measures."""
@@ -304,9 +330,22 @@ class ShapePipeline:
             if until is None or last.message == "stopped":
                 return last
             limit = max(self.budget.deadline, began + MIN_TRAINING_SHARE * self.budget.seconds) + SURFACE_GRACE
-            while not session.has_surface() and time.perf_counter() + SURFACE_SLICE < limit:
-                last = deque(self.steps(session, time.perf_counter() + SURFACE_SLICE, report_every=every), maxlen=1)[0]
-            return last
+            return last if session.has_surface() else self.until_surface(session, last, limit, every)
+
+    def until_surface(self, session: ShapeSession, last: Snapshot, limit: float, every: int) -> Snapshot:
+        """Train a field that has no surface yet until it has one (looked for every SURFACE_SLICE seconds) or
+        until perf_counter time `limit`; the last snapshot (`last` when no step fitted in). The trainer's
+        budget runs to `limit`, so these steps take the learning rate of a run that has that long to go
+        (budgeted in short slices, the schedule sat at its final 5% and a barely trained grid field needed
+        35-45 steps instead of 15-25 to find a surface)."""
+        looked = time.perf_counter()
+        for snap in self.steps(session, limit, report_every=every):
+            last = snap
+            if time.perf_counter() - looked >= SURFACE_SLICE:
+                if session.has_surface():
+                    break
+                looked = time.perf_counter()
+        return last
 
     def extract(self, session: ShapeSession) -> Mesh:
         """The surface at the pipeline's resolution (coarser when the time left requires), then the hooks'
