@@ -19,7 +19,6 @@ from ..errors import InrviewError
 from . import app, cache, history, image, info, reconstruct, runs, shape, space
 from .common import Parser, parse
 
-
 #: When the command began (this package is imported first thing): wall-clock budgets and the phase
 #: timings of `inrview fit` count from here.
 STARTED = time.perf_counter()
