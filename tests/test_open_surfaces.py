@@ -11,7 +11,8 @@ import torch
 from inrview.extract import extract_mesh
 from inrview.field import Field
 from inrview.metrics.open import area, open_surface_metrics, self_intersections
-from inrview.sampling.unsigned import choose_target, cloud_udf_samples, mesh_topology, mesh_udf_samples
+from inrview.sampling import mesh_samples
+from inrview.sampling.unsigned import UnsignedDistance, choose_target, cloud_udf_samples, mesh_topology
 
 
 def patch(n: int = 12, half: float = 0.5, bend: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +37,7 @@ def test_udf_targets_are_exact_on_a_flat_sheet():
     from inrview.config import SamplingConfig
 
     v, f = patch()
-    s = mesh_udf_samples(v, f, SamplingConfig(n_samples=4000), seed=1)
+    s = mesh_samples(v, f, SamplingConfig(n_samples=4000), seed=1, distance=UnsignedDistance(v, f))
     p = s.points.astype(np.float64)
     # distance to the square [-0.5, 0.5]^2 in the plane z = 0
     d = np.sqrt(np.sum(np.maximum(np.abs(p[:, :2]) - 0.5, 0) ** 2, axis=1) + p[:, 2] ** 2)

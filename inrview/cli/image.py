@@ -15,13 +15,12 @@ from ..io.formats import CHECKPOINT_FORMATS, IMAGE_FORMATS, TABLE_FORMATS
 from ..io.image import MAX_PIXELS
 from .checks import check_folder, check_input, check_output
 from .common import (
-    DEVICE_HELP,
     Parser,
     TrainingDefaults,
+    add_device_arg,
     add_quiet,
     add_training_args,
     deferred,
-    device_name,
     non_negative_float,
     positive_float,
     positive_int,
@@ -138,7 +137,7 @@ def _render_args(sub) -> None:
     r.add_argument("checkpoint", help="image checkpoint (.safetensors) written by `inrview image ... --checkpoint`")
     r.add_argument("-o", "--output", required=True, help="the rendered image (.png, .jpg, .tif, .bmp)")
     _render_size_args(r)
-    r.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
+    add_device_arg(r)
     add_quiet(r)
     r.set_defaults(func=deferred(".image_run", "cmd_render", _check_render))
 

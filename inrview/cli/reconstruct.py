@@ -33,6 +33,7 @@ from .common import (
     TrainingDefaults,
     add_resolution_arg,
     add_training_args,
+    family_options,
     non_negative_float,
     positive_int,
     write_json,
@@ -136,9 +137,7 @@ def cloud_config(a, points=None):
         lr=a.lr,
         width=a.width,
         depth=a.depth,
-        omega0=a.omega0,
-        grid_levels=a.grid_levels,
-        grid_max_resolution=a.grid_max_res,
+        **family_options(a),
         **given,
     )
 

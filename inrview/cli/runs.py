@@ -57,14 +57,6 @@ def cmd_runs(a) -> int:
     return 0
 
 
-def _measure(run) -> str:
-    m = run.main_measure()
-    if m is None:
-        return "-"
-    key, v = m
-    return {"chamfer_l1": f"CD {v:.2e}", "psnr": f"{v:.2f} dB", "final_loss": f"loss {v:.3g}"}[key]
-
-
 def table(runs, store) -> str:
     """The runs as an aligned table (or a line saying there are none)."""
     if not runs:
@@ -80,7 +72,7 @@ def table(runs, store) -> str:
                 r.label or r.source.rsplit("/", 1)[-1],
                 str(r.steps),
                 f"{r.seconds:.1f} s",
-                _measure(r),
+                r.measure_text(),
                 r.status,
             )
         )
