@@ -176,8 +176,9 @@ def test_a_command_budget_counts_the_interpreter_start():
 
 def test_a_short_budget_draws_no_more_samples_than_it_can_train_on():
     cfg = FitConfig()
-    assert ShapePipeline(cfg, budget=Budget(2.0)).sampling_for_budget(cfg).sampling.n_samples == 200_000
-    for kept in (Budget(None), Budget(5.0), Budget(60.0)):  # a step budget and longer ones keep the default
+    assert ShapePipeline(cfg, budget=Budget(2.0)).sampling_for_budget(cfg).sampling.n_samples == 100_000
+    assert ShapePipeline(cfg, budget=Budget(5.0)).sampling_for_budget(cfg).sampling.n_samples == 250_000
+    for kept in (Budget(None), Budget(10.0), Budget(60.0)):  # a step budget and longer ones keep the default
         assert ShapePipeline(cfg, budget=kept).sampling_for_budget(cfg) is cfg
 
 

@@ -69,9 +69,10 @@ MIN_TRAINING_SHARE = 0.1
 #: loading overran the budget); then extraction says there is none.
 SURFACE_GRACE, SURFACE_SLICE = 2.0, 0.1
 #: A time budget draws at most this many training samples per second of itself, and at least MIN_BUDGET_SAMPLES:
-#: a CPU trains on about 0.5 million samples a second, a 2 s budget has well under a second for it, and drawing
-#: the default 500k exact distances of a 100k-face mesh takes 2 s of the two cores that torch is importing on.
-SAMPLES_PER_SECOND, MIN_BUDGET_SAMPLES = 100_000, 100_000
+#: drawing the default 500k exact distances of a 100k-face mesh takes 2 s of CPU (open3d releases the GIL, but the
+#: two cores are what torch imports on meanwhile: under load the import took 4.9 s instead of 2.1), while a
+#: budget under 10 s trains for a few seconds at most, on 16k samples a step (a 250k pool is used 3-4 times).
+SAMPLES_PER_SECOND, MIN_BUDGET_SAMPLES = 50_000, 100_000
 #: Most points a cloud keeps when it is read for fitting (recon.MAX_POINTS decides for reconstructions).
 MAX_POINTS = 2_000_000
 
@@ -254,7 +255,7 @@ class ShapePipeline:
 
     def sampling_for_budget(self, cfg: FitConfig) -> FitConfig:
         """cfg with no more training samples than a short time budget can train on: SAMPLES_PER_SECOND per second
-        of the budget, at least MIN_BUDGET_SAMPLES (a step budget, or a budget of 5 s and more, keeps them all)."""
+        of the budget, at least MIN_BUDGET_SAMPLES (a step budget, or a budget of 10 s and more, keeps them all)."""
         if not self.timed:
             return cfg
         n = max(MIN_BUDGET_SAMPLES, int(SAMPLES_PER_SECOND * self.budget.seconds))
