@@ -324,25 +324,29 @@ class ShapePipeline:
     def train(self, session: ShapeSession) -> Snapshot:
         """Run the session to the end of its budget; the last snapshot."""
         with self.phase("training"):
-            began = time.perf_counter()
+            began, surface = time.perf_counter(), False
             if self.timed:  # how fast the network evaluates here and now, for the extraction's share of the time
-                session.has_surface()
+                surface = session.has_surface()
                 self.probe_seconds = time.perf_counter() - began
             until = self.training_deadline()
             every = self.report_every or (1 if until is not None and session.trainer.device.type == "cpu" else 10)
+            if until is not None:
+                limit = max(self.budget.deadline, began + MIN_TRAINING_SHARE * self.budget.seconds) + SURFACE_GRACE
+                if not surface and self.budget.left() <= self._after_training():  # loading overran: no least
+                    # training (its rate would anneal to nothing before the search), the first surface at once
+                    first = self.until_surface(session, None, limit, every)
+                    if first is not None:
+                        return first
             snaps = self.steps(session, until, report_every=every, measures=self.live_measures)
             last = deque(snaps, maxlen=1)[0]
             if until is None or last.message == "stopped":
                 return last
-            limit = max(self.budget.deadline, began + MIN_TRAINING_SHARE * self.budget.seconds) + SURFACE_GRACE
             return last if session.has_surface() else self.until_surface(session, last, limit, every)
 
     def until_surface(self, session: ShapeSession, last: Snapshot, limit: float, every: int) -> Snapshot:
-        """Train a field that has no surface yet until it has one (looked for every SURFACE_SLICE seconds) or
-        until perf_counter time `limit`; the last snapshot (`last` when no step fitted in). The trainer's
-        budget runs to `limit`, so these steps take the learning rate of a run that has that long to go
-        (budgeted in short slices, the schedule sat at its final 5% and a barely trained grid field needed
-        35-45 steps instead of 15-25 to find a surface)."""
+        """Train a field that has no surface yet until it has one (looked for every SURFACE_SLICE seconds) or until
+        perf_counter time `limit`; the last snapshot (`last` when no step fitted in). The trainer's budget runs to
+        `limit`, so the steps keep a useful rate (in short slices a grid field needed 35-45 steps, not 15-25)."""
         looked = time.perf_counter()
         for snap in self.steps(session, limit, report_every=every):
             last = snap
