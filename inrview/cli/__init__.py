@@ -1,9 +1,9 @@
 """The command line: `inrview COMMAND ...` for headless work, `inrview [FILE] [options]` for the app.
 
 One module per command group (shape: fit, extract, info; image; reconstruct; space; app: the window's options),
-each with `register(commands)`. A group's options are built only when that command runs (their defaults
-come from the pipeline modules, which load torch), so `inrview --help` and early errors stay fast. Bad
-options and bad input print one line, `inrview: error: ...`, and exit with status 2.
+each with its table `COMMANDS` of (name, help, option builder). A group's options are built only when that
+command runs (their defaults come from the pipeline modules, which load torch), so `inrview --help` and early
+errors stay fast. Bad options and bad input print one line, `inrview: error: ...`, and exit with status 2.
 """
 
 from __future__ import annotations
@@ -63,7 +63,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Commands]:
     p.add_argument("--version", action="version", version=f"inrview {__import__('inrview').__version__}")
     commands = p.add_subparsers(dest="command", metavar="COMMAND", action=Commands, parser_class=Parser)
     for group in GROUPS:
-        group.register(commands)
+        for name, help, build, *options in group.COMMANDS:
+            commands.add_command(name, help, build, **(options[0] if options else {}))
     return p, commands
 
 

@@ -27,10 +27,8 @@ from .common import (
 )
 from .timelapse import add_timelapse_args, check_timelapse
 
-
-def register(commands) -> None:
-    """Add the `image` group to the top-level commands."""
-    commands.add_command("image", "fit, super-resolve and deblur 2D images with coordinate networks", _args)
+#: Training seconds between the PSNR and SSIM measures shown by an image fit's progress bar.
+PREVIEW_EVERY = 5.0
 
 
 def _args(p) -> None:
@@ -195,9 +193,9 @@ def _common(
     p.add_argument(
         "--preview-every",
         type=non_negative_float,
-        default=5.0,
+        default=PREVIEW_EVERY,
         metavar="S",
-        help="measure PSNR and SSIM for the progress bar every S training seconds (default 5; 0 = never)",
+        help=f"PSNR and SSIM on the progress bar every S training seconds (default {PREVIEW_EVERY:g}; 0 = never)",
     )
 
 
@@ -276,3 +274,7 @@ def _check_sweep(a) -> None:
 def _check_render(a) -> None:
     _check(a)
     check_input(a.checkpoint)
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (("image", "fit, super-resolve and deblur 2D images with coordinate networks", _args),)

@@ -42,16 +42,6 @@ from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_star
 from .waiting import Waiting
 
 
-def register(commands) -> None:
-    """Add reconstruct to the top-level commands."""
-    commands.add_command(
-        "reconstruct",
-        "a watertight surface from a point cloud (with or without normals)",
-        _args,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-
-
 def cloud_defaults() -> TrainingDefaults:
     """The training defaults of a cloud fit, read from the reconstruction pipeline's own choices."""
     cfgs = {k: rp.default_config(model=k) for k in FAMILIES}
@@ -332,3 +322,14 @@ def _baseline(a, scan, prepared, reference, say, problems) -> dict:
         base.update(_measure(scan.vertices, res.vertices, res.faces, reference))
         say(_line("poisson", base))
     return base
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (
+    (
+        "reconstruct",
+        "a watertight surface from a point cloud (with or without normals)",
+        _args,
+        {"formatter_class": argparse.RawDescriptionHelpFormatter},
+    ),
+)

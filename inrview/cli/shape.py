@@ -30,12 +30,6 @@ from .timelapse import add_timelapse_args, check_timelapse
 from .waiting import Waiting
 
 
-def register(commands) -> None:
-    """Add fit and extract to the top-level commands."""
-    commands.add_command("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args)
-    commands.add_command("extract", "extract a mesh from a shape checkpoint", _extract_args)
-
-
 def _fit_args(p) -> None:
     mix = SamplingConfig()
     p.add_argument(
@@ -215,3 +209,10 @@ def cmd_extract(a) -> int:
         f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)"
     )
     return 0
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (
+    ("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args),
+    ("extract", "extract a mesh from a shape checkpoint", _extract_args),
+)

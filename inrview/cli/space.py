@@ -19,11 +19,6 @@ from .space_long import add_run_args
 MOTIONS = ("none", "rigid", "similarity")
 
 
-def register(commands) -> None:
-    """Add the `space` group to the top-level commands."""
-    commands.add_command("space", "shape spaces: one network over a collection (DeepSDF / occupancy)", _args)
-
-
 def _args(p) -> None:
     p.description = "Shape spaces: one network for a collection of shapes, a latent code each."
     ss = p.add_subparsers(dest="space_command", metavar="ACTION", required=True, parser_class=Parser)
@@ -174,3 +169,7 @@ def _check_complete(a) -> None:
     check_output(a.metrics_json, "--metrics-json")
     check_input(a.points)
     check_input(a.space)
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (("space", "shape spaces: one network over a collection (DeepSDF / occupancy)", _args),)
