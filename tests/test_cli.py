@@ -266,3 +266,13 @@ def test_progress_bar_counts_the_phases_after_training():
     assert bar.bar.n == pytest.approx(62.5)
     bar.close()
     assert out.getvalue().split("\r")[-1].lstrip().startswith("extracting: 100%")
+
+
+def test_the_program_ends_at_once_after_a_command_with_its_output_flushed(demo_shape, tmp_path):
+    """`python -m inrview CMD` leaves without tearing its modules down, after flushing what it printed into a
+    pipe (block-buffered, so an unflushed exit would lose it) and with the command's exit status."""
+    run = [sys.executable, "-m", "inrview"]
+    ok = subprocess.run(run + ["info", str(demo_shape)], capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0 and "faces:       5856" in ok.stdout
+    bad = subprocess.run(run + ["info", str(tmp_path / "none.obj")], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "none.obj" in bad.stderr

@@ -172,3 +172,25 @@ def test_a_command_budget_counts_the_interpreter_start():
 
     began = command_started()
     assert began <= cli.STARTED and cli.STARTED - began < 600
+
+
+def test_a_short_budget_draws_no_more_samples_than_it_can_train_on():
+    cfg = FitConfig()
+    assert ShapePipeline(cfg, budget=Budget(2.0)).sampling_for_budget(cfg).sampling.n_samples == 100_000
+    assert ShapePipeline(cfg, budget=Budget(5.0)).sampling_for_budget(cfg).sampling.n_samples == 250_000
+    for kept in (Budget(None), Budget(10.0), Budget(60.0)):  # a step budget and longer ones keep the default
+        assert ShapePipeline(cfg, budget=kept).sampling_for_budget(cfg) is cfg
+
+
+def test_a_field_without_a_surface_trains_at_a_useful_rate_until_it_has_one(demo_shape):
+    """Past its budget, a field with no surface trains on with the learning rate of a run that has the grace
+    time to go, and stops at its first surface, long before the grace ends."""
+    cfg = FitConfig(model=ModelConfig(kind="grid"), sampling=SamplingConfig(n_samples=50_000))
+    pipeline = ShapePipeline(cfg, budget=Budget(0.01))
+    session = pipeline.open(load(demo_shape))
+    assert not session.has_surface()  # a grid field starts constant
+    rates = []
+    pipeline.hooks.append(type("Rates", (Hooks,), {"snapshot": lambda self, s: rates.append(s.lr)})())
+    last = pipeline.until_surface(session, None, time.perf_counter() + 600, every=1)
+    assert session.has_surface() and last.step < 200
+    assert min(rates) > 0.5 * max(rates)  # the schedule runs over the grace, not over each look

@@ -5,11 +5,6 @@ from __future__ import annotations
 from .common import Parser
 
 
-def register(commands) -> None:
-    """Add the `cache` command."""
-    commands.add_command("cache", "the sample cache: its folder, size and entries ('clear' empties it)", _args)
-
-
 def _args(p) -> None:
     ss = p.add_subparsers(dest="cache_command", metavar="ACTION", parser_class=Parser)
     ss.add_parser("clear", help="delete every cached entry (samples are drawn again when next needed)")
@@ -36,3 +31,7 @@ def cmd_cache(a) -> int:
         return 0
     print(describe())
     return 0
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (("cache", "the sample cache: its folder, size and entries ('clear' empties it)", _args),)

@@ -137,7 +137,7 @@ def add_training_args(p: argparse.ArgumentParser, d: TrainingDefaults | None = N
     g.add_argument("--seconds", type=positive_float, help=f"training budget in seconds, instead of --steps ({seconds})")
     g.add_argument("--batch-size", type=positive_int, help=f"samples per step (default {d.batch_size})")
     g.add_argument("--lr", type=positive_float, help=f"learning rate (default by --model: {per_family(d.lr)})")
-    g.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
+    add_device_arg(g)
     g.add_argument(
         "--seed",
         type=int,
@@ -171,16 +171,20 @@ def add_quiet(p) -> None:
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
 
+def add_device_arg(p, default: str = TrainConfig().device, note: str = "") -> None:
+    """--device: where the network runs (DEVICE_HELP, then a command's own note)."""
+    p.add_argument("--device", type=device_name, default=default, help=DEVICE_HELP + note)
+
+
+def family_options(a: argparse.Namespace) -> dict:
+    """The family settings the options name (--omega0, --grid-levels, --grid-max-res) as ModelConfig fields,
+    None where an option was not given."""
+    return {"omega0": a.omega0, "grid_levels": a.grid_levels, "grid_max_resolution": a.grid_max_res}
+
+
 def config_from_args(a: argparse.Namespace, default_steps: int = FitConfig().train.steps) -> FitConfig:
     """The shape fit configuration the options ask for (unset options keep the configuration's defaults)."""
-    model = model_config(
-        a.model,
-        width=a.width,
-        depth=a.depth,
-        omega0=a.omega0,
-        grid_levels=a.grid_levels,
-        grid_max_resolution=a.grid_max_res,
-    )
+    model = model_config(a.model, width=a.width, depth=a.depth, **family_options(a))
     train = TrainConfig(
         steps=a.steps or default_steps,
         seconds=a.seconds,

@@ -15,23 +15,20 @@ from ..io.formats import CHECKPOINT_FORMATS, IMAGE_FORMATS, TABLE_FORMATS
 from ..io.image import MAX_PIXELS
 from .checks import check_folder, check_input, check_output
 from .common import (
-    DEVICE_HELP,
     Parser,
     TrainingDefaults,
+    add_device_arg,
     add_quiet,
     add_training_args,
     deferred,
-    device_name,
     non_negative_float,
     positive_float,
     positive_int,
 )
 from .timelapse import add_timelapse_args, check_timelapse
 
-
-def register(commands) -> None:
-    """Add the `image` group to the top-level commands."""
-    commands.add_command("image", "fit, super-resolve and deblur 2D images with coordinate networks", _args)
+#: Training seconds between the PSNR and SSIM measures shown by an image fit's progress bar.
+PREVIEW_EVERY = 5.0
 
 
 def _args(p) -> None:
@@ -138,7 +135,7 @@ def _render_args(sub) -> None:
     r.add_argument("checkpoint", help="image checkpoint (.safetensors) written by `inrview image ... --checkpoint`")
     r.add_argument("-o", "--output", required=True, help="the rendered image (.png, .jpg, .tif, .bmp)")
     _render_size_args(r)
-    r.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
+    add_device_arg(r)
     add_quiet(r)
     r.set_defaults(func=deferred(".image_run", "cmd_render", _check_render))
 
@@ -196,9 +193,9 @@ def _common(
     p.add_argument(
         "--preview-every",
         type=non_negative_float,
-        default=5.0,
+        default=PREVIEW_EVERY,
         metavar="S",
-        help="measure PSNR and SSIM for the progress bar every S training seconds (default 5; 0 = never)",
+        help=f"PSNR and SSIM on the progress bar every S training seconds (default {PREVIEW_EVERY:g}; 0 = never)",
     )
 
 
@@ -277,3 +274,7 @@ def _check_sweep(a) -> None:
 def _check_render(a) -> None:
     _check(a)
     check_input(a.checkpoint)
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (("image", "fit, super-resolve and deblur 2D images with coordinate networks", _args),)

@@ -27,7 +27,7 @@ from .checks import (
     raise_problems,
     save_safely,
 )
-from .common import Progress, Say, config_from_args, write_json
+from .common import Progress, Say, config_from_args, family_options, write_json
 from .timelapse import image_recorder
 from .waiting import Waiting
 
@@ -60,16 +60,17 @@ def _configs(a, image_size, plan: dict | None = None):
             image_size,
             width=a.width or p.get("width"),
             depth=a.depth or p.get("depth"),
-            omega0=a.omega0,
-            grid_levels=a.grid_levels,
-            grid_max_resolution=a.grid_max_res,
-            fourier_scale=a.fourier_scale,
-            fourier_features=a.fourier_features,
+            **_family_options(a),
         )
     except ValueError as e:
         raise InrviewError(str(e)) from None
     check_training_memory(model, 2, train.batch_size)
     return model, train
+
+
+def _family_options(a) -> dict:
+    """The family settings the options name, as ModelConfig fields (None where an option was not given)."""
+    return {**family_options(a), "fourier_scale": a.fourier_scale, "fourier_features": a.fourier_features}
 
 
 def _named(a, option: str) -> bool:
@@ -330,17 +331,7 @@ def cmd_sweep(a) -> int:
 
     img = _load(a)
     _, train = _configs(a, img.shape[:2])
-    overrides = {
-        k: v
-        for k, v in (
-            ("omega0", a.omega0),
-            ("grid_levels", a.grid_levels),
-            ("grid_max_resolution", a.grid_max_res),
-            ("fourier_scale", a.fourier_scale),
-            ("fourier_features", a.fourier_features),
-        )
-        if v is not None
-    }
+    overrides = {k: v for k, v in _family_options(a).items() if v is not None}
     t0 = time.perf_counter()
     rows = sw.capacity_sweep(
         img,

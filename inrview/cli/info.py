@@ -18,10 +18,6 @@ KINDS = {"shape": "a 3D shape", "image": "a picture", "space": "a shape space"}
 TARGETS = {"sdf": "signed distance", "occupancy": "occupancy", "udf": "unsigned distance"}
 
 
-def register(commands) -> None:
-    commands.add_command("info", "what a file holds: a mesh's load report or a checkpoint's summary", _args)
-
-
 def _args(p) -> None:
     p.add_argument("file", help="mesh, point cloud or checkpoint (.safetensors)")
     p.add_argument("--json", action="store_true", help="print JSON: the load report, or the checkpoint's raw header")
@@ -133,3 +129,7 @@ def summary(path, header: dict, state: dict) -> str:
     rows.append(("written by", ", ".join(f"{k} {v}" for k, v in versions.items()) or "?"))
     width = max(len(k) for k, _ in rows)
     return "\n".join([f"{path}: {KINDS.get(task, task)} checkpoint"] + [f"  {k:<{width}}  {v}" for k, v in rows])
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (("info", "what a file holds: a mesh's load report or a checkpoint's summary", _args),)

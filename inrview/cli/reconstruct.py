@@ -33,22 +33,13 @@ from .common import (
     TrainingDefaults,
     add_resolution_arg,
     add_training_args,
+    family_options,
     non_negative_float,
     positive_int,
     write_json,
 )
 from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_started, resolution_notice
 from .waiting import Waiting
-
-
-def register(commands) -> None:
-    """Add reconstruct to the top-level commands."""
-    commands.add_command(
-        "reconstruct",
-        "a watertight surface from a point cloud (with or without normals)",
-        _args,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
 
 
 def cloud_defaults() -> TrainingDefaults:
@@ -136,9 +127,7 @@ def cloud_config(a, points=None):
         lr=a.lr,
         width=a.width,
         depth=a.depth,
-        omega0=a.omega0,
-        grid_levels=a.grid_levels,
-        grid_max_resolution=a.grid_max_res,
+        **family_options(a),
         **given,
     )
 
@@ -333,3 +322,14 @@ def _baseline(a, scan, prepared, reference, say, problems) -> dict:
         base.update(_measure(scan.vertices, res.vertices, res.faces, reference))
         say(_line("poisson", base))
     return base
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (
+    (
+        "reconstruct",
+        "a watertight surface from a point cloud (with or without normals)",
+        _args,
+        {"formatter_class": argparse.RawDescriptionHelpFormatter},
+    ),
+)

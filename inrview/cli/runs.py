@@ -16,12 +16,6 @@ from .common import positive_int
 ACTIONS = ("list", "show", "label", "remove")
 
 
-def register(commands) -> None:
-    commands.add_command(
-        "runs", "list, show, label or remove the recorded runs (`fit --history`, and every fit in the app)", _args
-    )
-
-
 def _args(p) -> None:
     p.add_argument("action", nargs="?", default="list", choices=ACTIONS, help="what to do (default: list)")
     p.add_argument("run", nargs="?", type=positive_int, help="the run's number (show, label, remove)")
@@ -57,14 +51,6 @@ def cmd_runs(a) -> int:
     return 0
 
 
-def _measure(run) -> str:
-    m = run.main_measure()
-    if m is None:
-        return "-"
-    key, v = m
-    return {"chamfer_l1": f"CD {v:.2e}", "psnr": f"{v:.2f} dB", "final_loss": f"loss {v:.3g}"}[key]
-
-
 def table(runs, store) -> str:
     """The runs as an aligned table (or a line saying there are none)."""
     if not runs:
@@ -80,7 +66,7 @@ def table(runs, store) -> str:
                 r.label or r.source.rsplit("/", 1)[-1],
                 str(r.steps),
                 f"{r.seconds:.1f} s",
-                _measure(r),
+                r.measure_text(),
                 r.status,
             )
         )
@@ -114,3 +100,9 @@ def describe(run) -> str:
         (s0, v0), (s1, v1) = run.curve[0], run.curve[-1]
         lines.append(f"  loss      {v0:.4g} at step {s0} -> {v1:.4g} at step {s1}")
     return "\n".join(lines)
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (
+    ("runs", "list, show, label or remove the recorded runs (`fit --history`, and every fit in the app)", _args),
+)

@@ -6,21 +6,20 @@ from __future__ import annotations
 import time
 
 from .. import cli, shape
-from ..config import FitConfig, SamplingConfig, TrainConfig
+from ..config import FitConfig, SamplingConfig
 from ..errors import InrviewError
 from ..io.export import save_mesh
 from ..io.formats import MESH_EXPORT_FORMATS
 from ..shape.pipeline import Budget, ShapePipeline, heavy
 from .checks import check_input, check_output, grid_bytes, need_memory, raise_problems, save_safely
 from .common import (
-    DEVICE_HELP,
     Say,
+    add_device_arg,
     add_mask_args,
     add_quiet,
     add_resolution_arg,
     add_training_args,
     config_from_args,
-    device_name,
     mask_options,
     positive_int,
     write_json,
@@ -29,12 +28,6 @@ from .fit_hooks import MESH_HELP, CommandHooks, check_mesh_outputs, command_star
 from .reconstruct import fit_cloud
 from .timelapse import add_timelapse_args, check_timelapse
 from .waiting import Waiting
-
-
-def register(commands) -> None:
-    """Add fit and extract to the top-level commands."""
-    commands.add_command("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args)
-    commands.add_command("extract", "extract a mesh from a shape checkpoint", _extract_args)
 
 
 def _fit_args(p) -> None:
@@ -81,7 +74,7 @@ def _extract_args(p) -> None:
     p.add_argument("checkpoint", help="shape checkpoint (.safetensors) written by `inrview fit --checkpoint`")
     p.add_argument("-o", "--output", required=True, help=MESH_HELP)
     add_resolution_arg(p)
-    p.add_argument("--device", type=device_name, default=TrainConfig().device, help=DEVICE_HELP)
+    add_device_arg(p)
     add_quiet(p)
     p.set_defaults(func=cmd_extract)
 
@@ -216,3 +209,10 @@ def cmd_extract(a) -> int:
         f"({mesh.evaluations} network evaluations, {time.perf_counter() - t0:.2f} s)"
     )
     return 0
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (
+    ("fit", "fit a neural field to a mesh or point cloud and export its surface", _fit_args),
+    ("extract", "extract a mesh from a shape checkpoint", _extract_args),
+)

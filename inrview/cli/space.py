@@ -12,13 +12,11 @@ from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..errors import InrviewError
 from ..io.formats import CHECKPOINT_FORMATS, MESH_EXPORT_FORMATS
 from .checks import check_folder, check_input, check_output, grid_bytes, need_memory
-from .common import DEVICE_HELP, Parser, add_mask_args, deferred, device_name, positive_float, positive_int
+from .common import Parser, add_device_arg, add_mask_args, deferred, positive_float, positive_int
 from .space_long import add_run_args
 
-
-def register(commands) -> None:
-    """Add the `space` group to the top-level commands."""
-    commands.add_command("space", "shape spaces: one network over a collection (DeepSDF / occupancy)", _args)
+#: How one shape may be moved onto another: not at all, rigidly, or rigidly with a uniform scale.
+MOTIONS = ("none", "rigid", "similarity")
 
 
 def _args(p) -> None:
@@ -67,22 +65,25 @@ def _fit_args(ss) -> None:
     f.add_argument(
         "--samples", type=positive_int, default=None, help=f"samples per shape (default {SPACE_SAMPLING.n_samples})"
     )
-    f.add_argument(
-        "--device", type=device_name, default=tr.device, help=DEVICE_HELP + " (under torchrun: cuda:LOCAL_RANK)"
-    )
+    add_device_arg(f, tr.device, " (under torchrun: cuda:LOCAL_RANK)")
     f.add_argument("--seed", type=int, default=tr.seed, help=f"seed for weights, codes and samples (default {tr.seed})")
     f.add_argument("--metrics-json", metavar="PATH", help="write the training summary as JSON")
     f.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    f.add_argument(
+    _motion_arg(
+        f,
         "--align",
-        choices=["none", "rigid", "similarity"],
-        default="none",
-        help="move every shape onto a template from the collection first (ICP) and record the transforms, for "
+        "none",
+        "move every shape onto a template from the collection first (ICP) and record the transforms, for "
         "collections that are not aligned (default none)",
     )
     add_mask_args(f)
     add_run_args(f)
     f.set_defaults(func=deferred(".space_run", "cmd_fit", _check_fit))
+
+
+def _motion_arg(parser, flag: str, default: str, help: str) -> None:
+    """An option choosing how a shape may be moved onto another (MOTIONS)."""
+    parser.add_argument(flag, choices=MOTIONS, default=default, help=help)
 
 
 def _complete_args(ss) -> None:
@@ -101,11 +102,11 @@ def _complete_args(ss) -> None:
     c.add_argument("--steps", type=positive_int, default=300, help="at most this many code steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
     c.add_argument("--metrics-json", metavar="PATH", help="write residual, novelty and timing as JSON")
-    c.add_argument(
+    _motion_arg(
+        c,
         "--pose",
-        choices=["rigid", "similarity", "none"],
-        default="rigid",
-        help="find the scan's transform into the space's frame with the code (default rigid; none: the scan is "
+        "rigid",
+        "find the scan's transform into the space's frame with the code (default rigid; none: the scan is "
         "in the collection's frame)",
     )
     c.add_argument(
@@ -168,3 +169,7 @@ def _check_complete(a) -> None:
     check_output(a.metrics_json, "--metrics-json")
     check_input(a.points)
     check_input(a.space)
+
+
+#: The commands of this group: (name, help, option builder[, add_parser keywords]); see cli.GROUPS.
+COMMANDS = (("space", "shape spaces: one network over a collection (DeepSDF / occupancy)", _args),)

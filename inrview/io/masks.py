@@ -10,14 +10,21 @@ directions and origin), so a mesh lands where the scanner put the voxels, in its
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import ndimage
 
 from ..errors import LoadError
 from .formats import MASK_FORMATS  # noqa: F401  (the extensions this module reads)
+
+
+def ndimage():
+    """scipy.ndimage, imported when a mask is first read: a deferred heavy import (0.2 s that every command
+    reading a mesh paid at start-up, before the training modules could begin to load)."""
+    return importlib.import_module("scipy.ndimage")
+
 
 #: More distinct values than this and the volume is an intensity image, not a label mask.
 MAX_LABELS = 255
@@ -120,7 +127,7 @@ def _select(p: Path, volume: np.ndarray, opt: MaskOptions) -> tuple[np.ndarray, 
         chosen = volume == opt.label
     notes = [f"mask: {'label ' + str(opt.label) if opt.label is not None else 'all non-zero labels'}"]
     if opt.largest:
-        pieces, count = ndimage.label(chosen, structure=np.ones((3, 3, 3), bool))
+        pieces, count = ndimage().label(chosen, structure=np.ones((3, 3, 3), bool))
         if count > 1:
             sizes = np.bincount(pieces.ravel())[1:]
             keep = int(sizes.argmax()) + 1
@@ -137,7 +144,7 @@ def _mesh(chosen: np.ndarray, smooth: float) -> tuple[np.ndarray, np.ndarray]:
     pad = 2 + int(np.ceil(3 * smooth))
     field = np.pad(chosen.astype(np.float32), pad)
     if smooth > 0:
-        field = ndimage.gaussian_filter(field, smooth)
+        field = ndimage().gaussian_filter(field, smooth)
     if field.max() <= 0.5:  # a piece thinner than the smoothing: mesh the raw voxels instead
         field = np.pad(chosen.astype(np.float32), pad)
     verts, faces, _, _ = marching_cubes(field, 0.5)

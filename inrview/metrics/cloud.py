@@ -4,7 +4,7 @@ sheets, blobs closing open regions)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -13,10 +13,11 @@ from scipy.spatial import cKDTree
 
 from ..io.geometry import bbox_diagonal, is_watertight
 from ..sampling import MeshDistance, sample_surface
+from .record import Record
 
 
 @dataclass
-class DataFit:
+class DataFit(Record):
     """Distances from the input points to the surface, in input units and as a fraction of the points'
     bounding-box diagonal (`*_rel`), plus the far-surface share and watertightness.
 
@@ -35,9 +36,6 @@ class DataFit:
     watertight: bool
     components: int
     diagonal: float
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def summary(self) -> str:
         """One line: relative mean and p90 distance, far area, watertightness and pieces."""

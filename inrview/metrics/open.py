@@ -9,33 +9,27 @@ sign) would close an open reference; here every distance is unsigned. Distances 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..extract.crossings import crossing_pairs
 from ..sampling import MeshDistance, face_normals_areas, sample_surface
 from ..sampling.unsigned import mesh_topology
-from .surface import normalised_scale
+from .surface import DistanceScores, normalised_scale
 
 #: F-score thresholds as fractions of the reference's longest bounding-box side.
 F_FRACTIONS = (0.005, 0.01)
 
 
 @dataclass
-class OpenSurfaceMetrics:
+class OpenSurfaceMetrics(DistanceScores):
     """A surface against an open reference. chamfer_l1 (mean of accuracy and completeness), accuracy and
     completeness in normalised units; f_score / precision / recall at 1% of the longest side, f_score_half
     at 0.5%; area_ratio = area / reference area (None against points); boundary_edges of the surface and
     of the reference (None against points); non_manifold_edges of the surface; scale = normalised units
     per input unit."""
 
-    chamfer_l1: float
-    accuracy: float
-    completeness: float
-    f_score: float
-    precision: float
-    recall: float
     f_score_half: float
     area_ratio: float | None
     boundary_edges: int
@@ -45,9 +39,6 @@ class OpenSurfaceMetrics:
     chamfer_l1_input_units: float
     scale: float
     kind: str = "open"
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def summary(self) -> str:
         """One line: Chamfer-L1, F-scores, area ratio and boundary edges."""

@@ -7,19 +7,19 @@ the other surface (not to its samples), averaged both ways.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
 
 from ..sampling import MeshDistance, face_normals_areas, sample_surface
+from .record import Record
 
 
 @dataclass
-class SurfaceMetrics:
-    """A surface against a reference: Chamfer-L1 (mean of accuracy and completeness) in normalised units
-    and in input units, F-score with its precision and recall at `threshold`, normal consistency, volume
-    IoU (None unless the reference is a watertight mesh), and `scale`, normalised units per input unit."""
+class DistanceScores(Record):
+    """What every surface comparison reports first: Chamfer-L1 (mean of accuracy and completeness) in
+    normalised units, and the F-score with its precision and recall."""
 
     chamfer_l1: float
     accuracy: float
@@ -27,14 +27,19 @@ class SurfaceMetrics:
     f_score: float
     precision: float
     recall: float
+
+
+@dataclass
+class SurfaceMetrics(DistanceScores):
+    """A surface against a reference: Chamfer-L1 (mean of accuracy and completeness) in normalised units
+    and in input units, F-score with its precision and recall at `threshold`, normal consistency, volume
+    IoU (None unless the reference is a watertight mesh), and `scale`, normalised units per input unit."""
+
     normal_consistency: float
     iou: float | None
     threshold: float
     chamfer_l1_input_units: float
     scale: float  # normalised units per input unit
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def summary(self) -> str:
         """One line: Chamfer-L1, F-score, normal consistency and IoU."""

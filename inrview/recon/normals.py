@@ -9,18 +9,20 @@ then choose the global sign that makes the normals of the convex-hull points fac
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from scipy.spatial import ConvexHull, QhullError, cKDTree
+
+from ..metrics.record import Record
 
 NormalMode = Literal["auto", "file", "orient", "estimate", "none"]
 NORMAL_MODES = ("auto", "file", "orient", "estimate", "none")
 
 
 @dataclass
-class NormalReport:
+class NormalReport(Record):
     """What happened to the normals of a cloud.
 
     source: 'file' (used as given), 'file, re-oriented', 'estimated', or 'none' (normal-free training);
@@ -38,9 +40,6 @@ class NormalReport:
     outward_votes: float | None = None
     agreement: float | None = None
     seconds: float = 0.0
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     def summary(self) -> str:
         """One line: where the normals came from, how many were flipped and how many agree with the file's."""

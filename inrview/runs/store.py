@@ -112,6 +112,14 @@ class Run:
                 return key, float(v)
         return None
 
+    def measure_text(self) -> str:
+        """main_measure as a list shows it ('CD 4.00e-03', '31.20 dB', 'loss 0.0123'; '-' without one)."""
+        m = self.main_measure()
+        if m is None:
+            return "-"
+        key, v = m
+        return {"chamfer_l1": f"CD {v:.2e}", "psnr": f"{v:.2f} dB", "final_loss": f"loss {v:.3g}"}[key]
+
     def to_dict(self) -> dict:
         return {k: getattr(self, k) for k in (*COLUMNS, *JSON_FIELDS)}
 

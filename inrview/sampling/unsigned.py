@@ -1,7 +1,7 @@
 """Unsigned distance targets (open surfaces, single-layer sheets) and the choice between signed and unsigned.
 
-- `mesh_udf_samples`: the signed pool's points (surface, two Gaussian shells, uniform) with exact unsigned
-  distances to the triangles (Open3D's raycasting scene), no sign: an open mesh needs none.
+- `UnsignedDistance`: given to mesh_samples, the signed pool's points (surface, two Gaussian shells, uniform)
+  with exact unsigned distances to the triangles (Open3D's raycasting scene), no sign: an open mesh needs none.
 - `cloud_udf_samples`: the same from a point cloud without normals: the points themselves at distance 0,
   points moved by a Gaussian of their own scale (the distance to their k-th neighbour) and uniform points,
   each with its distance to the nearest input point (a KD-tree). Near a dense cloud this is the distance to
@@ -25,29 +25,19 @@ from .cloud import point_scales
 from .targets import MeshDistance
 
 
-class _Unsigned:
-    """A MeshDistance seen through its unsigned distance (what mesh_samples asks of `signed`)."""
+class UnsignedDistance:
+    """A mesh's exact unsigned distance, in the role mesh_samples gives a MeshDistance (`signed` answers
+    unsigned, the surface is at 0): `mesh_samples(v, f, cfg, seed, distance=UnsignedDistance(v, f))` draws
+    the signed pool's points with unsigned targets (`sdf` holds them, all >= 0); vertices in the normalised
+    cube."""
 
     surface_value = 0.0
 
-    def __init__(self, dist: MeshDistance):
-        self.dist = dist
+    def __init__(self, vertices: np.ndarray, faces: np.ndarray):
+        self.dist = MeshDistance(vertices, faces, sign="parity")
 
     def signed(self, q: np.ndarray) -> np.ndarray:
         return self.dist.unsigned(q)
-
-
-def mesh_udf_samples(
-    vertices: np.ndarray,
-    faces: np.ndarray,
-    cfg: SamplingConfig = SamplingConfig(),
-    seed: int = 0,
-    distance: MeshDistance | None = None,
-) -> SampleSet:
-    """mesh_samples' pool with exact unsigned distances (`sdf` holds them, all >= 0); vertices in the
-    normalised cube."""
-    dist = distance or MeshDistance(vertices, faces, sign="parity")
-    return mesh_samples(vertices, faces, cfg, seed=seed, distance=_Unsigned(dist))
 
 
 def cloud_udf_samples(
@@ -72,6 +62,17 @@ def cloud_udf_samples(
     points_all = np.concatenate([base[:n_surf], off]).astype(np.float32)
     values = np.concatenate([np.zeros(n_surf), d]).astype(np.float32)
     return SampleSet(points_all, values)
+
+
+def udf_samples(geometry_unit, cfg: FitConfig) -> SampleSet:
+    """The unsigned-distance samples of a normalised Geometry: exact distances for a mesh, distances to the
+    nearest input point for a point cloud."""
+    g, seed = geometry_unit, cfg.train.seed
+    if g.is_mesh:
+        return mesh_samples(
+            g.vertices, g.faces, cfg.sampling, seed=seed, distance=UnsignedDistance(g.vertices, g.faces)
+        )
+    return cloud_udf_samples(g.vertices, cfg.sampling, seed=seed)
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from ..config import FitConfig
@@ -44,7 +44,7 @@ from ..io.export import save_mesh
 from ..io.geometry import Geometry, Normalization
 from ..io.loaders import load
 from ..sampling.cache import cached_mesh_samples
-from ..sampling.unsigned import resolve_target
+from ..sampling.unsigned import resolve_target, udf_samples
 
 if TYPE_CHECKING:  # the training side of the pipeline loads at the seam below
     from ..extract import Mesh
@@ -64,10 +64,15 @@ EXTRACTION_FACTOR, EXTRACTION_SHARE = 200.0, 0.2
 WRITE_RESERVE, MEASURE_RESERVE = 0.1, 0.6
 #: A time budget always trains at least this share of itself, however long loading took.
 MIN_TRAINING_SHARE = 0.1
-#: A field with no surface at all when its time budget is spent trains on, in slices of SURFACE_SLICE seconds,
-#: until it has one, for at most this many seconds past the budget (or past its least training, when loading
-#: overran the budget); then extraction says there is none.
-SURFACE_GRACE, SURFACE_SLICE = 2.0, 0.25
+#: A field with no surface at all when its time budget is spent trains on, looking for one every SURFACE_SLICE
+#: seconds, until it has one, for at most SURFACE_GRACE seconds past the budget (or past its least training, when
+#: loading overran the budget); then extraction says there is none.
+SURFACE_GRACE, SURFACE_SLICE = 2.0, 0.1
+#: A time budget draws at most this many training samples per second of itself, and at least MIN_BUDGET_SAMPLES:
+#: drawing the default 500k exact distances of a 100k-face mesh takes 2 s of CPU (open3d releases the GIL, but the
+#: two cores are what torch imports on meanwhile: under load the import took 4.9 s instead of 2.1), while a
+#: budget under 10 s trains for a few seconds at most, on 16k samples a step (a 250k pool is used 3-4 times).
+SAMPLES_PER_SECOND, MIN_BUDGET_SAMPLES = 50_000, 100_000
 #: Most points a cloud keeps when it is read for fitting (recon.MAX_POINTS decides for reconstructions).
 MAX_POINTS = 2_000_000
 
@@ -190,6 +195,7 @@ class ShapePipeline:
         self.phases: dict[str, float] = {}
         #: seconds of one dense 33^3 evaluation of the network, measured when a timed training begins
         self.probe_seconds: float | None = None
+        self._warm: threading.Thread | None = None
 
     @property
     def timed(self) -> bool:
@@ -225,6 +231,7 @@ class ShapePipeline:
         if isinstance(source, Geometry):
             return source
         with self.phase("load"):
+            self.warm_up()
             return load(source, max_points=max_points, seed=self.cfg.train.seed, **options)
 
     def open(self, geometry: Geometry, normalization: Normalization | None = None) -> ShapeSession:
@@ -237,29 +244,53 @@ class ShapePipeline:
         if prepared is not geometry:
             self.phases["prepare"] = time.perf_counter() - t
         with self.phase("sampling"):
-            cfg, notice = resolve_target(prepared, self.cfg)  # 'auto' made concrete once, before drawing
+            cfg, notice = resolve_target(prepared, self.sampling_for_budget(self.cfg))  # 'auto' made concrete once
             norm = normalization or Normalization.fit(prepared.vertices, cfg.margin)
-            signed = prepared.is_mesh and cfg.target != "udf"  # unsigned samples are the session's own
-            samples = self.draw_samples(prepared.transformed(norm)) if signed else None
+            drawn = prepared.is_mesh or cfg.target == "udf"  # a cloud's signed losses need no samples
+            samples = self.draw_samples(prepared.transformed(norm), cfg) if drawn else None
+            self.warmed()
             session = heavy().ShapeSession(prepared, cfg, norm, self.device, samples=samples)
             session.target_notice = notice
             return session
 
-    def draw_samples(self, unit: Geometry):
-        """The training samples of a normalised mesh (exact distances: no torch needed), drawn while another
-        thread imports the training modules when they are not loaded yet (torch and its optimiser's
-        compiler hooks take 3 s to import on a 2-core machine, drawing the samples of a 10k-face mesh 1 s)."""
-        warm = None
-        if HEAVY not in sys.modules:
-            # open3d (the exact distances) walks sys.modules while it imports: a thread importing at the same
-            # time would change it under its feet, so it loads first
-            importlib.import_module("open3d")
-            warm = threading.Thread(target=_import_training, daemon=True)
-            warm.start()
-        samples = cached_mesh_samples(unit.vertices, unit.faces, self.cfg.sampling, seed=self.cfg.train.seed)
-        if warm is not None:
-            warm.join()
+    def sampling_for_budget(self, cfg: FitConfig) -> FitConfig:
+        """cfg with no more training samples than a short time budget can train on: SAMPLES_PER_SECOND per second
+        of the budget, at least MIN_BUDGET_SAMPLES (a step budget, or a budget of 10 s and more, keeps them all)."""
+        if not self.timed:
+            return cfg
+        n = max(MIN_BUDGET_SAMPLES, int(SAMPLES_PER_SECOND * self.budget.seconds))
+        return cfg if n >= cfg.sampling.n_samples else replace(cfg, sampling=replace(cfg.sampling, n_samples=n))
+
+    def draw_samples(self, unit: Geometry, cfg: FitConfig | None = None):
+        """The training samples of a normalised mesh (signed or unsigned distances, as cfg's target) or of a
+        point cloud for an unsigned target (no torch needed for either), drawn while another thread imports the
+        training modules when they are not loaded yet (torch and its optimiser's compiler hooks take 2-3 s to
+        import on a 2-core machine, drawing the samples of a 100k-face mesh 2 s)."""
+        cfg = cfg or self.cfg
+        self.warm_up()
+        if cfg.target == "udf":
+            samples = udf_samples(unit, cfg)
+        else:
+            samples = cached_mesh_samples(unit.vertices, unit.faces, cfg.sampling, seed=cfg.train.seed)
+        self.warmed()
         return samples
+
+    def warm_up(self) -> None:
+        """Start importing the training modules in another thread (once, and only when they are not loaded), so
+        that reading the file and drawing samples happen meanwhile."""
+        if self._warm is not None or HEAVY in sys.modules:
+            return
+        # open3d (the exact distances) walks sys.modules while it imports: a thread importing at the same
+        # time would change it under its feet, so it loads first
+        importlib.import_module("open3d")
+        self._warm = threading.Thread(target=_import_training, daemon=True)
+        self._warm.start()
+
+    def warmed(self) -> None:
+        """Wait for the training modules' import started by warm_up (nothing when none was started)."""
+        if self._warm is not None:
+            self._warm.join()
+            self._warm = None
 
     def _after_training(self) -> float:
         """Seconds to keep after training: extraction, writing, measures."""
@@ -293,20 +324,37 @@ class ShapePipeline:
     def train(self, session: ShapeSession) -> Snapshot:
         """Run the session to the end of its budget; the last snapshot."""
         with self.phase("training"):
-            began = time.perf_counter()
+            began, surface = time.perf_counter(), False
             if self.timed:  # how fast the network evaluates here and now, for the extraction's share of the time
-                session.has_surface()
+                surface = session.has_surface()
                 self.probe_seconds = time.perf_counter() - began
             until = self.training_deadline()
             every = self.report_every or (1 if until is not None and session.trainer.device.type == "cpu" else 10)
+            if until is not None:
+                limit = max(self.budget.deadline, began + MIN_TRAINING_SHARE * self.budget.seconds) + SURFACE_GRACE
+                if not surface and self.budget.left() <= self._after_training():  # loading overran: no least
+                    # training (its rate would anneal to nothing before the search), the first surface at once
+                    first = self.until_surface(session, None, limit, every)
+                    if first is not None:
+                        return first
             snaps = self.steps(session, until, report_every=every, measures=self.live_measures)
             last = deque(snaps, maxlen=1)[0]
             if until is None or last.message == "stopped":
                 return last
-            limit = max(self.budget.deadline, began + MIN_TRAINING_SHARE * self.budget.seconds) + SURFACE_GRACE
-            while not session.has_surface() and time.perf_counter() + SURFACE_SLICE < limit:
-                last = deque(self.steps(session, time.perf_counter() + SURFACE_SLICE, report_every=every), maxlen=1)[0]
-            return last
+            return last if session.has_surface() else self.until_surface(session, last, limit, every)
+
+    def until_surface(self, session: ShapeSession, last: Snapshot, limit: float, every: int) -> Snapshot:
+        """Train a field that has no surface yet until it has one (looked for every SURFACE_SLICE seconds) or until
+        perf_counter time `limit`; the last snapshot (`last` when no step fitted in). The trainer's budget runs to
+        `limit`, so the steps keep a useful rate (in short slices a grid field needed 35-45 steps, not 15-25)."""
+        looked = time.perf_counter()
+        for snap in self.steps(session, limit, report_every=every):
+            last = snap
+            if time.perf_counter() - looked >= SURFACE_SLICE:
+                if session.has_surface():
+                    break
+                looked = time.perf_counter()
+        return last
 
     def extract(self, session: ShapeSession) -> Mesh:
         """The surface at the pipeline's resolution (coarser when the time left requires), then the hooks'

@@ -17,6 +17,7 @@ import torch
 from ..config import FitConfig
 from ..errors import InrviewError
 from ..extract import Mesh, dense_grid, extract_mesh, slice_field
+from ..extract.udf import CELL_TOLERANCE
 from ..field import Field
 from ..io.geometry import Geometry, Normalization
 from ..io.loaders import load
@@ -25,7 +26,7 @@ from ..metrics.open import OpenSurfaceMetrics, open_surface_metrics
 from ..models import build_model
 from ..sampling import SampleSet
 from ..sampling.cache import cached_mesh_samples
-from ..sampling.unsigned import cloud_udf_samples, mesh_udf_samples, resolve_target
+from ..sampling.unsigned import resolve_target, udf_samples
 from ..training import checkpoint as ckpt
 from ..training.cloud_task import make_pointcloud_task
 from ..training.device import pick_device  # noqa: F401  (the command line reaches it through pipeline.heavy)
@@ -47,7 +48,7 @@ def make_task(
     were drawn already, else drawn now), the oriented point-cloud losses for point clouds, unsigned
     distances for either with target 'udf'."""
     if cfg.target == "udf":
-        return unsigned_task(geometry_unit, cfg)
+        return unsigned_task(geometry_unit, cfg, samples)
     if geometry_unit.is_mesh:
         if samples is None:
             samples = cached_mesh_samples(
@@ -57,13 +58,10 @@ def make_task(
     return make_pointcloud_task(geometry_unit, cfg), None
 
 
-def unsigned_task(geometry_unit: Geometry, cfg: FitConfig) -> tuple[Task, SampleSet]:
-    """Unsigned-distance regression on exact distances to a mesh, or on nearest-point distances of a cloud."""
-    g, seed = geometry_unit, cfg.train.seed
-    if g.is_mesh:
-        samples = mesh_udf_samples(g.vertices, g.faces, cfg.sampling, seed=seed)
-    else:
-        samples = cloud_udf_samples(g.vertices, cfg.sampling, seed=seed)
+def unsigned_task(geometry_unit: Geometry, cfg: FitConfig, samples: SampleSet | None = None) -> tuple[Task, SampleSet]:
+    """Unsigned-distance regression on exact distances to a mesh, or on nearest-point distances of a cloud
+    (`samples` when they were drawn already: see udf_samples)."""
+    samples = samples if samples is not None else udf_samples(geometry_unit, cfg)
     return SDFTask(samples, "udf", cfg.train.batch_size, cfg.train.clamp), samples
 
 
@@ -261,11 +259,13 @@ class ShapeSession:
 
     def has_surface(self, resolution: int = 32) -> bool:
         """Whether the field crosses zero on a dense grid of `resolution` cells per side (the first level of
-        a coarse-to-fine extraction: 33^3 evaluations at the default); an unsigned field, which never goes
-        below zero, when it comes within half a cell diagonal of zero somewhere."""
-        v = dense_grid(self.field, resolution).values
+        a coarse-to-fine extraction: 33^3 evaluations at the default); for an unsigned distance, which never
+        crosses zero, whether some corner is within CELL_TOLERANCE cells (every cell that UDF extraction takes,
+        an edge whose end values sum to less than that, has one) and not every one is."""
+        grid = dense_grid(self.field, resolution)
+        v = grid.values
         if self.target == "udf":
-            return bool(np.nanmin(v) < 3**0.5 / resolution)
+            return bool(np.nanmin(v) < CELL_TOLERANCE * grid.spacing < np.nanmax(v))
         return bool(np.nanmin(v) < 0.0 < np.nanmax(v))
 
     def checkpoint_header(self) -> dict:

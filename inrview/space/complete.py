@@ -70,6 +70,28 @@ class CompletionSnapshot:
     message: str | None = None
 
 
+@dataclass(frozen=True)
+class Budget:
+    """How a completion runs: at most `steps` code steps and `seconds` of wall time (None: no limit; with
+    both, whichever ends first ends the run), Adam from `lr` with a cosine decay to a tenth, batches drawn
+    with `seed`, a snapshot every `report_every` steps."""
+
+    steps: int = 300
+    seconds: float | None = None
+    lr: float = 1e-2
+    seed: int = 0
+    report_every: int = 25
+
+    def progress(self, step: int, elapsed: float) -> float:
+        """Share of the run done: of the steps or of the seconds, whichever is further along."""
+        return max(step / self.steps if self.steps else 0.0, elapsed / self.seconds if self.seconds else 0.0)
+
+    @staticmethod
+    def decay(progress: float) -> float:
+        """The learning-rate factor at that share of the run (a cosine from 1 to a tenth)."""
+        return cosine_factor(progress, 0.1)
+
+
 def placement(space: Space, points: np.ndarray) -> Normalization:
     """Joint spaces use their one transform; per-shape spaces place the points by their bounding box."""
     if space.normalise == "joint":
@@ -114,25 +136,16 @@ def starts(space: Space, p: torch.Tensor, k: int = 3) -> torch.Tensor:
     return space.codes[res.argsort()[: min(k, len(res))]].clone()
 
 
-def complete_steps(
-    space: Space,
-    points: np.ndarray,
-    normals: np.ndarray | None = None,
-    steps: int = 300,
-    seconds: float | None = None,
-    lr: float = 1e-2,
-    n_starts: int = 3,
-    seed: int = 0,
-    report_every: int = 25,
-):
+def complete_steps(space: Space, points: np.ndarray, normals: np.ndarray | None = None, n_starts: int = 3, **budget):
     """Optimise a code for points (N, 3) in world units (normals (N, 3) optional, outward), yielding
     CompletionSnapshot every report_every steps and a last one (done=True) carrying the Completion.
-    seconds: a wall-clock budget; with both, whichever ends first ends the run."""
+    budget: Budget's fields (steps, seconds, lr, seed, report_every)."""
+    b = Budget(**budget)
     norm, p, n, mean, var = _prepared(space, points, normals)
     z = starts(space, p, n_starts).requires_grad_(True)
-    opt = torch.optim.Adam([z], lr=lr)
-    g = torch.Generator().manual_seed(seed)
-    t0, step, total, batch, loss = time.perf_counter(), 0, steps, BATCH, None
+    opt = torch.optim.Adam([z], lr=b.lr)
+    g = torch.Generator().manual_seed(b.seed)
+    t0, step, total, batch, loss = time.perf_counter(), 0, b.steps, BATCH, None
     safety = SafetyNet([z], opt, every=25, retries=3)
     safety.remember(0)
 
@@ -146,11 +159,11 @@ def complete_steps(
         return {"total": loss.detach().sum()}
 
     while True:
-        frac = max(step / steps if steps else 0.0, (time.perf_counter() - t0) / seconds if seconds else 0.0)
+        frac = b.progress(step, time.perf_counter() - t0)
         if frac >= 1.0:
             break
         for group in opt.param_groups:
-            group["lr"] = lr * safety.lr_scale * cosine_factor(frac, 0.1)
+            group["lr"] = b.lr * safety.lr_scale * b.decay(frac)
         idx = torch.randperm(len(p), generator=g)[:batch]
         _, fault = safety.step(one_step)
         if fault is not None:
@@ -161,7 +174,7 @@ def complete_steps(
             continue
         step += 1
         safety.keep(step)
-        if step % report_every == 0:
+        if step % b.report_every == 0:
             lo = loss.detach()
             yield CompletionSnapshot(
                 step,

@@ -17,11 +17,19 @@ import time
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from ..extract import Mesh
 from ..io.geometry import Normalization
-from .complete import PRIOR_WEIGHT, Completion, CompletionSnapshot, _finish, data_loss, placement, starts
+from .complete import (
+    PRIOR_WEIGHT,
+    Budget,
+    Completion,
+    CompletionSnapshot,
+    _finish,
+    _prepared,
+    data_loss,
+    starts,
+)
 from .model import Space
 
 #: Rotation of the turned starts, degrees; steps run by every start before the best KEEP go on (or this
@@ -66,25 +74,14 @@ def _moved(p: torch.Tensor, n: torch.Tensor | None, w, t, log_s):
 
 
 def complete_posed_steps(
-    space: Space,
-    points: np.ndarray,
-    normals: np.ndarray | None = None,
-    steps: int = 300,
-    seconds: float | None = None,
-    lr: float = 1e-2,
-    scale: bool = False,
-    seed: int = 0,
-    report_every: int = 25,
+    space: Space, points: np.ndarray, normals: np.ndarray | None = None, scale: bool = False, **budget
 ):
-    """complete_steps with the scan's pose found too (scale=True: a similarity). The last snapshot's
-    result is a Completion whose novelty['pose'] holds the transform found (world units: rotation (3, 3),
-    angle in degrees, translation, scale) taking the scan onto the space's frame. With both steps and seconds,
-    whichever ends first ends the run."""
-    norm = placement(space, points)
-    p = torch.as_tensor(norm.to_unit(points), dtype=torch.float32)
-    n = None if normals is None else F.normalize(torch.as_tensor(np.asarray(normals), dtype=torch.float32), dim=1)
-    stats = space.header["code_stats"]
-    mean, var = torch.tensor(stats["mean"]), torch.tensor(stats["std"]) ** 2 + 1e-6
+    """complete_steps with the scan's pose found too (scale=True: a similarity); budget: Budget's fields
+    (steps, seconds, lr, seed, report_every). The last snapshot's result is a Completion whose
+    novelty['pose'] holds the transform found (world units: rotation (3, 3), angle in degrees, translation,
+    scale) taking the scan onto the space's frame."""
+    b = Budget(**budget)
+    norm, p, n, mean, var = _prepared(space, points, normals)
     w0, t0 = _start_poses(p, space)
     codes = starts(space, p, 2)
     z = codes.repeat(len(w0), 1)
@@ -93,16 +90,16 @@ def complete_posed_steps(
     params = [z, w, t] + ([log_s] if scale else [])
     for x in params:
         x.requires_grad_(True)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(b.seed)
     clock, step = time.perf_counter(), 0
-    opt = _optimiser(z, w, t, log_s, scale, lr)
+    opt = _optimiser(z, w, t, log_s, scale, b.lr)
     while True:
-        frac = _progress(step, steps, time.perf_counter() - clock, seconds)
+        frac = b.progress(step, time.perf_counter() - clock)
         if frac >= 1.0:
             break
         screening = len(z) > KEEP
         for group in opt.param_groups:
-            group["lr"] = group["base"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * frac)))
+            group["lr"] = group["base"] * b.decay(frac)
         idx = torch.randperm(len(p), generator=g)[: SCREEN_BATCH if screening else POSE_BATCH]
         q, m = _moved(p[idx], None if n is None else n[idx], w, t, log_s)
         prior = ((z - mean) ** 2 / var).mean(dim=1)
@@ -116,16 +113,11 @@ def complete_posed_steps(
         if screening and (step >= SCREEN_STEPS or frac >= SCREEN_SHARE):  # keep the best starts only
             best = loss.detach().argsort()[:KEEP]
             z, w, t, log_s = (x.detach()[best].clone().requires_grad_(True) for x in (z, w, t, log_s))
-            opt = _optimiser(z, w, t, log_s, scale, lr)
-        if step % report_every == 0:
-            yield CompletionSnapshot(step, steps, float(loss.detach().min()), time.perf_counter() - clock)
+            opt = _optimiser(z, w, t, log_s, scale, b.lr)
+        if step % b.report_every == 0:
+            yield CompletionSnapshot(step, b.steps, float(loss.detach().min()), time.perf_counter() - clock)
     result = _finish_posed(space, z.detach(), w.detach(), t.detach(), log_s.detach(), p, norm)
     yield CompletionSnapshot(step, step, result.residual, time.perf_counter() - clock, True, result, result.code, norm)
-
-
-def _progress(step: int, steps: int | None, elapsed: float, seconds: float | None) -> float:
-    """Share of the run done: of the steps or of the seconds, whichever is further along."""
-    return max(step / steps if steps else 0.0, elapsed / seconds if seconds else 0.0)
 
 
 def _icp_update(space: Space, z, p: torch.Tensor, w, t, log_s, scale: bool) -> None:

@@ -54,7 +54,7 @@ def complete_scan(
     if pose == "none":
         res = complete(space, points, normals, steps=steps, seconds=pose_s)
     else:
-        *_, last = complete_posed_steps(space, points, normals, steps, pose_s, scale=pose == "similarity")
+        *_, last = complete_posed_steps(space, points, normals, pose == "similarity", steps=steps, seconds=pose_s)
         res = last.result
     move = to_space(res)
     view = space

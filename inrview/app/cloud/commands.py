@@ -152,12 +152,8 @@ class CloudCommands(QtCore.QObject):
             v, f = C.clean_surface(*mesh)
             neural = C.score(pts, v, f, self.worker.session.trainer.state.elapsed, self.reference)
         scores = {"inrview": neural, "poisson": self._poisson_scores}
-        lines = [
-            C.format_scores("inrview", neural) if neural else "inrview: no surface yet",
-            C.format_scores(f"Poisson (depth {res.depth})", self._poisson_scores),
-        ]
         return C.Comparison(
-            frame if new else None, scores, res.depth, normals, time.perf_counter() - t0, self.reference_path, lines
+            frame if new else None, scores, res.depth, normals, time.perf_counter() - t0, self.reference_path
         )
 
     def after_final(self) -> None:

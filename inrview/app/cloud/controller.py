@@ -199,7 +199,7 @@ class CloudController(Controller):
             f"Poisson: depth {result.depth}, 2% density trimmed, {result.normals.removeprefix('normals: ')}{ref}",
         )
         self.panel.set_modes_enabled(True)
-        for line in result.lines:
+        for line in result.lines():
             self.window.log("info", line)
         if first:
             self.panel.set_mode("side")  # both surfaces at once the first time

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from ..common.forms import column
 from .state import VIEW_MODES
 
 COLUMNS = ("data→surface mean", "far area", "watertight", "faces", "time", "Chamfer-L1", "F-score")
@@ -31,8 +32,7 @@ class ComparePanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(4, 4, 4, 4)
+        lay = column(self, 4)
         self.buttons = QtWidgets.QHBoxLayout()  # the actions on one line, the view mode under them
         self.buttons.addStretch(1)
         lay.addLayout(self.buttons)

@@ -243,7 +243,14 @@ class Comparison:
     normals: str
     seconds: float
     reference: str = ""
-    lines: list = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        """The log lines of the comparison: each surface's scores (or that inrview has none yet)."""
+        neural = self.scores["inrview"]
+        return [
+            format_scores("inrview", neural) if neural else "inrview: no surface yet",
+            format_scores(f"Poisson (depth {self.depth})", self.scores["poisson"]),
+        ]
 
 
 def format_scores(name: str, s: Scores) -> str:

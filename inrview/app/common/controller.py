@@ -104,3 +104,9 @@ class Controller(QtCore.QObject):
 
     def shutdown(self) -> None:
         """After every controller's close(): end the worker threads this controller owns and wait for them."""
+
+    # -- wiring -------------------------------------------------------------------------------------
+    def connect_named(self, source: QtCore.QObject, *names: str) -> None:
+        """Connect each signal `name` of source (a worker, a panel) to this controller's `_on_<name>`."""
+        for name in names:
+            getattr(source, name).connect(getattr(self, f"_on_{name}"))

@@ -8,6 +8,8 @@ import time
 
 from PyQt6 import QtCore, QtGui, QtWidgets
 
+from .forms import column
+
 LEVEL_COLORS = {"debug": "#8a8f98", "info": "#d6d6d6", "warning": "#f0c060", "error": "#ff6b6b"}
 
 
@@ -36,8 +38,7 @@ class QtLogHandler(logging.Handler):
 class LogPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
+        lay = column(self, 2)
         self.text = QtWidgets.QPlainTextEdit(readOnly=True)
         self.text.setMaximumBlockCount(5000)
         self.text.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))

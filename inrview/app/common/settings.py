@@ -10,10 +10,30 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PyQt6 import QtCore
+from PyQt6 import QtCore, QtWidgets
 
 ENV = "INRVIEW_SETTINGS"
 MAX_RECENT = 10
+
+
+def widget_value(w: QtWidgets.QWidget):
+    """What the settings keep of a plain widget: a check box's state, a combo box's text, else its number
+    (spin box, slider)."""
+    if isinstance(w, QtWidgets.QAbstractButton):
+        return w.isChecked()
+    if isinstance(w, QtWidgets.QComboBox):
+        return w.currentText()
+    return w.value()
+
+
+def show_value(w: QtWidgets.QWidget, value) -> None:
+    """Show a kept value in its widget (a combo box ignores a text it does not list)."""
+    if isinstance(w, QtWidgets.QAbstractButton):
+        w.setChecked(value)
+    elif isinstance(w, QtWidgets.QComboBox):
+        w.setCurrentText(value)
+    else:
+        w.setValue(value)
 
 
 class Settings:
@@ -47,6 +67,15 @@ class Settings:
         """Store each value under 'group/name'."""
         for name, value in values.items():
             self.qs.setValue(f"{group}/{name}", value)
+
+    def save_widgets(self, group: str, widgets: dict, **values) -> None:
+        """Store each widget's value (widgets: {name: (widget, default)}) and each of values under 'group/name'."""
+        self.set_group(group, **{name: widget_value(w) for name, (w, _) in widgets.items()}, **values)
+
+    def restore_widgets(self, group: str, widgets: dict) -> None:
+        """Show in each widget (widgets: {name: (widget, default)}) its stored value, or its default."""
+        for name, (w, default) in widgets.items():
+            show_value(w, self.get(f"{group}/{name}", default))
 
     def sync(self) -> None:
         self.qs.sync()

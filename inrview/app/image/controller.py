@@ -52,11 +52,8 @@ class ImageController(Controller):
         from .worker import ImageWorker
 
         self.panel, self.worker = p, w = ImagePanel(), ImageWorker()
+        self.connect_named(w, "opened", "progress", "frame", "state")
         for signal, slot in (
-            (w.opened, self._on_opened),
-            (w.progress, self._on_progress),
-            (w.frame, self._on_frame),
-            (w.state, self._on_state),
             (w.done, lambda task, msg: task != "run" and self._status(msg)),  # a run's files: the Runs dock's
             (w.failed, lambda task, msg: task != "run" and self._status(f"{task} failed: {msg}")),
             (p.open_clicked, self._ask_open),

@@ -12,6 +12,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from ...config import FAMILIES, TrainConfig
 from ...config.image import image_default_lr, image_model_config
 from ...image.live import ERROR_SCALE, VIEW_NAMES
+from ..common.forms import family_combo, form_box, spin
 from ..common.timelapse import DEFAULT_FRAMES
 from . import IMAGE_SUFFIXES
 from .curves import ImageCurves
@@ -65,11 +66,8 @@ class ImagePanel(QtWidgets.QWidget):
 
     # -- building --------------------------------------------------------------------------------------
     def _network_box(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Network and training")
-        form = QtWidgets.QFormLayout(box)
-        self.kind = QtWidgets.QComboBox()
-        for k, fam in FAMILIES.items():
-            self.kind.addItem(fam.label, k)
+        box, form = form_box("Network and training")
+        self.kind = family_combo()
         self.width_ = spin(1, 4096, 64)
         self.depth = spin(1, 32, 2)
         self.omega0 = QtWidgets.QDoubleSpinBox(minimum=0.1, maximum=1000.0, value=30.0)
@@ -119,8 +117,7 @@ class ImagePanel(QtWidgets.QWidget):
         return row
 
     def _export_box(self) -> QtWidgets.QGroupBox:
-        exp = QtWidgets.QGroupBox("Export at any size")
-        ef = QtWidgets.QFormLayout(exp)
+        exp, ef = form_box("Export at any size")
         self.scale = QtWidgets.QDoubleSpinBox(minimum=0.01, maximum=64.0, value=1.0, singleStep=0.5)
         self.out_w = spin(1, 65536, 256)
         self.out_h = spin(1, 65536, 256)
@@ -318,10 +315,3 @@ class ImagePanel(QtWidgets.QWidget):
         if path:
             ev.acceptProposedAction()
             self.file_dropped.emit(path)
-
-
-def spin(lo: int, hi: int, value: int) -> QtWidgets.QSpinBox:
-    s = QtWidgets.QSpinBox()
-    s.setRange(lo, hi)
-    s.setValue(value)
-    return s

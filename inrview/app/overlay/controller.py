@@ -13,6 +13,7 @@ from PyQt6 import QtCore, QtGui, QtWidgets
 from ..common.actions import make_action
 from ..common.controller import Controller, Dock
 from ..common.dialogs import open_file
+from ..common.forms import column
 from .view import OverlayView
 from .worker import OverlayWorker
 
@@ -24,8 +25,7 @@ FILTER = "Meshes, point clouds, shape checkpoints (*.ply *.obj *.stl *.off *.glb
 class OverlayPanel(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        lay = column(self, 6)
         self.list = QtWidgets.QListWidget()
         self.list.setMinimumHeight(50)
         self.list.setToolTip("Meshes drawn with the current surface (a reference, or another run's result)")

@@ -6,18 +6,12 @@ import numpy as np
 import pyqtgraph as pg
 from PyQt6 import QtCore, QtWidgets
 
+from ..common.forms import column
+
 #: The colours of the two compared runs, in the view and on the plot (A warm, B green: both unlike the
 #: blue-grey background and unlike each other).
 COMPARE_COLORS = ("#f08a3c", "#4cd45a")
 COLUMNS = ("#", "when", "input", "command", "model", "steps", "time", "measure", "status")
-
-
-def measure_text(run) -> str:
-    m = run.main_measure()
-    if m is None:
-        return "-"
-    key, v = m
-    return {"chamfer_l1": f"CD {v:.2e}", "psnr": f"{v:.2f} dB", "final_loss": f"loss {v:.3g}"}[key]
 
 
 class RunsPanel(QtWidgets.QWidget):
@@ -25,8 +19,7 @@ class RunsPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(2, 2, 2, 2)
+        lay = column(self, 2)
         top = QtWidgets.QHBoxLayout()
         self.filter = QtWidgets.QLineEdit(placeholderText="filter: input, command, label or model")
         self.filter.setClearButtonEnabled(True)
@@ -90,7 +83,7 @@ class RunsPanel(QtWidgets.QWidget):
                 r.model or "-",
                 str(r.steps),
                 f"{r.seconds:.1f} s",
-                measure_text(r),
+                r.measure_text(),
                 r.status,
             )
             for j, text in enumerate(cells):

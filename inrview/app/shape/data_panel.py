@@ -6,6 +6,7 @@ from __future__ import annotations
 from PyQt6 import QtCore, QtGui, QtWidgets
 
 from ..cloud.state import NORMAL_CHOICES
+from ..common.forms import column
 
 STYLES = {"Points until fitted": "until_fitted", "Points": "points", "Translucent mesh": "mesh", "Hidden": "hidden"}
 
@@ -17,8 +18,7 @@ class DataPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        lay = column(self, 6)
         self.report = QtWidgets.QPlainTextEdit(readOnly=True)
         self.report.setFont(QtGui.QFontDatabase.systemFont(QtGui.QFontDatabase.SystemFont.FixedFont))
         self.report.setLineWrapMode(QtWidgets.QPlainTextEdit.LineWrapMode.WidgetWidth)  # bounds and size in view
@@ -105,22 +105,19 @@ class DataPanel(QtWidgets.QWidget):
         self.report.setPlainText("\n".join(lines))
 
     # -- settings -------------------------------------------------------------------------------------
+    def _kept(self) -> dict:
+        """The widgets the settings keep, by name, with their defaults."""
+        return {
+            "style": (self.style, "Points until fitted"),
+            "opacity": (self.opacity, 25),
+            "show_surface": (self.show_surface, True),
+            "show_domain": (self.show_domain, True),
+        }
+
     def save(self, s) -> None:
-        s.set_group(
-            "data",
-            style=self.style.currentText(),
-            opacity=self.opacity.value(),
-            show_surface=self.show_surface.isChecked(),
-            show_domain=self.show_domain.isChecked(),
-            normals=self.normals_mode(),
-        )
+        s.save_widgets("data", self._kept(), normals=self.normals_mode())
 
     def restore(self, s) -> None:
         blocker = QtCore.QSignalBlocker(self)  # noqa: F841 (restoring is not a user change)
-        style = s.get("data/style", "Points until fitted")
-        if style in STYLES:
-            self.style.setCurrentText(style)
-        self.opacity.setValue(s.get("data/opacity", 25))
-        self.show_surface.setChecked(s.get("data/show_surface", True))
-        self.show_domain.setChecked(s.get("data/show_domain", True))
+        s.restore_widgets("data", self._kept())
         self.set_normals_mode(s.get("data/normals", "auto"))

@@ -10,17 +10,15 @@ import os
 
 from PyQt6 import QtCore, QtWidgets
 
-from ...config import FAMILIES, FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
+from ...config import FitConfig, ModelConfig, SamplingConfig, TrainConfig, default_lr, model_config
+from ..common.forms import column, family_combo, form_box, spin
 
 PREVIEW_RESOLUTIONS = (32, 48, 64, 96, 128)
 
 
 def _spin(lo, hi, value, step=1, tip="") -> QtWidgets.QSpinBox:
-    w = QtWidgets.QSpinBox()
-    w.setRange(lo, hi)
-    w.setSingleStep(step)
-    w.setValue(value)
-    w.setToolTip(tip)
+    """A spin box that reports a typed value when the typing ends, not at every key."""
+    w = spin(lo, hi, value, step, tip)
     w.setKeyboardTracking(False)
     return w
 
@@ -28,8 +26,7 @@ def _spin(lo, hi, value, step=1, tip="") -> QtWidgets.QSpinBox:
 class ModelPanel(QtWidgets.QWidget):
     def __init__(self, devices: list[str] | None = None, parent=None):
         super().__init__(parent)
-        outer = QtWidgets.QVBoxLayout(self)
-        outer.setContentsMargins(6, 6, 6, 6)
+        outer = column(self, 6)
         net, tr = self._network_box(), self._training_box(devices or ["cpu"])
         outer.addWidget(net)
         outer.addWidget(tr)
@@ -42,11 +39,8 @@ class ModelPanel(QtWidgets.QWidget):
         self._kind_changed()
 
     def _network_box(self) -> QtWidgets.QGroupBox:
-        net = QtWidgets.QGroupBox("Network")
-        f = QtWidgets.QFormLayout(net)
-        self.kind = QtWidgets.QComboBox()
-        for k, fam in FAMILIES.items():
-            self.kind.addItem(fam.label, k)
+        net, f = form_box("Network")
+        self.kind = family_combo()
         self.target = QtWidgets.QComboBox()
         self.target.addItem("Automatic (unsigned for open meshes)", "auto")
         self.target.addItem("Signed distance (SDF)", "sdf")
@@ -68,8 +62,7 @@ class ModelPanel(QtWidgets.QWidget):
         return net
 
     def _training_box(self, devices: list[str]) -> QtWidgets.QGroupBox:
-        tr = QtWidgets.QGroupBox("Training")
-        g = QtWidgets.QFormLayout(tr)
+        tr, g = form_box("Training")
         self.lr = QtWidgets.QDoubleSpinBox(decimals=5, minimum=0.0, maximum=1.0, singleStep=1e-4, value=0.0)
         self.lr.setSpecialValueText("auto")
         self.lr.setToolTip("Adam learning rate; 'auto' uses the family's default")
@@ -229,14 +222,20 @@ class ModelPanel(QtWidgets.QWidget):
             self.budget_value.setValue(int(steps))
 
     # -- settings -------------------------------------------------------------------------------------
+    def _kept(self) -> dict:
+        """The widgets the settings keep as they show them, by name, with their defaults."""
+        return {
+            "budget_unit": (self.budget_unit, "steps"),
+            "budget_value": (self.budget_value, TrainConfig.steps),
+            "threads": (self.threads, 1),
+        }
+
     def save(self, s) -> None:
-        s.set_group(
+        s.save_widgets(
             "train",
+            self._kept(),
             config=json.dumps(self.config().to_dict()),
-            budget_unit=self.budget_unit.currentText(),
-            budget_value=self.budget_value.value(),
             device=self.device.currentData(),
-            threads=self.threads.value(),
             preview=self.preview_resolution(),
         )
 
@@ -247,11 +246,9 @@ class ModelPanel(QtWidgets.QWidget):
                 self.set_config(FitConfig.from_dict(json.loads(text)))
             except (ValueError, TypeError, KeyError, AttributeError):
                 pass  # settings from another version: keep the defaults
-        self.budget_unit.setCurrentText(s.get("train/budget_unit", "steps"))
-        self.budget_value.setValue(s.get("train/budget_value", TrainConfig.steps))
+        s.restore_widgets("train", self._kept())
         i = self.device.findData(s.get("train/device", "auto"))
         self.device.setCurrentIndex(max(0, i))
-        self.threads.setValue(s.get("train/threads", 1))
         r = s.get("train/preview", 64)
         if r in PREVIEW_RESOLUTIONS:
             self.preview.setCurrentIndex(PREVIEW_RESOLUTIONS.index(r))

@@ -84,16 +84,9 @@ class SpaceController(Controller):
 
     def _connect(self) -> None:
         w, p = self.worker, self.panel
+        self.connect_named(w, "opened", "surface", "points", "completion", "confidence", "progress", "state", "failed")
         for signal, slot in (
-            (w.opened, self._on_opened),
-            (w.surface, self._on_surface),
-            (w.points, self._on_points),
-            (w.completion, self._on_completion),
-            (w.confidence, self._on_confidence),
-            (w.progress, self._on_progress),
-            (w.state, self._on_state),
             (w.done, lambda tag, msg: self._say(msg)),
-            (w.failed, self._on_failed),
             (w.log, self.window.log),
             (p.code_changed, self.show_current_code),
             (p.open_clicked, self.open_dialog),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 from PyQt6 import QtCore, QtWidgets
 
+from ..common.forms import form_box
 from .state import SIGMAS, SpaceState
 
 #: Slider ticks per unit (morph t in 0..1, principal offsets in standard deviations).
@@ -42,8 +43,7 @@ class SpacePanel(QtWidgets.QWidget):
         lay.addWidget(self.continue_btn)
         lay.addWidget(self._shapes_box(), 1)
         lay.addWidget(self._morph_box())
-        self.pc_box = QtWidgets.QGroupBox("Principal directions of the codes")
-        self.pc_form = QtWidgets.QFormLayout(self.pc_box)
+        self.pc_box, self.pc_form = form_box("Principal directions of the codes")
         lay.addWidget(self.pc_box)
         lay.addWidget(self._complete_box())
         lay.addWidget(self._train_box())
@@ -63,8 +63,7 @@ class SpacePanel(QtWidgets.QWidget):
         return box
 
     def _morph_box(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Morph A → B")
-        form = QtWidgets.QFormLayout(box)
+        box, form = form_box("Morph A → B")
         self.a, self.b = QtWidgets.QComboBox(), QtWidgets.QComboBox()
         self.morph = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal, minimum=0, maximum=TICKS)
         self.morph_label = QtWidgets.QLabel("t = 0.00")
@@ -85,8 +84,7 @@ class SpacePanel(QtWidgets.QWidget):
         return box
 
     def _complete_box(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Complete from points")
-        form = QtWidgets.QFormLayout(box)
+        box, form = form_box("Complete from points")
         self.complete_btn = QtWidgets.QPushButton("Complete points…")
         self.complete_btn.setToolTip("Or drop a point cloud or mesh on this tab while a space is open")
         self.complete_btn.clicked.connect(self.complete_clicked)
@@ -114,8 +112,7 @@ class SpacePanel(QtWidgets.QWidget):
         return box
 
     def _train_box(self) -> QtWidgets.QGroupBox:
-        box = QtWidgets.QGroupBox("Training and export")
-        form = QtWidgets.QFormLayout(box)
+        box, form = form_box("Training and export")
         self.epochs = QtWidgets.QSpinBox(minimum=1, maximum=100_000, value=300, singleStep=50)
         self.samples = QtWidgets.QSpinBox(minimum=1000, maximum=1_000_000, value=60_000, singleStep=10_000)
         form.addRow("Epochs", self.epochs)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from PyQt6 import QtCore, QtWidgets
 
+from ..common.forms import column
 from ..common.viewport import RENDER_STYLES
 
 UP_AXES = {"Y": 1, "Z": 2}
@@ -19,8 +20,7 @@ class ViewPanel(QtWidgets.QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        lay = QtWidgets.QVBoxLayout(self)
-        lay.setContentsMargins(6, 6, 6, 6)
+        lay = column(self, 6)
         form = QtWidgets.QFormLayout()
         self.style = QtWidgets.QComboBox()
         for key, label in RENDER_STYLES.items():
