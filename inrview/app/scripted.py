@@ -60,15 +60,16 @@ class ScriptedRun(QtCore.QObject):
             self.w.shape.model_panel.set_budget(steps=self.args.fit_steps, seconds=self.args.fit_seconds)
             if self.this_run is not None:
                 self.this_run.applied()
+            self._wall_clock(self.w.shape.worker.state, self.w.shape.stop_training)  # before the worker can report
             self.w.shape.start_training(fresh=True)
-            self._wall_clock(self.w.shape.worker.state, self.w.shape.stop_training)
         elif not path.lower().endswith(".safetensors"):  # a checkpoint's surface arrives as a final frame
             QtCore.QTimer.singleShot(300, self._finish)
 
     def _wall_clock(self, state_signal, stop) -> None:
         """--fit-seconds is wall time from the command, as every --seconds of the command line: the trainer's own
         budget counts training time only (previews and drawing come on top), so once training starts a timer stops
-        it when the seconds since the command began are up (at once when opening took them all)."""
+        it when the seconds since the command began are up (at once when opening took them all). Called before the
+        training starts: a state the worker's thread reports before the connection is made never arrives here."""
         if not self.args.fit_seconds:
             return
 
@@ -89,9 +90,9 @@ class ScriptedRun(QtCore.QObject):
         if self._training():
             panel.steps.setValue(int(self.args.fit_steps or panel.steps.maximum()))
             panel.seconds.setValue(int(round(self.args.fit_seconds or 0)))
-            owner.start_training()
             worker = _image_parts(self.w.image)[0]
-            self._wall_clock(worker.state, worker.stop)
+            self._wall_clock(worker.state, worker.stop)  # connected first: the worker's thread may report at once
+            owner.start_training()
         elif str(owner.path or "").lower().endswith(".safetensors"):
             QtCore.QTimer.singleShot(5000, self._finish)  # a network's picture arrives as a frame (or give up)
         else:
