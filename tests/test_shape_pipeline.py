@@ -194,3 +194,14 @@ def test_a_field_without_a_surface_trains_at_a_useful_rate_until_it_has_one(demo
     last = pipeline.until_surface(session, None, time.perf_counter() + 600, every=1)
     assert session.has_surface() and last.step < 200
     assert min(rates) > 0.5 * max(rates)  # the schedule runs over the grace, not over each look
+
+
+def test_the_search_for_a_first_surface_draws_smaller_batches_and_restores_the_batch(demo_shape):
+    cfg = FitConfig(model=ModelConfig(kind="grid"), sampling=SamplingConfig(n_samples=50_000))
+    pipeline = ShapePipeline(cfg, budget=Budget(0.01), device="cpu")
+    session = pipeline.open(load(demo_shape))
+    task, seen = session.trainer.task, []
+    pipeline.hooks.append(type("Batches", (Hooks,), {"snapshot": lambda self, s: seen.append(task.batch_size)})())
+    pipeline.until_surface(session, None, time.perf_counter() + 600, every=1)
+    assert session.has_surface() and set(seen) == {cfg.train.batch_size // 8}
+    assert task.batch_size == cfg.train.batch_size  # the rest of the run trains on whole batches

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..config import CloudLossConfig, FitConfig, TrainConfig, cloud_model_config, default_cloud_loss, family
 from ..io.geometry import Geometry, Normalization
-from ..shape.pipeline import Budget, Hooks, ProgressHook, ShapePipeline
+from ..shape.hooks import Budget, Hooks, ProgressHook
+from ..shape.pipeline import ShapePipeline
 from .cleanup import drop_small_components, weld
 from .normals import NormalMode, NormalReport, orientation_consistency, prepare_normals
 from .poisson import PoissonResult, poisson_reconstruct

@@ -14,7 +14,8 @@ bringing torch in (see pipeline.heavy, the seam).
 
 from ..lazy import lazy_attributes
 from .fit import fit
-from .pipeline import Budget, FitResult, Hooks, ProgressHook, ShapePipeline
+from .hooks import Budget, Hooks, ProgressHook
+from .pipeline import FitResult, ShapePipeline
 
 __all__ = [
     "Budget",

@@ -12,7 +12,8 @@ import time
 
 from ..config import FitConfig
 from ..io.geometry import Geometry
-from .pipeline import Budget, FitResult, ProgressHook, ShapePipeline
+from .hooks import Budget, ProgressHook
+from .pipeline import FitResult, ShapePipeline
 
 
 def fit(
