@@ -293,12 +293,13 @@ class ShapePipeline:
     def until_surface(self, session: ShapeSession, last: Snapshot, limit: float, every: int) -> Snapshot:
         """Train a field that has no surface yet until it has one (looked for every SURFACE_SLICE seconds) or until
         perf_counter time `limit`; the last snapshot (`last` when no step fitted in). The trainer's budget runs to
-        `limit`, so the steps keep a useful rate (in short slices a grid field needed 35-45 steps, not 15-25); on a
-        CPU they draw SURFACE_BATCH_SHARE of the batch (a first, coarse surface wants quick updates more than exact
-        ones: 0.4-0.6 s to it on the shared meshes instead of 1.1-2.0 s)."""
+        `limit`, so the steps keep a useful rate (in short slices a grid field needed 35-45 steps, not 15-25); past the
+        budget's end, on a CPU, they draw SURFACE_BATCH_SHARE of the batch: the first, coarse surface that quick
+        updates find sooner (0.4-0.6 s to it on the shared meshes instead of 1.1-2.0 s) is rougher, which a run
+        still inside its budget does not trade for time."""
         task, looked = session.trainer.task, time.perf_counter()
         full = task.batch_size
-        if session.trainer.device.type == "cpu":
+        if session.trainer.device.type == "cpu" and looked >= self.budget.deadline:  # late already: quick steps
             task.batch_size = max(1024, int(full * SURFACE_BATCH_SHARE))
         try:
             for snap in self.steps(session, limit, report_every=every):
