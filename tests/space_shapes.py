@@ -59,3 +59,16 @@ def train_small_space(collection, epochs: int, report_every: int, shapes_per_ste
         sampling=small_sampling(),
     )
     return fit, list(fit.run(report_every=report_every))
+
+
+def saved_small_space(folder: Path, epochs: int, report_every: int) -> tuple[Path, list]:
+    """The RADII ellipsoids written to folder/shapes, a small space trained on them (train_small_space; their
+    samples cached under folder/cache, which INRVIEW_CACHE_DIR names from then on) and saved to
+    folder/space.safetensors: (that path, the snapshots)."""
+    import os
+
+    os.environ["INRVIEW_CACHE_DIR"] = str(folder / "cache")
+    write_collection(folder / "shapes", RADII)
+    fit, snaps = train_small_space(folder / "shapes", epochs, report_every)
+    fit.save(folder / "space.safetensors")
+    return folder / "space.safetensors", snaps

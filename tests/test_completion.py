@@ -12,7 +12,7 @@ from scipy.spatial.transform import Rotation
 from inrview.io.surface import sample_cloud
 from inrview.metrics import surface_metrics
 from inrview.space.ssm import ShapeModel
-from tests.space_shapes import RADII, ellipsoid, train_small_space, write_collection
+from tests.space_shapes import RADII, ellipsoid, saved_small_space, train_small_space
 
 
 def _chamfer(mesh, v, f) -> float:
@@ -27,16 +27,11 @@ def _turn(angle: float, axis=(1.0, 2.0, 0.5)):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A 4-ellipsoid space trained for 200 epochs."""
-    import os
-
     from inrview.space import read_space
 
     tmp = tmp_path_factory.mktemp("completion")
-    os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
-    write_collection(tmp / "c", RADII)
-    fit, _ = train_small_space(tmp / "c", 200, 50)
-    fit.save(tmp / "s.safetensors")
-    return tmp, read_space(tmp / "s.safetensors")
+    path, _ = saved_small_space(tmp, 200, 50)
+    return tmp, read_space(path)
 
 
 def test_shape_model_fits_a_moved_held_out_shape():
@@ -118,7 +113,7 @@ def test_cli_writes_confidence_and_pose(trained, tmp_path):
     half = pts[:, 2] > 0
     scan = save_points(tmp_path / "half.ply", pts[half], nrm[half])
     out, js = tmp_path / "done.ply", tmp_path / "m.json"
-    args = ["space", "complete", str(scan), "-s", str(tmp / "s.safetensors"), "-o", str(out)]
+    args = ["space", "complete", str(scan), "-s", str(tmp / "space.safetensors"), "-o", str(out)]
     assert main(args + ["--steps", "60", "--adapt-steps", "20", "--resolution", "48", "--metrics-json", str(js)]) == 0
     head = out.read_bytes()[:600].decode("latin-1")
     for prop in ("distance", "disagreement", "confidence"):

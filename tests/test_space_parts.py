@@ -11,7 +11,7 @@ from inrview.config.space import LatentConfig
 from inrview.errors import CheckpointError, LoadError
 from inrview.io.collection import load_collection
 from inrview.models.latent import CodeField, LatentDecoder
-from tests.space_shapes import RADII, small_sampling, train_small_space, write_collection
+from tests.space_shapes import RADII, saved_small_space, small_sampling, write_collection
 
 SMALL = small_sampling()
 
@@ -77,16 +77,11 @@ def test_decoder_shapes_and_code_field(kind):
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A 4-shape space trained for 300 epochs (one process), saved and read back."""
-    import os
-
     from inrview.space import read_space
 
     tmp = tmp_path_factory.mktemp("space")
-    os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
-    write_collection(tmp / "c", RADII)
-    fit, snaps = train_small_space(tmp / "c", 300, 5)
-    fit.save(tmp / "s.safetensors")
-    return tmp, snaps, read_space(tmp / "s.safetensors")
+    path, snaps = saved_small_space(tmp, 300, 5)
+    return tmp, snaps, read_space(path)
 
 
 def test_training_reduces_loss_and_checkpoint_holds_everything(trained):

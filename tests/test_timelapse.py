@@ -55,28 +55,18 @@ def _cli(*args) -> subprocess.CompletedProcess:
     )
 
 
+def _timelapse_fit(mesh, out, gif, resolution: int, frames: int) -> subprocess.CompletedProcess:
+    """`inrview fit` of mesh for 120 steps on 20k samples (one thread) with a time-lapse of `frames` frames."""
+    return _cli(
+        "fit", mesh, "-o", out, "--steps", "120", "--samples", "20000", "--resolution", resolution,
+        "--threads", "1", "--timelapse", gif, "--timelapse-frames", frames, "--quiet",
+    )  # fmt: skip
+
+
 def test_fit_timelapse_gif(demo_shape, tmp_path):
     """>= 10 frames, each differing from the one before, the last the final surface from the same camera."""
     gif, out = tmp_path / "t.gif", tmp_path / "s.ply"
-    r = _cli(
-        "fit",
-        demo_shape,
-        "-o",
-        out,
-        "--steps",
-        "120",
-        "--samples",
-        "20000",
-        "--resolution",
-        "64",
-        "--threads",
-        "1",
-        "--timelapse",
-        gif,
-        "--timelapse-frames",
-        "12",
-        "--quiet",
-    )
+    r = _timelapse_fit(demo_shape, out, gif, 64, 12)
     assert r.returncode == 0, r.stderr
     frames = iio.imread(gif)
     assert len(frames) >= 10
@@ -135,25 +125,7 @@ def test_timelapse_options_are_checked_first(demo_shape, tmp_path):
 def test_timelapse_has_exactly_the_frames_asked_for(demo_shape, tmp_path):
     """30 frames over 120 steps (reports every 10 steps used to allow only 12), each frame distinct."""
     gif = tmp_path / "t.gif"
-    r = _cli(
-        "fit",
-        demo_shape,
-        "-o",
-        tmp_path / "s.ply",
-        "--steps",
-        "120",
-        "--samples",
-        "20000",
-        "--resolution",
-        "48",
-        "--threads",
-        "1",
-        "--timelapse",
-        gif,
-        "--timelapse-frames",
-        "30",
-        "--quiet",
-    )
+    r = _timelapse_fit(demo_shape, tmp_path / "s.ply", gif, 48, 30)
     assert r.returncode == 0, r.stderr
     frames = iio.imread(gif)
     assert len(frames) == 30

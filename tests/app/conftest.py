@@ -117,6 +117,22 @@ def window():
     return new_window
 
 
+def shown(w, wait):
+    """Show window w (its questions answered yes: a modal one would block the run) and yield it; then close it
+    and wait for its worker to end. For module fixtures: `yield from showing(w)`."""
+    w.confirm = lambda title, question: True
+    w.show()
+    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
+    yield w
+    w.close()
+    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+
+
+@pytest.fixture(scope="session")
+def showing(wait):
+    return lambda w: shown(w, wait)
+
+
 @pytest.fixture(scope="session")
 def small_config():
     return small_config_into

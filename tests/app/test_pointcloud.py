@@ -39,17 +39,12 @@ def clouds(app_tmp, spot_path):
 
 
 @pytest.fixture(scope="module")
-def win(qapp, app_tmp, wait, window):
+def win(qapp, app_tmp, window, showing):
     w = window(app_tmp / "cloud.ini", (900, 640))
     w.shape.model_panel.threads.setValue(1)
     w.shape.model_panel.preview.setCurrentIndex(w.shape.model_panel.preview.findData(32))
-    w.confirm = lambda title, question: True  # a modal question would block the test run
     w.quiet_errors = True  # errors are recorded in w.errors instead of a dialog
-    w.show()
-    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
-    yield w
-    w.close()
-    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+    yield from showing(w)
 
 
 def open_and_wait(win, path, wait, timeout=60):

@@ -21,16 +21,11 @@ def green(px: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def win(qapp, app_tmp, small_config, wait, window):
+def win(qapp, app_tmp, small_config, window, showing):
     w = window(app_tmp / "runs.ini", (1000, 760))
     small_config(w.shape.model_panel)
     w.shape.model_panel.set_budget(steps=40)
-    w.confirm = lambda title, question: True
-    w.show()
-    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
-    yield w
-    w.close()
-    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+    yield from showing(w)
 
 
 def open_and_train(win, wait, path) -> object:

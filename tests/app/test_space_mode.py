@@ -22,14 +22,9 @@ MOVES = 16
 @pytest.fixture(scope="module")
 def space_file(tmp_path_factory):
     """A 4-ellipsoid SDF space trained for 150 epochs (one process, small samples), and its folder."""
-    from tests.space_shapes import RADII, train_small_space, write_collection
+    from tests.space_shapes import saved_small_space
 
-    tmp = tmp_path_factory.mktemp("space_app")
-    os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
-    write_collection(tmp / "shapes", RADII)
-    fit, _ = train_small_space(tmp / "shapes", 150, 10)
-    fit.save(tmp / "space.safetensors")
-    return tmp / "space.safetensors"
+    return saved_small_space(tmp_path_factory.mktemp("space_app"), 150, 10)[0]
 
 
 @pytest.fixture(scope="module")

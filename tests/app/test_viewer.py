@@ -17,14 +17,9 @@ pytestmark = pytest.mark.gui
 
 
 @pytest.fixture(scope="module")
-def win(qapp, app_tmp, wait, window):
+def win(qapp, app_tmp, window, showing):
     w = window(app_tmp / "viewer.ini", (1280, 800))
-    w.confirm = lambda title, question: True
-    w.show()
-    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
-    yield w
-    w.close()
-    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+    yield from showing(w)
 
 
 @pytest.fixture(scope="module")

@@ -33,16 +33,11 @@ def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def win(qapp, app_tmp, small_config, wait, window):
+def win(qapp, app_tmp, small_config, window, showing):
     w = window(app_tmp / "window.ini", (720, 540))
     small_config(w.shape.model_panel)
     w.shape.model_panel.set_budget(steps=60)
-    w.confirm = lambda title, question: True  # a modal question would block the test run
-    w.show()
-    wait(lambda: w.viewport.isVisible(), 10, "the window to show")
-    yield w
-    w.close()
-    wait(lambda: not w.worker.isRunning(), 30, "the worker to end")
+    yield from showing(w)
 
 
 def drop_file(target: QtWidgets.QWidget, path) -> None:
