@@ -70,8 +70,9 @@ def spot_path() -> Path:
     return Path(inrview.demo_shape())
 
 
-def small_config_into(panel) -> None:
-    """Set the Model & training dock to a tiny, fast configuration (as a user would)."""
+def small_config_into(panel, steps: int | None = None) -> None:
+    """Set the Model & training dock to a tiny, fast configuration (as a user would), with a budget of `steps`
+    when given."""
     panel.kind.setCurrentIndex(panel.kind.findData("grid"))
     panel.levels.setValue(3)
     panel.grid_res.setValue(32)
@@ -80,6 +81,8 @@ def small_config_into(panel) -> None:
     panel.samples.setValue(20_000)
     panel.preview.setCurrentIndex(panel.preview.findData(32))
     panel.threads.setValue(1)
+    if steps is not None:
+        panel.set_budget(steps=steps)
 
 
 def python() -> str:

@@ -19,8 +19,7 @@ def test_close_during_training_stops_worker_and_keeps_work(qapp, app_tmp, spot_p
 
     settings = Settings(app_tmp / "close.ini")
     w = make_window(settings, restore=False, size=(640, 480))
-    small_config(w.shape.model_panel)
-    w.shape.model_panel.set_budget(steps=1_000_000)
+    small_config(w.shape.model_panel, steps=1_000_000)
     w.show()
     opened = []
     w.shape.file_opened.connect(opened.append)

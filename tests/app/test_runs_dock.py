@@ -23,8 +23,7 @@ def green(px: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def win(qapp, app_tmp, small_config, window, showing):
     w = window(app_tmp / "runs.ini", (1000, 760))
-    small_config(w.shape.model_panel)
-    w.shape.model_panel.set_budget(steps=40)
+    small_config(w.shape.model_panel, steps=40)
     yield from showing(w)
 
 

@@ -129,8 +129,7 @@ def test_options_for_an_open_window_are_not_saved(qapp, tmp_path, window, small_
     from inrview.app.run_settings import ForThisRun
 
     w = window(tmp_path / "open.ini", (700, 500))
-    small_config(w.shape.model_panel)
-    w.shape.model_panel.set_budget(steps=123)
+    small_config(w.shape.model_panel, steps=123)
     w.save_settings()
     saved = w.settings.get("train/config", "")
     this_run = ForThisRun(w)

@@ -18,8 +18,7 @@ pytestmark = pytest.mark.gui
 @pytest.fixture(scope="module")
 def win(qapp, app_tmp, small_config, wait, window, spot_path):
     w = window(app_tmp / "watch.ini", (760, 560))
-    small_config(w.shape.model_panel)
-    w.shape.model_panel.set_budget(steps=40)
+    small_config(w.shape.model_panel, steps=40)
     w.confirm = lambda title, question: True
     w.worker.min_preview_interval = 0.05  # a preview every few steps: short runs still show many surfaces
     w.show()

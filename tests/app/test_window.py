@@ -35,8 +35,7 @@ def changed(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def win(qapp, app_tmp, small_config, window, showing):
     w = window(app_tmp / "window.ini", (720, 540))
-    small_config(w.shape.model_panel)
-    w.shape.model_panel.set_budget(steps=60)
+    small_config(w.shape.model_panel, steps=60)
     yield from showing(w)
 
 
