@@ -224,7 +224,7 @@ def test_every_documented_field_round_trips(good, tmp_path):
     """The validation accepts what save() writes, for every network family."""
     for kind in ("grid", "siren", "fourier"):
         cfg = FitConfig(
-            model=model_config(kind, width=16, depth=1, grid_levels=2, grid_max_resolution=16),
+            model=model_config(kind, width=16, depth=1, grid={"levels": 2, "max_resolution": 16}),
             sampling=SamplingConfig(n_samples=2000),
             train=TrainConfig(steps=2, batch_size=128, device="cpu"),
         )

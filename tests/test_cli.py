@@ -138,8 +138,8 @@ def test_shape_help_defaults_are_the_configuration(capsys):
     cfg, d = FitConfig(), _help_defaults(capsys, "fit")
     assert int(d["--steps"]) == cfg.train.steps and int(d["--batch-size"]) == cfg.train.batch_size
     assert int(d["--resolution"]) == cfg.resolution and int(d["--samples"]) == cfg.sampling.n_samples
-    assert int(d["--grid-levels"]) == cfg.model.grid_levels == 4
-    assert int(d["--grid-max-res"]) == cfg.model.grid_max_resolution
+    assert int(d["--grid-levels"]) == cfg.model.grid.levels == 4
+    assert int(d["--grid-max-res"]) == cfg.model.grid.max_resolution
     assert float(d["--omega0"]) == cfg.model.omega0 and d["--model"] == cfg.model.kind
     assert d["--device"] == cfg.train.device == "auto" and int(d["--seed"]) == cfg.train.seed
     assert d["--width"] == "by --model: " + ", ".join(

@@ -12,7 +12,7 @@ import torch
 import trimesh
 
 import inrview
-from inrview.config import FitConfig, ModelConfig, SamplingConfig, TrainConfig, model_config
+from inrview.config import FitConfig, GridEncoding, ModelConfig, SamplingConfig, TrainConfig, model_config
 from inrview.errors import NoSurfaceError
 from inrview.extract import coarse_to_fine_grid, dense_grid, extract_mesh, marching_cubes, slice_field
 from inrview.field import Field
@@ -82,9 +82,7 @@ def test_mesh_samples_proportions_and_signs(demo_shape):
     g = inrview.load(demo_shape)
     n = Normalization.fit(g.vertices)
     u = n.to_unit(g.vertices)
-    cfg = SamplingConfig(
-        n_samples=20000, surface_fraction=0.25, near_fraction=0.25, far_fraction=0.25, uniform_fraction=0.25
-    )
+    cfg = SamplingConfig(n_samples=20000, mix=(0.25, 0.25, 0.25, 0.25))
     s = mesh_samples(u, g.faces, cfg, seed=3)
     assert len(s) == 20000 and s.points.dtype == np.float32
     assert (s.sdf == 0).sum() == 5000
@@ -132,7 +130,7 @@ def test_geometric_init_starts_as_a_sphere():
 
 def test_grid_levels_hash_beyond_budget():
     m = build_model(
-        ModelConfig(kind="grid", grid_levels=4, grid_base_resolution=8, grid_max_resolution=64, grid_max_entries=20000),
+        ModelConfig(kind="grid", grid=GridEncoding(levels=4, base_resolution=8, max_resolution=64, max_entries=20000)),
         3,
         1,
     )
@@ -187,7 +185,7 @@ def test_short_real_fit_reaches_quality(demo_shape, tmp_path):
 def test_occupancy_target_learns_inside(demo_shape):
     cfg = FitConfig(
         target="occupancy",
-        model=ModelConfig(grid_max_resolution=64, grid_levels=4),
+        model=ModelConfig(grid=GridEncoding(max_resolution=64, levels=4)),
         sampling=SamplingConfig(n_samples=50_000),
         train=TrainConfig(steps=80),
         resolution=64,
@@ -198,7 +196,7 @@ def test_occupancy_target_learns_inside(demo_shape):
 
 def test_checkpoint_resume_is_exact(demo_shape, tmp_path):
     cfg = FitConfig(
-        model=ModelConfig(grid_max_resolution=32, grid_levels=3),
+        model=ModelConfig(grid=GridEncoding(max_resolution=32, levels=3)),
         sampling=SamplingConfig(n_samples=20000),
         train=TrainConfig(steps=20, seed=5),
     )
@@ -220,7 +218,7 @@ def test_checkpoint_resume_is_exact(demo_shape, tmp_path):
 
 def test_non_finite_loss_restores_last_good_weights(demo_shape):
     cfg = FitConfig(
-        model=ModelConfig(grid_max_resolution=32, grid_levels=3),
+        model=ModelConfig(grid=GridEncoding(max_resolution=32, levels=3)),
         sampling=SamplingConfig(n_samples=20000),
         train=TrainConfig(steps=400),
     )
@@ -245,7 +243,8 @@ def test_core_import_and_fit_load_no_qt(demo_shape):
     code = (
         "import sys, inrview\n"
         "from inrview.config import *\n"
-        f"r = inrview.fit(r'{demo_shape}', FitConfig(model=ModelConfig(grid_max_resolution=32, grid_levels=3), "
+        "model = ModelConfig(grid=GridEncoding(max_resolution=32, levels=3))\n"
+        f"r = inrview.fit(r'{demo_shape}', FitConfig(model=model, "
         "sampling=SamplingConfig(n_samples=20000), train=TrainConfig(steps=60), resolution=32), measure=False)\n"
         "bad = [m for m in sys.modules\n"
         "       if m.split('.')[0] in ('PyQt6', 'PyQt5', 'PySide6', 'pyvista', 'pyvistaqt', 'pyqtgraph')]\n"

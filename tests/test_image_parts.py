@@ -164,8 +164,8 @@ def test_relu_laplacian_is_zero_and_siren_is_not():
 
 def test_image_model_config_sizes_the_grid_to_the_image():
     cfg = image_model_config("grid", (300, 500))
-    assert cfg.grid_max_resolution == 500 and cfg.grid_levels == 8
-    assert image_model_config("grid", (8, 8)).grid_base_resolution <= 8
+    assert cfg.grid.max_resolution == 500 and cfg.grid.levels == 8
+    assert image_model_config("grid", (8, 8)).grid.base_resolution <= 8
     assert image_model_config("siren", (300, 500), omega0=12.0).omega0 == 12.0
 
 

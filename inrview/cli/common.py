@@ -101,8 +101,8 @@ class TrainingDefaults:
     batch_size: int = FitConfig().train.batch_size
     lr: dict = field(default_factory=lambda: {k: f.learning_rate(3, "sdf") for k, f in FAMILIES.items()})
     omega0: str = f"{ModelConfig().omega0:g}"
-    grid_levels: str = str(ModelConfig().grid_levels)
-    grid_max_res: str = str(ModelConfig().grid_max_resolution)
+    grid_levels: str = str(ModelConfig().grid.levels)
+    grid_max_res: str = str(ModelConfig().grid.max_resolution)
     models: tuple = field(default_factory=lambda: tuple(FAMILIES))
 
 
@@ -177,9 +177,9 @@ def add_device_arg(p, default: str = TrainConfig().device, note: str = "") -> No
 
 
 def family_options(a: argparse.Namespace) -> dict:
-    """The family settings the options name (--omega0, --grid-levels, --grid-max-res) as ModelConfig fields,
-    None where an option was not given."""
-    return {"omega0": a.omega0, "grid_levels": a.grid_levels, "grid_max_resolution": a.grid_max_res}
+    """The family settings the options name (--omega0, --grid-levels, --grid-max-res) as model_config's
+    overrides, None where an option was not given."""
+    return {"omega0": a.omega0, "grid": {"levels": a.grid_levels, "max_resolution": a.grid_max_res}}
 
 
 def config_from_args(a: argparse.Namespace, default_steps: int = FitConfig().train.steps) -> FitConfig:
@@ -213,9 +213,7 @@ def sampling_from_args(a: argparse.Namespace) -> SamplingConfig:
             parts = []
         if len(parts) != 4 or min(parts) < 0 or sum(parts) <= 0:
             raise InrviewError(f"--sample-mix wants four non-negative numbers such as 0.3,0.3,0.25,0.15, got {mix!r}")
-        s = replace(
-            s, surface_fraction=parts[0], near_fraction=parts[1], far_fraction=parts[2], uniform_fraction=parts[3]
-        )
+        s = replace(s, mix=tuple(parts))
     return s
 
 

@@ -153,7 +153,7 @@ def image_defaults(model: str, steps: int, batch: int) -> TrainingDefaults:
         batch_size=batch,
         lr={k: f.image_lr for k, f in FAMILIES.items()},
         sizes={k: (image_model_config(k, (64, 64)).width, image_model_config(k, (64, 64)).depth) for k in FAMILIES},
-        grid_levels=str(image_model_config("grid", (64, 64)).grid_levels),
+        grid_levels=str(image_model_config("grid", (64, 64)).grid.levels),
         grid_max_res="the image's longer side in pixels",
     )
 

@@ -69,7 +69,8 @@ def _configs(a, image_size, plan: dict | None = None):
 
 
 def _family_options(a) -> dict:
-    """The family settings the options name, as ModelConfig fields (None where an option was not given)."""
+    """The family settings the options name, as image_model_config's overrides (None where an option was not
+    given)."""
     return {**family_options(a), "fourier_scale": a.fourier_scale, "fourier_features": a.fourier_features}
 
 

@@ -11,6 +11,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+from ..config import ModelConfig
+from ..config.space import LatentConfig
 from .checks import check_input
 from .waiting import Waiting
 
@@ -47,11 +49,17 @@ def _count(n: float) -> str:
     return f"{n / 1e6:.2f} M" if n >= 1e6 else f"{n / 1e3:.1f} k" if n >= 1e3 else f"{n:.0f}"
 
 
+def _upgraded(cls, values) -> dict:
+    """A network's recorded settings in this version's form (an older checkpoint's flat keys moved)."""
+    return cls.upgrade(values) if isinstance(values, dict) else {}
+
+
 def _model_line(model: dict, state: dict) -> str:
     kind = model.get("kind", "?")
     line = f"{kind} {model.get('width')}x{model.get('depth')}"
     if kind == "grid":
-        line += f", {model.get('grid_levels')} grid levels up to {model.get('grid_max_resolution')}"
+        grid = model.get("grid") or {}
+        line += f", {grid.get('levels')} grid levels up to {grid.get('max_resolution')}"
     elif kind == "siren":
         line += f", omega0 {model.get('omega0')}"
     if state:
@@ -100,7 +108,7 @@ def summary(path, header: dict, state: dict) -> str:
         space = header.get("space", {})
         rows += [
             ("shapes", str(len(space.get("names", [])))),
-            ("network", _model_line(space.get("network", {}), state)),
+            ("network", _model_line(_upgraded(LatentConfig, space.get("network")), state)),
             ("target", TARGETS.get(header.get("target"), str(header.get("target")))),
             ("normalised", _space_normalisation(space.get("normalisation"))),
             ("more", f"`inrview space info {path}`"),
@@ -110,7 +118,7 @@ def summary(path, header: dict, state: dict) -> str:
         model = config.get("model") or header.get("model") or {}
         train = config.get("train") or header.get("train") or {}
         image = header.get("image", {})
-        rows.append(("model", _model_line(model, state)))
+        rows.append(("model", _model_line(_upgraded(ModelConfig, model), state)))
         if task == "shape":
             rows.append(("target", TARGETS.get(header.get("target"), str(header.get("target")))))
         else:

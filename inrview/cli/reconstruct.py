@@ -57,8 +57,8 @@ def cloud_defaults() -> TrainingDefaults:
         lr={k: c.train.lr or default_lr(k, 3, None) for k, c in cfgs.items()},
         omega0=f"{siren.omega0:g}, {siren_deep.omega0:g} from {rp.SIREN_DEEP_POINTS} points; SIREN depth "
         f"{siren.depth}, {siren_deep.depth} from there",
-        grid_levels=str(cfgs["grid"].model.grid_levels),
-        grid_max_res=str(cfgs["grid"].model.grid_max_resolution),
+        grid_levels=str(cfgs["grid"].model.grid.levels),
+        grid_max_res=str(cfgs["grid"].model.grid.max_resolution),
     )
 
 

@@ -31,7 +31,7 @@ from .waiting import Waiting
 
 
 def _fit_args(p) -> None:
-    mix = SamplingConfig()
+    pool = SamplingConfig()
     p.add_argument(
         "input", nargs="?", help="mesh or point cloud file (with --resume: the checkpoint's input unless given)"
     )
@@ -56,13 +56,12 @@ def _fit_args(p) -> None:
         action="store_true",
         help="skip measuring the result against the input (and the live measures that pick the best checkpoint)",
     )
-    p.add_argument("--samples", type=positive_int, help=f"training pool size (default {mix.n_samples})")
+    p.add_argument("--samples", type=positive_int, help=f"training pool size (default {pool.n_samples})")
     p.add_argument(
         "--sample-mix",
         metavar="S,N,F,U",
         help="proportions of surface, near (fine Gaussian), far (coarse Gaussian) and uniform samples "
-        f"(default {mix.surface_fraction:g},{mix.near_fraction:g},{mix.far_fraction:g},"
-        f"{mix.uniform_fraction:g})",
+        f"(default {','.join(f'{v:g}' for v in pool.mix)})",
     )
     add_training_args(p)
     add_mask_args(p)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from .base import Config as Config
 from .families import FAMILIES as FAMILIES
 from .families import Family as Family
 from .families import family as family
-from .families import grid_entries as grid_entries
-from .families import level_resolutions as level_resolutions
 from .families import parameter_count as parameter_count
 from .families import register as register
 
@@ -21,20 +21,39 @@ Target = Literal["sdf", "occupancy", "udf", "auto"]
 TRAINED_TARGETS = ("sdf", "occupancy", "udf")
 
 
-class Config:
-    """What every configuration shares: its fields as a JSON-ready dict, and back."""
+@dataclass(frozen=True)
+class GridEncoding(Config):
+    """A multi-resolution feature grid (instant-ngp): levels of cells spaced geometrically from
+    base_resolution to max_resolution per side, features stored at every vertex of every level."""
 
-    def to_dict(self) -> dict:
-        """The fields as a JSON-ready dict (nested configurations as dicts)."""
-        return dataclasses.asdict(self)
+    levels: int = 4
+    """Number of resolution levels (4 for 3D: 16, 32, 64, 128 cells; as accurate as 6 levels at 200 steps
+    on the dev meshes and a third cheaper per step)."""
+    base_resolution: int = 16
+    """Cells per side at the coarsest level."""
+    max_resolution: int = 128
+    """Cells per side at the finest level."""
+    features: int = 2
+    """Features stored per grid vertex and level."""
+    max_entries: int = 2**22
+    """A level with more vertices than this is stored in a hash table of this size (2^22 keeps the 129^3
+    finest 3D level dense: grid_sample instead of hashed gathers, 25% faster steps)."""
 
-    @classmethod
-    def from_dict(cls, values: dict):
-        """The configuration from to_dict's output; ValueError naming any unknown field."""
-        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown {cls.__name__} field(s): {', '.join(sorted(unknown))}")
-        return cls(**values)
+    def resolutions(self) -> list[int]:
+        """Cells per side at each level, spaced geometrically from base to finest (instant-ngp, Eq. 2)."""
+        if self.levels == 1:
+            return [int(self.max_resolution)]
+        b = math.exp((math.log(self.max_resolution) - math.log(self.base_resolution)) / (self.levels - 1))
+        return [int(round(self.base_resolution * b**i)) for i in range(self.levels)]
+
+    def entries(self, in_dim: int) -> int:
+        """Table entries summed over the levels: (r + 1)^in_dim vertices per level of r cells per side,
+        capped at max_entries (the hash-table size)."""
+        return int(sum(min((r + 1) ** in_dim, self.max_entries) for r in self.resolutions()))
+
+
+#: The flat grid_* fields that networks' configurations held before GridEncoding, to its fields.
+FLAT_GRID_KEYS = {f"grid_{f.name}": ("grid", f.name) for f in dataclasses.fields(GridEncoding)}
 
 
 @dataclass(frozen=True)
@@ -63,18 +82,10 @@ class ModelConfig(Config):
     """Fourier encoding: number of frequencies."""
     fourier_scale: float = 8.0
     """Fourier encoding: standard deviation of the Gaussian frequencies (in cycles over [-1, 1])."""
-    grid_levels: int = 4
-    """Grid encoding: number of resolution levels (4 for 3D: 16, 32, 64, 128 cells; as accurate as 6
-    levels at 200 steps on the dev meshes and a third cheaper per step)."""
-    grid_base_resolution: int = 16
-    """Grid encoding: cells per side at the coarsest level."""
-    grid_max_resolution: int = 128
-    """Grid encoding: cells per side at the finest level (levels are spaced geometrically)."""
-    grid_features: int = 2
-    """Grid encoding: features stored per grid vertex and level."""
-    grid_max_entries: int = 2**22
-    """Grid encoding: a level with more vertices than this is stored in a hash table of this size (2^22
-    keeps the 129^3 finest 3D level dense: grid_sample instead of hashed gathers, 25% faster steps)."""
+    grid: GridEncoding = GridEncoding()
+    """The 'grid' family's feature grid."""
+
+    FORMER_KEYS = FLAT_GRID_KEYS
 
 
 @dataclass(frozen=True)
@@ -84,18 +95,26 @@ class SamplingConfig(Config):
 
     n_samples: int = 500_000
     """Size of the training pool drawn once per shape (batches are drawn from it)."""
-    surface_fraction: float = 0.3
-    """Share of samples exactly on the surface."""
-    near_fraction: float = 0.3
-    """Share of samples perturbed by the fine Gaussian (sigma_near)."""
-    far_fraction: float = 0.25
-    """Share of samples perturbed by the coarse Gaussian (sigma_far)."""
-    uniform_fraction: float = 0.15
-    """Share of samples uniform in the cube [-1, 1]^3."""
-    sigma_near: float = 0.01
-    """Standard deviation of the fine perturbation, in normalised units."""
-    sigma_far: float = 0.08
-    """Standard deviation of the coarse perturbation, in normalised units."""
+    mix: tuple[float, float, float, float] = (0.3, 0.3, 0.25, 0.15)
+    """Proportions of samples on the surface, perturbed by the fine Gaussian, perturbed by the coarse one,
+    and uniform in the cube [-1, 1]^3: non-negative, not all zero, scaled to sum to 1 when drawn."""
+    sigmas: tuple[float, float] = (0.01, 0.08)
+    """Standard deviations of the fine and the coarse perturbation, in normalised units."""
+
+    FORMER_KEYS = {
+        "surface_fraction": ("mix", 0),
+        "near_fraction": ("mix", 1),
+        "far_fraction": ("mix", 2),
+        "uniform_fraction": ("mix", 3),
+        "sigma_near": ("sigmas", 0),
+        "sigma_far": ("sigmas", 1),
+    }
+
+    def __post_init__(self):
+        if len(self.mix) != 4 or min(self.mix) < 0 or sum(self.mix) <= 0:
+            raise ValueError(f"sampling mix {self.mix} is not four non-negative proportions, not all zero")
+        if len(self.sigmas) != 2 or min(self.sigmas) < 0:
+            raise ValueError(f"sampling sigmas {self.sigmas} are not two non-negative widths")
 
 
 @dataclass(frozen=True)
@@ -226,42 +245,26 @@ class FitConfig(Config):
     """Point-cloud inputs: loss weights and volume sampling; None picks `default_cloud_loss` for the network
     family and whether the cloud has normals (meshes ignore it)."""
 
-    def to_dict(self) -> dict:
-        return {
-            "model": self.model.to_dict(),
-            "target": self.target,
-            "sampling": self.sampling.to_dict(),
-            "train": self.train.to_dict(),
-            "resolution": self.resolution,
-            "margin": self.margin,
-            "cloud": None if self.cloud is None else self.cloud.to_dict(),
-        }
-
     @classmethod
     def from_dict(cls, values: dict) -> FitConfig:
-        """The configuration from to_dict's output (older dicts without 'cloud' too); ValueError naming any
+        """The configuration from to_dict's output (older dicts without 'cloud' or with older keys too; a
+        missing network, sampling or training section is that class's default); ValueError naming any
         unknown field."""
-        d = dict(values)
-        cloud = d.pop("cloud", None)
-        if cloud is not None:
-            cloud = dict(cloud)
-            if "pool_mix" in cloud:
-                cloud["pool_mix"] = tuple(cloud["pool_mix"])
-            cloud = CloudLossConfig.from_dict(cloud)
-        return super().from_dict(
-            {
-                "model": ModelConfig.from_dict(d.pop("model", {})),
-                "sampling": SamplingConfig.from_dict(d.pop("sampling", {})),
-                "train": TrainConfig.from_dict(d.pop("train", {})),
-                "cloud": cloud,
-                **d,
-            }
-        )
+        sections = {name: values.get(name, {}) for name in ("model", "sampling", "train")}
+        return super().from_dict({**values, **sections})
 
 
 def replace(obj, **changes):
-    """dataclasses.replace that also accepts None values as 'leave unchanged'."""
-    return dataclasses.replace(obj, **{k: v for k, v in changes.items() if v is not None})
+    """dataclasses.replace that also accepts None values as 'leave unchanged', and for a nested
+    configuration a dict of the changes to its fields (None values in it left unchanged as well)."""
+    given = {}
+    for name, value in changes.items():
+        current = getattr(obj, name, None)
+        if isinstance(value, dict) and isinstance(current, Config):
+            value = replace(current, **value)
+        if value is not None:
+            given[name] = value
+    return dataclasses.replace(obj, **given)
 
 
 def default_lr(kind: str, in_dim: int = 3, target: str | None = "sdf") -> float:
@@ -271,7 +274,8 @@ def default_lr(kind: str, in_dim: int = 3, target: str | None = "sdf") -> float:
 
 
 def model_config(kind: str = "grid", **overrides) -> ModelConfig:
-    """A ModelConfig for a family with that family's usual width and depth; overrides of None are ignored."""
+    """A ModelConfig for a family with that family's usual width and depth; overrides as `replace` takes
+    them (None ignored; the grid as a dict of GridEncoding fields, e.g. grid={"levels": 6})."""
     width, depth = family(kind).size
     return replace(ModelConfig(kind=kind, width=width, depth=depth), **overrides)
 

@@ -13,7 +13,8 @@ from . import FAMILIES, FitConfig
 
 
 def check_config_types(d: dict) -> str | None:
-    """The first field of a FitConfig dict whose value has the wrong type or is out of range, as a message."""
+    """The first field of a FitConfig dict (an older version's too) whose value has the wrong type or is out
+    of range, as a message."""
 
     def check(cls, values, where):
         if not isinstance(values, dict):
@@ -34,6 +35,9 @@ def check_config_types(d: dict) -> str | None:
                 return f"{where}.{key} = {str(val)[:30]!r} is not {_describe(hint)}"
         return None
 
+    if not isinstance(d, dict):
+        return "config is not an object"
+    d = FitConfig.upgrade(d)
     msg = check(FitConfig, d, "config")
     if msg:
         return msg
@@ -43,18 +47,24 @@ def check_config_types(d: dict) -> str | None:
     m = d.get("model", {})
     if m.get("kind", "grid") not in FAMILIES:
         return f"model.kind = {str(m['kind'])[:30]!r} is not one of {', '.join(map(repr, FAMILIES))}"
-    for key, top in (
-        ("width", 1 << 14),
-        ("depth", 64),
-        ("fourier_features", 1 << 12),
-        ("grid_levels", 32),
-        ("grid_max_resolution", 1 << 14),
-        ("grid_base_resolution", 1 << 14),
-        ("grid_features", 64),
-        ("grid_max_entries", 1 << 26),
+    grid = m.get("grid", {})
+    for where, values, key, top in (
+        ("model", m, "width", 1 << 14),
+        ("model", m, "depth", 64),
+        ("model", m, "fourier_features", 1 << 12),
+        ("model.grid", grid, "levels", 32),
+        ("model.grid", grid, "max_resolution", 1 << 14),
+        ("model.grid", grid, "base_resolution", 1 << 14),
+        ("model.grid", grid, "features", 64),
+        ("model.grid", grid, "max_entries", 1 << 26),
     ):
-        if key in m and not 1 <= m[key] <= top:
-            return f"model.{key} = {m[key]} is outside 1..{top}"
+        if key in values and not 1 <= values[key] <= top:
+            return f"{where}.{key} = {values[key]} is outside 1..{top}"
+    mix, sigmas = d.get("sampling", {}).get("mix", [1]), d.get("sampling", {}).get("sigmas", [0])
+    if min(mix) < 0 or sum(mix) <= 0:
+        return f"sampling.mix = {list(mix)} is not non-negative proportions, not all zero"
+    if min(sigmas) < 0:
+        return f"sampling.sigmas = {list(sigmas)} holds a negative width"
     return None
 
 
@@ -74,6 +84,9 @@ def _matches(hint, val) -> bool:
         return isinstance(val, (int, float)) and not isinstance(val, bool) and math.isfinite(val)
     if hint is str:
         return isinstance(val, str)
+    if origin is tuple:
+        items = typing.get_args(hint)
+        return isinstance(val, (list, tuple)) and len(val) == len(items) and all(map(_matches, items, val))
     return True
 
 
@@ -82,5 +95,7 @@ def _describe(hint) -> str:
         return "one of " + ", ".join(map(repr, typing.get_args(hint)))
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         return " or ".join(_describe(h) for h in typing.get_args(hint))
+    if typing.get_origin(hint) is tuple:
+        return f"a list of {len(typing.get_args(hint))} ({', '.join(_describe(h) for h in typing.get_args(hint))})"
     names = {int: "a whole number", float: "a finite number", bool: "true or false", str: "text", type(None): "null"}
     return names.get(hint, str(hint).replace("typing.", ""))

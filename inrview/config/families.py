@@ -7,29 +7,12 @@ Plain values and arithmetic only (no torch), so the command line builds its help
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 
-def level_resolutions(levels: int, base: int, finest: int) -> list[int]:
-    """Cells per side at each level of a grid encoding, spaced geometrically from base to finest
-    (instant-ngp, Eq. 2)."""
-    if levels == 1:
-        return [int(finest)]
-    b = math.exp((math.log(finest) - math.log(base)) / (levels - 1))
-    return [int(round(base * b**i)) for i in range(levels)]
-
-
-def grid_entries(resolutions, in_dim: int, max_entries: int) -> int:
-    """Table entries of a grid encoding summed over its levels: (r + 1)^in_dim vertices per level of
-    r cells per side, capped at max_entries (the hash-table size)."""
-    return int(sum(min((r + 1) ** in_dim, max_entries) for r in resolutions))
-
-
 def _grid_table(m, in_dim: int) -> int:
-    res = level_resolutions(m.grid_levels, m.grid_base_resolution, m.grid_max_resolution)
-    return grid_entries(res, in_dim, m.grid_max_entries) * m.grid_features
+    return m.grid.entries(in_dim) * m.grid.features
 
 
 @dataclass(frozen=True)
@@ -106,7 +89,7 @@ register(
         lr_other=1e-2,
         image_lr=1e-2,
         cloud_loss={"normal": 100.0, "eikonal": 10.0},
-        encoded_dim=lambda m, in_dim: m.grid_levels * m.grid_features,
+        encoded_dim=lambda m, in_dim: m.grid.levels * m.grid.features,
         table=_grid_table,
     )
 )

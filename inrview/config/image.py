@@ -32,15 +32,16 @@ def image_default_lr(kind: str) -> float:
 
 
 def image_model_config(kind: str, image_size: tuple[int, int], **overrides) -> ModelConfig:
-    """A family's usual network for an image of image_size (height, width). For the grid encoding the finest level gets
-    one cell per pixel of the longer side (coarser levels spaced geometrically from 16, 8 levels): an
-    image needs its own resolution, not the 3D default of 128 cells."""
+    """A family's usual network for an image of image_size (height, width); overrides as model_config's.
+    For the grid encoding the finest level gets one cell per pixel of the longer side (coarser levels
+    spaced geometrically from 16, 8 levels): an image needs its own resolution, not the 3D default of 128
+    cells."""
     finest = max(2, int(max(image_size)))
     if kind == "grid":
-        defaults = {"grid_max_resolution": finest, "grid_levels": 8, "grid_base_resolution": min(16, finest)}
-        overrides = {**defaults, **{k: v for k, v in overrides.items() if v is not None}}
-        if overrides["grid_base_resolution"] > overrides["grid_max_resolution"]:
-            overrides["grid_base_resolution"] = overrides["grid_max_resolution"]
+        given = {k: v for k, v in (overrides.get("grid") or {}).items() if v is not None}
+        grid = {"max_resolution": finest, "levels": 8, "base_resolution": min(16, finest), **given}
+        grid["base_resolution"] = min(grid["base_resolution"], grid["max_resolution"])
+        overrides = {**overrides, "grid": grid}
     return model_config(kind, **overrides)
 
 

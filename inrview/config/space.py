@@ -6,19 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from . import Config, SamplingConfig
+from . import FLAT_GRID_KEYS, Config, GridEncoding, SamplingConfig
 
 #: Samples per shape unless configured: a tenth of a single-shape fit's pool (a space sees each shape far
 #: less often than a single fit does, and 40 shapes sample in under a minute on two cores).
-SPACE_SAMPLING = SamplingConfig(
-    n_samples=60_000,
-    surface_fraction=0.2,
-    near_fraction=0.4,
-    far_fraction=0.3,
-    uniform_fraction=0.1,
-    sigma_near=0.01,
-    sigma_far=0.06,
-)
+SPACE_SAMPLING = SamplingConfig(n_samples=60_000, mix=(0.2, 0.4, 0.3, 0.1), sigmas=(0.01, 0.06))
 
 
 @dataclass(frozen=True)
@@ -33,16 +25,12 @@ class LatentConfig(Config):
     """Hidden units per layer."""
     depth: int = 3
     """Hidden layers."""
-    grid_levels: int = 3
-    """'grid': resolution levels of the shared feature grid."""
-    grid_base_resolution: int = 4
-    """'grid': cells per side at the coarsest level."""
-    grid_max_resolution: int = 16
-    """'grid': cells per side at the finest level."""
-    grid_features: int = 4
-    """'grid': features per grid vertex and level."""
+    grid: GridEncoding = GridEncoding(levels=3, base_resolution=4, max_resolution=16, features=4)
+    """'grid': the feature grid every shape shares."""
     init_std: float = 0.01
     """Standard deviation of the initial codes (DeepSDF: 1/sqrt(latent_dim) scaled down)."""
+
+    FORMER_KEYS = FLAT_GRID_KEYS
 
 
 @dataclass(frozen=True)

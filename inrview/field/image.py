@@ -172,7 +172,7 @@ class ImageField:
             raise CheckpointError(path, f"header configuration: {problem}")
         try:
             info = head["image"]
-            cfg = ModelConfig(**head["model"])
+            cfg = ModelConfig.from_dict(head["model"])
             h, w, c = int(info["height"]), int(info["width"]), int(info["channels"])
             ext = (float(info["extent"][0]), float(info["extent"][1]))
         except (KeyError, TypeError, ValueError, IndexError) as e:

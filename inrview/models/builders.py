@@ -42,14 +42,6 @@ def fourier(cfg: ModelConfig, in_dim: int, out_dim: int, seed: int) -> INR:
 
 def grid(cfg: ModelConfig, in_dim: int, out_dim: int, seed: int) -> INR:
     """A multi-resolution feature grid followed by a small ReLU MLP."""
-    enc = MultiResGrid(
-        in_dim,
-        cfg.grid_levels,
-        cfg.grid_base_resolution,
-        cfg.grid_max_resolution,
-        cfg.grid_features,
-        cfg.grid_max_entries,
-        seed=seed,
-    )
+    enc = MultiResGrid(in_dim, cfg.grid, seed=seed)
     net = ReluMLP(enc.out_dim, out_dim, cfg.width, cfg.depth, skip=False, activation=cfg.activation)
     return INR(enc, net, in_dim, out_dim)

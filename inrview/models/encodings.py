@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import level_resolutions
+from ..config import GridEncoding
 
 
 class FourierFeatures(nn.Module):
@@ -29,7 +29,7 @@ class FourierFeatures(nn.Module):
 
 
 class MultiResGrid(nn.Module):
-    """Features on L grids of growing resolution, interpolated (bi/trilinear) and concatenated.
+    """Features on the levels of a GridEncoding, interpolated (bi/trilinear) and concatenated.
 
     A level whose vertex count fits in max_entries is a dense tensor sampled with grid_sample (fast on
     CPUs); a finer level is a hash table of max_entries rows indexed by the spatial hash of instant-ngp
@@ -38,22 +38,13 @@ class MultiResGrid(nn.Module):
 
     PRIMES = (1, 2654435761, 805459861)
 
-    def __init__(
-        self,
-        in_dim: int = 3,
-        levels: int = 6,
-        base_resolution: int = 16,
-        max_resolution: int = 128,
-        features: int = 4,
-        max_entries: int = 2**21,
-        init_scale: float = 1e-4,
-        seed: int = 0,
-    ):
+    def __init__(self, in_dim: int, grid: GridEncoding, init_scale: float = 1e-4, seed: int = 0):
         super().__init__()
         if in_dim not in (2, 3):
             raise ValueError("grid encodings support 2D and 3D inputs")
+        features, max_entries = grid.features, grid.max_entries
         self.in_dim, self.features = in_dim, features
-        self.resolutions = level_resolutions(levels, base_resolution, max_resolution)
+        self.resolutions = grid.resolutions()
         g = torch.Generator().manual_seed(seed + 104729)
         self.dense = nn.ParameterList()
         self.hashed = nn.ParameterList()
@@ -69,7 +60,7 @@ class MultiResGrid(nn.Module):
                 p = (torch.rand(max_entries, features, generator=g) * 2 - 1) * init_scale
                 self.kinds.append(("hash", len(self.hashed)))
                 self.hashed.append(nn.Parameter(p))
-        self.out_dim = levels * features
+        self.out_dim = grid.levels * features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = []

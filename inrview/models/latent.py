@@ -40,16 +40,7 @@ class LatentDecoder(nn.Module):
         self.grid = None
         feat = 3
         if cfg.kind == "grid":
-            self.grid = MultiResGrid(
-                3,
-                cfg.grid_levels,
-                cfg.grid_base_resolution,
-                cfg.grid_max_resolution,
-                cfg.grid_features,
-                max_entries=2**22,
-                init_scale=1e-4,
-                seed=seed,
-            )
+            self.grid = MultiResGrid(3, cfg.grid, init_scale=1e-4, seed=seed)
             feat += self.grid.out_dim
         elif cfg.kind != "deepsdf":
             raise ValueError(f"unknown latent decoder {cfg.kind!r} (deepsdf, grid)")

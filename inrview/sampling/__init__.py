@@ -42,11 +42,9 @@ class SampleSet:
 
 
 def split_counts(n: int, cfg: SamplingConfig) -> tuple[int, int, int, int]:
-    """n split into (surface, near, far, uniform) sample counts by the configured fractions; the counts
-    sum to n. Raises ValueError for negative or all-zero fractions."""
-    fr = np.array([cfg.surface_fraction, cfg.near_fraction, cfg.far_fraction, cfg.uniform_fraction], float)
-    if (fr < 0).any() or fr.sum() <= 0:
-        raise ValueError("sample fractions must be non-negative and not all zero")
+    """n split into (surface, near, far, uniform) sample counts in the configured proportions (cfg.mix,
+    checked by SamplingConfig); the counts sum to n."""
+    fr = np.array(cfg.mix, float)
     counts = np.floor(fr / fr.sum() * n).astype(int)
     counts[-1] += n - counts.sum()
     return tuple(int(c) for c in counts)
@@ -68,8 +66,9 @@ def mesh_samples(
     dist = distance or MeshDistance(vertices, faces)
     base, normals = sample_surface(vertices, faces, n_surf + n_near + n_far, rng)
     surf = base[:n_surf]
-    near = base[n_surf : n_surf + n_near] + rng.normal(0, cfg.sigma_near, (n_near, 3))
-    far = base[n_surf + n_near :] + rng.normal(0, cfg.sigma_far, (n_far, 3))
+    sigma_near, sigma_far = cfg.sigmas
+    near = base[n_surf : n_surf + n_near] + rng.normal(0, sigma_near, (n_near, 3))
+    far = base[n_surf + n_near :] + rng.normal(0, sigma_far, (n_far, 3))
     uni = rng.uniform(-1, 1, (n_uni, 3))
     off = np.clip(np.concatenate([near, far, uni]), -1, 1)
     sdf_off = dist.signed(off)

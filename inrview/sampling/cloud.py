@@ -112,4 +112,4 @@ def finest_cell(model_cfg: ModelConfig) -> float | None:
     """Cell size of the finest grid level of a grid encoding, in normalised units (None otherwise)."""
     if model_cfg.kind != "grid":
         return None
-    return 2.0 / float(model_cfg.grid_max_resolution)
+    return 2.0 / float(model_cfg.grid.max_resolution)

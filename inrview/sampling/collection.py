@@ -65,8 +65,9 @@ def cloud_samples(points: np.ndarray, normals: np.ndarray | None, cfg: SamplingC
     n_surf, n_near, n_far, n_uni = split_counts(cfg.n_samples, cfg)
     idx = rng.integers(0, len(pts), n_surf + n_near + n_far)
     base = pts[idx]
-    near = base[n_surf : n_surf + n_near] + rng.normal(0, cfg.sigma_near, (n_near, 3))
-    far = base[n_surf + n_near :] + rng.normal(0, cfg.sigma_far, (n_far, 3))
+    sigma_near, sigma_far = cfg.sigmas
+    near = base[n_surf : n_surf + n_near] + rng.normal(0, sigma_near, (n_near, 3))
+    far = base[n_surf + n_near :] + rng.normal(0, sigma_far, (n_far, 3))
     off = np.clip(np.concatenate([near, far, rng.uniform(-1, 1, (n_uni, 3))]), -1, 1)
     d, nn = cKDTree(pts).query(off, workers=-1)
     sign = np.where(np.sum((off - pts[nn]) * nrm[nn], axis=1) < 0, -1.0, 1.0)

@@ -45,14 +45,14 @@ def cloud_udf_samples(
 ) -> SampleSet:
     """A pool of unsigned-distance samples from (N, 3) points in the normalised cube: input points (target 0),
     points moved by N(0, scale) and N(0, 4 scale) with scale each point's k-th neighbour distance (clamped
-    to [sigma_near / 4, sigma_far]), and uniform points; targets are distances to the nearest input point."""
+    to [sigmas[0] / 4, sigmas[1]]), and uniform points; targets are distances to the nearest input point."""
     from scipy.spatial import cKDTree
 
     rng = np.random.default_rng(seed)
     pts = np.asarray(points, np.float64)
     tree = cKDTree(pts)
     n_surf, n_near, n_far, n_uni = split_counts(cfg.n_samples, cfg)
-    scale = point_scales(pts, scale_k, cfg.sigma_near / 4, cfg.sigma_far)
+    scale = point_scales(pts, scale_k, cfg.sigmas[0] / 4, cfg.sigmas[1])
     i = rng.integers(0, len(pts), n_surf + n_near + n_far)
     base, s = pts[i], scale[i][:, None]
     near = base[n_surf : n_surf + n_near] + rng.normal(0, 1, (n_near, 3)) * s[n_surf : n_surf + n_near]

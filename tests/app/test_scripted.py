@@ -42,7 +42,7 @@ def space_file(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("scripted_space")
     os.environ["INRVIEW_CACHE_DIR"] = str(tmp / "cache")
     write_collection(tmp / "shapes", RADII)
-    small = SamplingConfig(n_samples=6000, surface_fraction=0.2, near_fraction=0.4, far_fraction=0.3)
+    small = SamplingConfig(n_samples=6000, mix=(0.2, 0.4, 0.3, 0.15))
     fit = SpaceFit(
         tmp / "shapes",
         SpaceTrainConfig(epochs=60, shapes_per_step=4, device="cpu"),

@@ -156,8 +156,8 @@ class ModelPanel(QtWidgets.QWidget):
         self.width_.setValue(m.width)
         self.depth.setValue(m.depth)
         self.omega0.setValue(m.omega0)
-        self.levels.setValue(m.grid_levels)
-        self.grid_res.setValue(m.grid_max_resolution)
+        self.levels.setValue(m.grid.levels)
+        self.grid_res.setValue(m.grid.max_resolution)
         self.omega0.setEnabled(kind == "siren")
         self.levels.setEnabled(kind == "grid")
         self.grid_res.setEnabled(kind == "grid")
@@ -175,8 +175,7 @@ class ModelPanel(QtWidgets.QWidget):
             width=self.width_.value(),
             depth=self.depth.value(),
             omega0=self.omega0.value(),
-            grid_levels=self.levels.value(),
-            grid_max_resolution=self.grid_res.value(),
+            grid={"levels": self.levels.value(), "max_resolution": self.grid_res.value()},
         )
         steps, seconds = self.budget()
         train = TrainConfig(
@@ -207,8 +206,8 @@ class ModelPanel(QtWidgets.QWidget):
         self.width_.setValue(m.width)
         self.depth.setValue(m.depth)
         self.omega0.setValue(m.omega0)
-        self.levels.setValue(m.grid_levels)
-        self.grid_res.setValue(m.grid_max_resolution)
+        self.levels.setValue(m.grid.levels)
+        self.grid_res.setValue(m.grid.max_resolution)
         self.lr.setValue(cfg.train.lr or 0.0)
         self.batch.setValue(cfg.train.batch_size)
         self.samples.setValue(cfg.sampling.n_samples)
