@@ -112,7 +112,10 @@ def test_the_current_form_round_trips_through_json():
         (lambda d: d["model"].update(grid_features="two"), "config.model.grid.features = 'two' is not a whole number"),
         (lambda d: d["sampling"].update(near_fraction=-1.0), "sampling.mix = [0.2, -1.0, 0.3, 0.1]"),
         (lambda d: d.update(sampling={"mix": [1, 2]}), "config.sampling.mix = '[1, 2]' is not a list of 4"),
-        (lambda d: d["sampling"].update(sigma_far=-0.1), "sampling.sigmas = [0.02, -0.1] holds a negative width"),
+        (
+            lambda d: d["sampling"].update(sigma_far=-0.1),
+            "sampling.sigmas = [0.02, -0.1] is not two non-negative widths",
+        ),
     ],
 )
 def test_bad_values_are_named_in_either_form(edit, needle):

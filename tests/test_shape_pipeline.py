@@ -163,7 +163,7 @@ def test_time_budget_counts_from_its_start(demo_shape):
         t0 = time.perf_counter()
         pipeline.train(session)
         took[name] = time.perf_counter() - t0
-    assert took["late"] < took["fresh"] - 1.0  # 2 s gone before training: at least 1 s less of it
+    assert took["late"] < 0.75 * took["fresh"]  # 2 s of 4 gone before training: about half of it left
 
 
 def test_a_command_budget_counts_the_interpreter_start():

@@ -207,13 +207,12 @@ def sampling_from_args(a: argparse.Namespace) -> SamplingConfig:
         s = replace(s, n_samples=a.samples)
     mix = getattr(a, "sample_mix", None)
     if mix:
-        try:
-            parts = [float(v) for v in mix.split(",")]
+        try:  # four numbers that SamplingConfig accepts as proportions
+            s = replace(s, mix=tuple(float(v) for v in mix.split(",")))
         except ValueError:
-            parts = []
-        if len(parts) != 4 or min(parts) < 0 or sum(parts) <= 0:
-            raise InrviewError(f"--sample-mix wants four non-negative numbers such as 0.3,0.3,0.25,0.15, got {mix!r}")
-        s = replace(s, mix=tuple(parts))
+            raise InrviewError(
+                f"--sample-mix wants four non-negative numbers such as 0.3,0.3,0.25,0.15, got {mix!r}"
+            ) from None
     return s
 
 

@@ -112,9 +112,9 @@ class SamplingConfig(Config):
 
     def __post_init__(self):
         if len(self.mix) != 4 or min(self.mix) < 0 or sum(self.mix) <= 0:
-            raise ValueError(f"sampling mix {self.mix} is not four non-negative proportions, not all zero")
+            raise ValueError(f"sampling.mix = {list(self.mix)} is not four non-negative proportions, not all zero")
         if len(self.sigmas) != 2 or min(self.sigmas) < 0:
-            raise ValueError(f"sampling sigmas {self.sigmas} are not two non-negative widths")
+            raise ValueError(f"sampling.sigmas = {list(self.sigmas)} is not two non-negative widths")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import re
 import types
 import typing
 
-from . import FAMILIES, FitConfig
+from . import FAMILIES, FitConfig, SamplingConfig
 
 
 def check_config_types(d: dict) -> str | None:
@@ -60,11 +60,10 @@ def check_config_types(d: dict) -> str | None:
     ):
         if key in values and not 1 <= values[key] <= top:
             return f"{where}.{key} = {values[key]} is outside 1..{top}"
-    mix, sigmas = d.get("sampling", {}).get("mix", [1]), d.get("sampling", {}).get("sigmas", [0])
-    if min(mix) < 0 or sum(mix) <= 0:
-        return f"sampling.mix = {list(mix)} is not non-negative proportions, not all zero"
-    if min(sigmas) < 0:
-        return f"sampling.sigmas = {list(sigmas)} holds a negative width"
+    try:  # the pool's own rules (SamplingConfig checks its proportions and widths when made)
+        SamplingConfig.from_dict(d.get("sampling", {}))
+    except ValueError as e:
+        return str(e)
     return None
 
 

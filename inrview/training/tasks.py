@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..config import FitConfig
 from ..sampling import SampleSet
 from . import losses as L
 
@@ -40,13 +41,13 @@ class Task:
 
 
 #: Unsigned targets: the network may take either sign within this distance of the surface (normalised
-#: units: one cell of the default 256^3 extraction) and must be positive beyond it. Free to change sign
+#: units: one cell of the default extraction, 256^3) and must be positive beyond it. Free to change sign
 #: across a sheet, it stays smooth where the unsigned distance has its kink; free to change sign anywhere,
 #: it also did so in walls and pockets a few cells off the surface, whose zero sets were extracted as flakes
 #: and cut slits into the sheet beside them (bun_zipper at 60 s: 186 faces more than 1% of the longest side
 #: off the surface, 1283 pieces before the small ones were dropped, 31.6k boundary edges, Chamfer-L1
 #: 1.04e-3; with the band: none, 290 pieces, 12.0k edges, 9.2e-4).
-UDF_SIGN_BAND = 2.0 / 256
+UDF_SIGN_BAND = 2.0 / FitConfig().resolution
 
 
 class SDFTask(Task):
