@@ -167,11 +167,21 @@ def test_time_budget_counts_from_its_start(demo_shape):
 
 
 def test_a_command_budget_counts_the_interpreter_start():
+    """A command's clock starts with its interpreter, not with a shell that ran for a while and then exec'd
+    it (the quick start's setup script ends that way: its install time is not the fit's)."""
+    import subprocess
+    import sys
+
     from inrview import cli
-    from inrview.cli.fit_hooks import command_started
+    from inrview.cli.fit_hooks import MAX_STARTUP, command_started
 
     began = command_started()
     assert began <= cli.STARTED and cli.STARTED - began < 600
+    probe = "from inrview import cli; from inrview.cli.fit_hooks import command_started as s; print(cli.STARTED - s())"
+    direct = float(subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout)
+    late = f"sleep {MAX_STARTUP + 1}; exec {sys.executable} -c '{probe}'"
+    after_shell = float(subprocess.run(["bash", "-c", late], capture_output=True, text=True, check=True).stdout)
+    assert 0.0 <= direct < MAX_STARTUP and after_shell == 0.0, (direct, after_shell)
 
 
 def test_a_short_budget_draws_no_more_samples_than_it_can_train_on():

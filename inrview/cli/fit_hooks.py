@@ -21,6 +21,10 @@ MESH_HELP = "output mesh (.ply, .obj, .stl, .glb, .off)"
 
 #: The progress bar's label and position (0..1 of the part after training) as each phase after training begins.
 PHASE_BAR = {"extraction": ("extracting", 0.0), "writing": ("writing", 0.7), "measures": ("measuring", 0.75)}
+#: Seconds an interpreter may take from its process's start to importing the command line. A longer gap
+#: means the process began as something else that then became this command (a shell script that ends in
+#: `exec inrview ...`): its start is not the command's, and the import time is used instead.
+MAX_STARTUP = 5.0
 
 
 def check_mesh_outputs(a, cfg: FitConfig) -> None:
@@ -34,15 +38,16 @@ def check_mesh_outputs(a, cfg: FitConfig) -> None:
 
 def command_started() -> float:
     """The perf_counter() time this command's process began, so that a --seconds budget counts the
-    interpreter's own start-up too (read from /proc on Linux; elsewhere, when the command line was imported:
-    cli.STARTED)."""
+    interpreter's own start-up too (read from /proc on Linux; elsewhere, or when the process began more than
+    MAX_STARTUP seconds before the command line was imported, when it was imported: cli.STARTED)."""
     try:
         with open("/proc/self/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
         since = time.clock_gettime(time.CLOCK_BOOTTIME) - int(fields[19]) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, AttributeError, IndexError):
         return cli.STARTED
-    return min(cli.STARTED, time.perf_counter() - since)
+    began = time.perf_counter() - since
+    return cli.STARTED if cli.STARTED - began > MAX_STARTUP else min(cli.STARTED, began)
 
 
 def best_path(path) -> Path:
