@@ -72,9 +72,51 @@ def test_adaptation_moves_the_surface_onto_the_points(trained):
     _, space = trained
     v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)  # not in the collection
     pts, nrm = sample_cloud(v, f, 3000, seed=4)
-    code_only = complete_scan(space, pts, nrm, pose="none", adapt_steps=0, steps=100, resolution=64)
-    adapted = complete_scan(space, pts, nrm, pose="none", adapt_steps=100, steps=100, resolution=64)
+    kw = dict(pose="none", steps=100, resolution=64, refine_steps=0)
+    code_only = complete_scan(space, pts, nrm, adapt_steps=0, **kw)
+    adapted = complete_scan(space, pts, nrm, adapt_steps=100, **kw)
     assert _chamfer(adapted.mesh, v, f) < 0.8 * _chamfer(code_only.mesh, v, f)
+
+
+def test_dense_scan_is_refitted_from_its_own_points_and_sparse_one_is_not(trained):
+    """A full scan of a shape the space never saw comes out at a single fit's accuracy, well below the
+    adapted space's surface; a sparse scan keeps the space's surface and says why."""
+    from inrview.space.scan import complete_scan
+
+    _, space = trained
+    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)  # not in the collection
+    pts, nrm = sample_cloud(v, f, 5000, seed=4)
+    kw = dict(pose="none", adapt_steps=60, steps=80, resolution=64)
+    prior = complete_scan(space, pts, nrm, refine_steps=0, **kw)
+    refit = complete_scan(space, pts, nrm, refine_steps=150, **kw)
+    assert refit.refinement["applied"] and refit.refinement["prior_points"] < 0.1 * len(pts), refit.refinement
+    a, b = _chamfer(refit.mesh, v, f), _chamfer(prior.mesh, v, f)
+    assert a < 0.6 * b, (a, b)
+    assert prior.refinement["reason"] == "refit turned off"
+    sparse = complete_scan(space, pts[:200], nrm[:200], refine_steps=150, **kw)
+    assert not sparse.refinement["applied"] and "too sparse" in sparse.refinement["reason"]
+
+
+def test_half_scan_refit_takes_the_hidden_side_from_the_space(trained):
+    """A half scan is refitted from its points and, where it saw nothing, from points of the space's
+    surface: the result is closed and the hidden side stays where the space put it."""
+    from inrview.metrics import point_to_surface
+    from inrview.space.scan import complete_scan
+
+    _, space = trained
+    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)
+    pts, nrm = sample_cloud(v, f, 5000, seed=6)
+    half = pts[:, 0] > 0
+    kw = dict(pose="none", adapt_steps=60, steps=80, resolution=64)
+    prior = complete_scan(space, pts[half], nrm[half], refine_steps=0, **kw)
+    refit = complete_scan(space, pts[half], nrm[half], refine_steps=150, **kw)
+    assert refit.refinement["applied"] and refit.refinement["prior_points"] > 500, refit.refinement
+    hidden = refit.mesh.vertices[refit.mesh.vertices[:, 0] < -0.3]
+    assert len(hidden) > 100
+    off = point_to_surface(hidden, prior.mesh.vertices, prior.mesh.faces)
+    assert np.median(off) < 0.02, np.median(off)
+    seen = point_to_surface(pts[half], refit.mesh.vertices, refit.mesh.faces)
+    assert seen.mean() < 0.7 * point_to_surface(pts[half], prior.mesh.vertices, prior.mesh.faces).mean()
 
 
 def test_time_budget_ends_the_code_and_the_adaptation_early(trained):
@@ -87,8 +129,9 @@ def test_time_budget_ends_the_code_and_the_adaptation_early(trained):
     from inrview.space.pose import posed_mesh, to_space
     from inrview.space.scan import _shares, complete_scan
 
-    assert _shares(30.0, 0.0, 5.0, True) == pytest.approx((0.7 * 16.0, 16.0))  # 30 - 5 spent - 9 reserve
-    assert _shares(30.0, 0.0, 40.0, False) == pytest.approx((6.0, 6.0))  # late: a fifth of the budget still
+    assert _shares(30.0, 0.0, 5.0, True) == pytest.approx((0.7 * 16.0, 16.0, None))  # 30 - 5 spent - 9 reserve
+    assert _shares(30.0, 0.0, 40.0, False) == pytest.approx((6.0, 6.0, None))  # late: a fifth of the budget still
+    assert _shares(30.0, 0.0, 5.0, True, True) == pytest.approx((11.0, 14.3, 22.0))  # 30 - 5 - 3 reserve
     _, space = trained
     v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)
     pts, nrm = sample_cloud(v, f, 3000, seed=4)

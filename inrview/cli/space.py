@@ -96,8 +96,8 @@ def _complete_args(ss) -> None:
         "--seconds",
         type=positive_float,
         default=30.0,
-        help="wall-clock budget of the whole command, from its start (default 30): the code and the adaptation "
-        "end early to keep it",
+        help="wall-clock budget of the whole command, from its start (default 30): the code, the adaptation and "
+        "the refit end early to keep it",
     )
     c.add_argument("--steps", type=positive_int, default=300, help="at most this many code steps (default 300)")
     c.add_argument("--resolution", type=positive_int, default=128, help="marching-cubes cells per side (default 128)")
@@ -114,6 +114,13 @@ def _complete_args(ss) -> None:
         type=int,
         default=100,
         help="steps fine-tuning the network on the points after the code (default 100; 0: the code alone)",
+    )
+    c.add_argument(
+        "--refine-steps",
+        type=int,
+        default=300,
+        help="steps of the refit of the surface from a dense scan's own points, the space's surface filling "
+        "what the scan did not see (default 300; 0: never; sparse scans keep the space's surface)",
     )
     add_mask_args(c)
     c.add_argument("--quiet", action="store_true", help="print nothing but errors (no progress)")

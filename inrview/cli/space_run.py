@@ -120,7 +120,16 @@ def cmd_complete(a) -> int:
         t0 = time.perf_counter()
         wait.phase(f"completing from {len(geom.vertices)} points (pose {a.pose}, {a.adapt_steps} adaptation steps)")
         done = complete_scan(
-            space, geom.vertices, geom.normals, a.pose, max(a.adapt_steps, 0), a.steps, a.seconds, a.resolution, STARTED
+            space,
+            geom.vertices,
+            geom.normals,
+            a.pose,
+            max(a.adapt_steps, 0),
+            a.steps,
+            a.seconds,
+            a.resolution,
+            STARTED,
+            max(a.refine_steps, 0),
         )
         mesh, res = done.mesh, done.result
         save_mesh(a.output, mesh.vertices, mesh.faces, properties=ply_properties(done.confidence))
@@ -133,7 +142,7 @@ def cmd_complete(a) -> int:
         print(
             f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
             f"surface mean {dist.mean():.4g} (input units){found}; "
-            f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed"
+            f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed; {_refit_line(done.refinement)}"
         )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
@@ -150,10 +159,18 @@ def cmd_complete(a) -> int:
             "novelty": {k: v for k, v in res.novelty.items() if k != "pose"},
             "pose": pose,
             "confidence": summary(done.confidence),
+            "refinement": done.refinement,
             "message": res.message,
         },
     )
     return 0
+
+
+def _refit_line(info: dict) -> str:
+    """What the refit of the surface from the scan did, in a few words."""
+    if info.get("applied"):
+        return f"refitted from the scan ({info['prior_points']} points of the space's surface where it saw nothing)"
+    return f"not refitted: {info['reason']}"
 
 
 def cmd_interpolate(a) -> int:

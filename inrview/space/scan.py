@@ -1,5 +1,6 @@
 """A scan completed end to end, as `inrview space complete` does it: the code (and the scan's pose), the
-network adapted to the points, the surface in the scan's frame and its per-vertex confidence."""
+network adapted to the points, the surface refitted from the scan where it saw the shape (space.refine), in
+the scan's frame, and its per-vertex confidence."""
 
 from __future__ import annotations
 
@@ -10,17 +11,28 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..extract import Mesh
+from ..io.geometry import is_watertight
+from ..recon.cleanup import drop_small_components
+from ..recon.pipeline import point_spacing
 from .adapt import adapt
 from .complete import Completion, complete
 from .confidence import vertex_confidence
 from .model import Space
 from .pose import complete_posed_steps, posed_mesh, to_space
+from .refine import STEPS as REFINE_STEPS
+from .refine import refine
 
 #: Default adaptation steps after the code (0: the code alone).
 ADAPT_STEPS = 100
-#: With a wall-clock budget: seconds kept for the surface, its confidence and writing it (at least this
-#: share of the budget), and the share of the rest given to the code and pose (the adaptation gets the rest).
-RESERVE_SHARE, RESERVE_MIN, POSE_SHARE = 0.3, 3.0, 0.7
+#: The surface is refitted from the scan only when the scan is dense enough for a single fit: its points'
+#: median neighbour distance at most this, in units where the scan's longest side is 2 (full and half
+#: femur scans of 10k points: 0.012; 300 points: 0.07, where a single fit was 3x worse than the prior).
+DENSE_SPACING = 0.03
+#: With a wall-clock budget: seconds kept for the surface, its confidence and writing it (at least
+#: RESERVE_MIN, else this share of the budget; less when the refinement extracts the surface itself), and
+#: where the code and pose, and then the adaptation, end within the rest (shares of it, counted together).
+RESERVE_SHARE, REFINED_RESERVE_SHARE, RESERVE_MIN = 0.3, 0.1, 3.0
+POSE_SHARE, REFINED_SHARES = 0.7, (0.5, 0.65)
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class ScanResult:
     mesh: Mesh
     result: Completion
     confidence: dict
+    refinement: dict = dataclasses.field(default_factory=dict)
 
 
 def complete_scan(
@@ -43,40 +56,84 @@ def complete_scan(
     seconds: float | None = None,
     resolution: int = 128,
     started: float | None = None,
+    refine_steps: int = REFINE_STEPS,
 ) -> ScanResult:
     """Complete points (N, 3) in world units. pose: 'none' (the scan is in the space's frame), 'rigid' or
-    'similarity' (found with the code); adapt_steps: fine-tuning of the network on the points afterwards.
+    'similarity' (found with the code); adapt_steps: fine-tuning of the network on the points afterwards;
+    refine_steps: the surface refitted from the scan where it saw the shape (0: never; only dense scans).
     seconds: a wall-clock budget for the whole, counted from perf_counter() time `started` (default now):
-    the code and the adaptation end early (at their steps or their share, whichever comes first) so that
-    the surface is out in time."""
+    each phase ends early (at its steps or its share, whichever comes first) so that the surface is out in
+    time."""
     t0 = time.perf_counter()
-    pose_s, end_s = _shares(seconds, t0 if started is None else started, t0, adapt_steps > 0)
+    spacing = point_spacing(np.asarray(points))
+    refining = refine_steps > 0 and spacing <= DENSE_SPACING
+    ends = _shares(seconds, t0 if started is None else started, t0, adapt_steps > 0, refining)
     if pose == "none":
-        res = complete(space, points, normals, steps=steps, seconds=pose_s)
+        res = complete(space, points, normals, steps=steps, seconds=ends[0])
     else:
-        *_, last = complete_posed_steps(space, points, normals, pose == "similarity", steps=steps, seconds=pose_s)
+        *_, last = complete_posed_steps(space, points, normals, pose == "similarity", steps=steps, seconds=ends[0])
         res = last.result
     move = to_space(res)
     view = space
     if adapt_steps > 0:
         rot = _rotation_part(move, points)
         nrm = None if normals is None else normals @ rot.T
-        left = None if end_s is None else max(end_s - (time.perf_counter() - t0), 0.5)
-        view, code = adapt(space, res.code, move(points), nrm, adapt_steps, seconds=left)
+        view, code = adapt(space, res.code, move(points), nrm, adapt_steps, seconds=_until(ends[1], t0))
         res = dataclasses.replace(res, code=code)
     mesh = posed_mesh(view, res, resolution)
+    info = {
+        "applied": False,
+        "spacing": spacing,
+        "dense_spacing": DENSE_SPACING,
+        "reason": _why_not(refine_steps, spacing),
+    }
+    if refining:
+        mesh, info = _refined(mesh, points, normals, refine_steps, _until(ends[2], t0), resolution, info)
     conf = vertex_confidence(space, mesh.vertices, np.asarray(points), res.alternatives, move)
-    return ScanResult(mesh, res, conf)
+    return ScanResult(mesh, res, conf, info)
 
 
-def _shares(seconds: float | None, started: float, now: float, adapting: bool) -> tuple[float | None, float | None]:
-    """(seconds for the code and pose, seconds from now to the end of the adaptation) within a budget of
-    `seconds` since `started`, the reserve kept for the surface (at least a fifth of the budget each)."""
+def _refined(prior: Mesh, points, normals, steps: int, seconds, resolution: int, info: dict) -> tuple[Mesh, dict]:
+    """The refitted surface (largest piece) and what happened; the prior's surface when the refit gives no
+    closed surface."""
+    done = refine(prior, points, normals, steps, seconds, resolution)
+    if done is None:
+        return prior, {**info, "reason": "the refit found no surface: the space's surface is kept"}
+    v, f, _ = drop_small_components(done.mesh.vertices, done.mesh.faces, 1.0)
+    if not is_watertight(f):
+        return prior, {**info, "reason": "the refit's surface is not closed: the space's surface is kept"}
+    info = {**info, "applied": True, "reason": "", "prior_points": done.prior_points, "seconds": done.seconds}
+    return Mesh(v, f), info
+
+
+def _why_not(steps: int, spacing: float) -> str:
+    """Why a scan is not refitted ('' when it is)."""
+    if steps <= 0:
+        return "refit turned off"
+    if spacing > DENSE_SPACING:
+        return f"points {spacing:.3g} apart (over {DENSE_SPACING:g}): too sparse for a single fit"
+    return ""
+
+
+def _until(end: float | None, t0: float) -> float | None:
+    """Seconds from now to `end` seconds after t0 (at least half a second), None without a budget."""
+    return None if end is None else max(end - (time.perf_counter() - t0), 0.5)
+
+
+def _shares(
+    seconds: float | None, started: float, now: float, adapting: bool, refining: bool = False
+) -> tuple[float | None, float | None, float | None]:
+    """Where the code and pose, the adaptation and the refinement end, in seconds from now, within a budget
+    of `seconds` since `started` less the reserve kept for the surface (at least a fifth of the budget)."""
     if not seconds:
-        return None, None
+        return None, None, None
     spent = now - started
-    left = max(seconds - spent - max(RESERVE_MIN, RESERVE_SHARE * seconds), 0.2 * seconds)
-    return (POSE_SHARE * left if adapting else left), left
+    reserve = max(RESERVE_MIN, (REFINED_RESERVE_SHARE if refining else RESERVE_SHARE) * seconds)
+    left = max(seconds - spent - reserve, 0.2 * seconds)
+    if refining:
+        pose, adapt_end = (share * left for share in REFINED_SHARES)
+        return (pose if adapting else REFINED_SHARES[1] * left), (adapt_end if adapting else None), left
+    return (POSE_SHARE * left if adapting else left), left, None
 
 
 def _rotation_part(move, points: np.ndarray) -> np.ndarray:
