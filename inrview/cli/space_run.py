@@ -22,7 +22,7 @@ from ..space.align import align_collection
 from ..space.confidence import ply_properties, summary
 from ..space.explore import info, write_interpolation
 from ..space.model import read_space
-from ..space.scan import complete_scan
+from ..space.scan import complete_scan, refit_summary
 from ..training.elastic import leave_group
 from ..training.space import space_threads
 from . import STARTED
@@ -142,7 +142,7 @@ def cmd_complete(a) -> int:
         print(
             f"{a.output}: {len(mesh.faces)} faces from {len(geom.vertices)} points in {seconds:.1f} s; points to "
             f"surface mean {dist.mean():.4g} (input units){found}; "
-            f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed; {_refit_line(done.refinement)}"
+            f"{100 * done.confidence['observed'].mean():.0f}% of the surface observed; {refit_summary(done.refinement)}"
         )
     if res.far:
         print(f"warning: {res.message}", file=sys.stderr)
@@ -164,13 +164,6 @@ def cmd_complete(a) -> int:
         },
     )
     return 0
-
-
-def _refit_line(info: dict) -> str:
-    """What the refit of the surface from the scan did, in a few words."""
-    if info.get("applied"):
-        return f"refitted from the scan ({info['prior_points']} points of the space's surface where it saw nothing)"
-    return f"not refitted: {info['reason']}"
 
 
 def cmd_interpolate(a) -> int:

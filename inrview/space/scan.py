@@ -12,10 +12,11 @@ import numpy as np
 
 from ..extract import Mesh
 from ..io.geometry import is_watertight
+from ..metrics import point_to_surface
 from ..recon.cleanup import drop_small_components
 from ..recon.pipeline import point_spacing
 from .adapt import adapt
-from .complete import Completion, complete
+from .complete import Completion, complete_steps
 from .confidence import vertex_confidence
 from .model import Space
 from .pose import complete_posed_steps, posed_mesh, to_space
@@ -46,6 +47,24 @@ class ScanResult:
     refinement: dict = dataclasses.field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ScanProgress:
+    """A completion under way: stage ('code' while the code and pose are found, 'adapted' and 'refitted' at
+    the end of those stages, 'done'), step and total of the code stage, loss, elapsed seconds; mesh: the
+    surface so far (scan's frame) at the end of a stage when previews were asked for; message: what
+    happened (a fault handled, a stage's outcome); result: the ScanResult on the last one (done=True)."""
+
+    stage: str
+    step: int
+    total: int
+    loss: float
+    elapsed: float
+    mesh: Mesh | None = None
+    message: str | None = None
+    done: bool = False
+    result: ScanResult | None = None
+
+
 def complete_scan(
     space: Space,
     points: np.ndarray,
@@ -64,22 +83,56 @@ def complete_scan(
     seconds: a wall-clock budget for the whole, counted from perf_counter() time `started` (default now):
     each phase ends early (at its steps or its share, whichever comes first) so that the surface is out in
     time."""
+    *_, last = complete_scan_steps(
+        space, points, normals, pose, adapt_steps, steps, seconds, resolution, started, refine_steps
+    )
+    return last.result
+
+
+def complete_scan_steps(
+    space: Space,
+    points: np.ndarray,
+    normals: np.ndarray | None = None,
+    pose: str = "rigid",
+    adapt_steps: int = ADAPT_STEPS,
+    steps: int = 300,
+    seconds: float | None = None,
+    resolution: int = 128,
+    started: float | None = None,
+    refine_steps: int = REFINE_STEPS,
+    report_every: int = 25,
+    preview: int | None = None,
+):
+    """complete_scan as a generator of ScanProgress (every report_every code steps and at the end of each
+    stage; the last one carries the result), for a worker thread that shows it. preview: the marching-cubes
+    resolution of the surface shown at the end of the code and adaptation stages (None: no previews)."""
     t0 = time.perf_counter()
-    spacing = point_spacing(np.asarray(points))
+    points = np.asarray(points)
+    spacing = point_spacing(points)
     refining = refine_steps > 0 and spacing <= DENSE_SPACING
     ends = _shares(seconds, t0 if started is None else started, t0, adapt_steps > 0, refining)
     if pose == "none":
-        res = complete(space, points, normals, steps=steps, seconds=ends[0])
+        code_stage = complete_steps(space, points, normals, steps=steps, seconds=ends[0], report_every=report_every)
     else:
-        *_, last = complete_posed_steps(space, points, normals, pose == "similarity", steps=steps, seconds=ends[0])
-        res = last.result
-    move = to_space(res)
-    view = space
+        code_stage = complete_posed_steps(
+            space, points, normals, pose == "similarity", steps=steps, seconds=ends[0], report_every=report_every
+        )
+    for snap in code_stage:
+        if snap.done:
+            res = snap.result
+            break
+        yield ScanProgress("code", snap.step, snap.total_steps, snap.loss, time.perf_counter() - t0, None, snap.message)
+    since = lambda: time.perf_counter() - t0  # noqa: E731
+    if preview:
+        yield ScanProgress("code", snap.step, snap.step, snap.loss, since(), posed_mesh(space, res, preview))
+    move, view = to_space(res), space
     if adapt_steps > 0:
         rot = _rotation_part(move, points)
         nrm = None if normals is None else normals @ rot.T
         view, code = adapt(space, res.code, move(points), nrm, adapt_steps, seconds=_until(ends[1], t0))
         res = dataclasses.replace(res, code=code)
+        if preview and refining:
+            yield ScanProgress("adapted", snap.step, snap.step, snap.loss, since(), posed_mesh(view, res, preview))
     mesh = posed_mesh(view, res, resolution)
     info = {
         "applied": False,
@@ -89,21 +142,35 @@ def complete_scan(
     }
     if refining:
         mesh, info = _refined(mesh, points, normals, refine_steps, _until(ends[2], t0), resolution, info)
-    conf = vertex_confidence(space, mesh.vertices, np.asarray(points), res.alternatives, move)
-    return ScanResult(mesh, res, conf, info)
+    conf = vertex_confidence(space, mesh.vertices, points, res.alternatives, move)
+    result = ScanResult(mesh, res, conf, info)
+    yield ScanProgress("done", snap.step, snap.step, res.residual, since(), mesh, info["reason"] or None, True, result)
 
 
 def _refined(prior: Mesh, points, normals, steps: int, seconds, resolution: int, info: dict) -> tuple[Mesh, dict]:
     """The refitted surface (largest piece) and what happened; the prior's surface when the refit gives no
-    closed surface."""
+    closed surface or lies farther from the points than the prior does (a refit cut short by the budget)."""
     done = refine(prior, points, normals, steps, seconds, resolution)
     if done is None:
         return prior, {**info, "reason": "the refit found no surface: the space's surface is kept"}
     v, f, _ = drop_small_components(done.mesh.vertices, done.mesh.faces, 1.0)
     if not is_watertight(f):
         return prior, {**info, "reason": "the refit's surface is not closed: the space's surface is kept"}
-    info = {**info, "applied": True, "reason": "", "prior_points": done.prior_points, "seconds": done.seconds}
-    return Mesh(v, f), info
+    sample = points[np.random.default_rng(0).choice(len(points), min(len(points), 2000), replace=False)]
+    near, before = (float(point_to_surface(sample, *m).mean()) for m in ((v, f), (prior.vertices, prior.faces)))
+    info = {**info, "prior_points": done.prior_points, "seconds": done.seconds, "points_to_refit": near}
+    info["points_to_prior"] = before
+    if near >= before:
+        why = f"the refit lies farther from the points than the space's surface ({near:.3g} against {before:.3g})"
+        return prior, {**info, "reason": why}
+    return Mesh(v, f), {**info, "applied": True, "reason": ""}
+
+
+def refit_summary(info: dict) -> str:
+    """What the refit of the surface from the scan did (ScanResult.refinement), in a few words."""
+    if info.get("applied"):
+        return f"refitted from the scan ({info['prior_points']} points of the space's surface where it saw nothing)"
+    return f"not refitted: {info['reason']}"
 
 
 def _why_not(steps: int, spacing: float) -> str:

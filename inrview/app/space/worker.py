@@ -68,14 +68,14 @@ class SpaceWorker(CommandThread):
         self.resolution = 64  # set from the GUI thread
         self.requests = 0  # slider requests posted (GUI thread) ...
         self.decoded = 0  # ... and surfaces decoded (this thread)
-        self.preview_interval = 0.25  # completion: at least this long between two live surfaces
         self._wanted: tuple | None = None  # (request, code, normalization) latest slider request
         self._queued = False
-        self._current: tuple | None = None  # (code, normalization) of the surface shown last
+        self._current: tuple | None = None  # (code, normalization) of the surface shown last ...
+        self._completed = None  # ... or the finished completion (space.scan.ScanResult) when it is shown
+        self.complete_seconds = 30.0  # a completion's wall-clock budget, as `space complete`'s default
         self._job: str | None = None  # 'complete' | 'train' while a generator runs
         self._stopping = False
         self._points = self._live_points = None
-        self._next_preview = 0.0
         self._last_progress = 0.0
         self._fit, self._out = None, None
         # autosave of a training run: the CLI's checkpoints (space.checkpoints) every this many minutes
@@ -172,7 +172,19 @@ class SpaceWorker(CommandThread):
         dist = None
         if points is not None and mesh is not None:
             dist = float(point_to_surface(points, mesh.vertices, mesh.faces).mean())
-        self._current = (np.asarray(code, np.float32), norm)
+        self._current, self._completed = (np.asarray(code, np.float32), norm), None
+        return self._emit(frame, request, t0, c0, source, dist)
+
+    def _show_mesh(self, mesh, points) -> SurfaceUpdate:
+        """Show a completion's surface (scan's frame) and measure the points against it."""
+        from ...metrics import point_to_surface
+
+        t0, c0 = time.perf_counter(), time.thread_time()
+        frame = surface_frame(mesh.vertices, mesh.faces)
+        dist = float(point_to_surface(points, mesh.vertices, mesh.faces).mean())
+        return self._emit(frame, 0, t0, c0, "complete", dist)
+
+    def _emit(self, frame, request: int, t0: float, c0: float, source: str, dist) -> SurfaceUpdate:
         update = SurfaceUpdate(frame, request, time.perf_counter() - t0, source, dist, time.thread_time() - c0)
         self.decoded += 1
         self.surface.emit(update)
@@ -180,7 +192,12 @@ class SpaceWorker(CommandThread):
 
     def _export(self, path: str, resolution: int):
         from ...io.export import save_mesh
+        from ...space.confidence import ply_properties
 
+        if self._completed is not None:  # the completed surface as `space complete` writes it
+            mesh = self._completed.mesh
+            save_mesh(path, mesh.vertices, mesh.faces, properties=ply_properties(self._completed.confidence))
+            return f"exported the completed surface ({len(mesh.faces)} faces, with its confidence) to {path}"
         if self._current is None or self.space is None:
             raise InrviewError("nothing to export: open a shape space first")
         code, norm = self._current
@@ -191,7 +208,7 @@ class SpaceWorker(CommandThread):
     # == the thread: completion and training (generators stepped between commands) =======================
     def _complete(self, path: str, steps: int):
         from ...io.loaders import as_point_cloud, load
-        from ...space import complete_steps
+        from ...space.scan import complete_scan_steps
 
         self._drain()
         if self.space is None:
@@ -202,7 +219,16 @@ class SpaceWorker(CommandThread):
         self._points = np.asarray(geom.vertices, np.float64)
         self._live_points = display_points(self._points, LIVE_DISTANCE_POINTS)
         self.points.emit(display_points(self._points))
-        self._gen = complete_steps(self.space, self._points, geom.normals, steps=steps, report_every=5)
+        self._gen = complete_scan_steps(
+            self.space,
+            self._points,
+            geom.normals,
+            steps=steps,
+            seconds=self.complete_seconds,
+            resolution=self.resolution,
+            report_every=5,
+            preview=self.resolution,
+        )
         self._start_job("complete")
         return f"completing {Path(path).name} from {len(self._points)} points"
 
@@ -245,7 +271,7 @@ class SpaceWorker(CommandThread):
         return message
 
     def _start_job(self, job: str) -> None:
-        self._job, self._stopping, self._next_preview = job, False, 0.0
+        self._job, self._stopping = job, False
         self.state.emit("training")
 
     def _step(self) -> None:
@@ -270,45 +296,32 @@ class SpaceWorker(CommandThread):
             self._training_snapshot(snap)
 
     def _completion_snapshot(self, snap) -> None:
+        """A completion's progress (space.scan.ScanProgress): the step, the surface at the end of each stage,
+        and at the end the completed surface with its confidence."""
+        from ...space.scan import refit_summary
+
+        report = {"step": snap.step, "total": snap.total, "loss": snap.loss, "done": snap.done}
         if snap.done:
-            res = snap.result
-            update = self._show(res.code, res.normalization, "complete", points=self._points)
+            scan = snap.result
+            res = scan.result
+            update = self._show_mesh(scan.mesh, self._points)
+            self._completed = scan
             if update.frame is not None:
-                self.confidence.emit(self._confidence(res, update.frame))
-            self.completion.emit(
-                {
-                    "step": snap.step,
-                    "total": snap.total_steps,
-                    "loss": snap.loss,
-                    "done": True,
-                    "distance": update.distance,
-                    "far": res.far,
-                    "message": res.message,
-                }
-            )
+                self.confidence.emit(self._confidence(scan.confidence, update.frame))
+            self.log.emit("info", f"completed surface: {refit_summary(scan.refinement)}")
+            self.completion.emit({**report, "distance": update.distance, "far": res.far, "message": res.message})
             self._end_job()
             return
-        self.completion.emit({"step": snap.step, "total": snap.total_steps, "loss": snap.loss, "done": False})
-        if time.perf_counter() >= self._next_preview:
-            update = self._show(snap.code, snap.normalization, "complete", points=self._live_points)
-            self.completion.emit(
-                {
-                    "step": snap.step,
-                    "total": snap.total_steps,
-                    "loss": snap.loss,
-                    "done": False,
-                    "distance": update.distance,
-                }
-            )
-            self._next_preview = time.perf_counter() + max(self.preview_interval, update.seconds)
+        if snap.message:
+            self.log.emit("warning", snap.message)
+        if snap.mesh is not None:
+            report["distance"] = self._show_mesh(snap.mesh, self._live_points).distance
+        self.completion.emit(report)
 
-    def _confidence(self, res, frame: SurfaceFrame) -> ConfidenceFrame:
-        """How far each vertex is from the points and how much the completion's starts disagree there."""
-        from ...space.confidence import summary, vertex_confidence
+    def _confidence(self, conf: dict, frame: SurfaceFrame) -> ConfidenceFrame:
+        """The completed surface's per-vertex measures (space.confidence), for the colours and the panel."""
+        from ...space.confidence import summary
 
-        conf = vertex_confidence(
-            self.space, frame.points.astype(np.float64), self._points, res.alternatives, res.normalization.to_unit
-        )
         return ConfidenceFrame(
             frame,
             conf["confidence"].astype(np.float32),
