@@ -66,12 +66,17 @@ def test_pose_found_and_moved_scan_completes_like_the_unmoved(trained):
     assert abs(pose["angle_degrees"] - 25) < 8, pose["angle_degrees"]
 
 
+def _unseen(n: int, seed: int):
+    """An ellipsoid not in the test collection, (vertices, faces), and a scan of n points of it with normals."""
+    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)
+    return (v, f, *sample_cloud(v, f, n, seed=seed))
+
+
 def test_adaptation_moves_the_surface_onto_the_points(trained):
     from inrview.space.scan import complete_scan
 
     _, space = trained
-    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)  # not in the collection
-    pts, nrm = sample_cloud(v, f, 3000, seed=4)
+    v, f, pts, nrm = _unseen(3000, 4)
     kw = dict(pose="none", steps=100, resolution=64, refine_steps=0)
     code_only = complete_scan(space, pts, nrm, adapt_steps=0, **kw)
     adapted = complete_scan(space, pts, nrm, adapt_steps=100, **kw)
@@ -84,8 +89,7 @@ def test_dense_scan_is_refitted_from_its_own_points_and_sparse_one_is_not(traine
     from inrview.space.scan import complete_scan
 
     _, space = trained
-    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)  # not in the collection
-    pts, nrm = sample_cloud(v, f, 5000, seed=4)
+    v, f, pts, nrm = _unseen(5000, 4)
     kw = dict(pose="none", adapt_steps=60, steps=80, resolution=64)
     prior = complete_scan(space, pts, nrm, refine_steps=0, **kw)
     refit = complete_scan(space, pts, nrm, refine_steps=150, **kw)
@@ -104,8 +108,7 @@ def test_half_scan_refit_takes_the_hidden_side_from_the_space(trained):
     from inrview.space.scan import complete_scan
 
     _, space = trained
-    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)
-    pts, nrm = sample_cloud(v, f, 5000, seed=6)
+    v, f, pts, nrm = _unseen(5000, 6)
     half = pts[:, 0] > 0
     kw = dict(pose="none", adapt_steps=60, steps=80, resolution=64)
     prior = complete_scan(space, pts[half], nrm[half], refine_steps=0, **kw)
@@ -133,10 +136,9 @@ def test_time_budget_ends_the_code_and_the_adaptation_early(trained):
     assert _shares(30.0, 0.0, 40.0, False) == pytest.approx((6.0, 6.0, None))  # late: a fifth of the budget still
     assert _shares(30.0, 0.0, 5.0, True, True) == pytest.approx((11.0, 14.3, 22.0))  # 30 - 5 - 3 reserve
     _, space = trained
-    v, f = ellipsoid((0.9, 0.75, 0.45), subdivisions=4)
-    pts, nrm = sample_cloud(v, f, 3000, seed=4)
+    v, f, pts, nrm = _unseen(3000, 4)
     budget, t0 = 3.0, time.perf_counter()
-    done = complete_scan(space, pts, nrm, "rigid", adapt_steps=100_000, steps=100_000, seconds=budget, resolution=64)
+    done = complete_scan(space, pts, nrm, adapt_steps=100_000, steps=100_000, seconds=budget, resolution=64)
     took = time.perf_counter() - t0
     t1 = time.perf_counter()
     posed_mesh(space, done.result, 64)

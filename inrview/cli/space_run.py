@@ -123,13 +123,13 @@ def cmd_complete(a) -> int:
             space,
             geom.vertices,
             geom.normals,
-            a.pose,
-            max(a.adapt_steps, 0),
-            a.steps,
-            a.seconds,
-            a.resolution,
-            STARTED,
-            max(a.refine_steps, 0),
+            pose=a.pose,
+            adapt_steps=max(a.adapt_steps, 0),
+            steps=a.steps,
+            seconds=a.seconds,
+            resolution=a.resolution,
+            started=STARTED,
+            refine_steps=max(a.refine_steps, 0),
         )
         mesh, res = done.mesh, done.result
         save_mesh(a.output, mesh.vertices, mesh.faces, properties=ply_properties(done.confidence))

@@ -49,10 +49,10 @@ class ScanResult:
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """A completion under way: stage ('code' while the code and pose are found, 'adapted' and 'refitted' at
-    the end of those stages, 'done'), step and total of the code stage, loss, elapsed seconds; mesh: the
-    surface so far (scan's frame) at the end of a stage when previews were asked for; message: what
-    happened (a fault handled, a stage's outcome); result: the ScanResult on the last one (done=True)."""
+    """A completion under way: stage ('code' while the code and pose are found and at its end, 'adapted' at
+    the end of the adaptation when a refit follows, 'done'), step and total of the code stage, loss, elapsed
+    seconds; mesh: the surface so far (scan's frame) at the end of a stage when previews were asked for;
+    message: what happened (a fault handled, a stage's outcome); result: the ScanResult on the last one."""
 
     stage: str
     step: int
@@ -65,27 +65,10 @@ class ScanProgress:
     result: ScanResult | None = None
 
 
-def complete_scan(
-    space: Space,
-    points: np.ndarray,
-    normals: np.ndarray | None = None,
-    pose: str = "rigid",
-    adapt_steps: int = ADAPT_STEPS,
-    steps: int = 300,
-    seconds: float | None = None,
-    resolution: int = 128,
-    started: float | None = None,
-    refine_steps: int = REFINE_STEPS,
-) -> ScanResult:
-    """Complete points (N, 3) in world units. pose: 'none' (the scan is in the space's frame), 'rigid' or
-    'similarity' (found with the code); adapt_steps: fine-tuning of the network on the points afterwards;
-    refine_steps: the surface refitted from the scan where it saw the shape (0: never; only dense scans).
-    seconds: a wall-clock budget for the whole, counted from perf_counter() time `started` (default now):
-    each phase ends early (at its steps or its share, whichever comes first) so that the surface is out in
-    time."""
-    *_, last = complete_scan_steps(
-        space, points, normals, pose, adapt_steps, steps, seconds, resolution, started, refine_steps
-    )
+def complete_scan(space: Space, points: np.ndarray, normals: np.ndarray | None = None, **options) -> ScanResult:
+    """Complete points (N, 3) in world units: complete_scan_steps run to the end (options: its keyword
+    arguments); returns the ScanResult."""
+    *_, last = complete_scan_steps(space, points, normals, **options)
     return last.result
 
 
@@ -103,26 +86,34 @@ def complete_scan_steps(
     report_every: int = 25,
     preview: int | None = None,
 ):
-    """complete_scan as a generator of ScanProgress (every report_every code steps and at the end of each
-    stage; the last one carries the result), for a worker thread that shows it. preview: the marching-cubes
+    """Complete points (N, 3) in world units, yielding ScanProgress every report_every code steps and at the
+    end of each stage (the last one carries the ScanResult), for a worker thread that shows it.
+
+    pose: 'none' (the scan is in the space's frame), 'rigid' or 'similarity' (found with the code);
+    adapt_steps: fine-tuning of the network on the points afterwards; refine_steps: the surface refitted
+    from the scan where it saw the shape (0: never; only dense scans). seconds: a wall-clock budget for the
+    whole, counted from perf_counter() time `started` (default now): each stage ends early (at its steps or
+    its share, whichever comes first) so that the surface is out in time. preview: the marching-cubes
     resolution of the surface shown at the end of the code and adaptation stages (None: no previews)."""
     t0 = time.perf_counter()
     points = np.asarray(points)
     spacing = point_spacing(points)
     refining = refine_steps > 0 and spacing <= DENSE_SPACING
     ends = _shares(seconds, t0 if started is None else started, t0, adapt_steps > 0, refining)
+    budget = {"steps": steps, "seconds": ends[0], "report_every": report_every}
     if pose == "none":
-        code_stage = complete_steps(space, points, normals, steps=steps, seconds=ends[0], report_every=report_every)
+        code_stage = complete_steps(space, points, normals, **budget)
     else:
-        code_stage = complete_posed_steps(
-            space, points, normals, pose == "similarity", steps=steps, seconds=ends[0], report_every=report_every
-        )
+        code_stage = complete_posed_steps(space, points, normals, pose == "similarity", **budget)
     for snap in code_stage:
         if snap.done:
             res = snap.result
             break
         yield ScanProgress("code", snap.step, snap.total_steps, snap.loss, time.perf_counter() - t0, None, snap.message)
-    since = lambda: time.perf_counter() - t0  # noqa: E731
+
+    def since() -> float:
+        return time.perf_counter() - t0
+
     if preview:
         yield ScanProgress("code", snap.step, snap.step, snap.loss, since(), posed_mesh(space, res, preview))
     move, view = to_space(res), space
@@ -134,12 +125,8 @@ def complete_scan_steps(
         if preview and refining:
             yield ScanProgress("adapted", snap.step, snap.step, snap.loss, since(), posed_mesh(view, res, preview))
     mesh = posed_mesh(view, res, resolution)
-    info = {
-        "applied": False,
-        "spacing": spacing,
-        "dense_spacing": DENSE_SPACING,
-        "reason": _why_not(refine_steps, spacing),
-    }
+    info = {"applied": False, "spacing": spacing, "dense_spacing": DENSE_SPACING}
+    info["reason"] = _why_not(refine_steps, spacing)
     if refining:
         mesh, info = _refined(mesh, points, normals, refine_steps, _until(ends[2], t0), resolution, info)
     conf = vertex_confidence(space, mesh.vertices, points, res.alternatives, move)
