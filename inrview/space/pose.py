@@ -1,13 +1,13 @@
 """Completion of a scan in any frame: the scan's rigid (or similarity) transform into the space's frame is
 optimised jointly with the code, from several starts.
 
-A start is a code (the training codes that fit best), a rotation (identity and turns of START_ANGLE about
-each axis, both ways) and a translation (none, or the scan's centroid on the training shapes'). All starts
-run SCREEN_STEPS steps together; the KEEP best go on for the rest of the budget, and the lowest residual
-wins. All starts are one batch through the decoder (codes and moved points stacked on a leading axis), and
-with a time budget the screening and the schedule both follow the clock. Points p (normalised) are moved
-as s R p + t before the decoder sees them; the surface goes back to the scan's frame through the inverse,
-so the mesh lands on the scan.
+A start is a code (the training codes that fit best), a rotation about the scan's centroid (none, and turns
+of START_ANGLE about seven axes, both ways) and a translation (none, or the scan's centroid onto the training
+shapes' centre). All starts run SCREEN_STEPS steps together; the KEEP best go on for the rest of the budget,
+and the lowest residual wins. All starts are one batch through the decoder (codes and moved points stacked
+on a leading axis), and with a time budget the screening and the schedule both follow the clock. Points p
+(normalised) are moved as s R p + t before the decoder sees them; the surface goes back to the scan's frame
+through the inverse, so the mesh lands on the scan.
 """
 
 from __future__ import annotations
@@ -56,14 +56,25 @@ def rotation(w: torch.Tensor) -> torch.Tensor:
 
 
 def _start_poses(p: torch.Tensor, space: Space) -> tuple[torch.Tensor, torch.Tensor]:
-    """Axis-angle (R, 3) and translation (R, 3) starts: 7 rotations x (no shift, centroid on the codes')."""
-    a = math.radians(START_ANGLE)
-    rots = [torch.zeros(3)] + [s * a * torch.eye(3)[i] for i in range(3) for s in (1.0, -1.0)]
+    """Axis-angle (R, 3) and translation (R, 3) starts: the rotations of _start_turns about the scan's
+    centroid x (the centroid kept where it is, or moved onto the training shapes' centre)."""
+    rots = _start_turns()
+    c = p.mean(dim=0)
     centre = torch.as_tensor(space.header.get("code_stats", {}).get("centroid", [0.0, 0.0, 0.0]), dtype=torch.float32)
-    shifts = [torch.zeros(3), centre - p.mean(dim=0)]
-    w = torch.stack([r for r in rots for _ in shifts])
-    t = torch.stack([s for _ in rots for s in shifts])
+    R = rotation(torch.stack(rots))
+    w = torch.stack([r for r in rots for _ in range(2)])
+    t = torch.stack([dest - R[i] @ c for i in range(len(rots)) for dest in (c, centre)])
     return w, t
+
+
+def _start_turns() -> list[torch.Tensor]:
+    """Axis-angle vectors: none, and START_ANGLE both ways about each coordinate axis and each diagonal of the
+    cube: any rotation of up to START_ANGLE lies within 0.6 START_ANGLE of one of these 15 (within 0.9 of
+    the 7 about the coordinate axes alone)."""
+    axes = [torch.eye(3)[i] for i in range(3)]
+    axes += [torch.tensor([1.0, sy, sz]) / math.sqrt(3.0) for sy in (1.0, -1.0) for sz in (1.0, -1.0)]
+    a = math.radians(START_ANGLE)
+    return [torch.zeros(3)] + [s * a * ax for ax in axes for s in (1.0, -1.0)]
 
 
 def _moved(p: torch.Tensor, n: torch.Tensor | None, w, t, log_s):
