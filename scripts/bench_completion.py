@@ -13,8 +13,10 @@ after rigid ICP, and inrview reconstruct. Half scans are also moved by a rigid t
 --angle degrees about a random axis, translation --shift of the size) and completed the same way. With
 --stages, the stages on step budgets too: completion (code only, training frame), posed completion
 (space.pose) and posed + adapted (space.adapt). Run it on a quiet machine: the default completion keeps a
-time budget, so its figures follow the machine's load.
-Writes docs/bench/completion_<collection>.md and .jsonl.
+time budget, so its figures follow the machine's load. --shapes picks held-out shapes by name, --scans the
+scan kinds, --no-baselines leaves retrieval and reconstruct out (the shape model stays: it takes seconds), e.g. for
+the moved/unmoved ratio over many shapes: `--scans half --no-baselines --shapes ...`.
+Writes docs/bench/completion_<collection><--tag>.md and .jsonl.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def evaluate(space, path: str, train: list, pca: ShapeModel | None, a, seed: int
     truth = (g.vertices, g.faces)
     rows = []
     for scan, (pts, nrm) in scans(g.vertices, g.faces, seed).items():
-        if scan == "noisy":
+        if scan not in a.scans:
             continue
         row = {"shape": Path(path).stem.replace(".nii", ""), "scan": scan, "points": len(pts)}
         row.update(default_completion(space, pts, nrm, truth))
@@ -100,9 +102,10 @@ def evaluate(space, path: str, train: list, pca: ShapeModel | None, a, seed: int
             row.update(stages(space, pts, nrm, truth, a))
         if pca is not None:
             row["pca"] = chamfer(pca.fit(pts).vertices, pca.faces, *truth)
-        row["nearest_icp"] = chamfer(*icp_nearest(pts, train), *truth)
-        m = reconstruct_baseline(pts, nrm, a.recon_steps) if a.recon_steps else None
-        row["reconstruct"] = np.nan if m is None else chamfer(m.vertices, m.faces, *truth)
+        if a.baselines:
+            row["nearest_icp"] = chamfer(*icp_nearest(pts, train), *truth)
+            m = reconstruct_baseline(pts, nrm, a.recon_steps) if a.recon_steps else None
+            row["reconstruct"] = np.nan if m is None else chamfer(m.vertices, m.faces, *truth)
         if scan == "half":
             move, turn = moved(g.vertices, a.angle, a.shift, seed)
             done = default_completion(space, move(pts), turn(nrm), (move(g.vertices), g.faces))
@@ -149,7 +152,8 @@ def markdown(name: str, rows: list[dict], a, head: dict) -> str:
         f"# Completion benchmark: {name}",
         "",
         f"`python -m scripts.bench_completion --collection {name}`: space {head['space']} "
-        f"({head['shapes']} shapes, training error median {head['train_error']:.3g}); {len(rows) // 3} held-out "
+        f"({head['shapes']} shapes, {head['decoder']} decoder, training error median {head['train_error']:.3g}); "
+        f"{len({r['shape'] for r in rows})} held-out "
         f"shapes; inrview: `space complete` on its defaults (30 s budget); stages: {a.steps} completion steps, "
         f"{a.adapt_steps} adaptation steps; reconstruct {a.recon_steps} steps; moved: {a.angle:g} degrees, "
         f"{a.shift:g} of the size, completed like inrview. Load average {head['load_before']} -> "
@@ -158,14 +162,15 @@ def markdown(name: str, rows: list[dict], a, head: dict) -> str:
         "| scan | " + " | ".join(methods) + " |",
         "|---" * (len(methods) + 1) + "|",
     ]
-    for scan in ("full", "half", "sparse"):
+    for scan in [s for s in ("full", "half", "sparse") if any(x["scan"] == s for x in rows)]:
         r = [x for x in rows if x["scan"] == scan]
         cells = [f"{np.nanmean([x[m] for x in r if m in x]):.2e}" if any(m in x for x in r) else "" for m in methods]
         lines.append(f"| {scan} | " + " | ".join(cells) + " |")
     half = [x for x in rows if x["scan"] == "half" and "moved" in x]
     ratios = ", ".join(f"{x['shape']} {x['moved'] / x['inrview']:.2f}x" for x in half)
     walls = [x["inrview_seconds"] for x in rows] + [x["moved_seconds"] for x in half]
-    lines += ["", f"Moved half scans against the unmoved (inrview): {ratios}."]
+    both = np.mean([x["moved"] for x in half]) / np.mean([x["inrview"] for x in half]) if half else np.nan
+    lines += ["", f"Moved half scans against the unmoved (inrview): {ratios}; means {both:.2f}x."]
     lines += [f"inrview's wall time per scan: {min(walls):.1f}-{max(walls):.1f} s (budget 30 s)."]
     return "\n".join(lines)
 
@@ -176,6 +181,10 @@ def main() -> None:
     p.add_argument("--space", required=True)
     p.add_argument("--train-list", required=True, help="the list file the space was trained on")
     p.add_argument("--heldout", type=int, default=3)
+    p.add_argument("--shapes", help="comma-separated held-out shape names to use instead of the first --heldout")
+    p.add_argument("--scans", default="full,half,sparse", type=lambda v: v.split(","), help="scan kinds to run")
+    p.add_argument("--no-baselines", dest="baselines", action="store_false", help="leave retrieval and reconstruct out")
+    p.add_argument("--tag", default="", help="suffix of the output files' names")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--adapt-steps", type=int, default=150)
     p.add_argument("--recon-steps", type=int, default=1000)
@@ -189,7 +198,10 @@ def main() -> None:
     train_files = [ln.strip() for ln in Path(a.train_list).read_text().splitlines() if ln.strip()]
     pattern = "*.ply" if a.collection == "femur" else "*.nii.gz"
     every = sorted(str(f) for f in (SHAPES / a.collection).glob(pattern))
-    held = [f for f in every if f not in set(train_files)][: a.heldout]
+    held = [f for f in every if f not in set(train_files)]
+    if a.shapes:  # names or parts of them: S051, 250
+        held = [f for f in held if any(n in Path(f).name.split(".")[0] for n in a.shapes.split(","))]
+    held = held if a.shapes else held[: a.heldout]
     meshes = [load(f) for f in train_files]
     train = [(m.vertices, m.faces) for m in meshes]
     same_topology = all(len(m.vertices) == len(meshes[0].vertices) for m in meshes) and a.collection == "femur"
@@ -200,11 +212,13 @@ def main() -> None:
         rows += evaluate(space, path, train, pca, a, k)
     err = space.header.get("shape_error", [np.nan])
     head = {"space": Path(a.space).name, "shapes": len(space.names), "train_error": float(np.median(err))}
+    head["decoder"] = space.header["network"]["kind"]
     head["load_before"] = before
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / f"completion_{a.collection}.jsonl").write_text("".join(json.dumps(r, default=float) + "\n" for r in rows))
-    (out / f"completion_{a.collection}.md").write_text(markdown(a.collection, rows, a, head) + "\n")
+    name = f"completion_{a.collection}{a.tag}"
+    (out / f"{name}.jsonl").write_text("".join(json.dumps(r, default=float) + "\n" for r in rows))
+    (out / f"{name}.md").write_text(markdown(a.collection, rows, a, head) + "\n")
     print(markdown(a.collection, rows, a, head))
 
 

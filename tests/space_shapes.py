@@ -46,16 +46,16 @@ def small_sampling():
     return dataclasses.replace(SPACE_SAMPLING, n_samples=6000)
 
 
-def train_small_space(collection, epochs: int, report_every: int, shapes_per_step: int = 4):
-    """A SpaceFit of `collection` (a folder or a loaded collection) with codes of 8 and a 64-wide decoder on
-    the small pool, trained for `epochs` (one process, CPU); (the fit, its snapshots)."""
+def train_small_space(collection, epochs: int, report_every: int, shapes_per_step: int = 4, kind: str = "grid"):
+    """A SpaceFit of `collection` (a folder or a loaded collection) with codes of 8 and a 64-wide decoder of
+    the family `kind` on the small pool, trained for `epochs` (one process, CPU); (the fit, its snapshots)."""
     from inrview.config.space import LatentConfig, SpaceTrainConfig
     from inrview.space import SpaceFit
 
     fit = SpaceFit(
         collection,
         SpaceTrainConfig(epochs=epochs, shapes_per_step=shapes_per_step, device="cpu"),
-        LatentConfig(latent_dim=8, width=64, depth=2),
+        LatentConfig(kind=kind, latent_dim=8, width=64, depth=2),
         sampling=small_sampling(),
     )
     return fit, list(fit.run(report_every=report_every))

@@ -17,6 +17,8 @@ from .space_long import add_run_args
 
 #: How one shape may be moved onto another: not at all, rigidly, or rigidly with a uniform scale.
 MOTIONS = ("none", "rigid", "similarity")
+#: The latent decoder families (LatentConfig.kind).
+DECODERS = ("grid", "deform", "deepsdf")
 
 
 def _args(p) -> None:
@@ -44,11 +46,12 @@ def _fit_args(ss) -> None:
     f.add_argument(
         "--model",
         dest="network",
-        choices=["grid", "deepsdf"],
+        choices=DECODERS,
         default=lat.kind,
-        help=f"decoder: shared grid + small MLP (grid, faster) or the DeepSDF MLP (default {lat.kind})",
+        help="decoder: shared grid + small MLP (grid, faster), a template deformed per shape (deform) or the "
+        f"DeepSDF MLP (default {lat.kind})",
     )
-    f.add_argument("--network", dest="network", choices=["grid", "deepsdf"], help=argparse.SUPPRESS)  # old name
+    f.add_argument("--network", dest="network", choices=DECODERS, help=argparse.SUPPRESS)  # old name
     f.add_argument(
         "--normalise",
         choices=["joint", "per-shape"],

@@ -17,8 +17,9 @@ SPACE_SAMPLING = SamplingConfig(n_samples=60_000, mix=(0.2, 0.4, 0.3, 0.1), sigm
 class LatentConfig(Config):
     """The latent decoder's shape (recorded in every space checkpoint)."""
 
-    kind: Literal["deepsdf", "grid"] = "grid"
-    """Decoder family: 'deepsdf' (MLP on [code, xyz] with a skip) or 'grid' (shared grid + small MLP)."""
+    kind: Literal["deepsdf", "grid", "deform"] = "grid"
+    """Decoder family: 'deepsdf' (MLP on [code, xyz] with a skip), 'grid' (shared grid + small MLP) or
+    'deform' (a template deformed by displacement modes weighted by the code)."""
     latent_dim: int = 32
     """Length of each shape's code."""
     width: int = 128
@@ -26,7 +27,9 @@ class LatentConfig(Config):
     depth: int = 3
     """Hidden layers."""
     grid: GridEncoding = GridEncoding(levels=3, base_resolution=4, max_resolution=16, features=4)
-    """'grid': the feature grid every shape shares."""
+    """'grid': the feature grid every shape shares; 'deform': the grid of the displacement modes."""
+    template: GridEncoding = GridEncoding(levels=4, base_resolution=8, max_resolution=64, features=2)
+    """'deform': the template's feature grid (finer: the template carries the detail all shapes share)."""
     init_std: float = 0.01
     """Standard deviation of the initial codes (DeepSDF: 1/sqrt(latent_dim) scaled down)."""
 
