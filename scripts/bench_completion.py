@@ -169,8 +169,9 @@ def markdown(name: str, rows: list[dict], a, head: dict) -> str:
     half = [x for x in rows if x["scan"] == "half" and "moved" in x]
     ratios = ", ".join(f"{x['shape']} {x['moved'] / x['inrview']:.2f}x" for x in half)
     walls = [x["inrview_seconds"] for x in rows] + [x["moved_seconds"] for x in half]
-    both = np.mean([x["moved"] for x in half]) / np.mean([x["inrview"] for x in half]) if half else np.nan
-    lines += ["", f"Moved half scans against the unmoved (inrview): {ratios}; means {both:.2f}x."]
+    if half:
+        both = np.mean([x["moved"] for x in half]) / np.mean([x["inrview"] for x in half])
+        lines += ["", f"Moved half scans against the unmoved (inrview): {ratios}; means {both:.2f}x."]
     lines += [f"inrview's wall time per scan: {min(walls):.1f}-{max(walls):.1f} s (budget 30 s)."]
     return "\n".join(lines)
 
