@@ -7,6 +7,7 @@ rank 0 prints, reports and writes the checkpoint. Bad input prints one line nami
 from __future__ import annotations
 
 import argparse
+import typing
 
 from ..config.space import SPACE_SAMPLING, LatentConfig, SpaceTrainConfig
 from ..errors import InrviewError
@@ -17,8 +18,8 @@ from .space_long import add_run_args
 
 #: How one shape may be moved onto another: not at all, rigidly, or rigidly with a uniform scale.
 MOTIONS = ("none", "rigid", "similarity")
-#: The latent decoder families (LatentConfig.kind).
-DECODERS = ("grid", "deform", "deepsdf")
+#: The latent decoder families (LatentConfig.kind's choices).
+DECODERS = typing.get_args(typing.get_type_hints(LatentConfig)["kind"])
 
 
 def _args(p) -> None:

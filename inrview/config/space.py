@@ -17,7 +17,7 @@ SPACE_SAMPLING = SamplingConfig(n_samples=60_000, mix=(0.2, 0.4, 0.3, 0.1), sigm
 class LatentConfig(Config):
     """The latent decoder's shape (recorded in every space checkpoint)."""
 
-    kind: Literal["deepsdf", "grid", "deform"] = "grid"
+    kind: Literal["grid", "deform", "deepsdf"] = "grid"
     """Decoder family: 'deepsdf' (MLP on [code, xyz] with a skip), 'grid' (shared grid + small MLP) or
     'deform' (a template deformed by displacement modes weighted by the code)."""
     latent_dim: int = 32
