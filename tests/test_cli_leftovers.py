@@ -51,7 +51,7 @@ def test_space_fit_takes_model_like_every_command(tmp_path):
         r, _ = run("space", "fit", missing, "-o", tmp_path / "s.safetensors", flag, "deepsdf")
         assert "no_such_folder" in one_line(r)  # parsed; refused for the folder, not the option
     r, _ = run("space", "fit", "--help")
-    assert "--model {grid,deform,deepsdf}" in r.stdout and "--network" not in r.stdout
+    assert "--model {auto,grid,deform,deepsdf}" in r.stdout and "--network" not in r.stdout
 
 
 def test_space_complete_needs_both_files(tmp_path, demo_shape):

@@ -12,6 +12,7 @@ from inrview.errors import CheckpointError, LoadError
 from inrview.io.collection import load_collection
 from inrview.models.latent import CodeField, LatentDecoder
 from tests.space_shapes import RADII, saved_small_space, small_sampling, write_collection
+from tests.space_shapes import ellipsoid as ellipsoid_vertices
 
 SMALL = small_sampling()
 
@@ -49,6 +50,26 @@ def test_collection_errors_name_the_file(tmp_path):
         load_collection(tmp_path / "bad")
     (tmp_path / "list.lst").write_text("mixed/shape0.ply\n# comment\nmixed/shape1.ply\n")
     assert load_collection(tmp_path / "list.lst").names == ["shape0", "shape1"]
+
+
+def test_shared_connectivity_tells_a_collection_in_correspondence(tmp_path):
+    """Meshes with one triangle list (ellipsoids scaled from one icosphere) are in correspondence; a box
+    among them, or the same ellipsoids as point clouds, are not."""
+    import trimesh
+
+    from inrview.space.align import shared_connectivity
+
+    write_collection(tmp_path / "same", RADII)
+    assert shared_connectivity(load_collection(tmp_path / "same").shapes)
+    write_collection(tmp_path / "mixed", RADII[:2])
+    write_collection(tmp_path / "box", RADII[:1], kind="box")
+    (tmp_path / "box" / "shape0.ply").rename(tmp_path / "mixed" / "box.ply")
+    assert not shared_connectivity(load_collection(tmp_path / "mixed").shapes)
+    (tmp_path / "clouds").mkdir()
+    for k, r in enumerate(RADII[:2]):
+        v, _ = ellipsoid_vertices(r)
+        trimesh.PointCloud(v).export(tmp_path / "clouds" / f"c{k}.ply")
+    assert not shared_connectivity(load_collection(tmp_path / "clouds").shapes)
 
 
 def test_samples_cached_by_file_and_settings(tmp_path, cache):

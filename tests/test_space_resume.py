@@ -96,6 +96,7 @@ def _cli(tmp_path, *args, launch=(), fault=None) -> subprocess.CompletedProcess:
 def test_sigint_writes_a_checkpoint_and_says_how_to_resume(collection, tmp_path):
     run = _cli(tmp_path, "--epochs", 30, fault="12:INT")
     assert run.returncode == 130, run.stderr[-2000:]
+    assert "decoder deform: the 4 shapes share one triangle list" in run.stderr  # --model auto, the default
     line = run.stderr.strip().splitlines()[-1]
     assert line.startswith("stopped at step 12") and "--resume" in line and "s.last.safetensors" in line
     last = tmp_path / "s.last.safetensors"
@@ -113,7 +114,8 @@ def test_torchrun_restarts_a_killed_process_from_the_last_checkpoint(collection,
     restarts the group, which resumes from the checkpoint of step 20 (written every 10 steps) and finishes
     the 40 steps; the final checkpoint holds every shape's code."""
     launch = ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2", "--max-restarts=2"]
-    run = _cli(tmp_path, "--epochs", 40, "--checkpoint-steps", 10, launch=launch, fault="25:KILL:1")
+    plain = ("--align", "none", "--model", MODEL.kind)  # the run compared below: SpaceFit on the files as they are
+    run = _cli(tmp_path, "--epochs", 40, "--checkpoint-steps", 10, *plain, launch=launch, fault="25:KILL:1")
     assert run.returncode == 0, run.stderr[-3000:]
     assert "exitcode: -9" in run.stderr and "resuming from" in run.stderr
     head = ckpt.read(tmp_path / "s.last.safetensors").header

@@ -47,10 +47,10 @@ def _fit_args(ss) -> None:
     f.add_argument(
         "--model",
         dest="network",
-        choices=DECODERS,
-        default=lat.kind,
-        help="decoder: shared grid + small MLP (grid, faster), a template deformed per shape (deform) or the "
-        f"DeepSDF MLP (default {lat.kind})",
+        choices=("auto", *DECODERS),
+        default="auto",
+        help="decoder: a template deformed per shape (deform), shared grid + small MLP (grid) or the DeepSDF MLP; "
+        "auto (default): deform for meshes in vertex correspondence (one triangle list), else grid",
     )
     f.add_argument("--network", dest="network", choices=DECODERS, help=argparse.SUPPRESS)  # old name
     f.add_argument(
@@ -76,9 +76,9 @@ def _fit_args(ss) -> None:
     _motion_arg(
         f,
         "--align",
-        "none",
-        "move every shape onto a template from the collection first (ICP) and record the transforms, for "
-        "collections that are not aligned (default none)",
+        "rigid",
+        "move every shape onto a template from the collection first (ICP) and record the transforms, so the "
+        "space learns shape rather than placement (default rigid; none: keep the files' frames)",
     )
     add_mask_args(f)
     add_run_args(f)

@@ -83,7 +83,8 @@ def train(fit, a, bar):
 def stopped_line(fit, a) -> str:
     """What a stopped run prints: where its checkpoint is and the command that goes on."""
     step, epoch = fit.trainer.step, fit.trainer.step / fit.trainer.steps_per_epoch
-    cmd = ["inrview", "space", "fit", a.folder, "-o", a.output, "--resume", str(fit.checkpoint_path)]
+    folder = getattr(a, "source", a.folder)  # the folder as given, where it was loaded as a Collection
+    cmd = ["inrview", "space", "fit", str(folder), "-o", a.output, "--resume", str(fit.checkpoint_path)]
     return f"stopped at step {step} ({epoch:.1f} epochs); checkpoint {fit.checkpoint_path}; resume with: " + shlex.join(
         cmd
     )

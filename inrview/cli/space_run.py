@@ -18,7 +18,7 @@ from ..io.export import save_mesh
 from ..io.loaders import as_point_cloud, load
 from ..metrics import point_to_surface
 from ..sampling.collection import member_facts
-from ..space.align import align_collection
+from ..space.align import align_collection, shared_connectivity
 from ..space.confidence import ply_properties, summary
 from ..space.explore import info, write_interpolation
 from ..space.model import read_space
@@ -27,7 +27,7 @@ from ..training.elastic import leave_group
 from ..training.space import space_threads
 from . import STARTED
 from .common import Progress, mask_options, write_json
-from .space_long import exit_code, make_fit, stopped_line, train
+from .space_long import exit_code, make_fit, resume_source, stopped_line, train
 from .waiting import Waiting
 
 
@@ -37,13 +37,21 @@ def _threads() -> None:
 
 def _with_collection(a):
     """The options with the folder loaded as a Collection when masks are read with other than the default
-    options (--label, --mask-smooth) or the shapes are aligned (--align); else unchanged."""
-    if a.align == "none" and a.label is None and a.mask_smooth == 1.0:
+    options (--label, --mask-smooth), the shapes are aligned (--align) or the decoder is chosen from them
+    (--model auto: 'deform' when they share one triangle list, else 'grid'); else unchanged. A resumed run
+    keeps its checkpoint's decoder."""
+    auto = a.network == "auto" and resume_source(a) is None
+    if a.align == "none" and a.label is None and a.mask_smooth == 1.0 and not auto:
         return a
     col = load_collection(a.folder, a.normalise, notify=_notice, mask=mask_options(a), facts=member_facts())
+    network = a.network
+    if auto:
+        network = "deform" if shared_connectivity(col.shapes) else LatentConfig().kind
+        why = "share one triangle list (in correspondence)" if network == "deform" else "are not in correspondence"
+        _notice(f"decoder {network}: the {len(col)} shapes {why}")
     if a.align != "none":
         col = align_collection(col, a.align, a.seed)
-    return argparse.Namespace(**{**vars(a), "folder": col})
+    return argparse.Namespace(**{**vars(a), "folder": col, "source": a.folder, "network": network})
 
 
 def cmd_fit(a) -> int:
@@ -60,7 +68,9 @@ def _fit(a) -> int:
     )
     sampling = replace(SPACE_SAMPLING, n_samples=a.samples) if a.samples else SPACE_SAMPLING
     t0 = time.perf_counter()
-    fit = make_fit(_with_collection(a), cfg, LatentConfig(kind=a.network, latent_dim=a.latent_dim), sampling, _notice)
+    a = _with_collection(a)
+    kind = LatentConfig().kind if a.network == "auto" else a.network  # auto on a resumed run: its checkpoint's
+    fit = make_fit(a, cfg, LatentConfig(kind=kind, latent_dim=a.latent_dim), sampling, _notice)
     lead = fit.ctx.rank == 0
     bar = Progress(TrainConfig(steps=fit.trainer.total_steps or 1, seconds=a.seconds), a.quiet or not lead, "space")
     try:

@@ -10,9 +10,10 @@ Two families, both f(z, x) -> value (signed distance, or an occupancy logit):
   = T(x + B(x) z), where T is one signed distance network for the whole collection (a finer feature grid
   and a small MLP, the code not among its inputs) and B(x) a (3, D) field of displacement modes (a coarse
   grid and a small MLP), so the displacement is linear in the code, like a statistical shape model's mode
-  weights. On 50 femurs and 480 s it trained to a lower error than 'grid' and completed held-out half and
-  300-point scans 14-21% closer (full scans about the same), but held-out hippocampus half scans farther,
-  so 'grid' stays the default (docs/space.md has the figures).
+  weights. On 50 femurs (meshes in vertex correspondence) aligned first, 480 s trained it to a training error
+  of 8.0e-4 against grid's 1.7e-3, and it completed held-out half and 300-point scans closer than a PCA
+  shape model; on hippocampus masks (no correspondence) its half scans were farther than grid's. So
+  `space fit --model auto` picks it for collections in correspondence and 'grid' otherwise (docs/space.md).
 - 'grid': a multi-resolution feature grid shared by all shapes encodes x, and a small MLP on [z, grid(x), x]
   decodes it (the code enters the first layer the same factorised way). The grid carries the detail every
   shape has in common; the code moves the surface. The grid is coarse (4, 8, 16 cells) on purpose: a shared

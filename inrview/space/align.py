@@ -80,6 +80,23 @@ def align_collection(col: Collection, mode: str = "rigid", seed: int = 0) -> Col
     return Collection(col.names, col.sources, shapes, col.kind, col.normalise, norms, col.notices, alignment)
 
 
+def shared_connectivity(shapes: Shapes) -> bool:
+    """Whether the members are meshes with one and the same triangle list (vertex i of each is vertex i of
+    every other): a collection in correspondence, every shape a deformation of one mesh. Members are read
+    until the first that differs (two reads for most collections)."""
+    first = None
+    for m in shapes.members:
+        g = m.world()
+        if not g.is_mesh:
+            return False
+        faces = np.asarray(g.faces)
+        if first is None:
+            first = faces
+        elif faces.shape != first.shape or not np.array_equal(faces, first):
+            return False
+    return len(shapes.members) > 1
+
+
 def _mesh(g: Geometry) -> Geometry | None:
     return g if g.is_mesh else None
 

@@ -42,12 +42,14 @@ MODEL = "grid"
 @dataclass(frozen=True)
 class Refinement:
     """mesh: the refined surface (scan's frame); prior_points: points of the prior added; spacing: the
-    scan's typical point spacing (its units); seconds: wall time of the refinement."""
+    scan's typical point spacing (its units); seconds: wall time of the refinement; hidden: up to 2000 of the
+    prior's points that were added (where the scan saw nothing), to check that the refit kept to them."""
 
     mesh: Mesh
     prior_points: int
     spacing: float
     seconds: float
+    hidden: np.ndarray | None = None
 
 
 def spacing(points: np.ndarray, sample: int = 20_000, seed: int = 0) -> float:
@@ -124,4 +126,5 @@ def refine(
         rec = reconstruct(as_cloud(pts, nrm), cfg, normals="file", started=t0)
     except InrviewError:
         return None
-    return Refinement(rec.mesh, added, s, time.perf_counter() - t0)
+    hidden = pts[len(points) :][np.random.default_rng(seed).permutation(added)[:2000]]
+    return Refinement(rec.mesh, added, s, time.perf_counter() - t0, hidden)

@@ -147,6 +147,8 @@ def _refined(prior: Mesh, points, normals, steps: int, seconds, resolution: int,
     near, before = (float(point_to_surface(sample, *m).mean()) for m in ((v, f), (prior.vertices, prior.faces)))
     info = {**info, "prior_points": done.prior_points, "seconds": done.seconds, "points_to_refit": near}
     info["points_to_prior"] = before
+    if done.hidden is not None and len(done.hidden):
+        info["hidden_to_refit"] = float(point_to_surface(done.hidden, v, f).mean())
     if near >= before:
         why = f"the refit lies farther from the points than the space's surface ({near:.3g} against {before:.3g})"
         return prior, {**info, "reason": why}
